@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Downloads the example's real wheels (manylinux, CPython 3.11) once into a git-ignored cache and
+# links them into examples/pyarrow-duckdb/wheels, the example's build context. Reused when present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache=${SLIMPY_WHEEL_CACHE:-.cache/wheels}
+dest=examples/pyarrow-duckdb/wheels
+requirements=examples/pyarrow-duckdb/requirements.txt
+mkdir -p "$cache" "$dest"
+have() { compgen -G "$cache/$1-*.whl" >/dev/null; }
+missing=()
+while read -r req; do [ -n "$req" ] && { have "${req%%==*}-${req##*==}" || missing+=("$req"); }; done < "$requirements"
+if ((${#missing[@]})); then
+  echo "fetch-wheels: downloading ${missing[*]} into $cache" >&2
+  # --retries/--timeout keep an unreachable extra index from costing minutes.
+  pip download --quiet --retries 1 --timeout 15 --only-binary=:all: --python-version 3.11 \
+    --implementation cp --abi cp311 --platform manylinux_2_28_x86_64 \
+    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+    -d "$cache" "${missing[@]}" >&2
+fi
+for f in "$cache"/*.whl; do
+  ln -f "$f" "$dest/" 2>/dev/null || cp -f "$f" "$dest/"
+done
+ls "$dest" >&2

@@ -1,0 +1,92 @@
+/**
+ * Same-run pruning: where the final image's own stages install Python packages, the prune must run
+ * inside the installing RUN. Files deleted in a later layer still ship in the earlier one.
+ */
+import { Run, type Instruction } from 'dockerfile-ast';
+import {
+  chainInstructions,
+  effectiveUser,
+  isPosixShell,
+  isRootUser,
+  lineOf,
+  shellInForce,
+  userValue,
+  type PlanContext,
+} from './context.js';
+import {
+  pruneCommand,
+  REMOVE_SCRIPT,
+  scriptCopyInstruction,
+  scriptMountFlag,
+} from './invocation.js';
+import { runCommand, offsetAt } from './parse.js';
+import { installsPythonPackages } from './python.js';
+import { appendToRun, insertion, type TextEdit } from './rewrite.js';
+
+export interface SameRunPlan {
+  runs: Array<{ line: number }>;
+  edits: TextEdit[];
+  notes: string[];
+  skipped: string[];
+}
+
+export function planSameRun(context: PlanContext): SameRunPlan {
+  const plan: SameRunPlan = { runs: [], edits: [], notes: [], skipped: [] };
+  const instructions = chainInstructions(context, context.chain);
+  instructions.forEach((instruction, position) => {
+    if (!(instruction instanceof Run)) return;
+    if (!installsPythonPackages(runCommand(instruction, context.parsed.escapeChar))) return;
+    planRun(context, instruction, instructions.slice(0, position), plan);
+  });
+  if (plan.runs.length > 0 && !context.mounts) {
+    plan.notes.push(
+      `Without RUN --mount, a COPY brings the prune script in before each installing RUN; this adds a ~20 kB layer per RUN to the image.`,
+    );
+  }
+  return plan;
+}
+
+function planRun(
+  context: PlanContext,
+  run: Run,
+  before: readonly Instruction[],
+  into: SameRunPlan,
+): void {
+  const line = lineOf(run);
+  if (!isPosixShell(shellInForce(before))) {
+    into.skipped.push(
+      `The RUN at line ${line} installs Python packages but was not slimmed: a SHELL instruction replaced the POSIX shell the prune script needs.`,
+    );
+    return;
+  }
+  const prune = pruneCommand(context.scriptArgs, []);
+  const appended = appendToRun(
+    context.parsed,
+    run,
+    context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`,
+  );
+  if ('skip' in appended) {
+    into.skipped.push(
+      `The RUN at line ${line} installs Python packages but was not slimmed: ${appended.skip}.`,
+    );
+    return;
+  }
+  into.edits.push(scriptDelivery(context, run, before), ...appended.edits);
+  into.runs.push({ line });
+  into.notes.push(
+    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user.`,
+  );
+}
+
+/** The mount goes right after the RUN keyword; the classic builder's COPY goes on the line above. */
+function scriptDelivery(context: PlanContext, run: Run, before: readonly Instruction[]): TextEdit {
+  const { source } = context.parsed;
+  if (context.mounts) {
+    const keywordEnd = offsetAt(source, run.getInstructionRange().end);
+    return insertion(keywordEnd, ` ${scriptMountFlag(context.scriptPath)}`);
+  }
+  const user = effectiveUser(before);
+  const owner = user === undefined || isRootUser(userValue(user)) ? undefined : userValue(user);
+  const lineStart = source.lineStarts[run.getRange().start.line] ?? 0;
+  return insertion(lineStart, scriptCopyInstruction(context.scriptPath, owner) + source.eol);
+}

@@ -1,0 +1,197 @@
+/**
+ * Parsing and validation of everything a user can set, for the action and the CLI alike:
+ * sizes, growth limits, lists, prune categories. Everything else takes typed values.
+ */
+import * as path from 'node:path';
+import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from './slim/categories.js';
+
+export class InputError extends Error {
+  constructor(
+    readonly input: string,
+    message: string,
+  ) {
+    super(`Invalid \`${input}\`: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+export type Mode = 'slim' | 'measure';
+export type BudgetMetric = 'uncompressed' | 'compressed';
+export type CommentMode = 'auto' | 'always' | 'never';
+export type Growth = { kind: 'percent'; value: number } | { kind: 'bytes'; value: number };
+
+/** The settings of one run: what the pipeline needs, already validated. */
+export interface Settings {
+  /** The repository checkout; paths in the patch and report are relative to it. */
+  workspace: string;
+  context: string;
+  file: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  network: string;
+  mode: Mode;
+  smokeTest: string;
+  smokeTimeoutMs: number;
+  strip: boolean;
+  prune: PruneCategory[];
+  keep: string[];
+  strict: boolean;
+  budget?: number;
+  budgetMetric: BudgetMetric;
+  maxGrowth?: Growth;
+  /** Where slimpy writes the slimmed Dockerfile, the patch and the report. */
+  outputDir: string;
+  /** Directory of the per-layer compressed-size cache. */
+  cacheDir: string;
+  tag?: string;
+  /** Compute compressed sizes (always when the budget metric is compressed). */
+  compressed: boolean;
+  /** Labels every object this run creates (cleanup finds them by it). */
+  runId: string;
+}
+
+const UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9,
+};
+
+/** `450MB`, `1.5 GB`, `300MiB`, `1000` (bytes). Decimal units as docker prints them. */
+export function parseSize(input: string, text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = UNITS[(match?.[2] || 'b').toLowerCase()];
+  if (!match || unit === undefined) {
+    throw new InputError(input, `"${text}" is not a size; write it like 450MB, 1.2GB or 300MiB`);
+  }
+  return Math.round(Number(match[1]) * unit);
+}
+
+/** `5%` or a size (`20MB`). */
+export function parseGrowth(input: string, text: string): Growth {
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (percent) return { kind: 'percent', value: Number(percent[1]) };
+  try {
+    return { kind: 'bytes', value: parseSize(input, text) };
+  } catch {
+    throw new InputError(input, `"${text}" is neither a percentage (5%) nor a size (20MB)`);
+  }
+}
+
+export function parseBoolean(input: string, text: string): boolean {
+  const value = text.trim().toLowerCase();
+  if (['true', 'yes', '1', 'on'].includes(value)) return true;
+  if (['false', 'no', '0', 'off'].includes(value)) return false;
+  throw new InputError(input, `"${text}" is not true or false`);
+}
+
+/** Newline- or comma-separated values, trimmed, empty ones dropped. */
+export function parseList(text: string, separators: RegExp = /[\n,]/): string[] {
+  return text
+    .split(separators)
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** `all` (default), `none`, or a list of categories; `-name` removes one from all. */
+export function parsePrune(input: string, text: string): PruneCategory[] {
+  const items = parseList(text);
+  if (items.length === 0 || (items.length === 1 && items[0] === 'all'))
+    return [...PRUNE_CATEGORIES];
+  if (items.length === 1 && items[0] === 'none') return [];
+  const exclusions = items.filter((item) => item.startsWith('-')).map((item) => item.slice(1));
+  const inclusions = items.filter((item) => !item.startsWith('-'));
+  for (const name of [...exclusions, ...inclusions]) {
+    if (!isPruneCategory(name)) {
+      throw new InputError(
+        input,
+        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(', ')}`,
+      );
+    }
+  }
+  const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
+  return PRUNE_CATEGORIES.filter((c) => base.includes(c) && !exclusions.includes(c));
+}
+
+/** `KEY=VALUE` per line; a line without `=` is an error (docker would pass the env var). */
+export function parseBuildArgs(input: string, text: string): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const line of parseList(text, /\n/)) {
+    const at = line.indexOf('=');
+    if (at <= 0) throw new InputError(input, `"${line}" is not KEY=VALUE`);
+    args[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return args;
+}
+
+export function parseChoice<T extends string>(
+  input: string,
+  text: string,
+  choices: readonly T[],
+): T {
+  const value = text.trim().toLowerCase();
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new InputError(input, `"${text}" is not one of ${choices.join(', ')}`);
+}
+
+export function parseDuration(input: string, text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  if (!match) throw new InputError(input, `"${text}" is not a duration; write 120s or 5m`);
+  const factor = { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000;
+  return Math.round(Number(match[1]) * factor);
+}
+
+/** Reads one named input as text ('' when unset): core.getInput for the action, flags for the CLI. */
+export type InputReader = (name: string) => string;
+
+const DEFAULT_SMOKE_TIMEOUT = '300s';
+
+/** All pipeline settings from named inputs (the action.yml names), validated in one place. */
+export function readSettings(
+  read: InputReader,
+  defaults: { workspace: string; outputDir: string; cacheDir: string; runId: string },
+): Settings {
+  const context = path.resolve(defaults.workspace, read('context') || '.');
+  const budgetText = read('budget');
+  const growthText = read('max-growth');
+  const budgetMetric = parseChoice('budget-metric', read('budget-metric') || 'uncompressed', [
+    'uncompressed',
+    'compressed',
+  ] as const);
+  const prune = parsePrune('prune', read('prune') || 'all');
+  return {
+    workspace: defaults.workspace,
+    context,
+    file: read('file')
+      ? path.resolve(defaults.workspace, read('file'))
+      : path.join(context, 'Dockerfile'),
+    target: read('target') || undefined,
+    buildArgs: parseBuildArgs('build-args', read('build-args')),
+    network: read('network') || 'default',
+    mode: parseChoice('mode', read('mode') || 'slim', ['slim', 'measure'] as const),
+    smokeTest: read('smoke-test').trim() || 'auto',
+    smokeTimeoutMs: parseDuration('smoke-timeout', read('smoke-timeout') || DEFAULT_SMOKE_TIMEOUT),
+    strip: parseBoolean('strip', read('strip') || 'true'),
+    prune,
+    keep: parseList(read('keep'), /\n/),
+    strict: parseBoolean('strict', read('strict') || 'false'),
+    budget: budgetText ? parseSize('budget', budgetText) : undefined,
+    budgetMetric,
+    maxGrowth: growthText ? parseGrowth('max-growth', growthText) : undefined,
+    outputDir: defaults.outputDir,
+    cacheDir: defaults.cacheDir,
+    tag: read('tag') || undefined,
+    compressed:
+      parseBoolean('compressed-size', read('compressed-size') || 'true') ||
+      budgetMetric === 'compressed',
+    runId: defaults.runId,
+  };
+}

@@ -1,0 +1,485 @@
+/**
+ * Findings: measured advice on what else makes the image heavy, each pointing at the Dockerfile
+ * line that causes it. Strip and prune clean the Python environment; the weight is often
+ * elsewhere, and often in bytes no later `rm` can remove because an earlier layer still ships them.
+ *
+ * Kinds, each (layer, path) counted in at most one finding, in this order of precedence:
+ * - `build-toolchain`: compilers, binutils, headers, static libraries, make/cmake, Rust and Go
+ *   toolchains in the image's own layers (rules.ts), with the docs of the toolchain packages the
+ *   layer installed (dpkg `info/*.list` files new in that layer name them).
+ * - `package-leftovers`: apt lists and caches, apk/dnf caches, pip/uv/Poetry caches.
+ * - `install-inputs`: wheels and sdists left behind after installing them.
+ * - `layer-waste`: any other file a later layer deletes or overwrites (layer-view.ts); files of the
+ *   base image hidden by the image's own layers are one finding on the FROM line.
+ * - `duplicate-files`: visible files whose content another file of the image already has, counted
+ *   at the extra copies (needs content hashes, see duplicates.ts and content-hash.ts).
+ * - `base-image`: the base layers' size when an official `-slim` variant of the same base exists.
+ *
+ * One finding per kind and layer, so each points at one instruction. Findings under `minBytes`
+ * (default 1 MB) are left out. `computeFindings` is pure; `imageFindings` adds the two things that
+ * need the engine: hashing duplicate candidates and the size of the suggested `-slim` base.
+ */
+import type Docker from 'dockerode';
+import { lineList } from '../dockerfile/context.js';
+import type { HistoryRow } from '../engine/images.js';
+import { inspectImage } from '../engine/images.js';
+import type { Finding, FindingKind } from '../report/model.js';
+import { formatBytes } from '../report/format.js';
+import { hashLayerFiles } from './findings/content-hash.js';
+import { duplicateCandidates, duplicateCopies } from './findings/duplicates.js';
+import { viewLayers, type LayerView, type ViewFile } from './findings/layer-view.js';
+import { layerOrigins, type LayerOrigin } from './findings/origins.js';
+import {
+  docPackage,
+  dpkgListPackage,
+  inputPart,
+  installInputDirs,
+  isBookkeeping,
+  isToolchainPackage,
+  leftoverPart,
+  toolchainPart,
+  type LeftoverPart,
+  type ToolchainPart,
+} from './findings/rules.js';
+import { slimVariant } from './findings/slim-variant.js';
+import type { LayerContent } from './layers.js';
+import type { MeasuredImage } from './sizes.js';
+
+export { slimVariant } from './findings/slim-variant.js';
+
+export const FINDING_MIN_BYTES = 1_000_000;
+/** Paths given as evidence per finding. */
+const EVIDENCE_PATHS = 5;
+
+export interface FindingsInput {
+  /** The image's layers in RootFS order (`readImageLayers`). */
+  layers: readonly LayerContent[];
+  /** Image history, oldest first (`imageHistory`). */
+  history: readonly HistoryRow[];
+  /** How many bottom layers are the base image's (0 when unknown: inferred from the history). */
+  baseLayerCount: number;
+  /** The Dockerfile's text, to map layers to lines. */
+  dockerfile?: string;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  /** The image the built stage ultimately builds FROM, resolved (`finalBaseImage`). */
+  baseImage?: string;
+  /** Size of the suggested `-slim` base when the engine has it. */
+  slimVariantSize?: number;
+  /** sha256 of duplicate candidates, keyed by `hashKey(diffId, path)`; no duplicate findings without. */
+  contentHashes?: ReadonlyMap<string, string>;
+  minBytes?: number;
+}
+
+export interface FindingsContext {
+  dockerfile: string;
+  target?: string;
+  buildArgs?: Record<string, string>;
+  baseImage?: string;
+}
+
+/** Findings for a measured image: hashes duplicate candidates (one more export read) when any exist. */
+export async function imageFindings(
+  docker: Docker,
+  image: Pick<MeasuredImage, 'measurement' | 'layers' | 'history'>,
+  context: FindingsContext,
+): Promise<Finding[]> {
+  const input: FindingsInput = {
+    ...context,
+    layers: image.layers,
+    history: image.history,
+    baseLayerCount: image.measurement.layers.filter((layer) => layer.base).length,
+  };
+  const candidates = duplicateHashRequests(input);
+  const contentHashes =
+    candidates.length > 0
+      ? await hashLayerFiles(docker, image.measurement.id, candidates)
+      : undefined;
+  const slim = context.baseImage === undefined ? undefined : slimVariant(context.baseImage);
+  // Only an image the engine already has: slimpy never pulls for advice.
+  const slimVariantSize =
+    slim === undefined
+      ? undefined
+      : await inspectImage(docker, slim).then(
+          (facts) => facts.size,
+          () => undefined,
+        );
+  return computeFindings({ ...input, contentHashes, slimVariantSize });
+}
+
+/** The files worth hashing to find duplicates (see duplicates.ts). */
+export function duplicateHashRequests(
+  input: FindingsInput,
+): ReturnType<typeof duplicateCandidates> {
+  const { view, ownFrom } = analyse(input);
+  return duplicateCandidates(input.layers, view, ownFrom);
+}
+
+export function computeFindings(input: FindingsInput): Finding[] {
+  const { view, origins, ownFrom } = analyse(input);
+  const buckets = new Buckets(input.layers, view);
+  const claimed = claimByPath(input.layers, view, ownFrom, buckets);
+  if (input.contentHashes) {
+    for (const copy of duplicateCopies(input.layers, view, input.contentHashes)) {
+      if (copy.layer < ownFrom || claimed.has(`${copy.layer}\n${copy.path}`)) continue;
+      buckets.add(
+        'duplicate-files',
+        copy.layer,
+        { path: copy.path, size: copy.size },
+        copy.original,
+      );
+    }
+  }
+  const minBytes = input.minBytes ?? FINDING_MIN_BYTES;
+  const findings = [...buckets.values()]
+    .filter((bucket) => bucket.bytes >= minBytes)
+    .map((bucket) => describe(bucket, origins));
+  const base = baseImageFinding(input, view, origins, ownFrom);
+  if (base && base.bytes >= minBytes) findings.push(base);
+  return findings.sort((a, b) => b.bytes - a.bytes || (a.line ?? 0) - (b.line ?? 0));
+}
+
+function analyse(input: FindingsInput): {
+  view: LayerView;
+  origins: LayerOrigin[];
+  ownFrom: number;
+} {
+  const view = viewLayers(input.layers);
+  const origins = layerOrigins({ ...input, layerBytes: view.fileBytes });
+  const firstOwn = origins.findIndex((origin) => !origin.base);
+  return { view, origins, ownFrom: firstOwn === -1 ? input.layers.length : firstOwn };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sorting bytes into findings.
+
+type Part = ToolchainPart | LeftoverPart | 'docs' | 'wheels' | 'sdists' | 'hidden' | 'duplicate';
+
+interface Bucket {
+  kind: Exclude<FindingKind, 'base-image'>;
+  /** The layer the bytes are in; -1 for the base image's layers together. */
+  layer: number;
+  files: Array<{ path: string; size: number }>;
+  bytes: number;
+  /** Estimated gzip bytes; undefined when a layer's compressed size is unknown. */
+  compressed: number | undefined;
+  parts: Set<string>;
+  /** Layers that hide these bytes (waste, or a too-late `rm` of a toolchain or cache). */
+  hiders: Set<number>;
+  /** Toolchain packages the layer installed. */
+  packages: string[];
+  /** Duplicates: the original of the biggest copy. */
+  original?: string;
+}
+
+class Buckets {
+  private readonly byKey = new Map<string, Bucket>();
+  private readonly ratios: Array<number | undefined>;
+
+  constructor(layers: readonly LayerContent[], view: LayerView) {
+    this.ratios = layers.map((layer, index) => {
+      const bytes = view.fileBytes[index] ?? 0;
+      return layer.compressed !== undefined && bytes > 0 ? layer.compressed / bytes : undefined;
+    });
+  }
+
+  add(
+    kind: Bucket['kind'],
+    layer: number,
+    file: Pick<ViewFile, 'path' | 'size' | 'hiddenBy'>,
+    part: Part | string,
+    fileLayer = layer,
+  ): Bucket {
+    const key = `${kind}:${layer}`;
+    let bucket = this.byKey.get(key);
+    if (!bucket) {
+      bucket = {
+        kind,
+        layer,
+        files: [],
+        bytes: 0,
+        compressed: 0,
+        parts: new Set(),
+        hiders: new Set(),
+        packages: [],
+      };
+      this.byKey.set(key, bucket);
+    }
+    bucket.files.push({ path: file.path, size: file.size });
+    bucket.bytes += file.size;
+    const ratio = this.ratios[fileLayer];
+    bucket.compressed =
+      bucket.compressed === undefined || ratio === undefined
+        ? undefined
+        : bucket.compressed + file.size * ratio;
+    if (kind === 'duplicate-files') bucket.original ??= part;
+    else bucket.parts.add(part);
+    if (file.hiddenBy !== undefined) bucket.hiders.add(file.hiddenBy);
+    return bucket;
+  }
+
+  values(): IterableIterator<Bucket> {
+    return this.byKey.values();
+  }
+}
+
+/** Sorts every file of the own layers by path rules, and hidden base files; returns what it claimed. */
+function claimByPath(
+  layers: readonly LayerContent[],
+  view: LayerView,
+  ownFrom: number,
+  buckets: Buckets,
+): Set<string> {
+  const claimed = new Set<string>();
+  const inputDirs = installInputDirs(
+    layers.flatMap((layer) => layer.files.map((entry) => entry.path)),
+  );
+  const listsBefore = new Set<string>();
+  layers.forEach((layer, index) => {
+    const files = view.files[index] ?? [];
+    if (index < ownFrom) {
+      for (const file of files)
+        if (isWaste(file)) buckets.add('layer-waste', -1, file, 'hidden', index);
+    } else {
+      const packages = installedToolchain(layer, listsBefore);
+      for (const file of files) {
+        const bucket = claimFile(buckets, index, file, packages, inputDirs);
+        if (!bucket) continue;
+        claimed.add(`${index}\n${file.path}`);
+        if (bucket.kind === 'build-toolchain' && bucket.packages.length === 0)
+          bucket.packages = [...packages];
+      }
+    }
+    for (const entry of layer.files)
+      if (dpkgListPackage(entry.path) !== undefined) listsBefore.add(entry.path);
+  });
+  return claimed;
+}
+
+function claimFile(
+  buckets: Buckets,
+  layer: number,
+  file: ViewFile,
+  packages: ReadonlySet<string>,
+  inputDirs: ReadonlySet<string>,
+): Bucket | undefined {
+  const doc = docPackage(file.path);
+  const toolchain =
+    toolchainPart(file.path) ?? (doc !== undefined && packages.has(doc) ? 'docs' : undefined);
+  if (toolchain) return buckets.add('build-toolchain', layer, file, toolchain);
+  const leftover = leftoverPart(file.path);
+  if (leftover) return buckets.add('package-leftovers', layer, file, leftover);
+  const input = inputPart(file.path, inputDirs);
+  if (input) return buckets.add('install-inputs', layer, file, input);
+  if (isWaste(file)) buckets.add('layer-waste', layer, file, 'hidden');
+  // Waste is not claimed: a hidden file is never visible, so never a duplicate either.
+  return undefined;
+}
+
+function isWaste(file: ViewFile): boolean {
+  return file.hiddenBy !== undefined && !isBookkeeping(file.path);
+}
+
+/** Toolchain packages whose dpkg file list first appears in this layer: the ones it installed. */
+function installedToolchain(layer: LayerContent, listsBefore: ReadonlySet<string>): Set<string> {
+  const packages = new Set<string>();
+  for (const entry of layer.files) {
+    const name = dpkgListPackage(entry.path);
+    if (name !== undefined && !listsBefore.has(entry.path) && isToolchainPackage(name))
+      packages.add(name);
+  }
+  return packages;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Words.
+
+function describe(bucket: Bucket, origins: readonly LayerOrigin[]): Finding {
+  const origin = origins[Math.max(bucket.layer, 0)] ?? {
+    instruction: `layer ${bucket.layer + 1}`,
+    base: false,
+  };
+  const later = laterLines(bucket, origins);
+  const finding: Finding = {
+    kind: bucket.kind,
+    title: titleOf(bucket),
+    bytes: bucket.bytes,
+    instruction: origin.instruction,
+    fix: fixOf(bucket, origin, later),
+    paths: [...bucket.files]
+      .sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1))
+      .slice(0, EVIDENCE_PATHS)
+      .map((file) => file.path),
+  };
+  if (bucket.compressed !== undefined) finding.compressedBytes = Math.round(bucket.compressed);
+  if (origin.line !== undefined) finding.line = origin.line;
+  return finding;
+}
+
+/** ` (line 9)`, ` (lines 9 and 12)`: the lines of the layers hiding these bytes, when all are known. */
+function laterLines(bucket: Bucket, origins: readonly LayerOrigin[]): string {
+  const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
+  if (lines.length === 0 || lines.some((line) => line === undefined)) return '';
+  return ` (${lineList(lines as number[])})`;
+}
+
+const TOOLCHAIN_WORDS: Record<string, string> = {
+  compiler: 'C/C++ compiler',
+  binutils: 'binutils',
+  headers: 'headers',
+  'static-libs': 'static libraries',
+  'build-tools': 'make/CMake',
+  rust: 'Rust toolchain',
+  go: 'Go toolchain',
+};
+
+const LEFTOVER_WORDS: Record<LeftoverPart, { what: string; fix: string }> = {
+  'apt-lists': { what: 'apt package lists', fix: '`rm -rf /var/lib/apt/lists/*`' },
+  'apt-cache': { what: "apt's package cache", fix: '`apt-get clean`' },
+  'apk-cache': { what: 'apk cache', fix: '`apk add --no-cache`' },
+  'dnf-cache': { what: 'dnf/yum cache', fix: '`dnf clean all`' },
+  'pip-cache': {
+    what: 'pip cache',
+    fix: '`pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)',
+  },
+  'uv-cache': {
+    what: 'uv cache',
+    fix: '`uv … --no-cache` (or a cache mount on `/root/.cache/uv`)',
+  },
+  'poetry-cache': { what: 'Poetry cache', fix: '`rm -rf ~/.cache/pypoetry` (or a cache mount)' },
+};
+
+function titleOf(bucket: Bucket): string {
+  const count = bucket.files.length;
+  switch (bucket.kind) {
+    case 'build-toolchain':
+      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
+    case 'package-leftovers':
+      return `Package manager leftovers: ${leftoverParts(bucket)
+        .map((part) => LEFTOVER_WORDS[part].what)
+        .join(', ')}`;
+    case 'install-inputs':
+      return `Install inputs left in the image: ${inputCounts(bucket)}`;
+    case 'layer-waste':
+      return bucket.layer < 0
+        ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, 'file')}`
+        : `Deleted or overwritten by a later layer, still shipped: ${plural(count, 'file')}`;
+    case 'duplicate-files':
+      return `Duplicate content: ${plural(count, 'file')} the image already has at another path (the biggest copies \`${bucket.original ?? '?'}\`)`;
+  }
+}
+
+/** In the order the rules list them, so the words do not depend on file order. */
+function leftoverParts(bucket: Bucket): LeftoverPart[] {
+  return (Object.keys(LEFTOVER_WORDS) as LeftoverPart[]).filter((part) => bucket.parts.has(part));
+}
+
+function toolchainNames(bucket: Bucket): string {
+  if (bucket.packages.length === 0) {
+    return [...bucket.parts]
+      .filter((part) => part !== 'docs')
+      .map((part) => TOOLCHAIN_WORDS[part] ?? part)
+      .join(', ');
+  }
+  const names = [...bucket.packages].sort(
+    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1),
+  );
+  const shown = names
+    .slice(0, 4)
+    .map((name) => `\`${name}\``)
+    .join(', ');
+  return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
+}
+
+/** Compilers first, then the other tools, then `-dev` packages, then the libraries they pull in. */
+function packageRank(name: string): number {
+  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
+  if (
+    /^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
+      name,
+    )
+  )
+    return 1;
+  if (name.endsWith('-dev')) return 2;
+  return 3;
+}
+
+function inputCounts(bucket: Bucket): string {
+  const wheels = bucket.files.filter((file) => file.path.endsWith('.whl')).length;
+  const sdists = bucket.files.length - wheels;
+  return [wheels > 0 ? plural(wheels, 'wheel') : '', sdists > 0 ? plural(sdists, 'sdist') : '']
+    .filter(Boolean)
+    .join(', ');
+}
+
+function fixOf(bucket: Bucket, origin: LayerOrigin, later: string): string {
+  const copied = origin.keyword === 'COPY' || origin.keyword === 'ADD';
+  const tooLate =
+    bucket.hiders.size > 0
+      ? `; removing them in a later layer${later} does not help, they still ship in this layer`
+      : '';
+  switch (bucket.kind) {
+    case 'build-toolchain':
+      return copied
+        ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.`
+        : `Move this ${origin.keyword ?? 'step'} to a builder stage (\`FROM … AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
+    case 'package-leftovers': {
+      if (copied)
+        return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
+      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
+      return `Clean up in the same RUN that creates them: ${fixes.join(', ')}${tooLate}.`;
+    }
+    case 'install-inputs':
+      return copied
+        ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install …\`), or install in a builder stage and copy the environment${tooLate}.`
+        : `Delete them at the end of this RUN once installed (\`&& rm -rf …\`), or download them in a builder stage${tooLate}.`;
+    case 'layer-waste':
+      return bucket.layer < 0
+        ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.`
+        : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
+    case 'duplicate-files':
+      return copied
+        ? 'Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources.'
+        : 'Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.';
+  }
+}
+
+function baseImageFinding(
+  input: FindingsInput,
+  view: LayerView,
+  origins: readonly LayerOrigin[],
+  ownFrom: number,
+): Finding | undefined {
+  const slim = input.baseImage === undefined ? undefined : slimVariant(input.baseImage);
+  if (slim === undefined || ownFrom === 0) return undefined;
+  const sum = (values: ReadonlyArray<number | undefined>): number | undefined =>
+    values.every((value) => value !== undefined)
+      ? values.reduce<number>((total, value) => total + (value ?? 0), 0)
+      : undefined;
+  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
+  const total = sum(view.fileBytes) ?? 0;
+  const from = origins[0];
+  const known =
+    input.slimVariantSize === undefined
+      ? ''
+      : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
+  const viaArg = from?.instruction.includes('$')
+    ? ', set through the build arg your FROM line uses,'
+    : '';
+  const finding: Finding = {
+    kind: 'base-image',
+    title: `Base image \`${input.baseImage ?? ''}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
+    bytes: baseBytes,
+    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ''}`,
+    fix: `\`${slim}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
+    paths: [],
+  };
+  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
+  if (compressed !== undefined) finding.compressedBytes = compressed;
+  if (from?.line !== undefined) finding.line = from.line;
+  return finding;
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}

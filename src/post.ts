@@ -1,0 +1,3 @@
+import { cleanup } from './state.js';
+
+void cleanup();

@@ -1,0 +1,173 @@
+/**
+ * The same checks on every engine users run: the default engine here (Debian's Docker 20.10),
+ * Docker 26 with the classic store and Docker 26 with the containerd image store. DOCKER_HOST
+ * selects the engine (scripts/test.sh runs this suite once per engine); engineFacts says which one
+ * it is. Each run records the example's figures under .cache/compat/ so the summary can set the
+ * engines side by side.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuildError } from '../../src/engine/build.js';
+import { chooseBuilder, engineFacts, versionAtLeast } from '../../src/engine/docker.js';
+import { removeOwnObjects } from '../../src/engine/images.js';
+import { readSettings } from '../../src/inputs.js';
+import { BuildKitRequiredError, runPipeline, type PipelineHooks } from '../../src/pipeline.js';
+import type { EngineFacts, ImageMeasurement } from '../../src/report/model.js';
+import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+
+const docker = testDocker();
+const runId = `test-compat-${process.pid}`;
+const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-compat-'));
+const logs: string[] = [];
+const hooks: PipelineHooks = {
+  info: (line) => logs.push(line),
+  warning: (message) => logs.push(`warning: ${message}`),
+  group: (title, run) => {
+    logs.push(`== ${title}`);
+    return run();
+  },
+};
+/** The budget the example is slimmed against; the delivered image is within it on every engine. */
+const BUDGET = '450MB';
+
+let facts: Omit<EngineFacts, 'builder' | 'builderReason'>;
+/** True where slimpy falls back to the classic builder (containerd store before Engine 27.5). */
+let classicBuilder = false;
+
+function settingsFor(inputs: Record<string, string>) {
+  return readSettings((name) => inputs[name] ?? '', {
+    workspace: process.cwd(),
+    outputDir: path.join(work, 'out', inputs.mode ?? 'slim'),
+    cacheDir: path.join(work, 'layer-cache'),
+    runId,
+  });
+}
+
+/** What `docker images` and image inspect say about an image, raw. */
+async function engineFigures(id: string): Promise<{ inspectSize: number; listSize: number }> {
+  const inspect = await docker.getImage(id).inspect();
+  const listed = await docker.listImages();
+  const entry = listed.find((image) => image.Id === id);
+  if (!entry) throw new Error(`${id} is not in the image list`);
+  return { inspectSize: inspect.Size, listSize: entry.Size };
+}
+
+/** The engine's own uncompressed figure for the store: see README, "What the numbers mean". */
+function engineUncompressed(figures: { inspectSize: number; listSize: number }): number {
+  return facts.store === 'containerd'
+    ? figures.listSize - figures.inspectSize
+    : figures.inspectSize;
+}
+
+async function expectEngineFigures(measured: ImageMeasurement): Promise<Record<string, number>> {
+  const figures = await engineFigures(measured.id);
+  expect(measured.size).toBe(engineUncompressed(figures));
+  expect(measured.compressed).toBeGreaterThan(0);
+  if (facts.store === 'containerd') {
+    // The blobs the store keeps (gzip layers), as a push sends them: inspect Size is those plus
+    // the manifest and the config, a few kB.
+    expect(measured.compressed).toBeLessThanOrEqual(figures.inspectSize);
+    expect(measured.compressed).toBeGreaterThan(figures.inspectSize - 64 * 1024);
+  } else {
+    expect(measured.compressed).toBeLessThan(measured.size);
+  }
+  return { ...figures, size: measured.size, compressed: measured.compressed ?? -1 };
+}
+
+beforeAll(async () => {
+  if (engineMissing()) return;
+  facts = await engineFacts(docker);
+  classicBuilder = chooseBuilder(facts).builder === 'classic';
+});
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  if (!engineMissing()) await removeOwnObjects(docker, runId);
+});
+
+describe.skipIf(engineMissing())('engine compatibility', () => {
+  it('knows which engine it is and picks the builder that works there', () => {
+    // scripts/test.sh says which engine it meant to select (`26/containerd`): a wrong DOCKER_HOST
+    // must not pass as a different engine.
+    const expected = process.env.SLIMPY_COMPAT_EXPECT;
+    if (expected) {
+      const [version = '', store] = expected.split('/');
+      expect(facts.version.startsWith(`${version}.`) || facts.version === version).toBe(true);
+      expect(facts.store).toBe(store);
+    }
+    expect(facts.apiVersion).toMatch(/^1\.\d+$/);
+    const choice = chooseBuilder(facts);
+    if (facts.store === 'containerd' && !versionAtLeast(facts.version, '27.5')) {
+      expect(choice.builder).toBe('classic');
+      expect(choice.reason).toMatch(/moby\/moby#47717/);
+    } else {
+      expect(choice).toEqual({ builder: 'buildkit' });
+    }
+  });
+
+  it(`slims the shipped example within ${BUDGET}, sizes as this store counts them, smoke test passing`, async () => {
+    const { report } = await runPipeline(
+      settingsFor({
+        context: 'examples/pyarrow-duckdb',
+        'build-args': `PYTHON_IMAGE=${baseImage()}`,
+        network: 'host',
+        budget: BUDGET,
+        'smoke-test':
+          'python -c "import duckdb, pyarrow, numpy, prometheus_client" && python -m app',
+      }),
+      hooks,
+    );
+    expect(report.engine).toMatchObject({ version: facts.version, store: facts.store });
+    expect(report.engine.builder).toBe(classicBuilder ? 'classic' : 'buildkit');
+    expect(report.smoke?.before.passed).toBe(true);
+    expect(report.smoke?.after?.passed).toBe(true);
+    const before = await expectEngineFigures(report.before);
+    const after = await expectEngineFigures(report.after!);
+    expect(report.after!.size).toBeLessThan(report.before.size);
+    expect(report.budget).toMatchObject({ metric: 'uncompressed', limit: 450e6, over: false });
+    // Same check on every engine: the delivered image holds the same files. Each layer row's size is
+    // what `docker history` says; on every store they add up to the reported size (containerd's
+    // list may count a few kB of intermediate snapshots on top).
+    const layerSum = report.after!.layers.reduce((sum, row) => sum + row.size, 0);
+    expect(Math.abs(layerSum - report.after!.size)).toBeLessThan(64 * 1024);
+    record({
+      before,
+      after,
+      verdict: report.budget?.over ? 'over' : 'within',
+      builder: report.engine.builder,
+    });
+  });
+
+  it('builds COPY --link where BuildKit builds it, and says why where it cannot', async () => {
+    const settings = settingsFor({ mode: 'measure', context: 'test/fixtures/compat/copy-link' });
+    const logStart = logs.length;
+    const outcome = await runPipeline(settings, hooks).catch((error: unknown) => error);
+    if (classicBuilder) {
+      // Before any build: the user learns which line needs BuildKit and which engine runs it.
+      expect(outcome).toBeInstanceOf(BuildKitRequiredError);
+      expect((outcome as Error).message).toMatch(/COPY --link at line 3/);
+      expect((outcome as Error).message).toMatch(/Engine >= 27\.5/);
+      expect(logs.slice(logStart)).not.toContain('== Build the image');
+    } else if (versionAtLeast(facts.version, '23.0')) {
+      const { report } = outcome as Awaited<ReturnType<typeof runPipeline>>;
+      expect(report.before.largestFiles.map((file) => file.path)).toEqual(['/hello.txt']);
+    } else {
+      // Engine 20.10's Dockerfile frontend predates --link: the engine's own error, at that line.
+      expect(outcome).toBeInstanceOf(BuildError);
+      expect((outcome as Error).message).toMatch(/link/);
+    }
+  });
+});
+
+/** Writes this engine's figures for the side-by-side summary (scripts/test-summary.mjs). */
+function record(results: Record<string, unknown>): void {
+  const dir = path.join('.cache', 'compat');
+  mkdirSync(dir, { recursive: true });
+  const name = `${facts.version}-${facts.store}`.replace(/[^\w.-]+/g, '_');
+  writeFileSync(
+    path.join(dir, `${name}.json`),
+    JSON.stringify({ engine: facts, ...results }, null, 2) + '\n',
+  );
+}

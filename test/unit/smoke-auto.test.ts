@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import {
+  AUTO_SMOKE_PROGRAM,
+  autoSmokeCommand,
+  skippedOptionalModules,
+} from '../../src/smoke/auto.js';
+
+describe('autoSmokeCommand', () => {
+  it('tries the shell first, then python3 and python directly', () => {
+    const { attempts } = autoSmokeCommand();
+    expect(attempts.map((argv) => argv[0])).toEqual(['/bin/sh', 'python3', 'python']);
+    expect(attempts[0]?.slice(-2)).toEqual(['slimpy-smoke', AUTO_SMOKE_PROGRAM]);
+    expect(attempts[1]).toEqual(['python3', '-c', AUTO_SMOKE_PROGRAM]);
+  });
+
+  it('passes the allowed missing modules to the slimmed image, even when there are none', () => {
+    for (const argv of autoSmokeCommand({ allowMissing: ['a', 'b'] }).attempts) {
+      expect(argv.at(-1)).toBe('--allow-missing=a,b');
+    }
+    expect(autoSmokeCommand({ allowMissing: [] }).attempts[2]?.at(-1)).toBe('--allow-missing=');
+  });
+});
+
+describe('skippedOptionalModules', () => {
+  it('reads the summary line', () => {
+    const output = [
+      'skip adbc_driver_duckdb: needs adbc_driver_manager, which is not installed',
+      'ok duckdb 52ms',
+      'slimpy: skipped 2 modules whose optional dependencies are not installed: adbc_driver_duckdb,x.y',
+      'slimpy: imported 4 modules from 4 distributions in 192ms',
+    ].join('\n');
+    expect(skippedOptionalModules(output)).toEqual(['adbc_driver_duckdb', 'x.y']);
+  });
+
+  it('is empty without one', () => {
+    expect(skippedOptionalModules('ok numpy 80ms\nslimpy: imported 1 modules')).toEqual([]);
+  });
+});
