@@ -3,8 +3,8 @@ import { createRequire as __slimpyCreateRequire } from 'node:module';
 import { dirname as __slimpyDirname } from 'node:path';
 import { fileURLToPath as __slimpyFileURLToPath } from 'node:url';
 const require = __slimpyCreateRequire(import.meta.url);
-const __filename = __slimpyFileURLToPath(import.meta.url);
-const __dirname = __slimpyDirname(__filename);
+var __filename = __slimpyFileURLToPath(import.meta.url);
+var __dirname = __slimpyDirname(__filename);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -63887,15 +63887,10 @@ async function restoreHistory(history) {
       layerRecords: /* @__PURE__ */ new Set()
     };
   }
-  await attempt(
-    log,
-    `Restoring the layer-size cache from ${store.name}`,
-    () => store.restore([history.layerCacheDir], LAYER_CACHE_PREFIX, []).then(
-      (key) => log.info(
-        key ? `Layer-size cache restored from ${key}` : "No layer-size cache recorded yet"
-      )
-    )
-  );
+  await attempt(log, `Restoring the layer-size cache from ${store.name}`, async () => {
+    const key = await store.restore([history.layerCacheDir], LAYER_CACHE_PREFIX, []);
+    log.info(key ? `Layer-size cache restored from ${key}` : "No layer-size cache recorded yet");
+  });
   const layerRecords = await layerRecordNames(history.layerCacheDir);
   if (!plan.compare) return { layerRecords };
   const baseline = await restoreBaseline(history, plan.compare);
@@ -63914,10 +63909,9 @@ async function restoreBaseline(history, wanted) {
     }
     const entry = parseEntry(await readFile2(path4.join(dir, ENTRY_FILE), "utf8").catch(() => ""));
     if (!entry) {
-      log.warning(
-        `The size history entry ${matched} is not one this slimpy reads; growth is not compared.`
-      );
-      return chooseBaseline(wanted, void 0);
+      const why = `the recorded entry ${matched} is not one this version of slimpy reads`;
+      log.warning(`Restoring the size of base ${wanted.baseSha}: ${why}.`);
+      return { ...wanted, unavailable: why };
     }
     log.info(
       `Baseline: ${entry.sha} (${entry.ref ?? "unknown ref"}, recorded ${entry.recordedAt}) from ${matched}`
@@ -64069,13 +64063,17 @@ function parseList(text, separators = /[\n,]/) {
 }
 function parsePrune(input, text) {
   const items = parseList(text);
-  if (items.length === 0 || items.length === 1 && items[0] === "all") return [...PRUNE_CATEGORIES];
+  if (items.length === 0 || items.length === 1 && items[0] === "all")
+    return [...PRUNE_CATEGORIES];
   if (items.length === 1 && items[0] === "none") return [];
   const exclusions = items.filter((item) => item.startsWith("-")).map((item) => item.slice(1));
   const inclusions = items.filter((item) => !item.startsWith("-"));
   for (const name of [...exclusions, ...inclusions]) {
     if (!isPruneCategory(name)) {
-      throw new InputError(input, `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(", ")}`);
+      throw new InputError(
+        input,
+        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(", ")}`
+      );
     }
   }
   const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
@@ -64106,7 +64104,10 @@ function readSettings(read, defaults) {
   const context = path5.resolve(defaults.workspace, read("context") || ".");
   const budgetText = read("budget");
   const growthText = read("max-growth");
-  const budgetMetric = parseChoice("budget-metric", read("budget-metric") || "uncompressed", ["uncompressed", "compressed"]);
+  const budgetMetric = parseChoice("budget-metric", read("budget-metric") || "uncompressed", [
+    "uncompressed",
+    "compressed"
+  ]);
   const prune = parsePrune("prune", read("prune") || "all");
   return {
     workspace: defaults.workspace,
@@ -65719,7 +65720,9 @@ var root = import_protobufjs.default.Root.fromJSON({
 });
 var StatusResponse = root.lookupType("StatusResponse");
 function decodeBuildKitTrace(base64) {
-  const raw = StatusResponse.toObject(StatusResponse.decode(Buffer.from(base64, "base64")));
+  const raw = StatusResponse.toObject(
+    StatusResponse.decode(Buffer.from(base64, "base64"))
+  );
   return {
     vertexes: (raw.vertexes ?? []).map((v) => ({
       digest: v.digest ?? "",
@@ -66178,7 +66181,10 @@ function versionAtLeast(version, minimum) {
 }
 function chooseBuilder(facts) {
   if (!versionAtLeast(facts.apiVersion, "1.39")) {
-    return { builder: "classic", reason: `Engine API ${facts.apiVersion} predates BuildKit (API 1.39)` };
+    return {
+      builder: "classic",
+      reason: `Engine API ${facts.apiVersion} predates BuildKit (API 1.39)`
+    };
   }
   if (facts.store === "containerd" && !versionAtLeast(facts.version, "27.5")) {
     return {
@@ -66223,7 +66229,9 @@ async function imageHistory(docker, image) {
 function changesFilesystem(createdBy) {
   const instruction = createdBy.replace(/^\/bin\/sh -c (#\(nop\) +)?/, "").trimStart();
   if (createdBy.includes("#(nop)")) return /^(COPY|ADD|WORKDIR)\b/.test(instruction);
-  return !/^(ENV|CMD|LABEL|USER|EXPOSE|ENTRYPOINT|ARG|STOPSIGNAL|HEALTHCHECK|SHELL|VOLUME|ONBUILD|MAINTAINER)\b/.test(instruction);
+  return !/^(ENV|CMD|LABEL|USER|EXPOSE|ENTRYPOINT|ARG|STOPSIGNAL|HEALTHCHECK|SHELL|VOLUME|ONBUILD|MAINTAINER)\b/.test(
+    instruction
+  );
 }
 function isNotFound(error) {
   return typeof error === "object" && error !== null && error.statusCode === 404;
@@ -66464,11 +66472,20 @@ function describeLayerEntry(header) {
     case "symlink":
       return {
         kind: "entry",
-        entry: { path: absolute, size: 0, type: "symlink", mode, linkTarget: header.linkname ?? "" }
+        entry: {
+          path: absolute,
+          size: 0,
+          type: "symlink",
+          mode,
+          linkTarget: header.linkname ?? ""
+        }
       };
     case "link": {
       const linkTarget = absoluteLayerPath(header.linkname ?? "");
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget } };
+      return {
+        kind: "entry",
+        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
+      };
     }
     default:
       return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
@@ -66539,13 +66556,15 @@ async function readImageLayers(docker, image, options) {
     compressed: options.compressed,
     cache,
     pool: new DeflatePool(options.concurrency),
-    guess: true
+    guess: true,
+    digestsByName: /* @__PURE__ */ new Map()
   };
   const computed = /* @__PURE__ */ new Set();
   let found = await readExport(session);
   await remember(found, session, computed, options.cacheDir);
   if ([...found.values()].some((layer) => layer.wrongGuess)) {
-    found = await readExport({ ...session, guess: false });
+    const digestsByName = new Map([...found.values()].map((layer) => [layer.name, layer.diffId]));
+    found = await readExport({ ...session, guess: false, digestsByName });
     await remember(found, session, computed, options.cacheDir);
   }
   return Promise.all(
@@ -66573,21 +66592,23 @@ async function readEntry(entry, session) {
   const bytes = entry;
   const blob = OCI_BLOB.exec(name)?.[1];
   if (type === "file" && LEGACY_LAYER.test(name)) {
-    return readLayerTar(bytes, size, treatUnnamed(session, size), session);
+    const known = session.digestsByName.get(name);
+    const treatment = known === void 0 ? treatUnnamed(session, size) : treatNamed(session, known, size);
+    return readLayerTar(name, bytes, size, treatment, session);
   }
   if (type === "file" && blob !== void 0) {
     const diffId = `sha256:${blob}`;
     if (session.diffIds.has(diffId)) {
-      const treatment = hitFor(session, diffId, size) ? "skip" : treatNamed(session);
-      return readLayerTar(bytes, size, treatment, session);
+      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
     }
-    return readMaybeGzipLayer(bytes, size, session);
+    return readMaybeGzipLayer(name, bytes, size, session);
   }
   entry.resume();
   return void 0;
 }
-function treatNamed(session) {
-  return session.compressed ? "compress" : "skip";
+function treatNamed(session, diffId, size) {
+  const cached2 = session.cache.get(diffId)?.tarBytes === size;
+  return session.compressed && !cached2 ? "compress" : "skip";
 }
 function treatUnnamed(session, size) {
   if (!session.compressed) return "skip";
@@ -66598,10 +66619,7 @@ function treatUnnamed(session, size) {
   if (size <= HOLD_LIMIT_BYTES) return "hold";
   return session.guess ? "skip" : "compress";
 }
-function hitFor(session, diffId, tarBytes) {
-  return session.compressed && session.cache.get(diffId)?.tarBytes === tarBytes;
-}
-async function readLayerTar(source, size, treatment, session) {
+async function readLayerTar(name, source, size, treatment, session) {
   const sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
   const held = treatment === "hold" ? [] : void 0;
   const read = await scanLayer(source, async (chunk) => {
@@ -66613,13 +66631,13 @@ async function readLayerTar(source, size, treatment, session) {
   }
   const record = session.cache.get(read.diffId);
   const hit = session.compressed && record?.tarBytes === read.tarBytes;
-  const layer = { ...read, fromCache: false, fresh: false, wrongGuess: false };
+  const layer = { ...read, name, fromCache: false, fresh: false, wrongGuess: false };
   if (sizer) return { ...layer, compressed: settled(sizer.end()), fresh: true };
   if (hit) return { ...layer, compressed: Promise.resolve(record.compressed), fromCache: true };
   if (held) return { ...layer, compressed: settled(gzipSize(held, session.pool)), fresh: true };
   return { ...layer, compressed: Promise.resolve(void 0), wrongGuess: session.compressed };
 }
-async function readMaybeGzipLayer(source, blobBytes, session) {
+async function readMaybeGzipLayer(name, source, blobBytes, session) {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) return void 0;
@@ -66634,6 +66652,7 @@ async function readMaybeGzipLayer(source, blobBytes, session) {
   const compressed = session.compressed ? blobBytes : void 0;
   return {
     ...read,
+    name,
     compressed: Promise.resolve(compressed),
     fromCache: false,
     fresh: false,
@@ -66692,7 +66711,12 @@ async function remember(found, session, computed, cacheDir) {
     if (layer.wrongGuess) session.cache.delete(layer.diffId);
     const compressed = layer.fresh ? await layer.compressed : void 0;
     if (compressed === void 0) continue;
-    const record = { diffId: layer.diffId, tarBytes: layer.tarBytes, compressed, level: GZIP_LEVEL };
+    const record = {
+      diffId: layer.diffId,
+      tarBytes: layer.tarBytes,
+      compressed,
+      level: GZIP_LEVEL
+    };
     session.cache.set(layer.diffId, record);
     computed.add(layer.diffId);
     if (cacheDir) await writeCachedSize(cacheDir, record).catch(() => void 0);
@@ -66704,7 +66728,10 @@ async function measureImage(docker, image, options) {
   const facts = await inspectImage(docker, image);
   const [history, layers, baseLayerCount, size] = await Promise.all([
     imageHistory(docker, image),
-    readImageLayers(docker, facts.id, { compressed: options.compressed, cacheDir: options.cacheDir }),
+    readImageLayers(docker, facts.id, {
+      compressed: options.compressed,
+      cacheDir: options.cacheDir
+    }),
     countBaseLayers(docker, facts, options.baseImage),
     options.store === "containerd" ? unpackedSize(docker, facts) : facts.size
   ]);
@@ -66717,22 +66744,30 @@ async function measureImage(docker, image, options) {
     compressed,
     compressedFromCache: options.compressed ? layers.filter((layer) => layer.fromCache).length : void 0,
     layers: rows,
-    largestFiles: largestFiles(layers, { fromLayer: baseLayerCount, limit: options.largestFiles ?? 15 }).map(
-      ({ path: path11, size: size2 }) => ({ path: path11, size: size2 })
-    ),
+    largestFiles: largestFiles(layers, {
+      fromLayer: baseLayerCount,
+      limit: options.largestFiles ?? 15
+    }).map(({ path: path11, size: size2 }) => ({ path: path11, size: size2 })),
     baseSize,
     ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize
   };
   return { measurement, files: mergeLayers(layers), layers, history };
 }
 async function unpackedSize(docker, facts) {
-  const listed = await docker.listImages({ manifests: true });
+  const listed = await docker.listImages({
+    manifests: true
+  });
   const entry = listed.find((candidate) => candidate.Id === facts.id);
-  if (!entry) throw new Error(`Image ${facts.id} is missing from the engine's image list; it was removed while being measured.`);
+  if (!entry)
+    throw new Error(
+      `Image ${facts.id} is missing from the engine's image list; it was removed while being measured.`
+    );
   return unpackedFromListEntry(entry, facts.size);
 }
 function unpackedFromListEntry(entry, contentSize) {
-  const reported = entry.Manifests?.find((m) => m.Kind !== "attestation" && m.ImageData?.Size?.Unpacked !== void 0);
+  const reported = entry.Manifests?.find(
+    (m) => m.Kind !== "attestation" && m.ImageData?.Size?.Unpacked !== void 0
+  );
   return reported?.ImageData?.Size?.Unpacked ?? entry.Size - contentSize;
 }
 async function countBaseLayers(docker, facts, baseImage) {
@@ -66760,7 +66795,10 @@ function layerRows(facts, layers, history, baseLayerCount) {
   });
 }
 function alignHistory(history, layerCount) {
-  const candidates = [history.filter((row) => !row.emptyLayer), history.filter((row) => row.size > 0)];
+  const candidates = [
+    history.filter((row) => !row.emptyLayer),
+    history.filter((row) => row.size > 0)
+  ];
   return candidates.find((rows) => rows.length === layerCount);
 }
 function contentBytes(layer) {
@@ -66826,7 +66864,9 @@ function loadPruneScript() {
     } catch {
     }
   }
-  throw new Error("prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle).");
+  throw new Error(
+    "prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
+  );
 }
 function pruneScriptArgs(settings) {
   const args = [];
@@ -67421,7 +67461,9 @@ var SmokeRunner = class {
 // src/pipeline.ts
 var DockerfileMissingError = class extends Error {
   constructor(file) {
-    super(`No Dockerfile at ${file}. Set \`file\` (--file) to the Dockerfile's path, or \`context\` to its directory.`);
+    super(
+      `No Dockerfile at ${file}. Set \`file\` (--file) to the Dockerfile's path, or \`context\` to its directory.`
+    );
     this.name = "DockerfileMissingError";
   }
 };
@@ -67453,7 +67495,9 @@ async function runPipeline(settings, hooks) {
     warnings: []
   };
   if (run.engine.builderReason) report.warnings.push(run.engine.builderReason);
-  const files = { report: path9.join(settings.outputDir, "slimpy-report.json") };
+  const files = {
+    report: path9.join(settings.outputDir, "slimpy-report.json")
+  };
   if (settings.mode === "slim") await slim(run, report, before, files);
   const delivered = report.after ?? report.before;
   report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
@@ -67475,9 +67519,15 @@ async function prepare(settings, hooks) {
   });
   const needsBuildKit = engine.builder === "classic" ? buildKitOnlyUses(dockerfileText) : [];
   if (needsBuildKit.length > 0) {
-    throw new BuildKitRequiredError(describeUses(needsBuildKit), choice.reason ?? "the engine has no BuildKit.");
+    throw new BuildKitRequiredError(
+      describeUses(needsBuildKit),
+      choice.reason ?? "the engine has no BuildKit."
+    );
   }
-  const baseImage = finalBaseImage(dockerfileText, { target: settings.target, buildArgs: settings.buildArgs });
+  const baseImage = finalBaseImage(dockerfileText, {
+    target: settings.target,
+    buildArgs: settings.buildArgs
+  });
   return { settings, hooks, docker, engine, runId: settings.runId, dockerfileText, baseImage };
 }
 async function buildVariant(run, plan) {
@@ -67486,7 +67536,10 @@ async function buildVariant(run, plan) {
     { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 493 },
     { path: ".slimpy/Dockerfile", content: plan.text }
   ] : [];
-  const context = await createContextTar(settings.context, { dockerfile: settings.file, extraFiles });
+  const context = await createContextTar(settings.context, {
+    dockerfile: settings.file,
+    extraFiles
+  });
   return buildImage(run.docker, {
     context: context.stream,
     dockerfile: plan ? ".slimpy/Dockerfile" : context.dockerfileInContext,
@@ -67522,7 +67575,11 @@ function planFor(run, script) {
 }
 async function slim(run, report, before, files) {
   const { settings, hooks } = run;
-  const wanted = { strip: settings.strip, prune: settings.prune, keep: settings.keep };
+  const wanted = {
+    strip: settings.strip,
+    prune: settings.prune,
+    keep: settings.keep
+  };
   const plan = planFor(run, wanted);
   for (const line of plan.notes) hooks.info(line);
   const slimResult = {
@@ -67565,16 +67622,23 @@ ${smoke.before.output.slice(-2e3)}`
 ${smoke.after.output.slice(-2e3)}`
       );
     }
-    const fallback = await hooks.group("Find what breaks the smoke test", () => findCulprit(run, wanted, before));
+    const fallback = await hooks.group(
+      "Find what breaks the smoke test",
+      () => findCulprit(run, wanted, before)
+    );
     if (!fallback) {
-      slimResult.skipped.push("No slimmed variant passes the smoke test; the original image is delivered unchanged.");
+      slimResult.skipped.push(
+        "No slimmed variant passes the smoke test; the original image is delivered unchanged."
+      );
       slimResult.variant = { strip: false, prune: [] };
       report.after = before.measurement;
       return;
     }
     slimResult.culprit = fallback.culprit;
     slimResult.variant = { strip: fallback.script.strip, prune: [...fallback.script.prune] };
-    slimResult.skipped.push(`${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`);
+    slimResult.skipped.push(
+      `${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`
+    );
     slimmedId = fallback.imageId;
     smoke = await runSmoke(run.docker, smokeRequest(run, before.measurement.id, slimmedId));
     report.smoke = smoke;
@@ -67599,14 +67663,22 @@ async function findCulprit(run, wanted, before) {
   const candidates = [];
   if (wanted.strip) candidates.push({ culprit: "strip", script: { ...wanted, strip: false } });
   for (const category of wanted.prune) {
-    candidates.push({ culprit: category, script: { ...wanted, prune: wanted.prune.filter((c) => c !== category) } });
+    candidates.push({
+      culprit: category,
+      script: { ...wanted, prune: wanted.prune.filter((c) => c !== category) }
+    });
   }
   for (const candidate of candidates) {
     run.hooks.info(`Trying without ${describeRule(candidate.culprit)}`);
     const imageId = await buildVariant(run, planFor(run, candidate.script));
-    const smoke = await runSmoke(run.docker, { ...smokeRequest(run, before.measurement.id, imageId), runs: 1 });
+    const smoke = await runSmoke(run.docker, {
+      ...smokeRequest(run, before.measurement.id, imageId),
+      runs: 1
+    });
     if (smoke.after?.passed) {
-      run.hooks.warning(`${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`);
+      run.hooks.warning(
+        `${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`
+      );
       return { ...candidate, imageId };
     }
   }
@@ -67650,14 +67722,23 @@ function budgetVerdict(settings, size, compressed) {
   if (settings.budget === void 0) return void 0;
   const actual = settings.budgetMetric === "compressed" ? compressed : size;
   if (actual === void 0) return void 0;
-  return { metric: settings.budgetMetric, limit: settings.budget, actual, over: actual > settings.budget };
+  return {
+    metric: settings.budgetMetric,
+    limit: settings.budget,
+    actual,
+    over: actual > settings.budget
+  };
 }
 
 // src/report/text.ts
 function renderText(report, files) {
   const out = [];
-  out.push(`slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ""}`);
-  out.push(`engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`);
+  out.push(
+    `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ""}`
+  );
+  out.push(
+    `engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`
+  );
   out.push("");
   out.push(...sizeTable(report));
   out.push("");
@@ -67671,25 +67752,38 @@ function renderText(report, files) {
     out.push("");
     out.push(`Strategy: ${report.slim.strategy}`);
     for (const saving of report.slim.savings) {
-      out.push(`  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`);
+      out.push(
+        `  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`
+      );
     }
     for (const file of report.slim.strippedTop.slice(0, 5)) {
-      out.push(`  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`);
+      out.push(
+        `  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`
+      );
     }
-    for (const line of [...report.slim.notes, ...report.slim.skipped]) out.push(`  - ${printable(line)}`);
+    for (const line of [...report.slim.notes, ...report.slim.skipped])
+      out.push(`  - ${printable(line)}`);
   }
   if (report.smoke) {
     const { before, after } = report.smoke;
     out.push("");
     out.push(`Smoke test: ${report.smoke.command.join(" ")}`);
-    out.push(`  original: ${before.passed ? "passed" : "FAILED"}${before.medianMs !== void 0 ? ` (median ${before.medianMs} ms)` : ""}`);
-    if (after) out.push(`  slimmed:  ${after.passed ? "passed" : "FAILED"}${after.medianMs !== void 0 ? ` (median ${after.medianMs} ms)` : ""}`);
-    if (report.smoke.coldStartDeltaMs !== void 0) out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
+    out.push(
+      `  original: ${before.passed ? "passed" : "FAILED"}${before.medianMs !== void 0 ? ` (median ${before.medianMs} ms)` : ""}`
+    );
+    if (after)
+      out.push(
+        `  slimmed:  ${after.passed ? "passed" : "FAILED"}${after.medianMs !== void 0 ? ` (median ${after.medianMs} ms)` : ""}`
+      );
+    if (report.smoke.coldStartDeltaMs !== void 0)
+      out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
   }
   if (report.budget) {
     const b = report.budget;
     out.push("");
-    out.push(`Budget (${b.metric}): ${formatBytes(b.actual)} of ${formatBytes(b.limit)} \u2014 ${b.over ? "OVER BUDGET" : "within budget"}`);
+    out.push(
+      `Budget (${b.metric}): ${formatBytes(b.actual)} of ${formatBytes(b.limit)} \u2014 ${b.over ? "OVER BUDGET" : "within budget"}`
+    );
   }
   out.push("");
   out.push(`Report: ${files.report}`);
@@ -67699,14 +67793,20 @@ function renderText(report, files) {
 }
 function sizeTable(report) {
   const row = (label, size, compressed) => `  ${label.padEnd(8)} ${size.padStart(12)} ${compressed.padStart(12)}`;
-  const rows = [row("Image", "Size", "Compressed"), row("before", formatBytes(report.before.size), optionalBytes(report.before.compressed))];
+  const rows = [
+    row("Image", "Size", "Compressed"),
+    row("before", formatBytes(report.before.size), optionalBytes(report.before.compressed))
+  ];
   if (report.after) {
     rows.push(row("after", formatBytes(report.after.size), optionalBytes(report.after.compressed)));
     rows.push(
       row(
         "delta",
         formatDelta(report.after.size - report.before.size, report.before.size),
-        report.after.compressed !== void 0 && report.before.compressed !== void 0 ? formatDelta(report.after.compressed - report.before.compressed, report.before.compressed) : "-"
+        report.after.compressed !== void 0 && report.before.compressed !== void 0 ? formatDelta(
+          report.after.compressed - report.before.compressed,
+          report.before.compressed
+        ) : "-"
       )
     );
   }
@@ -67804,7 +67904,9 @@ ${USAGE}
     const settings = readSettings((name) => flags[name] ?? "", {
       workspace: cwd,
       outputDir: path10.resolve(values.out ?? ".slimpy"),
-      cacheDir: path10.resolve(values["cache-dir"] ?? path10.join(values.out ?? ".slimpy", "layer-cache")),
+      cacheDir: path10.resolve(
+        values["cache-dir"] ?? path10.join(values.out ?? ".slimpy", "layer-cache")
+      ),
       runId: randomUUID().slice(0, 12)
     });
     const hooks = terminalHooks(values.quiet ?? false);
@@ -67835,8 +67937,10 @@ function terminalHooks(quiet) {
       if (!quiet) process.stderr.write(`${line}
 `);
     },
-    warning: (message, where) => process.stderr.write(`warning: ${where ? `${where.file}${where.line ? `:${where.line}` : ""}: ` : ""}${message}
-`),
+    warning: (message, where) => process.stderr.write(
+      `warning: ${where ? `${where.file}${where.line ? `:${where.line}` : ""}: ` : ""}${message}
+`
+    ),
     group: async (title, work) => {
       process.stderr.write(`
 == ${title}

@@ -2,8 +2,8 @@ import { createRequire as __slimpyCreateRequire } from 'node:module';
 import { dirname as __slimpyDirname } from 'node:path';
 import { fileURLToPath as __slimpyFileURLToPath } from 'node:url';
 const require = __slimpyCreateRequire(import.meta.url);
-const __filename = __slimpyFileURLToPath(import.meta.url);
-const __dirname = __slimpyDirname(__filename);
+var __filename = __slimpyFileURLToPath(import.meta.url);
+var __dirname = __slimpyDirname(__filename);
 var __create = Object.create;
 var __defProp = Object.defineProperty;
 var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
@@ -74831,7 +74831,8 @@ var RUN_LABEL = "dev.slimpy.run";
 async function removeOwnObjects(docker, runId, keepImages = []) {
   const label = runId ? `${RUN_LABEL}=${runId}` : `${MANAGED_LABEL}=true`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
-  for (const c of containers) await docker.getContainer(c.Id).remove({ force: true }).catch(() => void 0);
+  for (const c of containers)
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => void 0);
   const images = await docker.listImages({ filters: { label: [label] } });
   let removed = 0;
   for (const image of images) {
@@ -74854,9 +74855,13 @@ async function cleanup() {
   try {
     const keep = JSON.parse(getState(KEEP) || "[]");
     const removed = await removeOwnObjects(connectEngine(), runId, keep);
-    info(`slimpy cleanup: removed ${removed.containers} container(s) and ${removed.images} image(s) of run ${runId}`);
+    info(
+      `slimpy cleanup: removed ${removed.containers} container(s) and ${removed.images} image(s) of run ${runId}`
+    );
   } catch (error) {
-    warning(`slimpy cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+    warning(
+      `slimpy cleanup failed: ${error instanceof Error ? error.message : String(error)}`
+    );
   }
 }
 

@@ -1,6 +1,4 @@
 #!/bin/sh
-# $SLIMPY_SH is split on purpose below: a shell and its arguments (`busybox sh`).
-# shellcheck disable=SC2086
 # slimpy prune: makes the Python environments that reach a Docker image smaller.
 #
 #   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE]
@@ -25,7 +23,10 @@
 #
 # The script calls itself (`sh prune.sh __step ARGS...`) from `find -exec ... {} +`, so that file
 # names reach it as arguments, byte for byte, whatever characters (newlines too) they contain.
+# The categories' names and one-line descriptions are also in categories.ts: keep them in step.
 
+# $SLIMPY_SH is split on purpose below: a shell and its arguments (`busybox sh`).
+# shellcheck disable=SC2086
 set -u
 
 ALL_CATEGORIES=tests,pycache,stubs,sources,static-libs,packaging,caches
@@ -234,14 +235,15 @@ remove_loose_bytecode() {
   return 0
 }
 
-# __ar PATH...: static libraries are recognised by their `!<arch>` magic, not by name.
+# __ar PATH...: static libraries are recognised by their `!<arch>` (or thin `!<thin>`) magic,
+# not by name.
 remove_static_libs() {
   _left=$#
   while [ "$_left" -gt 0 ]; do
     _p=$1
     shift
     _left=$((_left - 1))
-    [ "$(magic "$_p" 7)" = '!<arch>' ] && set -- "$@" "$_p"
+    case $(magic "$_p" 7) in '!<arch>' | '!<thin>') set -- "$@" "$_p" ;; esac
   done
   [ $# -gt 0 ] && remove_paths static-libs "$@"
   return 0
@@ -789,7 +791,7 @@ megabytes() {
   printf '%d.%d MB' $(($1 / 1000000)) $((($1 % 1000000) / 100000))
 }
 
-# Writes the manifest (if asked) and the summary; sets nothing else.
+# Prints the summary and writes the manifest (when --manifest was given).
 report() {
   _strip_files=0 _strip_before=0 _strip_after=0
   if [ -f "$SLIMPY_WORK/strip.records" ]; then
@@ -877,8 +879,7 @@ absolute_dir() {
   printf '%s' "${_d%?x}"
 }
 
-# Runs find FIND_ARGS... over each root (newline-separated in $ROOTS_FILE is not safe for odd
-# names, so the roots stay in the positional parameters of main and this is called from there).
+# The roots stay in main's positional parameters (a list in a variable would split odd names).
 main() {
   STRIP=1
   SLIMPY_ENABLED=$ALL_CATEGORIES

@@ -151,6 +151,7 @@ async function readExport(session: ExportSession): Promise<Map<string, FoundLaye
       if (layer && session.diffIds.has(layer.diffId)) found.set(layer.diffId, layer);
     }
   } finally {
+    // Frees the connection when reading stopped early (an error); a no-op once it has ended.
     (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
   }
   return found;
@@ -164,18 +165,13 @@ async function readEntry(entry: TarEntry, session: ExportSession): Promise<Found
   if (type === 'file' && LEGACY_LAYER.test(name)) {
     const known = session.digestsByName.get(name);
     const treatment =
-      known === undefined
-        ? treatUnnamed(session, size)
-        : hitFor(session, known, size)
-          ? 'skip'
-          : treatNamed(session);
+      known === undefined ? treatUnnamed(session, size) : treatNamed(session, known, size);
     return readLayerTar(name, bytes, size, treatment, session);
   }
   if (type === 'file' && blob !== undefined) {
     const diffId = `sha256:${blob}`;
     if (session.diffIds.has(diffId)) {
-      const treatment = hitFor(session, diffId, size) ? 'skip' : treatNamed(session);
-      return readLayerTar(name, bytes, size, treatment, session);
+      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
     }
     return readMaybeGzipLayer(name, bytes, size, session);
   }
@@ -183,8 +179,10 @@ async function readEntry(entry: TarEntry, session: ExportSession): Promise<Found
   return undefined;
 }
 
-function treatNamed(session: ExportSession): Treatment {
-  return session.compressed ? 'compress' : 'skip';
+/** A layer whose digest is known before reading it: compress it unless the cache has it. */
+function treatNamed(session: ExportSession, diffId: string, size: number): Treatment {
+  const cached = session.cache.get(diffId)?.tarBytes === size;
+  return session.compressed && !cached ? 'compress' : 'skip';
 }
 
 /** A legacy layer: its digest is unknown until read, its size is known (see top). */
@@ -196,10 +194,6 @@ function treatUnnamed(session: ExportSession, size: number): Treatment {
   if (allCached) return 'skip';
   if (size <= HOLD_LIMIT_BYTES) return 'hold';
   return session.guess ? 'skip' : 'compress';
-}
-
-function hitFor(session: ExportSession, diffId: string, tarBytes: number): boolean {
-  return session.compressed && session.cache.get(diffId)?.tarBytes === tarBytes;
 }
 
 /** Reads an uncompressed layer tar: digest, index, and compressed size as treated. */

@@ -5,12 +5,21 @@
  * GitHub's published REST description.
  */
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { commentMarker } from '../../src/report/markdown.js';
+import { startCacheServiceFake } from '../support/cache-service-fake.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 import {
   loadGitHubOpenApi,
@@ -25,6 +34,9 @@ const PR = 58;
 const TOKEN = 'ghs_e2eTestToken000000000000000000000000';
 const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-e2e-'));
 const toolCache = path.join(work, 'tool-cache');
+const runnerTemp = path.join(work, 'runner-temp');
+mkdirSync(runnerTemp, { recursive: true });
+let runCounter = 0;
 const smoke = 'python -c "import duckdb, pyarrow, numpy, prometheus_client" && python -m app';
 
 interface ActionRun {
@@ -42,10 +54,18 @@ function parseOutputs(text: string): Record<string, string> {
   return outputs;
 }
 
+interface RunOptions {
+  fake: GitHubFake;
+  event?: 'pull_request' | 'push';
+  sha?: string;
+  /** Extra environment, e.g. the cache service's. */
+  env?: Record<string, string>;
+}
+
 async function runAction(
   name: string,
   inputs: Record<string, string>,
-  options: { fake: GitHubFake; event?: string },
+  options: RunOptions,
 ): Promise<ActionRun> {
   const dir = path.join(work, name);
   mkdirSync(dir, { recursive: true });
@@ -66,17 +86,20 @@ async function runAction(
     GITHUB_EVENT_NAME: eventName,
     GITHUB_EVENT_PATH: path.resolve('test/fixtures/events', eventFile),
     GITHUB_REPOSITORY: `${OWNER}/${REPO}`,
-    GITHUB_SHA: '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_SHA: options.sha ?? '0123456789abcdef0123456789abcdef01234567',
+    GITHUB_RUN_ID: String(1000 + runCounter++),
     GITHUB_WORKSPACE: process.cwd(),
     GITHUB_OUTPUT: files.output,
     GITHUB_STEP_SUMMARY: files.summary,
     GITHUB_STATE: files.state,
     GITHUB_API_URL: options.fake.url,
-    RUNNER_TEMP: dir,
+    // One runner temp for every run, as on a runner (the cache version hashes saved paths).
+    RUNNER_TEMP: runnerTemp,
     RUNNER_TOOL_CACHE: toolCache,
     SLIMPY_MAX_RETRY_WAIT_MS: '1500',
     'INPUT_GITHUB-TOKEN': TOKEN,
     INPUT_COMMENT: 'auto',
+    ...options.env,
   };
   for (const [key, value] of Object.entries(inputs)) env[`INPUT_${key.toUpperCase()}`] = value;
   const child = spawn(process.execPath, ['dist/index.js'], {
@@ -265,5 +288,70 @@ describe.skipIf(engineMissing())('the action, spawned as the runner does', () =>
     expect(run.outputs['comment-url']).toBe('');
     expect(fake.requests.length).toBe(requests);
     expect(run.summary).toContain('<!-- slimpy:');
+  });
+});
+
+describe.skipIf(engineMissing())('size history through the Actions cache service', () => {
+  const BASE_SHA = '4e2a9d1c7b3f5a8e0d6c2b9f1a7e3d5c8b0f2a46'; // pull_request.opened.json base.sha
+  const key = 'no-python-image';
+  const runStamp = `${process.pid}-${Date.now()}`;
+
+  async function contextWithPayload(name: string, bytes: number): Promise<string> {
+    const context = path.join(work, name);
+    cpSync('test/fixtures/pipeline/no-python', context, { recursive: true });
+    writeFileSync(path.join(context, 'payload.bin'), Buffer.alloc(bytes, 3));
+    // Notes unique to this test run (so no earlier build cache entry stands in for them), the
+    // same in every context of the run, with the same mtime: an identical layer in each image.
+    writeFileSync(path.join(context, 'notes.txt'), `notes of test run ${runStamp}\n`.repeat(500));
+    // Same mtimes as a checkout would give: unchanged files make identical layers.
+    for (const file of ['payload.bin', 'notes.txt'])
+      utimesSync(path.join(context, file), 1_700_000_000, 1_700_000_000);
+    return context;
+  }
+
+  it('push saves a baseline; a PR restores it, shows the delta, fails on max-growth; service down still comments', async () => {
+    const github = await startGitHubFake({ token: TOKEN });
+    const cache = await startCacheServiceFake();
+    try {
+      const common = { mode: 'measure', 'comment-key': key };
+      const push = await runAction(
+        'history-push',
+        { ...common, context: await contextWithPayload('h-base', 3_000_000) },
+        { fake: github, event: 'push', sha: BASE_SHA, env: cache.env },
+      );
+      expect(push.code, push.stdout.slice(-3000)).toBe(0);
+      expect(cache.entries().some((e) => e.key.endsWith(BASE_SHA))).toBe(true);
+
+      // The PR grows the image by 2 MB: the delta row appears, and max-growth 1MB fails the job.
+      const grown = await runAction(
+        'history-pr',
+        { ...common, context: await contextWithPayload('h-pr', 5_000_000), 'max-growth': '1MB' },
+        { fake: github, env: cache.env },
+      );
+      expect(grown.code, grown.stdout.slice(-4000)).toBe(1);
+      expect(grown.summary).toContain(BASE_SHA.slice(0, 7));
+      expect(grown.stdout).toMatch(/::error::.*grow/i);
+      const comment = github
+        .comments(OWNER, REPO, PR)
+        .find((c) => c.body.startsWith(commentMarker(key)));
+      expect(comment?.body).toContain(BASE_SHA.slice(0, 7));
+      // The same layers again: their compressed sizes come from the persisted cache.
+      expect(grown.stdout).toMatch(/[1-9]\d* of \d+ layers from cache/);
+
+      // Cache service down: a warning, the comment is still posted, no failure without a baseline.
+      await cache.setDown('refused');
+      const down = await runAction(
+        'history-down',
+        { ...common, context: await contextWithPayload('h-down', 3_000_000), 'max-growth': '1MB' },
+        { fake: github, env: cache.env },
+      );
+      expect(down.code, down.stdout.slice(-3000)).toBe(0);
+      expect(down.stdout).toMatch(/::warning::/);
+      expect(down.outputs['comment-url']).not.toBe('');
+      expect(github.violations).toEqual([]);
+    } finally {
+      await cache.close();
+      await github.close();
+    }
   });
 });

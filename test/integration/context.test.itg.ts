@@ -3,10 +3,11 @@
  * same files, types, modes and link targets, for a `.dockerignore` full of docker's corner cases.
  */
 import { execFileSync } from 'node:child_process';
-import { chmod, link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type Docker from 'dockerode';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContextError, createContextTar, parseDockerignore } from '../../src/engine/context.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
@@ -143,6 +144,32 @@ async function consume(stream: NodeJS.ReadableStream): Promise<number> {
   return bytes;
 }
 
+const EPOCH = new Date(0);
+
+async function tarBytes(context: { stream: NodeJS.ReadableStream }): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of context.stream) chunks.push(Buffer.from(chunk));
+  return Buffer.concat(chunks);
+}
+
+async function tarEntries(
+  stream: NodeJS.ReadableStream,
+): Promise<Array<{ name: string; type: string; body: string }>> {
+  const entries: Array<{ name: string; type: string; body: string }> = [];
+  const extract = tar.extract();
+  stream.pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of entry as AsyncIterable<Buffer>) chunks.push(chunk);
+    entries.push({
+      name: entry.header.name,
+      type: entry.header.type,
+      body: Buffer.concat(chunks).toString(),
+    });
+  }
+  return entries;
+}
+
 describe('parseDockerignore', () => {
   it('reads patterns like docker: comments, BOM, whitespace, cleaning, leading slash', () => {
     expect(parseDockerignore('\uFEFF# c\n  /a/b/  \n!./c/../d\n\n! /e\nf/**/g\r\n')).toEqual([
@@ -185,6 +212,28 @@ describe('createContextTar without an engine', () => {
       'link-to-main',
       'private.txt',
       'script.sh',
+    ]);
+  });
+
+  it('makes byte-identical tars when told to normalise mtimes', async () => {
+    const first = await tarBytes(
+      await createContextTar(root, { dockerfile: 'Dockerfile', mtime: EPOCH }),
+    );
+    await utimes(path.join(root, 'app/main.py'), new Date(), new Date(Date.now() + 60_000));
+    const second = await tarBytes(
+      await createContextTar(root, { dockerfile: 'Dockerfile', mtime: EPOCH }),
+    );
+    expect(second.equals(first)).toBe(true);
+  });
+
+  it('lets an extra file replace the context file at its path', async () => {
+    const context = await createContextTar(root, {
+      dockerfile: 'Dockerfile',
+      extraFiles: [{ path: './app/main.py', content: 'replaced' }],
+    });
+    const entries = await tarEntries(context.stream);
+    expect(entries.filter((entry) => entry.name === 'app/main.py')).toEqual([
+      { name: 'app/main.py', type: 'file', body: 'replaced' },
     ]);
   });
 
