@@ -3579,7 +3579,7 @@ var require_add = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Add = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Add = class extends jsonInstruction_1.JSONInstruction {
+    var Add2 = class extends jsonInstruction_1.JSONInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -3587,7 +3587,7 @@ var require_add = __commonJS({
         return argument.indexOf("--") === -1;
       }
     };
-    exports.Add = Add;
+    exports.Add = Add2;
   }
 });
 
@@ -4255,7 +4255,7 @@ var require_copy = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Copy = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Copy3 = class extends jsonInstruction_1.JSONInstruction {
+    var Copy4 = class extends jsonInstruction_1.JSONInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -4276,7 +4276,7 @@ var require_copy = __commonJS({
         return super.getHeredocs();
       }
     };
-    exports.Copy = Copy3;
+    exports.Copy = Copy4;
   }
 });
 
@@ -4672,7 +4672,7 @@ var require_run = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Run = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Run6 = class extends jsonInstruction_1.JSONInstruction {
+    var Run7 = class extends jsonInstruction_1.JSONInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -4689,7 +4689,7 @@ var require_run = __commonJS({
         return super.getHeredocs();
       }
     };
-    exports.Run = Run6;
+    exports.Run = Run7;
   }
 });
 
@@ -4759,9 +4759,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path11 = this.getPath();
-        if (path11 === null || path11.startsWith("/")) {
-          return path11;
+        const path12 = this.getPath();
+        if (path12 === null || path12.startsWith("/")) {
+          return path12;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -4773,7 +4773,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path11 : parent + "/" + path11;
+              return parent.endsWith("/") ? parent + path12 : parent + "/" + path12;
             }
           }
         }
@@ -8411,26 +8411,26 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path11 = exports;
+    var path12 = exports;
     var isAbsolute = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path11.isAbsolute = function isAbsolute2(path12) {
-        return /^(?:\/|\w+:)/.test(path12);
+      path12.isAbsolute = function isAbsolute2(path13) {
+        return /^(?:\/|\w+:)/.test(path13);
       }
     );
-    var normalize = (
+    var normalize2 = (
       /**
        * Normalizes the specified path.
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path11.normalize = function normalize2(path12) {
-        path12 = path12.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts2 = path12.split("/"), absolute = isAbsolute(path12), prefix = "";
+      path12.normalize = function normalize3(path13) {
+        path13 = path13.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts2 = path13.split("/"), absolute = isAbsolute(path13), prefix = "";
         if (absolute)
           prefix = parts2.shift() + "/";
         for (var i = 0; i < parts2.length; ) {
@@ -8449,14 +8449,14 @@ var require_path = __commonJS({
         return prefix + parts2.join("/");
       }
     );
-    path11.resolve = function resolve7(originPath, includePath, alreadyNormalized) {
+    path12.resolve = function resolve7(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
-        includePath = normalize(includePath);
+        includePath = normalize2(includePath);
       if (isAbsolute(includePath))
         return includePath;
       if (!alreadyNormalized)
-        originPath = normalize(originPath);
-      return (originPath = originPath.replace(/(?:\/|^)[^/]+$/, "")).length ? normalize(originPath + "/" + includePath) : includePath;
+        originPath = normalize2(originPath);
+      return (originPath = originPath.replace(/(?:\/|^)[^/]+$/, "")).length ? normalize2(originPath + "/" + includePath) : includePath;
     };
   }
 });
@@ -8633,18 +8633,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path11, json) {
-      if (util.isString(path11))
-        path11 = path11.split(".");
-      else if (!Array.isArray(path11))
+    Namespace.prototype.define = function define2(path12, json) {
+      if (util.isString(path12))
+        path12 = path12.split(".");
+      else if (!Array.isArray(path12))
         throw TypeError("illegal path");
-      if (path11 && path11.length && path11[0] === "")
+      if (path12 && path12.length && path12[0] === "")
         throw Error("path must be relative");
-      if (path11.length > util.recursionLimit)
+      if (path12.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path11.length > 0) {
-        var part = path11.shift();
+      while (path12.length > 0) {
+        var part = path12.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -8679,26 +8679,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup2(path11, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup2(path12, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path11) && path11.length) {
-        if (path11 === ".")
+      if (util.isString(path12) && path12.length) {
+        if (path12 === ".")
           return this.root;
-        path11 = path11.split(".");
-      } else if (!path11.length)
+        path12 = path12.split(".");
+      } else if (!path12.length)
         return this;
-      var flatPath = path11.join(".");
-      if (path11[0] === "")
-        return this.root.lookup(path11.slice(1), filterTypes);
+      var flatPath = path12.join(".");
+      if (path12[0] === "")
+        return this.root.lookup(path12.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path11, flatPath);
+      found = this._lookupImpl(path12, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -8706,7 +8706,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path11, flatPath);
+        found = current.parent._lookupImpl(path12, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -8714,22 +8714,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup2(path11, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup2(path12, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path11[0]);
+      var found = this.get(path12[0]);
       var exact = null;
       if (found) {
-        if (path11.length === 1) {
+        if (path12.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path11 = path11.slice(1);
-          exact = found._lookupImpl(path11, path11.join("."));
+          path12 = path12.slice(1);
+          exact = found._lookupImpl(path12, path12.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path11, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path12, flatPath))) {
             exact = found;
             break;
           }
@@ -8737,28 +8737,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path11) {
-      var found = this.lookup(path11, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path12) {
+      var found = this.lookup(path12, [Type]);
       if (!found)
-        throw Error("no such type: " + path11);
+        throw Error("no such type: " + path12);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path11) {
-      var found = this.lookup(path11, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path12) {
+      var found = this.lookup(path12, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path11 + "' in " + this);
+        throw Error("no such Enum '" + path12 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path11) {
-      var found = this.lookup(path11, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path12) {
+      var found = this.lookup(path12, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path11 + "' in " + this);
+        throw Error("no such Type or Enum '" + path12 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path11) {
-      var found = this.lookup(path11, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path12) {
+      var found = this.lookup(path12, [Service]);
       if (!found)
-        throw Error("no such Service '" + path11 + "' in " + this);
+        throw Error("no such Service '" + path12 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -10175,13 +10175,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path11, value, ifNotSet) {
-      function setProp(dst2, path12, value2) {
-        var part = path12.shift();
+    util.setProperty = function setProperty(dst, path12, value, ifNotSet) {
+      function setProp(dst2, path13, value2) {
+        var part = path13.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path12.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path12, value2);
+        if (path13.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path13, value2);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -10194,12 +10194,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path11)
+      if (!path12)
         throw TypeError("path must be specified");
-      path11 = path11.split(".");
-      if (path11.length > util.recursionLimit)
+      path12 = path12.split(".");
+      if (path12.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path11, value);
+      return setProp(dst, path12, value);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -10745,12 +10745,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path11 = [this.name], ptr = this.parent;
+          var path12 = [this.name], ptr = this.parent;
           while (ptr) {
-            path11.unshift(ptr.name);
+            path12.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path11.join(".");
+          return path12.join(".");
         }
       }
     });
@@ -12448,7 +12448,7 @@ var require_protobufjs = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path11 = __require("path");
+    var path12 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -12457,22 +12457,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path11.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path12.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path11.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path12.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path11.sep === "/") {
+      if (path12.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path11.sep === "/") {
+      if (path12.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path11.sep);
+      return file.replace(/\//g, path12.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -12521,13 +12521,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path12) => this._filter(path12));
+        return make_array(paths).filter((path13) => this._filter(path13));
       }
       createFilter() {
-        return (path12) => this._filter(path12);
+        return (path13) => this._filter(path13);
       }
-      ignores(path12) {
-        return !this._filter(path12);
+      ignores(path13) {
+        return !this._filter(path13);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -12566,36 +12566,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path11.sep),
+          dirs: pattern.split(path12.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path12) {
-        if (!path12) {
+      _filter(path13) {
+        if (!path13) {
           return false;
         }
-        if (path12 in this._cache) {
-          return this._cache[path12];
+        if (path13 in this._cache) {
+          return this._cache[path13];
         }
-        return this._cache[path12] = this._test(path12);
+        return this._cache[path13] = this._test(path13);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path11.dirname(file));
-        const parentPathDirs = parentPath.split(path11.sep);
+        const parentPath = cleanPath(path12.dirname(file));
+        const parentPathDirs = parentPath.split(path12.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path11.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path12.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path11.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path12.sep), rule);
             }
           }
           if (match) {
@@ -12614,13 +12614,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path11.sep === "\\" ? "\\\\" : path11.sep;
+        let escapedSlash = path12.sep === "\\" ? "\\\\" : path12.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path11.sep) {
+              if (rule.pattern[i + 1] === path12.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -12636,7 +12636,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path11.sep === "\\") {
+            if (path12.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -13804,7 +13804,7 @@ var require_streamx = __commonJS({
         fn().then((src) => {
           if (src === null) return out.end();
           if (out.destroying) return;
-          pipeline2(src, out, noop);
+          pipeline3(src, out, noop);
         }).catch((err) => out.destroy(err));
         return out;
       }
@@ -14091,13 +14091,13 @@ var require_streamx = __commonJS({
     }
     function pipelinePromise(...streams) {
       return new Promise((resolve7, reject) => {
-        return pipeline2(...streams, (err) => {
+        return pipeline3(...streams, (err) => {
           if (err) return reject(err);
           resolve7();
         });
       });
     }
-    function pipeline2(stream, ...streams) {
+    function pipeline3(stream, ...streams) {
       const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams];
       const done = all.length && typeof all[all.length - 1] === "function" ? all.pop() : null;
       if (all.length < 2) throw StreamError.BAD_ARGUMENT("Pipeline requires at least 2 streams");
@@ -14195,7 +14195,7 @@ var require_streamx = __commonJS({
       return s._writev !== Writable2.prototype._writev && s._writev !== Duplex.prototype._writev;
     }
     module.exports = {
-      pipeline: pipeline2,
+      pipeline: pipeline3,
       pipelinePromise,
       isStream,
       isStreamx,
@@ -14678,13 +14678,13 @@ var require_extract = __commonJS({
         const buf = this._buffer.shiftFirst(this._missing);
         if (buf === null) return false;
         this._missing -= buf.byteLength;
-        const drained2 = this._stream.push(buf);
+        const drained3 = this._stream.push(buf);
         if (this._missing === 0) {
           this._stream.push(null);
-          if (drained2) this._stream._detach();
-          return drained2 && this._locked === false;
+          if (drained3) this._stream._detach();
+          return drained3 && this._locked === false;
         }
-        return drained2;
+        return drained3;
       }
       _createStream() {
         return new Source(this, this._header, this._offset);
@@ -21691,7 +21691,7 @@ var require_keyParser = __commonJS({
     var {
       createDecipheriv,
       createECDH,
-      createHash: createHash3,
+      createHash: createHash4,
       createHmac,
       createSign,
       createVerify,
@@ -22379,11 +22379,11 @@ ${formatted}-----END ${type} KEY-----`;
                 );
               }
               const ivSlice = bufferSlice(cipherIV, 0, 8);
-              let cipherKey = createHash3("md5").update(passphrase).update(ivSlice).digest();
+              let cipherKey = createHash4("md5").update(passphrase).update(ivSlice).digest();
               while (cipherKey.length < encInfo.keyLen) {
                 cipherKey = combineBuffers(
                   cipherKey,
-                  createHash3("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
+                  createHash4("md5").update(cipherKey).update(passphrase).update(ivSlice).digest()
                 );
               }
               if (cipherKey.length > encInfo.keyLen)
@@ -22548,8 +22548,8 @@ ${formatted}-----END ${type} KEY-----`;
         if (encrypted) {
           const encInfo = CIPHER_INFO[cipherName];
           let cipherKey = combineBuffers(
-            createHash3("sha1").update(PPK_PP1).update(passphrase).digest(),
-            createHash3("sha1").update(PPK_PP2).update(passphrase).digest()
+            createHash4("sha1").update(PPK_PP1).update(passphrase).digest(),
+            createHash4("sha1").update(PPK_PP2).update(passphrase).digest()
           );
           if (cipherKey.length > encInfo.keyLen)
             cipherKey = bufferSlice(cipherKey, 0, encInfo.keyLen);
@@ -22589,7 +22589,7 @@ ${formatted}-----END ${type} KEY-----`;
           passphrase = EMPTY_PASSPHRASE;
         const calcMAC = createHmac(
           "sha1",
-          createHash3("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
+          createHash4("sha1").update("putty-private-key-file-mac-key").update(passphrase).digest()
         ).update(macData).digest("hex");
         if (calcMAC !== mac) {
           if (encrypted) {
@@ -23233,11 +23233,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path11) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path11)) {
-        return path11 === "pageant" ? new PageantAgent() : new CygwinAgent(path11);
+    function createAgent(path12) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path12)) {
+        return path12 === "pageant" ? new PageantAgent() : new CygwinAgent(path12);
       }
-      return new OpenSSHAgent(path11);
+      return new OpenSSHAgent(path12);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -24911,7 +24911,7 @@ var require_kex = __commonJS({
       createDiffieHellman,
       createDiffieHellmanGroup,
       createECDH,
-      createHash: createHash3,
+      createHash: createHash4,
       createPublicKey,
       diffieHellman,
       generateKeyPairSync,
@@ -25337,7 +25337,7 @@ var require_kex = __commonJS({
               DISCONNECT_REASON.KEY_EXCHANGE_FAILED
             );
           }
-          const hash = createHash3(this.hashName);
+          const hash = createHash4(this.hashName);
           hashString(hash, isServer ? this._remoteIdentRaw : this._identRaw);
           hashString(hash, isServer ? this._identRaw : this._remoteIdentRaw);
           hashString(hash, isServer ? this._remoteKexinit : this._kexinit);
@@ -26345,9 +26345,9 @@ var require_kex = __commonJS({
     function generateKEXVal(len, hashName, secret, exchangeHash, sessionID, char) {
       let ret;
       if (len) {
-        let digest = createHash3(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
+        let digest = createHash4(hashName).update(secret).update(exchangeHash).update(char).update(sessionID).digest();
         while (digest.length < len) {
-          const chunk = createHash3(hashName).update(secret).update(exchangeHash).update(digest).digest();
+          const chunk = createHash4(hashName).update(secret).update(exchangeHash).update(digest).digest();
           const extended = Buffer.allocUnsafe(digest.length + chunk.length);
           extended.set(digest, 0);
           extended.set(chunk, digest.length);
@@ -28481,17 +28481,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path11, options) {
+      createReadStream(path12, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path11, options);
+        return new ReadStream(this, path12, options);
       }
-      createWriteStream(path11, options) {
+      createWriteStream(path12, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path11, options);
+        return new WriteStream(this, path12, options);
       }
-      open(path11, flags_, attrs, cb) {
+      open(path12, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -28510,7 +28510,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -28518,7 +28518,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -28649,7 +28649,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path11, options, callback_) {
+      readFile(path12, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -28722,13 +28722,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path11, flag, 438, (er, handle_) => {
+        this.open(path12, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path11, (er_, st_) => {
+              this.stat(path12, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -28749,7 +28749,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path11, data, options, callback_) {
+      writeFile(path12, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -28768,7 +28768,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path11, flag, options.mode, (openErr, handle) => {
+        this.open(path12, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -28777,7 +28777,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path11, (er_, st_) => {
+                  this.stat(path12, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -28796,7 +28796,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path11, data, options, callback_) {
+      appendFile(path12, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -28814,12 +28814,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path11, data, options, callback);
+        this.writeFile(path12, data, options, callback);
       }
-      exists(path11, cb) {
+      exists(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path11, (err) => {
+        this.stat(path12, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -28862,7 +28862,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path11, attrs, cb) {
+      mkdir(path12, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -28876,7 +28876,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -28884,7 +28884,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -28900,10 +28900,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path11, cb) {
+      rmdir(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -28911,7 +28911,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -29001,10 +29001,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path11, cb) {
+      stat(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29012,17 +29012,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path11, cb) {
+      lstat(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29030,17 +29030,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path11, cb) {
+      opendir(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29048,14 +29048,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path11, attrs, cb) {
+      setstat(path12, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -29067,7 +29067,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29075,7 +29075,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -29135,8 +29135,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path11, atime, mtime, cb) {
-        return this.setstat(path11, {
+      utimes(path12, atime, mtime, cb) {
+        return this.setstat(path12, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -29147,8 +29147,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path11, uid, gid, cb) {
-        return this.setstat(path11, {
+      chown(path12, uid, gid, cb) {
+        return this.setstat(path12, {
           uid,
           gid
         }, cb);
@@ -29158,15 +29158,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path11, mode, cb) {
-        return this.setstat(path11, {
+      chmod(path12, mode, cb) {
+        return this.setstat(path12, {
           mode
         }, cb);
       }
-      readlink(path11, cb) {
+      readlink(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29174,7 +29174,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -29219,10 +29219,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path11, cb) {
+      realpath(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29230,7 +29230,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -29275,13 +29275,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path11, cb) {
+      ext_openssh_statvfs(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29291,7 +29291,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -29377,7 +29377,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path11, attrs, cb) {
+      ext_openssh_lsetstat(path12, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -29392,7 +29392,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29402,7 +29402,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -29419,13 +29419,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path11, cb) {
+      ext_openssh_expandPath(path12, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path11);
+        const pathLen = Buffer.byteLength(path12);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -29435,7 +29435,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path11, p += 4, pathLen);
+        buf.utf8Write(path12, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -30713,12 +30713,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path11)) {
+        if (!sftp.emit("LSTAT", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -30737,13 +30737,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path11, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path12, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -30765,12 +30765,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path11)) {
+        if (!sftp.emit("OPENDIR", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -30789,63 +30789,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path11)) {
+        if (!sftp.emit("REMOVE", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path11, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path12, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path11)) {
+        if (!sftp.emit("RMDIR", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path11)) {
+        if (!sftp.emit("REALPATH", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path11)) {
+        if (!sftp.emit("STAT", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -30865,14 +30865,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path11 = bufferParser.readString(true);
+        const path12 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path11 === void 0)
+        if (path12 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path11)) {
+        if (!sftp.emit("READLINK", reqID, path12)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -30943,7 +30943,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path11, options) {
+    function ReadStream(sftp, path12, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -30957,7 +30957,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path11;
+      this.path = path12;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -31088,7 +31088,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path11, options) {
+    function WriteStream(sftp, path12, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -31100,7 +31100,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path11;
+      this.path = path12;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -31782,7 +31782,7 @@ var require_client = __commonJS({
   "node_modules/ssh2/lib/client.js"(exports, module) {
     "use strict";
     var {
-      createHash: createHash3,
+      createHash: createHash4,
       getHashes,
       randomFillSync
     } = __require("crypto");
@@ -32004,7 +32004,7 @@ var require_client = __commonJS({
           }
           hostVerifier = (key, verify) => {
             if (hashAlgo)
-              key = createHash3(hashAlgo).update(key).digest("hex");
+              key = createHash4(hashAlgo).update(key).digest("hex");
             const ret = hashCb(key, verify);
             if (ret !== void 0)
               verify(ret);
@@ -38028,7 +38028,7 @@ var require_pipeline = __commonJS({
       if (typeof streams[streams.length - 1] !== "function") return noop;
       return streams.pop();
     }
-    function pipeline2() {
+    function pipeline3() {
       for (var _len = arguments.length, streams = new Array(_len), _key = 0; _key < _len; _key++) {
         streams[_key] = arguments[_key];
       }
@@ -38051,7 +38051,7 @@ var require_pipeline = __commonJS({
       });
       return streams.reduce(pipe);
     }
-    module.exports = pipeline2;
+    module.exports = pipeline3;
   }
 });
 
@@ -38221,20 +38221,20 @@ var require_ms = __commonJS({
     function fmtLong(ms) {
       var msAbs = Math.abs(ms);
       if (msAbs >= d) {
-        return plural(ms, msAbs, d, "day");
+        return plural2(ms, msAbs, d, "day");
       }
       if (msAbs >= h) {
-        return plural(ms, msAbs, h, "hour");
+        return plural2(ms, msAbs, h, "hour");
       }
       if (msAbs >= m) {
-        return plural(ms, msAbs, m, "minute");
+        return plural2(ms, msAbs, m, "minute");
       }
       if (msAbs >= s) {
-        return plural(ms, msAbs, s, "second");
+        return plural2(ms, msAbs, s, "second");
       }
       return ms + " ms";
     }
-    function plural(ms, msAbs, n, name) {
+    function plural2(ms, msAbs, n, name) {
       var isPlural = msAbs >= n * 1.5;
       return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
     }
@@ -38925,7 +38925,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path11 = __require("path");
+    var path12 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -38974,9 +38974,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path11.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path11.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path11.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path12.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path12.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path12.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -38986,7 +38986,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve7) {
-        var userDockerSocket = path11.join(os.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path12.join(os.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
           if (err) resolve7("/var/run/docker.sock");
           else resolve7(userDockerSocket);
@@ -39080,7 +39080,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path11.resolve(options.file));
+          data = fs.createReadStream(path12.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -39399,46 +39399,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs = __require("fs");
-    var path11 = __require("path");
+    var path12 = __require("path");
     var LCHOWN = fs.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path12, uid, gid) => {
+    var lchownSync = (path13, uid, gid) => {
       try {
-        return fs[LCHOWNSYNC](path12, uid, gid);
+        return fs[LCHOWNSYNC](path13, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path12, uid, gid) => {
+    var chownSync = (path13, uid, gid) => {
       try {
-        return fs.chownSync(path12, uid, gid);
+        return fs.chownSync(path13, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path12, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path13, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs.chown(path12, uid, gid, cb);
+        fs.chown(path13, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path12, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path13, uid, gid) => {
       try {
-        return lchownSync(path12, uid, gid);
+        return lchownSync(path13, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path12, uid, gid);
+        chownSync(path13, uid, gid);
       }
-    } : (path12, uid, gid) => lchownSync(path12, uid, gid);
+    } : (path13, uid, gid) => lchownSync(path13, uid, gid);
     var nodeVersion = process.version;
-    var readdir4 = (path12, options, cb) => fs.readdir(path12, options, cb);
-    var readdirSync = (path12, options) => fs.readdirSync(path12, options);
+    var readdir4 = (path13, options, cb) => fs.readdir(path13, options, cb);
+    var readdirSync = (path13, options) => fs.readdirSync(path13, options);
     if (/^v4\./.test(nodeVersion))
-      readdir4 = (path12, options, cb) => fs.readdir(path12, cb);
+      readdir4 = (path13, options, cb) => fs.readdir(path13, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -39446,21 +39446,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs.lstat(path11.resolve(p, child), (er, stats) => {
+        return fs.lstat(path12.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path11.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path12.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path11.resolve(p, child.name);
+          const cpath = path12.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path11.resolve(p, child.name);
+        const cpath = path12.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -39490,7 +39490,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs.lstatSync(path11.resolve(p, child));
+          const stats = fs.lstatSync(path12.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -39501,8 +39501,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path11.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path11.resolve(p, child.name), uid, gid);
+        chownrSync(path12.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path12.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -40818,7 +40818,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path11 = __require("path");
+    var path12 = __require("path");
     var fs = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -40837,7 +40837,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path11.resolve(p);
+      p = path12.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -40845,7 +40845,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path11.dirname(p), opts, function(er2, made2) {
+            mkdirP(path12.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -40872,14 +40872,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path11.resolve(p);
+      p = path12.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path11.dirname(p), opts, made);
+            made = sync(path12.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -40905,11 +40905,11 @@ var require_mkdirp_classic = __commonJS({
 var require_tar_fs = __commonJS({
   "node_modules/tar-fs/index.js"(exports) {
     var chownr = require_chownr();
-    var tar4 = require_tar_stream2();
+    var tar5 = require_tar_stream2();
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs = __require("fs");
-    var path11 = __require("path");
+    var path12 = __require("path");
     var os = __require("os");
     var win32 = os.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -40919,18 +40919,18 @@ var require_tar_fs = __commonJS({
     var echo = function(name) {
       return name;
     };
-    var normalize = !win32 ? echo : function(name) {
+    var normalize2 = !win32 ? echo : function(name) {
       return name.replace(/\\/g, "/").replace(/[:?<>|]/g, "_");
     };
     var statAll = function(fs2, stat2, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path11.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path12.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path11.join(cwd, next);
+        var nextAbs = path12.join(cwd, next);
         stat2.call(fs2, nextAbs, function(err, stat3) {
           if (err) return callback(err);
           if (!stat3.isDirectory()) return callback(null, next, stat3);
@@ -40938,7 +40938,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path11.join(cwd, next, files[i2]))) queue.push(path11.join(next, files[i2]));
+              if (!ignore(path12.join(cwd, next, files[i2]))) queue.push(path12.join(next, files[i2]));
             }
             callback(null, next, stat3);
           });
@@ -40949,7 +40949,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path11.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path12.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -40967,7 +40967,7 @@ var require_tar_fs = __commonJS({
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
       var dmode = typeof opts.dmode === "number" ? opts.dmode : 0;
       var fmode = typeof opts.fmode === "number" ? opts.fmode : 0;
-      var pack = opts.pack || tar4.pack();
+      var pack = opts.pack || tar5.pack();
       var finish = opts.finish || noop;
       if (opts.strip) map = strip(map, opts.strip);
       if (opts.readable) {
@@ -40979,9 +40979,9 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path11.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path12.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
-          header.linkname = normalize(linkname);
+          header.linkname = normalize2(linkname);
           pack.entry(header, onnextentry);
         });
       };
@@ -40993,7 +40993,7 @@ var require_tar_fs = __commonJS({
         }
         if (stat2.isSocket()) return onnextentry();
         var header = {
-          name: normalize(filename),
+          name: normalize2(filename),
           mode: (stat2.mode | (stat2.isDirectory() ? dmode : fmode)) & umask,
           mtime: stat2.mtime,
           size: stat2.size,
@@ -41020,7 +41020,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path11.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path12.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -41050,7 +41050,7 @@ var require_tar_fs = __commonJS({
       var map = opts.map || noop;
       var mapStream = opts.mapStream || echo;
       var own = opts.chown !== false && !win32 && processGetuid() === 0;
-      var extract = opts.extract || tar4.extract();
+      var extract = opts.extract || tar5.extract();
       var stack = [];
       var now = /* @__PURE__ */ new Date();
       var umask = typeof opts.umask === "number" ? ~opts.umask : ~processUmask();
@@ -41101,8 +41101,8 @@ var require_tar_fs = __commonJS({
       };
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
-        header.name = normalize(header.name);
-        var name = path11.join(cwd, path11.join("/", header.name));
+        header.name = normalize2(header.name);
+        var name = path12.join(cwd, path12.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -41110,7 +41110,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path11.join(name, ".") === path11.join(cwd, ".");
+        var isRoot = path12.join(name, ".") === path12.join(cwd, ".");
         var stat2 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -41140,9 +41140,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path11.resolve(path11.dirname(name), header.linkname);
+          var dst = path12.resolve(path12.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path11.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path12.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -41153,7 +41153,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path11.join(cwd, path11.join("/", header.linkname));
+          var srcpath = path12.join(cwd, path12.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -41185,8 +41185,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path11.join(cwd, ".") : path11.dirname(name);
-        validate(xfs, dir, path11.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path12.join(cwd, ".") : path12.dirname(name);
+        validate(xfs, dir, path12.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -41218,16 +41218,16 @@ var require_tar_fs = __commonJS({
       if (name === root2) return cb(null, true);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs2, path11.join(name, ".."), root2, cb);
+        if (err || st.isDirectory()) return validate(fs2, path12.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs2, name, root2, cb) {
       if (name === root2) return cb(null, true);
-      if (!name.startsWith(root2 + path11.sep)) return cb(null, false);
+      if (!name.startsWith(root2 + path12.sep)) return cb(null, false);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path11.join(name, ".."), root2, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path12.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
@@ -41258,8 +41258,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path11.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path11.sep);
+      cwd = path12.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path12.sep);
     }
   }
 });
@@ -41269,8 +41269,8 @@ var require_util3 = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs = __require("fs");
-    var path11 = __require("path");
-    var tar4 = require_tar_fs();
+    var path12 = __require("path");
+    var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
     var each = arr.forEach;
@@ -41321,18 +41321,18 @@ var require_util3 = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path11.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path12.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path12) => {
-              return !filterFn(path12);
+            ignoreFn = (path13) => {
+              return !filterFn(path13);
             };
           }
           const entries = file.src.slice() || [];
-          const pack = tar4.pack(file.context, {
+          const pack = tar5.pack(file.context, {
             entries: filterFn ? entries.filter(filterFn) : entries,
             ignore: ignoreFn
             // Only works on directories
@@ -44302,19 +44302,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path11) {
-      if (path11.startsWith("[")) {
-        const hostEnd = path11.indexOf("]");
+    function splitHostPort(path12) {
+      if (path12.startsWith("[")) {
+        const hostEnd = path12.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path11.substring(1, hostEnd);
+        const host = path12.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path11.length > hostEnd + 1) {
-          if (path11[hostEnd + 1] === ":") {
-            const portString = path11.substring(hostEnd + 2);
+        if (path12.length > hostEnd + 1) {
+          if (path12[hostEnd + 1] === ":") {
+            const portString = path12.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -44332,7 +44332,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path11.split(":");
+        const splitPath = path12.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -44344,7 +44344,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path11
+            host: path12
           };
         }
       }
@@ -47380,14 +47380,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path11, options) {
+    function getCall(channel, path12, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path11, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path12, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -47957,9 +47957,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path11, serialize, deserialize) {
+    function partial(fn, path12, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path11, serialize, deserialize, ...args);
+        return fn.call(this, path12, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -50713,16 +50713,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path11 = __require("path");
+    var path12 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path11.isAbsolute(target)) {
+        if (path12.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path11.join(directory, target);
+          const fullPath = path12.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -56335,9 +56335,9 @@ var require_server_call = __commonJS({
       return status;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path11, call, metadata, request) {
+      constructor(path12, call, metadata, request) {
         super();
-        this.path = path11;
+        this.path = path12;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -56367,9 +56367,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path11, call, metadata) {
+      constructor(path12, call, metadata) {
         super({ objectMode: true });
-        this.path = path11;
+        this.path = path12;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -56401,9 +56401,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path11, call, metadata, request) {
+      constructor(path12, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path11;
+        this.path = path12;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -56457,9 +56457,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path11, call, metadata) {
+      constructor(path12, call, metadata) {
         super({ objectMode: true });
-        this.path = path11;
+        this.path = path12;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -58760,11 +58760,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path11) {
-          serverCallTrace("Received call to method " + path11 + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path11);
+        _retrieveHandler(path12) {
+          serverCallTrace("Received call to method " + path12 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path12);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path11 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path12 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -58788,10 +58788,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path11 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path11);
+          const path12 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path12);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path11), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path12), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -58841,10 +58841,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path11 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path11);
+          const path12 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path12);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path11), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path12), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -60152,13 +60152,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path11;
+        let path12;
         if (target.authority === "") {
-          path11 = "/" + target.path;
+          path12 = "/" + target.path;
         } else {
-          path11 = target.path;
+          path12 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path11 }] }];
+        this.endpoints = [{ addresses: [{ path: path12 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -60218,12 +60218,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path11 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path11);
+        for (const path12 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path12);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path11}`,
+              details: `Failed to parse ${target.scheme} address ${path12}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -60231,7 +60231,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path11}`,
+              details: `Failed to parse ${target.scheme} address ${path12}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -61587,16 +61587,16 @@ var require_util5 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path11 = __require("path");
+    var path12 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path11.isAbsolute(target)) {
+        if (path12.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path11.join(directory, target);
+          const fullPath = path12.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -61843,7 +61843,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path11 = __require("path");
+    var path12 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -61870,7 +61870,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path11.resolve(__dirname, "proto", "auth.proto")
+          path12.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -61900,7 +61900,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf2 = require_protobufjs();
-    var path11 = __require("path");
+    var path12 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -61910,7 +61910,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse2) return StatusResponse2;
       var root2 = protobuf2.loadSync(
-        path11.resolve(__dirname, "proto", "buildkit_status.proto")
+        path12.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse2 = root2.lookupType(PROTO_TYPE);
       return StatusResponse2;
@@ -63516,7 +63516,7 @@ var require_docker = __commonJS({
 
 // src/cli.ts
 import { randomUUID } from "node:crypto";
-import * as path10 from "node:path";
+import * as path11 from "node:path";
 import { writeFile as writeFile5 } from "node:fs/promises";
 import { parseArgs } from "node:util";
 
@@ -64136,7 +64136,7 @@ function readSettings(read, defaults) {
 
 // src/pipeline.ts
 import { mkdir as mkdir4, readFile as readFile5, writeFile as writeFile4 } from "node:fs/promises";
-import * as path9 from "node:path";
+import * as path10 from "node:path";
 
 // src/dockerfile/buildkit-only.ts
 var import_dockerfile_ast = __toESM(require_main(), 1);
@@ -64410,8 +64410,8 @@ function installsPythonPackages(command) {
 function createsPythonEnvironment(command) {
   return installsPythonPackages(command) || ENVIRONMENT_CREATIONS.some((pattern) => pattern.test(command));
 }
-function isPythonEnvironmentPath(path11) {
-  return ENVIRONMENT_PATH.test(path11);
+function isPythonEnvironmentPath(path12) {
+  return ENVIRONMENT_PATH.test(path12);
 }
 function isPythonImage(image) {
   return /python/i.test(image);
@@ -64736,7 +64736,7 @@ function assessSource(context, source, references) {
     return { python: false, skipped: [notPythonReason(context, source, lines)] };
   }
   const skipped = unresolved.map(
-    (path11) => `COPY source \`${path11}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
+    (path12) => `COPY source \`${path12}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
   );
   if (roots.length === 0) return { python: true, skipped };
   const chain = stageChain(context.stages, source);
@@ -64783,16 +64783,16 @@ function copyRoots(context, references) {
   const unresolved = [];
   for (const reference of references) {
     const lookup2 = variablesAt(context, reference.copy);
-    for (const path11 of reference.paths) {
-      const expansion = expandVariables(path11, lookup2, context.parsed.escapeChar);
-      if (expansion.unresolved.length > 0) unresolved.push(path11);
+    for (const path12 of reference.paths) {
+      const expansion = expandVariables(path12, lookup2, context.parsed.escapeChar);
+      if (expansion.unresolved.length > 0) unresolved.push(path12);
       else roots.add(rootPath(expansion.value));
     }
   }
   return { roots: [...roots], unresolved };
 }
-function rootPath(path11) {
-  const normalized = posix.normalize(posix.join("/", path11));
+function rootPath(path12) {
+  const normalized = posix.normalize(posix.join("/", path12));
   return normalized.length > 1 ? normalized.replace(/\/$/, "") : normalized;
 }
 function pythonEnvironmentReason(context, source, roots) {
@@ -64805,8 +64805,8 @@ function pythonEnvironmentReason(context, source, roots) {
       return `its RUN at line ${lineOf(instruction)} ${what}`;
     }
   }
-  const path11 = roots.find(isPythonEnvironmentPath);
-  if (path11 !== void 0) return `the copied path \`${path11}\` is one`;
+  const path12 = roots.find(isPythonEnvironmentPath);
+  if (path12 !== void 0) return `the copied path \`${path12}\` is one`;
   const base = stageOf(context, chain[0] ?? source).base;
   if (isPythonImage(base) && roots.some(containsPythonHome)) return `it builds on \`${base}\``;
   return void 0;
@@ -65265,16 +65265,16 @@ var Diff = class {
       }
     }
   }
-  addToPath(path11, added, removed, oldPosInc, options) {
-    const last = path11.lastComponent;
+  addToPath(path12, added, removed, oldPosInc, options) {
+    const last = path12.lastComponent;
     if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
       return {
-        oldPos: path11.oldPos + oldPosInc,
+        oldPos: path12.oldPos + oldPosInc,
         lastComponent: { count: last.count + 1, added, removed, previousComponent: last.previousComponent }
       };
     } else {
       return {
-        oldPos: path11.oldPos + oldPosInc,
+        oldPos: path12.oldPos + oldPosInc,
         lastComponent: { count: 1, added, removed, previousComponent: last }
       };
     }
@@ -65680,9 +65680,9 @@ function splitLines(text) {
 }
 
 // src/dockerfile/diff.ts
-function unifiedDiff(before, after, path11) {
+function unifiedDiff(before, after, path12) {
   if (before === after) return "";
-  const file = path11.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
+  const file = path12.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
   const patch = createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, void 0, void 0, {
     headerOptions: FILE_HEADERS_ONLY
   });
@@ -66237,6 +66237,322 @@ function isNotFound(error) {
   return typeof error === "object" && error !== null && error.statusCode === 404;
 }
 
+// src/measure/findings/content-hash.ts
+var import_tar_stream3 = __toESM(require_tar_stream(), 1);
+import { createHash as createHash2 } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+
+// src/measure/layer-tar.ts
+var import_tar_stream2 = __toESM(require_tar_stream(), 1);
+import path7 from "node:path";
+var WHITEOUT_PREFIX = ".wh.";
+var OPAQUE_MARKER = ".wh..wh..opq";
+var AUFS_META_PREFIX = "/.wh..wh.";
+function absoluteLayerPath(name) {
+  const normal = path7.posix.normalize(`/${name}`);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+function describeLayerEntry(header) {
+  const absolute = absoluteLayerPath(header.name);
+  if (absolute === "/") return { kind: "skip" };
+  const base = path7.posix.basename(absolute);
+  const dir = path7.posix.dirname(absolute);
+  if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
+  if (absolute.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
+  if (base.startsWith(WHITEOUT_PREFIX)) {
+    return { kind: "whiteout", path: path7.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
+  }
+  const mode = header.mode & 4095;
+  switch (header.type) {
+    case "file":
+    case "contiguous-file":
+      return { kind: "entry", entry: { path: absolute, size: header.size, type: "file", mode } };
+    case "directory":
+      return { kind: "entry", entry: { path: absolute, size: 0, type: "dir", mode } };
+    case "symlink":
+      return {
+        kind: "entry",
+        entry: {
+          path: absolute,
+          size: 0,
+          type: "symlink",
+          mode,
+          linkTarget: header.linkname ?? ""
+        }
+      };
+    case "link": {
+      const linkTarget = absoluteLayerPath(header.linkname ?? "");
+      return {
+        kind: "entry",
+        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
+      };
+    }
+    default:
+      return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
+  }
+}
+var LayerIndexer = class {
+  extract = import_tar_stream2.default.extract();
+  index = { files: [], whiteouts: [], opaqueDirs: [] };
+  consumed;
+  constructor() {
+    this.consumed = this.consume();
+    this.consumed.catch(() => void 0);
+  }
+  async write(chunk) {
+    if (!this.extract.write(chunk)) await writable(this.extract);
+  }
+  async end() {
+    this.extract.end(void 0);
+    await this.consumed;
+    return this.index;
+  }
+  /** Stops parsing (the layer stream failed); `end` is not called then. */
+  destroy(error) {
+    this.extract.destroy(error);
+  }
+  async consume() {
+    for await (const entry of this.extract) {
+      this.record(describeLayerEntry(entry.header));
+      entry.resume();
+    }
+  }
+  record(meaning) {
+    if (meaning.kind === "entry") this.index.files.push(meaning.entry);
+    else if (meaning.kind === "whiteout") this.index.whiteouts.push(meaning.path);
+    else if (meaning.kind === "opaque") this.index.opaqueDirs.push(meaning.path);
+  }
+};
+function writable(stream) {
+  return new Promise((resolve7, reject) => {
+    const onDrain = () => {
+      stream.off("close", onClose);
+      resolve7();
+    };
+    const onClose = () => {
+      stream.off("drain", onDrain);
+      reject(new Error("the layer tar could not be parsed"));
+    };
+    stream.once("drain", onDrain);
+    stream.once("close", onClose);
+  });
+}
+
+// src/measure/findings/content-hash.ts
+function hashKey(diffId, path12) {
+  return `${diffId}
+${path12}`;
+}
+var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
+var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
+async function hashLayerFiles(docker, image, requests) {
+  const wanted = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
+  const shapes = new Set(requests.map((request) => `${request.path}\0${request.size}`));
+  const diffIds = new Set(requests.map((request) => request.diffId));
+  const hashes = /* @__PURE__ */ new Map();
+  const source = await docker.getImage(image).get();
+  const extract = import_tar_stream3.default.extract();
+  source.on("error", (error) => extract.destroy(error));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const layer = await readLayerEntry(entry, shapes, diffIds);
+      for (const [path12, hash] of layer?.hashes ?? []) {
+        const key = hashKey(layer?.diffId ?? "", path12);
+        if (wanted.has(key)) hashes.set(key, hash);
+      }
+    }
+  } finally {
+    source.destroy?.();
+  }
+  return hashes;
+}
+async function readLayerEntry(entry, shapes, diffIds) {
+  const { name, type } = entry.header;
+  const body = entry;
+  const blob = OCI_BLOB.exec(name)?.[1];
+  if (type === "file" && LEGACY_LAYER.test(name)) return scanLayer(body, shapes);
+  if (type === "file" && blob !== void 0) {
+    if (diffIds.has(`sha256:${blob}`)) return scanLayer(body, shapes, `sha256:${blob}`);
+    return scanMaybeGzip(body, shapes);
+  }
+  entry.resume();
+  return void 0;
+}
+async function scanMaybeGzip(body, shapes) {
+  const iterator = body[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return void 0;
+  const rest = (async function* () {
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  })();
+  if (!(first.value[0] === 31 && first.value[1] === 139)) {
+    for await (const chunk of rest) void chunk;
+    return void 0;
+  }
+  const gunzip = createGunzip();
+  pipeline(rest, gunzip).catch(() => void 0);
+  return scanLayer(gunzip, shapes);
+}
+async function scanLayer(body, shapes, knownDiffId) {
+  const digest = knownDiffId === void 0 ? createHash2("sha256") : void 0;
+  const extract = import_tar_stream3.default.extract();
+  const feeding = feed(body, extract, digest);
+  feeding.catch(() => void 0);
+  const hashes = /* @__PURE__ */ new Map();
+  for await (const entry of extract) {
+    const { name, type, size } = entry.header;
+    const path12 = absoluteLayerPath(name);
+    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path12}\0${size ?? 0}`)) {
+      const hash = createHash2("sha256");
+      for await (const chunk of entry) hash.update(chunk);
+      hashes.set(path12, hash.digest("hex"));
+    } else {
+      entry.resume();
+    }
+  }
+  await feeding;
+  return { diffId: knownDiffId ?? `sha256:${digest?.digest("hex") ?? ""}`, hashes };
+}
+async function feed(body, extract, digest) {
+  try {
+    for await (const chunk of body) {
+      digest?.update(chunk);
+      if (!extract.write(chunk)) await drained2(extract);
+    }
+    extract.end(void 0);
+  } catch (error) {
+    extract.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+function drained2(stream) {
+  return new Promise((resolve7, reject) => {
+    const onDrain = () => {
+      stream.off("close", onClose);
+      resolve7();
+    };
+    const onClose = () => {
+      stream.off("drain", onDrain);
+      reject(new Error("a layer of the image export could not be parsed"));
+    };
+    stream.once("drain", onDrain);
+    stream.once("close", onClose);
+  });
+}
+
+// src/measure/findings/duplicates.ts
+var DUPLICATE_MIN_SIZE = 64 * 1024;
+function duplicateCandidates(layers, view, ownFrom, limits = {}) {
+  const minSize = limits.minSize ?? DUPLICATE_MIN_SIZE;
+  const groups = [...sizeGroups(view, minSize).values()].filter(
+    (group) => group.length > 1 && group.some((file) => file.layer >= ownFrom)
+  );
+  groups.sort((a, b) => b[0].size * (b.length - 1) - a[0].size * (a.length - 1));
+  const requests = [];
+  let bytes = 0;
+  for (const group of groups) {
+    const groupBytes = group.length * group[0].size;
+    if (bytes + groupBytes > (limits.maxBytes ?? 2e9) || requests.length + group.length > (limits.maxFiles ?? 2e4)) continue;
+    bytes += groupBytes;
+    for (const file of group) requests.push({ diffId: layers[file.layer]?.diffId ?? "", path: file.path, size: file.size });
+  }
+  return requests;
+}
+function duplicateCopies(layers, view, hashes, minSize = DUPLICATE_MIN_SIZE) {
+  const byContent = /* @__PURE__ */ new Map();
+  for (const group of sizeGroups(view, minSize).values()) {
+    for (const file of group) {
+      const hash = hashes.get(hashKey(layers[file.layer]?.diffId ?? "", file.path));
+      if (hash === void 0) continue;
+      const key = `${file.size}:${hash}`;
+      const same = byContent.get(key);
+      if (same) same.push(file);
+      else byContent.set(key, [file]);
+    }
+  }
+  const copies = [];
+  for (const same of byContent.values()) {
+    if (same.length < 2) continue;
+    same.sort((a, b) => a.layer - b.layer || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const original = same[0].path;
+    for (const file of same.slice(1)) copies.push({ ...file, original });
+  }
+  return copies;
+}
+function sizeGroups(view, minSize) {
+  const groups = /* @__PURE__ */ new Map();
+  view.files.forEach((files, layer) => {
+    for (const file of files) {
+      if (file.hiddenBy !== void 0 || file.size < minSize) continue;
+      const group = groups.get(file.size);
+      const visible = { layer, path: file.path, size: file.size };
+      if (group) group.push(visible);
+      else groups.set(file.size, [visible]);
+    }
+  });
+  return groups;
+}
+
+// src/measure/findings/layer-view.ts
+function viewLayers(layers) {
+  const hiders = { exact: /* @__PURE__ */ new Map(), below: /* @__PURE__ */ new Map() };
+  const files = new Array(layers.length);
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const layer = layers[index];
+    if (!layer) continue;
+    files[index] = layerFiles(layer, hiders);
+    addHiders(layer, index, hiders);
+  }
+  return {
+    files: Array.from(files, (list) => list ?? []),
+    fileBytes: Array.from(files, (list) => (list ?? []).reduce((sum, file) => sum + file.size, 0))
+  };
+}
+function layerFiles(layer, hiders) {
+  const entries = new Map(layer.files.map((entry) => [entry.path, entry]));
+  const aliases = /* @__PURE__ */ new Map();
+  for (const entry of entries.values()) {
+    if (entry.type !== "hardlink" || entry.linkTarget === void 0) continue;
+    aliases.set(entry.linkTarget, [...aliases.get(entry.linkTarget) ?? [], entry.path]);
+  }
+  const files = [];
+  for (const entry of entries.values()) {
+    if (entry.type !== "file" || entry.size === 0) continue;
+    const names = [entry.path, ...aliases.get(entry.path) ?? []];
+    const hiddenBy = names.map((name) => hiderOf(name, hiders));
+    const file = { path: entry.path, size: entry.size };
+    if (hiddenBy.every((by) => by !== void 0)) file.hiddenBy = Math.max(...hiddenBy);
+    if (names.length > 1) file.aliases = names.slice(1);
+    files.push(file);
+  }
+  return files;
+}
+function hiderOf(file, hiders) {
+  const found = [hiders.exact.get(file), hiders.below.get("/")];
+  for (let cut = file.lastIndexOf("/"); cut > 0; cut = file.lastIndexOf("/", cut - 1)) {
+    found.push(hiders.below.get(file.slice(0, cut)));
+  }
+  const by = found.filter((index) => index !== void 0);
+  return by.length > 0 ? Math.min(...by) : void 0;
+}
+function addHiders(layer, index, hiders) {
+  for (const entry of layer.files) {
+    hiders.exact.set(entry.path, index);
+    if (entry.type !== "dir") hiders.below.set(entry.path, index);
+  }
+  for (const removed of layer.whiteouts) {
+    hiders.exact.set(removed, index);
+    hiders.below.set(removed, index);
+  }
+  for (const dir of layer.opaqueDirs) hiders.below.set(dir, index);
+}
+
+// src/measure/findings/origins.ts
+var import_dockerfile_ast8 = __toESM(require_main(), 1);
+
 // src/measure/filesystem.ts
 function mergeLayers(layers) {
   const root2 = newNode();
@@ -66261,9 +66577,9 @@ function mergeLayers(layers) {
 }
 function largestFiles(layers, options) {
   const files = [];
-  for (const [path11, entry] of mergeLayers(layers)) {
+  for (const [path12, entry] of mergeLayers(layers)) {
     if (entry.type !== "file" || entry.layerIndex < options.fromLayer) continue;
-    files.push({ path: path11, size: entry.size, layerIndex: entry.layerIndex });
+    files.push({ path: path12, size: entry.size, layerIndex: entry.layerIndex });
   }
   files.sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return files.slice(0, Math.max(0, options.limit));
@@ -66271,16 +66587,16 @@ function largestFiles(layers, options) {
 function newNode() {
   return { children: /* @__PURE__ */ new Map() };
 }
-function parts(path11) {
-  return path11.split("/").filter((part) => part !== "" && part !== ".");
+function parts(path12) {
+  return path12.split("/").filter((part) => part !== "" && part !== ".");
 }
-function lookup(root2, path11) {
+function lookup(root2, path12) {
   let node = root2;
-  for (const part of parts(path11)) node = node?.children.get(part);
+  for (const part of parts(path12)) node = node?.children.get(part);
   return node;
 }
-function remove(root2, path11) {
-  const names = parts(path11);
+function remove(root2, path12) {
+  const names = parts(path12);
   const last = names.pop();
   if (last !== void 0) lookup(root2, names.join("/"))?.children.delete(last);
 }
@@ -66304,7 +66620,7 @@ function add(root2, file, layerIndex) {
 }
 function countOrphanedLinks(merged, links) {
   const carried = /* @__PURE__ */ new Set();
-  for (const { path: path11, node } of links) {
+  for (const { path: path12, node } of links) {
     const entry = node.entry;
     const link = node.link;
     if (!entry || !link) continue;
@@ -66313,15 +66629,15 @@ function countOrphanedLinks(merged, links) {
     const key = `${entry.layerIndex}:${link.target}`;
     if (intact || carried.has(key)) continue;
     carried.add(key);
-    merged.set(path11, { size: link.size, type: "file", layerIndex: entry.layerIndex });
+    merged.set(path12, { size: link.size, type: "file", layerIndex: entry.layerIndex });
   }
 }
 
 // src/measure/layers.ts
-var import_tar_stream3 = __toESM(require_tar_stream(), 1);
-import { createHash as createHash2 } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+var import_tar_stream4 = __toESM(require_tar_stream(), 1);
+import { createHash as createHash3 } from "node:crypto";
+import { pipeline as pipeline2 } from "node:stream/promises";
+import { createGunzip as createGunzip2 } from "node:zlib";
 
 // src/measure/compress.ts
 import { availableParallelism } from "node:os";
@@ -66403,11 +66719,11 @@ async function gzipSize(chunks, pool) {
 // src/measure/gzip-cache.ts
 import { randomBytes as randomBytes2 } from "node:crypto";
 import { mkdir as mkdir3, readFile as readFile4, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
-import path7 from "node:path";
+import path8 from "node:path";
 var DIGEST = /^sha256:([0-9a-f]{64})$/;
 function recordPath(cacheDir, diffId) {
   const hex = DIGEST.exec(diffId)?.[1];
-  return hex === void 0 ? void 0 : path7.join(cacheDir, `${hex}.json`);
+  return hex === void 0 ? void 0 : path8.join(cacheDir, `${hex}.json`);
 }
 async function readCachedSizes(cacheDir, diffIds) {
   const records = /* @__PURE__ */ new Map();
@@ -66442,109 +66758,13 @@ async function writeCachedSize(cacheDir, record) {
   await rename2(temporary, file);
 }
 
-// src/measure/layer-tar.ts
-var import_tar_stream2 = __toESM(require_tar_stream(), 1);
-import path8 from "node:path";
-var WHITEOUT_PREFIX = ".wh.";
-var OPAQUE_MARKER = ".wh..wh..opq";
-var AUFS_META_PREFIX = "/.wh..wh.";
-function absoluteLayerPath(name) {
-  const normal = path8.posix.normalize(`/${name}`);
-  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
-}
-function describeLayerEntry(header) {
-  const absolute = absoluteLayerPath(header.name);
-  if (absolute === "/") return { kind: "skip" };
-  const base = path8.posix.basename(absolute);
-  const dir = path8.posix.dirname(absolute);
-  if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
-  if (absolute.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
-  if (base.startsWith(WHITEOUT_PREFIX)) {
-    return { kind: "whiteout", path: path8.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
-  }
-  const mode = header.mode & 4095;
-  switch (header.type) {
-    case "file":
-    case "contiguous-file":
-      return { kind: "entry", entry: { path: absolute, size: header.size, type: "file", mode } };
-    case "directory":
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "dir", mode } };
-    case "symlink":
-      return {
-        kind: "entry",
-        entry: {
-          path: absolute,
-          size: 0,
-          type: "symlink",
-          mode,
-          linkTarget: header.linkname ?? ""
-        }
-      };
-    case "link": {
-      const linkTarget = absoluteLayerPath(header.linkname ?? "");
-      return {
-        kind: "entry",
-        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
-      };
-    }
-    default:
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
-  }
-}
-var LayerIndexer = class {
-  extract = import_tar_stream2.default.extract();
-  index = { files: [], whiteouts: [], opaqueDirs: [] };
-  consumed;
-  constructor() {
-    this.consumed = this.consume();
-    this.consumed.catch(() => void 0);
-  }
-  async write(chunk) {
-    if (!this.extract.write(chunk)) await writable(this.extract);
-  }
-  async end() {
-    this.extract.end(void 0);
-    await this.consumed;
-    return this.index;
-  }
-  /** Stops parsing (the layer stream failed); `end` is not called then. */
-  destroy(error) {
-    this.extract.destroy(error);
-  }
-  async consume() {
-    for await (const entry of this.extract) {
-      this.record(describeLayerEntry(entry.header));
-      entry.resume();
-    }
-  }
-  record(meaning) {
-    if (meaning.kind === "entry") this.index.files.push(meaning.entry);
-    else if (meaning.kind === "whiteout") this.index.whiteouts.push(meaning.path);
-    else if (meaning.kind === "opaque") this.index.opaqueDirs.push(meaning.path);
-  }
-};
-function writable(stream) {
-  return new Promise((resolve7, reject) => {
-    const onDrain = () => {
-      stream.off("close", onClose);
-      resolve7();
-    };
-    const onClose = () => {
-      stream.off("drain", onDrain);
-      reject(new Error("the layer tar could not be parsed"));
-    };
-    stream.once("drain", onDrain);
-    stream.once("close", onClose);
-  });
-}
-
 // src/measure/layers.ts
 var ImageExportError = class extends Error {
   name = "ImageExportError";
 };
 var HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
-var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
+var LEGACY_LAYER2 = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
+var OCI_BLOB2 = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
 async function readImageLayers(docker, image, options) {
   const info = await docker.getImage(image).inspect();
   const diffIds = info.RootFS?.Layers ?? [];
@@ -66574,7 +66794,7 @@ async function readImageLayers(docker, image, options) {
 async function readExport(session) {
   const found = /* @__PURE__ */ new Map();
   const source = await session.docker.getImage(session.imageId).get();
-  const extract = import_tar_stream3.default.extract();
+  const extract = import_tar_stream4.default.extract();
   source.on("error", (error) => extract.destroy(error));
   source.pipe(extract);
   try {
@@ -66590,8 +66810,8 @@ async function readExport(session) {
 async function readEntry(entry, session) {
   const { name, type, size } = entry.header;
   const bytes = entry;
-  const blob = OCI_BLOB.exec(name)?.[1];
-  if (type === "file" && LEGACY_LAYER.test(name)) {
+  const blob = OCI_BLOB2.exec(name)?.[1];
+  if (type === "file" && LEGACY_LAYER2.test(name)) {
     const known = session.digestsByName.get(name);
     const treatment = known === void 0 ? treatUnnamed(session, size) : treatNamed(session, known, size);
     return readLayerTar(name, bytes, size, treatment, session);
@@ -66622,7 +66842,7 @@ function treatUnnamed(session, size) {
 async function readLayerTar(name, source, size, treatment, session) {
   const sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
   const held = treatment === "hold" ? [] : void 0;
-  const read = await scanLayer(source, async (chunk) => {
+  const read = await scanLayer2(source, async (chunk) => {
     if (sizer) await sizer.write(chunk);
     held?.push(chunk);
   });
@@ -66646,9 +66866,9 @@ async function readMaybeGzipLayer(name, source, blobBytes, session) {
     for await (const chunk of rest) void chunk;
     return void 0;
   }
-  const gunzip = createGunzip();
-  pipeline(rest, gunzip).catch(() => void 0);
-  const read = await scanLayer(gunzip, async () => void 0);
+  const gunzip = createGunzip2();
+  pipeline2(rest, gunzip).catch(() => void 0);
+  const read = await scanLayer2(gunzip, async () => void 0);
   const compressed = session.compressed ? blobBytes : void 0;
   return {
     ...read,
@@ -66667,8 +66887,8 @@ async function* prepend(head, iterator) {
     yield next.value;
   }
 }
-async function scanLayer(source, also) {
-  const hash = createHash2("sha256");
+async function scanLayer2(source, also) {
+  const hash = createHash3("sha256");
   const indexer = new LayerIndexer();
   let tarBytes = 0;
   try {
@@ -66747,7 +66967,7 @@ async function measureImage(docker, image, options) {
     largestFiles: largestFiles(layers, {
       fromLayer: baseLayerCount,
       limit: options.largestFiles ?? 15
-    }).map(({ path: path11, size: size2 }) => ({ path: path11, size: size2 })),
+    }).map(({ path: path12, size: size2 }) => ({ path: path12, size: size2 })),
     baseSize,
     ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize
   };
@@ -66812,20 +67032,600 @@ function sumDefined(values) {
   return values.every((v) => v !== void 0) ? values.reduce((sum, v) => sum + (v ?? 0), 0) : void 0;
 }
 
+// src/measure/findings/origins.ts
+function layerOrigins(input) {
+  const rowOfLayer = alignRowsToLayers(input.history, input.layers);
+  const chain = input.dockerfile === void 0 ? void 0 : chainSteps(input);
+  const rows = input.history.map((row) => parseHistoryRow(row.createdBy));
+  const firstOwnRow = input.baseLayerCount > 0 ? (rowOfLayer[input.baseLayerCount - 1] ?? -1) + 1 : 0;
+  const stepOfRow = chain ? alignRowsToSteps(rows, chain.steps, firstOwnRow) : /* @__PURE__ */ new Map();
+  const stepOfLayer = rowOfLayer.map((row) => row === void 0 ? void 0 : stepOfRow.get(row));
+  const baseCount = input.baseLayerCount > 0 || !chain?.fromImage ? input.baseLayerCount : inferredBaseCount(stepOfLayer);
+  return input.layers.map((_, index) => {
+    if (index < baseCount) {
+      return { instruction: chain?.from.display ?? "FROM (base image)", line: chain?.from.line, keyword: "FROM", base: true };
+    }
+    const step = chain?.steps[stepOfLayer[index] ?? -1];
+    if (step) return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
+    const row = input.history[rowOfLayer[index] ?? -1];
+    return {
+      instruction: row ? shortenInstruction(row.createdBy) : `layer ${index + 1}`,
+      keyword: row ? rows[rowOfLayer[index] ?? -1]?.keyword : void 0,
+      base: false
+    };
+  });
+}
+function inferredBaseCount(stepOfLayer) {
+  const first = stepOfLayer.findIndex((step) => step !== void 0);
+  return first === -1 ? 0 : first;
+}
+var UNALIGNED = Number.NEGATIVE_INFINITY;
+function alignRowsToLayers(rows, layers) {
+  const layerBytes = layers.map(historyBytes);
+  const n = rows.length;
+  const m = layers.length;
+  const best = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(UNALIGNED));
+  const paired = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(false));
+  best[0][0] = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    for (let j = 0; j <= m; j++) {
+      const here = best[i][j];
+      if (here === UNALIGNED) continue;
+      const skip = here + (row.size > 0 ? -3 : 0);
+      if (skip > best[i + 1][j]) best[i + 1][j] = skip;
+      if (j < m && !row.emptyLayer) {
+        const pair = here + pairScore(row, layers[j], layerBytes[j] ?? 0);
+        if (pair >= best[i + 1][j + 1]) {
+          best[i + 1][j + 1] = pair;
+          paired[i + 1][j + 1] = true;
+        }
+      }
+    }
+  }
+  const result = new Array(m).fill(void 0);
+  if (best[n][m] === UNALIGNED) return result;
+  for (let i = n, j = m; i > 0 && j >= 0; i--) {
+    if (j > 0 && paired[i][j] && best[i][j] === best[i - 1][j - 1] + pairScore(rows[i - 1], layers[j - 1], layerBytes[j - 1] ?? 0)) {
+      result[j - 1] = i - 1;
+      j--;
+    }
+  }
+  return result;
+}
+function historyBytes(layer) {
+  const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+  let bytes = 0;
+  for (const entry of last.values()) {
+    if (entry.type === "file") bytes += entry.size;
+    else if (entry.type === "symlink") bytes += Buffer.byteLength(entry.linkTarget ?? "");
+  }
+  return bytes;
+}
+function pairScore(row, layer, bytes) {
+  if (row.size === bytes) return 3 + zeroByteHint(row, layer, bytes);
+  if (row.size > 0 !== bytes > 0) return 0.25;
+  return 1 + 1 - Math.abs(row.size - bytes) / Math.max(row.size, bytes);
+}
+function zeroByteHint(row, layer, bytes) {
+  if (bytes > 0) return 0;
+  const keyword = parseHistoryRow(row.createdBy).keyword;
+  const onlyDirs = layer.whiteouts.length === 0 && layer.files.length > 0 && layer.files.every((f) => f.type === "dir");
+  if (keyword === "WORKDIR") return onlyDirs ? 0.5 : 0;
+  if (keyword === "RUN" && layer.whiteouts.length + layer.opaqueDirs.length > 0) return 0.5;
+  return 0;
+}
+var KEYWORD = /^(RUN|COPY|ADD|WORKDIR|ENV|ARG|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)(?:\s+|$)/;
+function parseHistoryRow(createdBy) {
+  let text = createdBy.trim().replace(/\s+# buildkit$/, "");
+  if (text === "") return { keyword: void 0, text: "" };
+  text = text.replace(/^\/bin\/sh -c #\(nop\)\s*/, "");
+  const keyword = KEYWORD.exec(text);
+  if (keyword?.[1] && keyword[1] !== "RUN") return { keyword: keyword[1], text: normalize(text.slice(keyword[0].length)) };
+  if (keyword) text = text.slice(keyword[0].length);
+  return { keyword: "RUN", text: normalize(withoutBuildArgs(text)) };
+}
+function withoutBuildArgs(text) {
+  const prefix = /^\|(\d+)\s+/.exec(text);
+  if (!prefix) return text;
+  let rest = text.slice(prefix[0].length);
+  for (let i = 0; i < Number(prefix[1]); i++) rest = rest.replace(/^[^\s=]+=\S*\s*/, "");
+  return rest;
+}
+function normalize(text) {
+  return text.replace(/\s+/g, " ").trim();
+}
+function chainSteps(input) {
+  try {
+    const parsed = parseDockerfile(input.dockerfile ?? "");
+    const stages = resolveStages(parsed, input.buildArgs);
+    const chain = stageChain(stages, findTargetStage(stages, input.target));
+    const root2 = stages[chain[0] ?? -1];
+    if (!root2) return void 0;
+    const steps = chain.flatMap(
+      (index) => (stages[index]?.instructions ?? []).slice(1).map((instruction) => dockerfileStep(instruction, parsed.escapeChar))
+    );
+    return {
+      steps,
+      from: dockerfileStep(root2.from, parsed.escapeChar),
+      fromImage: root2.base.toLowerCase() !== "scratch"
+    };
+  } catch {
+    return void 0;
+  }
+}
+function dockerfileStep(instruction, escapeChar) {
+  const keyword = instruction.getKeyword().toUpperCase();
+  const line = instruction.getRange().start.line + 1;
+  const display = shortenInstruction(joinContinuations(instruction.getTextContent(), escapeChar));
+  if (instruction instanceof import_dockerfile_ast8.Run) return { keyword, line, display, text: normalize(runCommand(instruction, escapeChar)) };
+  if (instruction instanceof import_dockerfile_ast8.Copy) {
+    return { keyword, line, display, text: destination(copyWords(instruction, escapeChar).at(-1) ?? "") };
+  }
+  if (instruction instanceof import_dockerfile_ast8.Add) {
+    const json = instruction.getJSONStrings().map((word) => word.getJSONValue());
+    const words = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
+    return { keyword, line, display, text: destination(words.at(-1) ?? "") };
+  }
+  return { keyword, line, display, text: normalize(instruction.getRawArgumentsContent() ?? "") };
+}
+function destination(word) {
+  return word.length > 1 ? word.replace(/\/+$/, "") : word;
+}
+function stepScore(row, step) {
+  if (row.keyword !== step.keyword) return 0;
+  if (step.keyword === "RUN") return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
+  if (step.keyword === "COPY" || step.keyword === "ADD") {
+    return destination(row.text.split(" ").at(-1) ?? "") === step.text ? 3 : 1;
+  }
+  return row.text === step.text ? 3 : 1;
+}
+function alignRowsToSteps(rows, steps, firstRow) {
+  const n = rows.length;
+  const k = steps.length;
+  const best = Array.from({ length: n + 2 }, () => new Array(k + 1).fill(0));
+  for (let i2 = n - 1; i2 >= firstRow; i2--) {
+    for (let j2 = k - 1; j2 >= 0; j2--) {
+      const score = stepScore(rows[i2], steps[j2]);
+      best[i2][j2] = Math.max(best[i2 + 1][j2], best[i2][j2 + 1], score > 0 ? score + best[i2 + 1][j2 + 1] : 0);
+    }
+  }
+  const matches = /* @__PURE__ */ new Map();
+  let i = Math.max(firstRow, 0);
+  let j = 0;
+  while (i < n && j < k) {
+    const here = best[i][j];
+    if (here === best[i + 1][j]) i++;
+    else if (here === best[i][j + 1]) j++;
+    else {
+      matches.set(i, j);
+      i++;
+      j++;
+    }
+  }
+  return matches;
+}
+
+// src/measure/findings/rules.ts
+import path9 from "node:path";
+var TRIPLET = "[a-z0-9_]+-linux-gnu[a-z]*";
+var HOME = "(?:/root|/home/[^/]+)";
+var TOOLCHAIN_RULES = [
+  // gcc's drivers and compilers proper (cc1, cc1plus, lto1, collect2 live under libexec or lib).
+  ["compiler", /^\/usr\/(?:lib|libexec)\/gcc(?:-cross)?\//],
+  ["compiler", /^\/usr\/share\/gcc(?:-\d+)?\//],
+  [
+    "compiler",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`
+    )
+  ],
+  ["compiler", new RegExp(`^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`)],
+  ["compiler", /^\/usr\/lib\/llvm-\d+\//],
+  ["compiler", /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
+  // binutils: the assembler, linkers and object tools, and the libraries only they use.
+  [
+    "binutils",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`
+    )
+  ],
+  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`)],
+  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
+  ["binutils", /^\/usr\/lib\/bfd-plugins\//],
+  ["binutils", /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/],
+  // Headers of `-dev` packages and of Python itself, and what only a linker reads.
+  ["headers", /^\/usr\/(?:local\/)?include\//],
+  ["static-libs", new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
+  ["static-libs", /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
+  ["build-tools", /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/],
+  ["build-tools", /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
+  ["rust", new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
+  ["rust", /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
+  ["go", /^\/usr\/(?:local\/go|lib\/go-[\d.]+)\//]
+];
+var LEFTOVER_RULES = [
+  ["apt-lists", /^\/var\/lib\/apt\/lists\//],
+  ["apt-cache", /^\/var\/cache\/apt\/(?:archives\/.*\.deb|[^/]+\.bin)$/],
+  ["apk-cache", /^\/var\/cache\/apk\//],
+  ["dnf-cache", /^\/var\/cache\/(?:dnf|yum)\//],
+  ["pip-cache", /\/\.cache\/pip\//],
+  ["uv-cache", /\/\.cache\/uv\//],
+  ["poetry-cache", /\/\.cache\/pypoetry\//]
+];
+var INSTALLED_PLACES = /\/(?:site-packages|dist-packages)\/|^\/usr\/share\/python-wheels\/|\/ensurepip\/_bundled\/|\/\.cache\//;
+var WHEEL = /\.whl$/;
+var SDIST = /^[A-Za-z0-9][A-Za-z0-9_.]*-\d[^/]*\.(?:tar\.gz|tgz|tar\.bz2|zip)$/;
+var INPUT_DIRS = /^(?:wheels?|wheelhouse|dist|sdists?|packages|pkgs|vendor|deps)$/i;
+var REQUIREMENTS = /^(?:requirements|constraints)[^/]*\.(?:txt|in)$/i;
+function toolchainPart(file) {
+  return TOOLCHAIN_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function leftoverPart(file) {
+  return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function inputPart(file, inputDirs) {
+  if (INSTALLED_PLACES.test(file)) return void 0;
+  if (WHEEL.test(file)) return "wheels";
+  const dir = path9.posix.dirname(file);
+  if (SDIST.test(path9.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path9.posix.basename(dir)))) {
+    return "sdists";
+  }
+  return void 0;
+}
+function installInputDirs(paths) {
+  const dirs = /* @__PURE__ */ new Set();
+  for (const file of paths) {
+    const base = path9.posix.basename(file);
+    if (REQUIREMENTS.test(base) || WHEEL.test(base) && !INSTALLED_PLACES.test(file)) dirs.add(path9.posix.dirname(file));
+  }
+  return dirs;
+}
+var BOOKKEEPING = /^\/var\/(?:lib\/dpkg|cache\/debconf|cache\/ldconfig|log|lib\/rpm|lib\/pam)\/|^\/lib\/apk\/db\/|^\/etc\/(?:ld\.so\.cache|passwd-?|group-?|shadow-?|gshadow-?)$|^\/var\/lib\/apt\/extended_states$/;
+function isBookkeeping(file) {
+  return BOOKKEEPING.test(file);
+}
+var DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
+var TOOLCHAIN_PACKAGE = /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|binutils(?:-.+)?|libbinutils|.+-dev|libc-dev-bin|build-essential|dpkg-dev|make|cmake|cmake-data|ninja-build|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|golang(?:-.+)?|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
+function dpkgListPackage(file) {
+  return DPKG_LIST.exec(file)?.[1];
+}
+function isToolchainPackage(name) {
+  return TOOLCHAIN_PACKAGE.test(name);
+}
+function docPackage(file) {
+  return /^\/usr\/share\/doc\/([^/]+)\//.exec(file)?.[1];
+}
+
+// src/measure/findings/slim-variant.ts
+var DISTROS = /^(?:trixie|bookworm|bullseye|buster|stretch)$/;
+var VERSION2 = /^\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?$/;
+var NO_SLIM = /slim|alpine|windows|nanoserver/;
+function slimVariant(image) {
+  if (image.includes("@")) return void 0;
+  const slash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  const hasTag = colon > slash;
+  const repository = hasTag ? image.slice(0, colon) : image;
+  const tag = hasTag ? image.slice(colon + 1) : "latest";
+  if (NO_SLIM.test(tag)) return void 0;
+  const name = officialName(repository);
+  const slimTag = name === "python" ? pythonSlimTag(tag) : name === "debian" ? debianSlimTag(tag) : void 0;
+  return slimTag === void 0 ? void 0 : `${repository}:${slimTag}`;
+}
+function officialName(repository) {
+  const match = /^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/)?(?:library\/)?([a-z0-9]+)$/.exec(repository);
+  return match?.[1];
+}
+function pythonSlimTag(tag) {
+  if (tag === "latest") return "slim";
+  if (DISTROS.test(tag)) return `slim-${tag}`;
+  const withDistro = /^(.+)-([a-z]+)$/.exec(tag);
+  if (withDistro?.[1] && withDistro[2] && DISTROS.test(withDistro[2]) && VERSION2.test(withDistro[1])) {
+    return `${withDistro[1]}-slim-${withDistro[2]}`;
+  }
+  return VERSION2.test(tag) ? `${tag}-slim` : void 0;
+}
+function debianSlimTag(tag) {
+  if (tag === "latest") return "stable-slim";
+  if (tag === "experimental" || tag === "rc-buggy") return void 0;
+  return /^(?:[a-z]+|\d+(?:\.\d+)?)(?:-\d{8})?$/.test(tag) ? `${tag}-slim` : void 0;
+}
+
+// src/measure/findings.ts
+var FINDING_MIN_BYTES = 1e6;
+var EVIDENCE_PATHS = 5;
+async function imageFindings(docker, image, context) {
+  const input = {
+    ...context,
+    layers: image.layers,
+    history: image.history,
+    baseLayerCount: image.measurement.layers.filter((layer) => layer.base).length
+  };
+  const candidates = duplicateHashRequests(input);
+  const contentHashes = candidates.length > 0 ? await hashLayerFiles(docker, image.measurement.id, candidates) : void 0;
+  const slim2 = context.baseImage === void 0 ? void 0 : slimVariant(context.baseImage);
+  const slimVariantSize = slim2 === void 0 ? void 0 : await inspectImage(docker, slim2).then(
+    (facts) => facts.size,
+    () => void 0
+  );
+  return computeFindings({ ...input, contentHashes, slimVariantSize });
+}
+function duplicateHashRequests(input) {
+  const { view, ownFrom } = analyse(input);
+  return duplicateCandidates(input.layers, view, ownFrom);
+}
+function computeFindings(input) {
+  const { view, origins, ownFrom } = analyse(input);
+  const buckets = new Buckets(input.layers, view);
+  const claimed = claimByPath(input.layers, view, ownFrom, buckets);
+  if (input.contentHashes) {
+    for (const copy of duplicateCopies(input.layers, view, input.contentHashes)) {
+      if (copy.layer < ownFrom || claimed.has(`${copy.layer}
+${copy.path}`)) continue;
+      buckets.add(
+        "duplicate-files",
+        copy.layer,
+        { path: copy.path, size: copy.size },
+        copy.original
+      );
+    }
+  }
+  const minBytes = input.minBytes ?? FINDING_MIN_BYTES;
+  const findings = [...buckets.values()].filter((bucket) => bucket.bytes >= minBytes).map((bucket) => describe(bucket, origins));
+  const base = baseImageFinding(input, view, origins, ownFrom);
+  if (base && base.bytes >= minBytes) findings.push(base);
+  return findings.sort((a, b) => b.bytes - a.bytes || (a.line ?? 0) - (b.line ?? 0));
+}
+function analyse(input) {
+  const view = viewLayers(input.layers);
+  const origins = layerOrigins(input);
+  const firstOwn = origins.findIndex((origin) => !origin.base);
+  return { view, origins, ownFrom: firstOwn === -1 ? input.layers.length : firstOwn };
+}
+var Buckets = class {
+  byKey = /* @__PURE__ */ new Map();
+  ratios;
+  constructor(layers, view) {
+    this.ratios = layers.map((layer, index) => {
+      const bytes = view.fileBytes[index] ?? 0;
+      return layer.compressed !== void 0 && bytes > 0 ? layer.compressed / bytes : void 0;
+    });
+  }
+  add(kind, layer, file, part, fileLayer = layer) {
+    const key = `${kind}:${layer}`;
+    let bucket = this.byKey.get(key);
+    if (!bucket) {
+      bucket = {
+        kind,
+        layer,
+        files: [],
+        bytes: 0,
+        compressed: 0,
+        parts: /* @__PURE__ */ new Set(),
+        hiders: /* @__PURE__ */ new Set(),
+        packages: [],
+        originals: /* @__PURE__ */ new Map()
+      };
+      this.byKey.set(key, bucket);
+    }
+    bucket.files.push({ path: file.path, size: file.size });
+    bucket.bytes += file.size;
+    const ratio = this.ratios[fileLayer];
+    bucket.compressed = bucket.compressed === void 0 || ratio === void 0 ? void 0 : bucket.compressed + file.size * ratio;
+    if (kind === "duplicate-files") bucket.originals.set(file.path, part);
+    else bucket.parts.add(part);
+    if (file.hiddenBy !== void 0) bucket.hiders.add(file.hiddenBy);
+    return bucket;
+  }
+  values() {
+    return this.byKey.values();
+  }
+};
+function claimByPath(layers, view, ownFrom, buckets) {
+  const claimed = /* @__PURE__ */ new Set();
+  const inputDirs = installInputDirs(
+    layers.flatMap((layer) => layer.files.map((entry) => entry.path))
+  );
+  const listsBefore = /* @__PURE__ */ new Set();
+  layers.forEach((layer, index) => {
+    const files = view.files[index] ?? [];
+    if (index < ownFrom) {
+      for (const file of files)
+        if (isWaste(file)) buckets.add("layer-waste", -1, file, "hidden", index);
+    } else {
+      const packages = installedToolchain(layer, listsBefore);
+      for (const file of files) {
+        const bucket = claimFile(buckets, index, file, packages, inputDirs);
+        if (!bucket) continue;
+        claimed.add(`${index}
+${file.path}`);
+        if (bucket.kind === "build-toolchain" && bucket.packages.length === 0)
+          bucket.packages = [...packages];
+      }
+    }
+    for (const entry of layer.files)
+      if (dpkgListPackage(entry.path) !== void 0) listsBefore.add(entry.path);
+  });
+  return claimed;
+}
+function claimFile(buckets, layer, file, packages, inputDirs) {
+  const doc = docPackage(file.path);
+  const toolchain = toolchainPart(file.path) ?? (doc !== void 0 && packages.has(doc) ? "docs" : void 0);
+  if (toolchain) return buckets.add("build-toolchain", layer, file, toolchain);
+  const leftover = leftoverPart(file.path);
+  if (leftover) return buckets.add("package-leftovers", layer, file, leftover);
+  const input = inputPart(file.path, inputDirs);
+  if (input) return buckets.add("install-inputs", layer, file, input);
+  if (isWaste(file)) buckets.add("layer-waste", layer, file, "hidden");
+  return void 0;
+}
+function isWaste(file) {
+  return file.hiddenBy !== void 0 && !isBookkeeping(file.path);
+}
+function installedToolchain(layer, listsBefore) {
+  const packages = /* @__PURE__ */ new Set();
+  for (const entry of layer.files) {
+    const name = dpkgListPackage(entry.path);
+    if (name !== void 0 && !listsBefore.has(entry.path) && isToolchainPackage(name))
+      packages.add(name);
+  }
+  return packages;
+}
+function describe(bucket, origins) {
+  const origin = origins[Math.max(bucket.layer, 0)] ?? {
+    instruction: `layer ${bucket.layer + 1}`,
+    base: false
+  };
+  const later = laterLines(bucket, origins);
+  const finding = {
+    kind: bucket.kind,
+    title: titleOf(bucket),
+    bytes: bucket.bytes,
+    instruction: origin.instruction,
+    fix: fixOf(bucket, origin, later),
+    paths: largest(bucket.files).slice(0, EVIDENCE_PATHS).map((file) => file.path)
+  };
+  if (bucket.compressed !== void 0) finding.compressedBytes = Math.round(bucket.compressed);
+  if (origin.line !== void 0) finding.line = origin.line;
+  return finding;
+}
+function laterLines(bucket, origins) {
+  const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
+  if (lines.length === 0 || lines.some((line) => line === void 0)) return "";
+  return ` (${lineList(lines)})`;
+}
+var TOOLCHAIN_WORDS = {
+  compiler: "C/C++ compiler",
+  binutils: "binutils",
+  headers: "headers",
+  "static-libs": "static libraries",
+  "build-tools": "make/CMake",
+  rust: "Rust toolchain",
+  go: "Go toolchain"
+};
+var LEFTOVER_WORDS = {
+  "apt-lists": { what: "apt package lists", fix: "`rm -rf /var/lib/apt/lists/*`" },
+  "apt-cache": { what: "apt's package cache", fix: "`apt-get clean`" },
+  "apk-cache": { what: "apk cache", fix: "`apk add --no-cache`" },
+  "dnf-cache": { what: "dnf/yum cache", fix: "`dnf clean all`" },
+  "pip-cache": {
+    what: "pip cache",
+    fix: "`pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)"
+  },
+  "uv-cache": {
+    what: "uv cache",
+    fix: "`uv \u2026 --no-cache` (or a cache mount on `/root/.cache/uv`)"
+  },
+  "poetry-cache": { what: "Poetry cache", fix: "`rm -rf ~/.cache/pypoetry` (or a cache mount)" }
+};
+function titleOf(bucket) {
+  const count = bucket.files.length;
+  switch (bucket.kind) {
+    case "build-toolchain":
+      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
+    case "package-leftovers":
+      return `Package manager leftovers: ${leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].what).join(", ")}`;
+    case "install-inputs":
+      return `Install inputs left in the image: ${inputCounts(bucket)}`;
+    case "layer-waste":
+      return bucket.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(count, "file")}`;
+    case "duplicate-files": {
+      const biggest = largest(bucket.files)[0]?.path ?? "";
+      return `Duplicate content: ${plural(count, "file")} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? "?"}\`)`;
+    }
+  }
+}
+function leftoverParts(bucket) {
+  return Object.keys(LEFTOVER_WORDS).filter((part) => bucket.parts.has(part));
+}
+function toolchainNames(bucket) {
+  if (bucket.packages.length === 0) {
+    return [...bucket.parts].filter((part) => part !== "docs").map((part) => TOOLCHAIN_WORDS[part] ?? part).join(", ");
+  }
+  const names = [...bucket.packages].sort(
+    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1)
+  );
+  const shown = names.slice(0, 4).map((name) => `\`${name}\``).join(", ");
+  return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
+}
+function packageRank(name) {
+  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
+  if (/^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
+    name
+  ))
+    return 1;
+  if (name.endsWith("-dev")) return 2;
+  return 3;
+}
+function inputCounts(bucket) {
+  const wheels = bucket.files.filter((file) => file.path.endsWith(".whl")).length;
+  const sdists = bucket.files.length - wheels;
+  return [wheels > 0 ? plural(wheels, "wheel") : "", sdists > 0 ? plural(sdists, "sdist") : ""].filter(Boolean).join(", ");
+}
+function fixOf(bucket, origin, later) {
+  const copied = origin.keyword === "COPY" || origin.keyword === "ADD";
+  const tooLate = bucket.hiders.size > 0 ? `; removing them in a later layer${later} does not help, they still ship in this layer` : "";
+  switch (bucket.kind) {
+    case "build-toolchain":
+      return copied ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.` : `Move this ${origin.keyword ?? "step"} to a builder stage (\`FROM \u2026 AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
+    case "package-leftovers": {
+      if (copied)
+        return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
+      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
+      return `Clean up in the same RUN that creates them: ${fixes.join(", ")}${tooLate}.`;
+    }
+    case "install-inputs":
+      return copied ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install \u2026\`), or install in a builder stage and copy the environment${tooLate}.` : `Delete them at the end of this RUN once installed (\`&& rm -rf \u2026\`), or download them in a builder stage${tooLate}.`;
+    case "layer-waste":
+      return bucket.layer < 0 ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.` : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
+    case "duplicate-files":
+      return copied ? "Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources." : "Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.";
+  }
+}
+function baseImageFinding(input, view, origins, ownFrom) {
+  const slim2 = input.baseImage === void 0 ? void 0 : slimVariant(input.baseImage);
+  if (slim2 === void 0 || ownFrom === 0) return void 0;
+  const sum = (values) => values.every((value) => value !== void 0) ? values.reduce((total2, value) => total2 + (value ?? 0), 0) : void 0;
+  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
+  const total = sum(view.fileBytes) ?? 0;
+  const from = origins[0];
+  const known = input.slimVariantSize === void 0 ? "" : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
+  const viaArg = from?.instruction.includes("$") ? ", set through the build arg your FROM line uses," : "";
+  const finding = {
+    kind: "base-image",
+    title: `Base image \`${input.baseImage ?? ""}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
+    bytes: baseBytes,
+    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ""}`,
+    fix: `\`${slim2}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
+    paths: []
+  };
+  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
+  if (compressed !== void 0) finding.compressedBytes = compressed;
+  if (from?.line !== void 0) finding.line = from.line;
+  return finding;
+}
+function largest(files) {
+  return [...files].sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
 // src/report/model.ts
 var REPORT_VERSION = 1;
 
 // src/slim/savings.ts
 var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
 var PACKAGING = /\/(site|dist)-packages\/(pip|setuptools|wheel|_distutils_hack|pkg_resources)(\/|-[^/]*\.dist-info\/)|\/(site|dist)-packages\/distutils-precedence\.pth$|\/bin\/(pip|pip3|pip3\.\d+|wheel)$/;
-function categoryOf(path11) {
-  if (/\/__pycache__\//.test(path11) || /\.py[co]$/.test(path11)) return "pycache";
-  if (PACKAGING.test(path11)) return "packaging";
-  if (/\/(site|dist)-packages\/.+\/tests?\//.test(path11)) return "tests";
-  if (path11.endsWith(".pyi")) return "stubs";
-  if (SOURCE_SUFFIXES.some((suffix) => path11.endsWith(suffix))) return "sources";
-  if (path11.endsWith(".a")) return "static-libs";
-  if (/\/\.cache\/|\/\.(pytest|mypy|ruff)_cache\//.test(path11)) return "caches";
+function categoryOf(path12) {
+  if (/\/__pycache__\//.test(path12) || /\.py[co]$/.test(path12)) return "pycache";
+  if (PACKAGING.test(path12)) return "packaging";
+  if (/\/(site|dist)-packages\/.+\/tests?\//.test(path12)) return "tests";
+  if (path12.endsWith(".pyi")) return "stubs";
+  if (SOURCE_SUFFIXES.some((suffix) => path12.endsWith(suffix))) return "sources";
+  if (path12.endsWith(".a")) return "static-libs";
+  if (/\/\.cache\/|\/\.(pytest|mypy|ruff)_cache\//.test(path12)) return "caches";
   return "other";
 }
 function measureSavings(before, after, topN = 10) {
@@ -66837,13 +67637,13 @@ function measureSavings(before, after, topN = 10) {
     total.bytes += bytes;
     totals.set(category, total);
   };
-  for (const [path11, file] of before.entries()) {
+  for (const [path12, file] of before.entries()) {
     if (file.type !== "file") continue;
-    const now = after.get(path11);
-    if (now === void 0) add2(categoryOf(path11), file.size);
+    const now = after.get(path12);
+    if (now === void 0) add2(categoryOf(path12), file.size);
     else if (now.type === "file" && now.size < file.size) {
       add2("strip", file.size - now.size);
-      stripped.push({ path: path11, before: file.size, after: now.size });
+      stripped.push({ path: path12, before: file.size, after: now.size });
     }
   }
   const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
@@ -66981,7 +67781,7 @@ async function runContainer(docker, options) {
 async function runCreated(docker, container, options) {
   const tail = new OutputTail(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-  const drained2 = collectOutput(docker, stream, tail);
+  const drained3 = collectOutput(docker, stream, tail);
   const stopper = new Stopper(container);
   const timer = setTimeout(() => stopper.stop("deadline"), options.timeoutMs);
   const onAbort = () => stopper.stop("abort");
@@ -66994,7 +67794,7 @@ async function runCreated(docker, container, options) {
     const exit = await container.wait();
     const durationMs = performance.now() - started;
     const killed = await stopper.killed();
-    await withinMs(drained2, OUTPUT_DRAIN_MS);
+    await withinMs(drained3, OUTPUT_DRAIN_MS);
     if (killed && stopper.reason === "abort") options.signal?.throwIfAborted();
     return {
       exitCode: killed ? null : exit.StatusCode ?? null,
@@ -67476,6 +68276,7 @@ var BuildKitRequiredError = class extends Error {
   }
 };
 var SmokeBrokenError = class extends Error {
+  result;
   constructor(message) {
     super(message);
     this.name = "SmokeBrokenError";
@@ -67495,10 +68296,30 @@ async function runPipeline(settings, hooks) {
     warnings: []
   };
   if (run.engine.builderReason) report.warnings.push(run.engine.builderReason);
+  report.findings = await run.hooks.group(
+    "Look for what else makes the image heavy",
+    () => imageFindings(run.docker, before, {
+      dockerfile: run.dockerfileText,
+      target: settings.target,
+      buildArgs: settings.buildArgs,
+      baseImage: run.baseImage
+    })
+  ).catch((error) => {
+    report.warnings.push(`Findings not computed: ${error instanceof Error ? error.message : String(error)}`);
+    return void 0;
+  });
   const files = {
-    report: path9.join(settings.outputDir, "slimpy-report.json")
+    report: path10.join(settings.outputDir, "slimpy-report.json")
   };
-  if (settings.mode === "slim") await slim(run, report, before, files);
+  try {
+    if (settings.mode === "slim") await slim(run, report, before, files);
+  } catch (error) {
+    if (error instanceof SmokeBrokenError) error.result = await writeReport(report, files, settings);
+    throw error;
+  }
+  return writeReport(report, files, settings);
+}
+async function writeReport(report, files, settings) {
   const delivered = report.after ?? report.before;
   report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
   await mkdir4(settings.outputDir, { recursive: true });
@@ -67691,10 +68512,10 @@ async function writeSlimmedFiles(run, plan, result, files) {
   const { settings } = run;
   await mkdir4(settings.outputDir, { recursive: true });
   const dockerfileRel = workspacePath(settings, settings.file);
-  const scriptRel = workspacePath(settings, path9.join(settings.context, PRUNE_SCRIPT_PATH));
+  const scriptRel = workspacePath(settings, path10.join(settings.context, PRUNE_SCRIPT_PATH));
   const patch = plan.strategy === "none" ? "" : unifiedDiff(run.dockerfileText, plan.text, dockerfileRel) + newFileDiff(scriptRel, loadPruneScript());
-  files.dockerfile = path9.join(settings.outputDir, `${path9.basename(settings.file)}.slimpy`);
-  files.patch = path9.join(settings.outputDir, "slimpy.patch");
+  files.dockerfile = path10.join(settings.outputDir, `${path10.basename(settings.file)}.slimpy`);
+  files.patch = path10.join(settings.outputDir, "slimpy.patch");
   await writeFile4(files.dockerfile, plan.text);
   await writeFile4(files.patch, patch);
   result.dockerfilePath = files.dockerfile;
@@ -67715,8 +68536,8 @@ function newFileDiff(file, content) {
   ].join("\n");
 }
 function workspacePath(settings, file) {
-  const relative3 = path9.relative(settings.workspace, path9.resolve(file));
-  return relative3.startsWith("..") ? path9.resolve(file) : relative3.split(path9.sep).join("/");
+  const relative3 = path10.relative(settings.workspace, path10.resolve(file));
+  return relative3.startsWith("..") ? path10.resolve(file) : relative3.split(path10.sep).join("/");
 }
 function budgetVerdict(settings, size, compressed) {
   if (settings.budget === void 0) return void 0;
@@ -67748,6 +68569,7 @@ function renderText(report, files) {
   for (const file of (report.after ?? report.before).largestFiles.slice(0, 10)) {
     out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
   }
+  out.push(...findingLines(report));
   if (report.slim) {
     out.push("");
     out.push(`Strategy: ${report.slim.strategy}`);
@@ -67823,6 +68645,16 @@ function layerTable(image) {
 }
 function optionalBytes(value) {
   return value === void 0 ? "-" : formatBytes(value);
+}
+function findingLines(report) {
+  if (!report.findings?.length) return [];
+  const rows = ["", "What else makes the image heavy (original image):"];
+  for (const finding of report.findings.slice(0, 10)) {
+    const where = finding.line === void 0 ? "" : `line ${finding.line}: `;
+    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
+    rows.push(`${" ".repeat(14)}${printable(finding.fix)}`);
+  }
+  return rows;
 }
 function printable(text) {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
@@ -67903,9 +68735,9 @@ ${USAGE}
   try {
     const settings = readSettings((name) => flags[name] ?? "", {
       workspace: cwd,
-      outputDir: path10.resolve(values.out ?? ".slimpy"),
-      cacheDir: path10.resolve(
-        values["cache-dir"] ?? path10.join(values.out ?? ".slimpy", "layer-cache")
+      outputDir: path11.resolve(values.out ?? ".slimpy"),
+      cacheDir: path11.resolve(
+        values["cache-dir"] ?? path11.join(values.out ?? ".slimpy", "layer-cache")
       ),
       runId: randomUUID().slice(0, 12)
     });

@@ -11,7 +11,7 @@
 # with a loud line (the integration suites then run on the default engine).
 # `npm test -- <vitest args>` runs vitest once with those arguments on the default engine.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 results=.cache/test-results
 rm -rf "$results" .cache/compat
 mkdir -p "$results"

@@ -13,7 +13,13 @@ import { actionsSizeHistory } from './history/actions-cache.js';
 import { growthFailure } from './history/growth.js';
 import { growthOf, recordHistory, restoreHistory, saveLayerCache } from './history/history.js';
 import { readSettings, type Settings } from './inputs.js';
-import { runPipeline, type PipelineHooks, type PipelineResult } from './pipeline.js';
+import {
+  runPipeline,
+  SmokeBrokenError,
+  type PipelineHooks,
+  type PipelineResult,
+} from './pipeline.js';
+import { annotateFindings } from './report/annotations.js';
 import { CommentPermissionError, upsertComment } from './report/comment.js';
 import { formatBytes } from './report/format.js';
 import { renderReport } from './report/markdown.js';
@@ -36,6 +42,11 @@ export async function run(): Promise<void> {
     const restored = await core.group('Restore the size history', () => restoreHistory(history));
     const result = await runPipeline(settings, actionHooks()).catch(async (error: unknown) => {
       await saveLayerCache(history, restored); // what was measured is not compressed again
+      if (error instanceof SmokeBrokenError && error.result && settings) {
+        // The user still gets the sizes and the smoke output, in the summary and on the PR.
+        setOutputs(error.result);
+        await publish(settings, error.result.report);
+      }
       throw error;
     });
     result.report.growth = growthOf(restored, result.report, settings);
@@ -47,6 +58,7 @@ export async function run(): Promise<void> {
       [result.report.before.id, result.report.after?.id ?? ''].filter(Boolean),
     );
     setOutputs(result);
+    annotateFindings(result.report);
     await publish(settings, result.report);
     await recordHistory(history, restored, result.report, settings);
     if (settings.tag && result.report.after)

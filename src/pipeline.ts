@@ -2,20 +2,36 @@
  * The ordered steps, shared by the action and the CLI:
  * build -> measure -> plan the rewrite -> rebuild slimmed -> smoke -> (culprit search) -> report.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { buildKitOnlyUses, describeUses } from './dockerfile/buildkit-only.js';
 import { finalBaseImage, planSlim, type SlimPlan } from './dockerfile/plan.js';
 import { unifiedDiff } from './dockerfile/diff.js';
-import { buildImage } from './engine/build.js';
+import { instructionLine } from './dockerfile/parse.js';
+import { BuildError, buildImage } from './engine/build.js';
 import { createContextTar } from './engine/context.js';
-import { chooseBuilder, connectEngine, engineFacts } from './engine/docker.js';
+import {
+  chooseBuilder,
+  connectEngine,
+  EngineLostError,
+  engineFacts,
+  isConnectionError,
+} from './engine/docker.js';
 import { slimpyLabels } from './engine/labels.js';
+import { watchEngine, type EngineWatchdog } from './engine/watchdog.js';
 import type { Settings } from './inputs.js';
+import { imageFindings } from './measure/findings.js';
 import { measureImage, type MeasuredImage } from './measure/sizes.js';
-import type { BudgetVerdict, EngineFacts, SlimResult, SlimpyReport } from './report/model.js';
+import type {
+  BudgetVerdict,
+  EngineFacts,
+  SlimResult,
+  SlimpyReport,
+  SmokeRun,
+} from './report/model.js';
 import { REPORT_VERSION } from './report/model.js';
+import { redactDeep, redactText, secretBuildArgValues } from './report/redact.js';
 import { measureSavings } from './slim/savings.js';
 import {
   loadPruneScript,
@@ -30,6 +46,16 @@ export interface PipelineHooks {
   info(line: string): void;
   warning(message: string, where?: { file: string; line?: number }): void;
   group<T>(title: string, work: () => Promise<T>): Promise<T>;
+}
+
+export class ContextMissingError extends Error {
+  constructor(context: string) {
+    super(
+      `The build context ${context} does not exist or is not a directory. Set \`context\` (--context) to ` +
+        'the directory your Dockerfile builds from, relative to the repository root.',
+    );
+    this.name = 'ContextMissingError';
+  }
 }
 
 export class DockerfileMissingError extends Error {
@@ -52,7 +78,9 @@ export class BuildKitRequiredError extends Error {
   }
 }
 
+/** The smoke test fails where it must pass; `result` holds what was measured, for the report. */
 export class SmokeBrokenError extends Error {
+  result: PipelineResult | undefined;
   constructor(message: string) {
     super(message);
     this.name = 'SmokeBrokenError';
@@ -61,12 +89,18 @@ export class SmokeBrokenError extends Error {
 
 interface RunContext {
   settings: Settings;
+  /** The host's hooks with secrets masked and every group stopping when `signal` aborts. */
   hooks: PipelineHooks;
   docker: Docker;
   engine: EngineFacts;
   runId: string;
   dockerfileText: string;
   baseImage: string | undefined;
+  /** Aborts when the caller cancels the run or the engine stops answering. */
+  signal: AbortSignal;
+  watchdog: EngineWatchdog;
+  /** The title of the step running now, for error messages. */
+  step: { current: string };
 }
 
 export interface PipelineResult {
@@ -75,11 +109,24 @@ export interface PipelineResult {
   files: { report: string; dockerfile?: string; patch?: string };
 }
 
+/** Runs every step; `signal` cancels the run (each step stops waiting at once). */
 export async function runPipeline(
   settings: Settings,
   hooks: PipelineHooks,
+  signal?: AbortSignal,
 ): Promise<PipelineResult> {
-  const run = await prepare(settings, hooks);
+  const run = await prepare(settings, hooks, signal);
+  try {
+    return await runSteps(run);
+  } catch (error) {
+    throw stoppedBy(run, error);
+  } finally {
+    run.watchdog.stop();
+  }
+}
+
+async function runSteps(run: RunContext): Promise<PipelineResult> {
+  const { settings } = run;
   const original = await run.hooks.group('Build the image', () => buildVariant(run, undefined));
   const before = await run.hooks.group('Measure the image', () => measure(run, original));
   const report: SlimpyReport = {
@@ -92,18 +139,111 @@ export async function runPipeline(
     warnings: [],
   };
   if (run.engine.builderReason) report.warnings.push(run.engine.builderReason);
+  // Advice only: a failure here is a warning, never the end of the run.
+  report.findings = await run.hooks
+    .group('Look for what else makes the image heavy', () =>
+      imageFindings(run.docker, before, {
+        dockerfile: run.dockerfileText,
+        target: settings.target,
+        buildArgs: settings.buildArgs,
+        baseImage: run.baseImage,
+      }),
+    )
+    .catch((error: unknown) => {
+      report.warnings.push(
+        `Findings not computed: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return undefined;
+    });
   const files: PipelineResult['files'] = {
     report: path.join(settings.outputDir, 'slimpy-report.json'),
   };
-  if (settings.mode === 'slim') await slim(run, report, before, files);
-  const delivered = report.after ?? report.before;
-  report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
-  await mkdir(settings.outputDir, { recursive: true });
-  await writeFile(files.report, JSON.stringify(report, null, 2) + '\n');
-  return { report, files };
+  try {
+    if (settings.mode === 'slim') await slim(run, report, before, files);
+  } catch (error) {
+    // Broken smoke test: the report still says what was measured and what the test printed.
+    if (error instanceof SmokeBrokenError) error.result = await writeReport(report, files, settings);
+    throw error;
+  }
+  return writeReport(report, files, settings);
 }
 
-async function prepare(settings: Settings, hooks: PipelineHooks): Promise<RunContext> {
+async function writeReport(
+  report: SlimpyReport,
+  files: PipelineResult['files'],
+  settings: Settings,
+): Promise<PipelineResult> {
+  const delivered = report.after ?? report.before;
+  report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
+  // What is published (report file, comment, summary, history) never carries a secret build arg.
+  const published = redactDeep(report, secretBuildArgValues(settings.buildArgs));
+  await mkdir(settings.outputDir, { recursive: true });
+  await writeFile(files.report, JSON.stringify(published, null, 2) + '\n');
+  return { report: published, files };
+}
+
+/** Why the run stopped, in the user's terms: a cancellation or a lost engine, not "aborted". */
+function stoppedBy(run: RunContext, error: unknown): unknown {
+  if (run.signal.aborted) return run.signal.reason;
+  if (isConnectionError(error)) return new EngineLostError(run.step.current, error);
+  return error;
+}
+
+/** The host's hooks, with secret build-arg values masked and every group stopping on abort. */
+function guardedHooks(
+  hooks: PipelineHooks,
+  signal: AbortSignal,
+  secrets: string[],
+  step: { current: string },
+): PipelineHooks {
+  return {
+    info: (line) => hooks.info(redactText(line, secrets)),
+    warning: (message, where) => hooks.warning(redactText(message, secrets), where),
+    group: (title, work) => {
+      step.current = title;
+      return hooks.group(title, () => untilAborted(signal, work));
+    },
+  };
+}
+
+/**
+ * Rejects with the abort reason as soon as `signal` aborts, without waiting for `work` to notice:
+ * an export or a compression that takes no signal must not hold a cancelled run.
+ */
+async function untilAborted<T>(signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  signal.throwIfAborted();
+  const running = work();
+  running.catch(() => undefined); // abandoned after an abort: its late failure changes nothing
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([running, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+async function prepare(
+  settings: Settings,
+  hooks: PipelineHooks,
+  cancel: AbortSignal | undefined,
+): Promise<RunContext> {
+  // The user's paths and Dockerfile first: their mistakes are named whatever the engine does.
+  const isDirectory = await stat(settings.context).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
+  if (!isDirectory) throw new ContextMissingError(settings.context);
+  const dockerfileText = await readFile(settings.file, 'utf8').catch(() => {
+    throw new DockerfileMissingError(settings.file);
+  });
+  const baseImage = finalBaseImage(dockerfileText, {
+    target: settings.target,
+    buildArgs: settings.buildArgs,
+  });
   const docker = connectEngine();
   const facts = await engineFacts(docker);
   const choice = chooseBuilder(facts);
@@ -112,9 +252,6 @@ async function prepare(settings: Settings, hooks: PipelineHooks): Promise<RunCon
     `Engine ${engine.version} (API ${engine.apiVersion}), ${engine.store} image store (${engine.storageDriver}), ${engine.builder} builder`,
   );
   if (choice.reason) hooks.warning(choice.reason);
-  const dockerfileText = await readFile(settings.file, 'utf8').catch(() => {
-    throw new DockerfileMissingError(settings.file);
-  });
   const needsBuildKit = engine.builder === 'classic' ? buildKitOnlyUses(dockerfileText) : [];
   if (needsBuildKit.length > 0) {
     throw new BuildKitRequiredError(
@@ -122,11 +259,21 @@ async function prepare(settings: Settings, hooks: PipelineHooks): Promise<RunCon
       choice.reason ?? 'the engine has no BuildKit.',
     );
   }
-  const baseImage = finalBaseImage(dockerfileText, {
-    target: settings.target,
-    buildArgs: settings.buildArgs,
-  });
-  return { settings, hooks, docker, engine, runId: settings.runId, dockerfileText, baseImage };
+  const step = { current: 'Connect to the engine' };
+  const watchdog = watchEngine(docker, () => step.current);
+  const signal = cancel ? AbortSignal.any([cancel, watchdog.signal]) : watchdog.signal;
+  return {
+    settings,
+    hooks: guardedHooks(hooks, signal, secretBuildArgValues(settings.buildArgs), step),
+    docker,
+    engine,
+    runId: settings.runId,
+    dockerfileText,
+    baseImage,
+    signal,
+    watchdog,
+    step,
+  };
 }
 
 /** Builds the user's Dockerfile as it is (plan undefined) or a slimmed variant of it. */
@@ -138,19 +285,30 @@ async function buildVariant(run: RunContext, plan: SlimPlan | undefined): Promis
         { path: '.slimpy/Dockerfile', content: plan.text },
       ]
     : [];
+  // The slimmed Dockerfile travels as an extra file and is the one the build reads.
   const context = await createContextTar(settings.context, {
-    dockerfile: settings.file,
+    dockerfile: plan ? '.slimpy/Dockerfile' : settings.file,
     extraFiles,
+    builder: run.engine.builder,
   });
   return buildImage(run.docker, {
     context: context.stream,
-    dockerfile: plan ? '.slimpy/Dockerfile' : context.dockerfileInContext,
+    dockerfile: context.dockerfileInContext,
     target: plan?.buildTarget !== undefined ? String(plan.buildTarget) : settings.target,
     buildArgs: settings.buildArgs,
     network: settings.network,
     builder: run.engine.builder,
     labels: slimpyLabels(run.runId),
     onLine: (line) => run.hooks.info(line),
+    signal: run.signal,
+  }).catch((error: unknown) => {
+    // Lines of a slimmed variant are lines of the rewritten file; only the user's own count.
+    if (error instanceof BuildError) {
+      error.line = plan
+        ? undefined
+        : (error.line ?? instructionLine(run.dockerfileText, error.instruction ?? ''));
+    }
+    throw error;
   });
 }
 
@@ -213,6 +371,7 @@ async function slim(
     report.smoke = await hooks.group('Smoke test', () =>
       runSmoke(run.docker, smokeRequest(run, before.measurement.id, undefined)),
     );
+    if (!report.smoke.before.passed) throw brokenBeforeSlimming(report.smoke.before);
     return;
   }
   let slimmedId = await hooks.group('Build the slimmed image', () => buildVariant(run, plan));
@@ -220,12 +379,7 @@ async function slim(
     runSmoke(run.docker, smokeRequest(run, before.measurement.id, slimmedId)),
   );
   report.smoke = smoke;
-  if (!smoke.before.passed) {
-    throw new SmokeBrokenError(
-      `The smoke test fails on the original image, before any slimming (exit ${smoke.before.exitCode}` +
-        `${smoke.before.timedOut ? ', timed out' : ''}): fix the image or set \`smoke-test\`. Output:\n${smoke.before.output.slice(-2000)}`,
-    );
-  }
+  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
   if (smoke.after && !smoke.after.passed) {
     if (settings.strict) {
       throw new SmokeBrokenError(
@@ -267,7 +421,20 @@ function smokeRequest(run: RunContext, before: string, after: string | undefined
     command: run.settings.smokeTest,
     timeoutMs: run.settings.smokeTimeoutMs,
     labels: slimpyLabels(run.runId),
+    signal: run.signal,
   };
+}
+
+/** Slimming is not to blame for a test that already fails: no culprit search, the image's output. */
+function brokenBeforeSlimming(before: SmokeRun): SmokeBrokenError {
+  const how = before.timedOut
+    ? 'it did not finish within `smoke-timeout` and was killed'
+    : `exit ${before.exitCode}`;
+  return new SmokeBrokenError(
+    `The smoke test is broken before slimming: it fails on the original image (${how}), so slimpy ` +
+      'did not look for a culprit. Fix the image or the `smoke-test` command. Output:\n' +
+      before.output.slice(-2000),
+  );
 }
 
 interface Fallback {

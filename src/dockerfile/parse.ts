@@ -209,3 +209,28 @@ function execFormWords(instruction: Run | Copy, escapeChar: string): string[] | 
   }
   return undefined;
 }
+
+/**
+ * The 1-based line of the instruction a builder names in a failure (`[builder 4/5] RUN pip …`
+ * from BuildKit, `RUN pip …` from the classic builder), for an annotation on that line; the first
+ * match when several instructions read the same, undefined when none does.
+ */
+export function instructionLine(text: string, named: string): number | undefined {
+  const wanted = squash(named.replace(/^\[[^\]]*\]\s*/, ''));
+  if (wanted === '') return undefined;
+  const ast = DockerfileParser.parse(text);
+  const escapeChar = ast.getEscapeCharacter();
+  // Builders print the keyword in capitals whatever the file says; the arguments as written.
+  const found = ast
+    .getInstructions()
+    .find(
+      (instruction) =>
+        squash(`${instruction.getKeyword().toUpperCase()} ${joinedArguments(instruction, escapeChar)}`) ===
+        wanted,
+    );
+  return found ? found.getRange().start.line + 1 : undefined;
+}
+
+function squash(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}

@@ -19,6 +19,12 @@ export interface BuildRequest {
 }
 
 export class BuildError extends Error {
+  /**
+   * 1-based line of the Dockerfile the failure points at: from the engine's parse error, or found
+   * by the caller from the failing instruction; undefined when unknown.
+   */
+  line: number | undefined;
+
   constructor(
     readonly reason: string,
     readonly instruction: string | undefined,
@@ -29,7 +35,14 @@ export class BuildError extends Error {
         `Last lines of the build log:\n${logTail.slice(-20).join('\n')}`,
     );
     this.name = 'BuildError';
+    this.line = parseErrorLine(reason);
   }
+}
+
+/** `dockerfile parse error line 3: …` (BuildKit), `Dockerfile parse error on line 3: …` (newer). */
+export function parseErrorLine(reason: string): number | undefined {
+  const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
+  return match ? Number(match[1]) : undefined;
 }
 
 /** Builds and returns the image id. Throws BuildError naming the failing instruction. */

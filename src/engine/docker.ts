@@ -2,16 +2,63 @@
 import Docker from 'dockerode';
 import type { EngineFacts } from '../report/model.js';
 
+const START_ENGINE =
+  'Start one (on GitHub-hosted runners it is already running; locally `sudo systemctl start docker`, ' +
+  'or `bash scripts/engine.sh` in this repository) or point DOCKER_HOST at it.';
+
 export class EngineUnreachableError extends Error {
   constructor(cause: unknown) {
-    const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
-    super(
-      `No Docker engine answers at ${where} (${cause instanceof Error ? cause.message : String(cause)}). ` +
-        'Start one (on GitHub-hosted runners it is already running; locally `sudo systemctl start docker`, ' +
-        'or `bash scripts/engine.sh` in this repository) or point DOCKER_HOST at it.',
-    );
+    super(`No Docker engine answers at ${engineAddress()} (${messageOf(cause)}). ${START_ENGINE}`);
     this.name = 'EngineUnreachableError';
   }
+}
+
+/** The engine answered at first, then went away (stopped, restarted, or stopped answering). */
+export class EngineLostError extends Error {
+  constructor(during: string, cause: unknown) {
+    super(
+      `Lost the Docker engine at ${engineAddress()} during "${during}" (${messageOf(cause)}). ` +
+        'Did it stop, restart or run out of memory? Check the engine (`docker info`, its log), then run slimpy again. ' +
+        "slimpy's containers and images of this run are removed by the post step (or `docker image prune --filter label=dev.slimpy.managed=true`).",
+    );
+    this.name = 'EngineLostError';
+  }
+}
+
+/** Longest wait for the engine's short answers (info, ping); env `SLIMPY_ENGINE_TIMEOUT_MS`, default 60 s. */
+export function engineTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.SLIMPY_ENGINE_TIMEOUT_MS?.trim() || NaN);
+  return Number.isFinite(value) && value > 0 ? value : 60_000;
+}
+
+/**
+ * True for the errors a request gets when the connection to the engine breaks or cannot be made
+ * (socket closed mid-response, refused, gone), as opposed to an answer from the engine.
+ */
+export function isConnectionError(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message, statusCode } = error as { code?: unknown; message?: unknown; statusCode?: unknown };
+  if (typeof statusCode === 'number') return false;
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
+  return typeof message === 'string' && /^(aborted|socket hang up)$/.test(message);
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ENOENT',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+function engineAddress(): string {
+  return process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** A client for the engine named by DOCKER_HOST (dockerode reads it), else the local socket. */
@@ -25,17 +72,33 @@ interface RawInfo {
   DriverStatus?: Array<[string, string]>;
 }
 
+/** dockerode passes an abort signal on for info, version and ping; its types leave it out. */
+interface AbortableQueries {
+  info(options: { abortSignal: AbortSignal }): Promise<RawInfo>;
+  version(options: { abortSignal: AbortSignal }): Promise<{ ApiVersion: string }>;
+  ping(options: { abortSignal: AbortSignal }): Promise<unknown>;
+}
+
+/** Resolves when the engine answers a ping within `timeoutMs`; rejects otherwise. */
+export async function pingEngine(docker: Docker, timeoutMs: number): Promise<void> {
+  await (docker as unknown as AbortableQueries).ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+}
+
 /** Asks the engine what it is. Throws EngineUnreachableError when nothing answers. */
 export async function engineFacts(
   docker: Docker,
 ): Promise<Omit<EngineFacts, 'builder' | 'builderReason'>> {
   let info: RawInfo;
   let apiVersion: string;
+  // A socket that accepts and never answers must not hold the run forever.
+  const timeoutMs = engineTimeoutMs();
   try {
-    info = (await docker.info()) as RawInfo;
-    apiVersion = (await docker.version()).ApiVersion;
+    const engine = docker as unknown as AbortableQueries;
+    info = await engine.info({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    apiVersion = (await engine.version({ abortSignal: AbortSignal.timeout(timeoutMs) })).ApiVersion;
   } catch (error) {
-    throw new EngineUnreachableError(error);
+    const timedOut = (error as { name?: unknown }).name === 'AbortError';
+    throw new EngineUnreachableError(timedOut ? `no answer within ${timeoutMs / 1000} s` : error);
   }
   return {
     version: info.ServerVersion ?? 'unknown',

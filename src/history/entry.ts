@@ -10,12 +10,14 @@ import type { EntryKind } from './keys.js';
 export const ENTRY_FILE = 'slimpy-history.json';
 const FORMAT = 'slimpy-history';
 
-/** The settings that change what is measured; paths of this machine are left out. */
+/**
+ * The settings that change what is measured; paths of this machine are left out, and so are
+ * build-arg values (a cache entry outlives the job, and a value may be a secret): names only.
+ */
 export type RecordedSettings = Pick<
   Settings,
   | 'mode'
   | 'target'
-  | 'buildArgs'
   | 'strip'
   | 'prune'
   | 'keep'
@@ -23,7 +25,7 @@ export type RecordedSettings = Pick<
   | 'budgetMetric'
   | 'maxGrowth'
   | 'compressed'
->;
+> & { buildArgNames: string[] };
 
 export interface HistoryEntry {
   format: typeof FORMAT;
@@ -78,7 +80,7 @@ export function createEntry(
     settings: {
       mode,
       target,
-      buildArgs,
+      buildArgNames: Object.keys(buildArgs).sort(),
       strip,
       prune,
       keep,

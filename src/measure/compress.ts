@@ -2,11 +2,13 @@
  * The gzip -6 size of a byte stream, which is what a registry push of a layer transfers, computed
  * in parallel: the stream is cut into 4 MiB chunks that deflate concurrently on the libuv
  * threadpool, each primed with the previous chunk's last 32 KiB as its dictionary (as pigz does),
- * so the sum of their sizes plus the gzip header and trailer lands within a few hundred bytes
- * per chunk of a single gzip stream (a fraction of a percent; see the integration test).
+ * so the sum of their sizes plus the gzip header and trailer stays within a few hundred bytes per
+ * chunk of one gzip stream from the same zlib (measured: +0.015% on a 160 MB Debian layer).
  *
- * GNU gzip and Go's compress/gzip (used by docker push) deflate a little differently from zlib,
- * so the figure is "what a push would transfer" to within about a percent, not byte-exact.
+ * Deflaters differ more than chunking costs. On that layer docker push's Go compress/gzip gives
+ * 59.37 MB, this 59.15 MB (Node's zlib, Chromium's fork), GNU gzip -6 58.20 MB: GNU gzip emits
+ * the 3-byte matches the other two skip. So the figure is "what a push transfers" to within about
+ * half a percent, and GNU gzip's about 1.6% below it.
  * Parallelism is capped by the libuv threadpool (UV_THREADPOOL_SIZE, 4 by default).
  */
 import { availableParallelism } from 'node:os';

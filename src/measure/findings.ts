@@ -145,7 +145,7 @@ function analyse(input: FindingsInput): {
   ownFrom: number;
 } {
   const view = viewLayers(input.layers);
-  const origins = layerOrigins({ ...input, layerBytes: view.fileBytes });
+  const origins = layerOrigins(input);
   const firstOwn = origins.findIndex((origin) => !origin.base);
   return { view, origins, ownFrom: firstOwn === -1 ? input.layers.length : firstOwn };
 }
@@ -168,8 +168,8 @@ interface Bucket {
   hiders: Set<number>;
   /** Toolchain packages the layer installed. */
   packages: string[];
-  /** Duplicates: the original of the biggest copy. */
-  original?: string;
+  /** Duplicates: the original each copy repeats. */
+  originals: Map<string, string>;
 }
 
 class Buckets {
@@ -202,6 +202,7 @@ class Buckets {
         parts: new Set(),
         hiders: new Set(),
         packages: [],
+        originals: new Map(),
       };
       this.byKey.set(key, bucket);
     }
@@ -212,7 +213,7 @@ class Buckets {
       bucket.compressed === undefined || ratio === undefined
         ? undefined
         : bucket.compressed + file.size * ratio;
-    if (kind === 'duplicate-files') bucket.original ??= part;
+    if (kind === 'duplicate-files') bucket.originals.set(file.path, part);
     else bucket.parts.add(part);
     if (file.hiddenBy !== undefined) bucket.hiders.add(file.hiddenBy);
     return bucket;
@@ -306,8 +307,7 @@ function describe(bucket: Bucket, origins: readonly LayerOrigin[]): Finding {
     bytes: bucket.bytes,
     instruction: origin.instruction,
     fix: fixOf(bucket, origin, later),
-    paths: [...bucket.files]
-      .sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1))
+    paths: largest(bucket.files)
       .slice(0, EVIDENCE_PATHS)
       .map((file) => file.path),
   };
@@ -364,8 +364,10 @@ function titleOf(bucket: Bucket): string {
       return bucket.layer < 0
         ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, 'file')}`
         : `Deleted or overwritten by a later layer, still shipped: ${plural(count, 'file')}`;
-    case 'duplicate-files':
-      return `Duplicate content: ${plural(count, 'file')} the image already has at another path (the biggest copies \`${bucket.original ?? '?'}\`)`;
+    case 'duplicate-files': {
+      const biggest = largest(bucket.files)[0]?.path ?? '';
+      return `Duplicate content: ${plural(count, 'file')} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? '?'}\`)`;
+    }
   }
 }
 
@@ -478,6 +480,13 @@ function baseImageFinding(
   if (compressed !== undefined) finding.compressedBytes = compressed;
   if (from?.line !== undefined) finding.line = from.line;
   return finding;
+}
+
+/** Biggest first, then by path, so the evidence does not depend on tar order. */
+function largest<T extends { path: string; size: number }>(files: readonly T[]): T[] {
+  return [...files].sort(
+    (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
+  );
 }
 
 function plural(count: number, noun: string): string {

@@ -278,9 +278,11 @@ function sizeTable(report: SlimpyReport): string {
       `**${formatDelta(after.size - before.size, before.size)}**`,
       compressedDelta(before, after),
     ]);
-  } else if (base?.baseSize !== undefined) {
+  }
+  if (base?.baseSize !== undefined) {
+    // base (abc1234) -> this PR: the delivered image against the base commit's.
     rows.push([
-      '**Δ vs base**',
+      slimmed ? '**Δ vs base** (after)' : '**Δ vs base**',
       ...inColumn(`**${formatDelta(base.actual - base.baseSize, base.baseSize)}**`),
     ]);
   }

@@ -20,6 +20,7 @@ export function renderText(report: SlimpyReport, files: PipelineResult['files'])
   for (const file of (report.after ?? report.before).largestFiles.slice(0, 10)) {
     out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
   }
+  out.push(...findingLines(report));
   if (report.slim) {
     out.push('');
     out.push(`Strategy: ${report.slim.strategy}`);
@@ -101,6 +102,18 @@ function layerTable(image: ImageMeasurement): string[] {
 
 function optionalBytes(value: number | undefined): string {
   return value === undefined ? '-' : formatBytes(value);
+}
+
+/** What else makes the original image heavy: size, line, what, and the fix on the next line. */
+function findingLines(report: SlimpyReport): string[] {
+  if (!report.findings?.length) return [];
+  const rows = ['', 'What else makes the image heavy (original image):'];
+  for (const finding of report.findings.slice(0, 10)) {
+    const where = finding.line === undefined ? '' : `line ${finding.line}: `;
+    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
+    rows.push(`${' '.repeat(14)}${printable(finding.fix)}`);
+  }
+  return rows;
 }
 
 /** Control characters in names from the image would move the cursor or clear the terminal. */

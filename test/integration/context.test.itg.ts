@@ -305,22 +305,32 @@ describe.skipIf(engineMissing())('createContextTar against the docker CLI', () =
     expect(filesOf(listing)).toEqual(context.files);
   });
 
-  it('adds a Dockerfile from outside the context and extra files, hiding the Dockerfile from COPY', async () => {
-    const outside = path.join(work, 'Dockerfile.outside');
-    await writeFile(outside, `FROM ${baseImage()}\nCOPY . /ctx/\nLABEL from=outside\n`);
-    const prune = '#!/bin/sh\nexit 0\n';
-    const context = await createContextTar(root, {
-      dockerfile: outside,
-      extraFiles: [{ path: '.slimpy/prune.sh', content: prune, mode: 0o755 }],
-    });
-    expect(context.dockerfileInContext).toBe('.slimpy/Dockerfile');
-    expect(context.files).toContain('.slimpy/prune.sh');
-    const tag = `slimpy-test-ctx-outside:${process.pid}`;
-    await buildFromTar(docker, context.stream, { dockerfile: context.dockerfileInContext, tag });
-    const info = await docker.getImage(tag).inspect();
-    expect(info.Config.Labels).toMatchObject({ from: 'outside' });
-    const listing = listCtx(tag);
-    expect(listing).toContain(`f 755 0:0 ${prune.length} 1 .slimpy/prune.sh -> `);
-    expect(filesOf(listing)).not.toContain('.slimpy/Dockerfile');
-  });
+  it.each(['outside the context', 'an extra file'])(
+    'uses a Dockerfile from %s and hides it from COPY, while extra files stay',
+    async (where) => {
+      const text = `FROM ${baseImage()}\nCOPY . /ctx/\nLABEL from="${where}"\n`;
+      const prune = { path: '.slimpy/prune.sh', content: '#!/bin/sh\nexit 0\n', mode: 0o755 };
+      let context;
+      if (where === 'an extra file') {
+        const dockerfile = { path: '.slimpy/Dockerfile', content: text };
+        context = await createContextTar(root, {
+          dockerfile: dockerfile.path,
+          extraFiles: [prune, dockerfile],
+        });
+      } else {
+        const outside = path.join(work, 'Dockerfile.outside');
+        await writeFile(outside, text);
+        context = await createContextTar(root, { dockerfile: outside, extraFiles: [prune] });
+      }
+      expect(context.dockerfileInContext).toBe('.slimpy/Dockerfile');
+      expect(context.files).toContain('.slimpy/prune.sh');
+      const tag = `slimpy-test-ctx-generated:${process.pid}`;
+      await buildFromTar(docker, context.stream, { dockerfile: context.dockerfileInContext, tag });
+      const info = await docker.getImage(tag).inspect();
+      expect(info.Config.Labels).toMatchObject({ from: where });
+      const listing = listCtx(tag);
+      expect(listing).toContain(`f 755 0:0 ${prune.content.length} 1 .slimpy/prune.sh -> `);
+      expect(filesOf(listing)).not.toContain('.slimpy/Dockerfile');
+    },
+  );
 });

@@ -22,7 +22,10 @@ const FULL_TAG = 'debian:findingstest';
 const SLIM_TAG = 'debian:findingstest-slim';
 const BUILD_TIME = new Set(['build-toolchain', 'install-inputs', 'package-leftovers']);
 
-async function build(context: string, buildArgs: Record<string, string> = { PYTHON_IMAGE: baseImage() }): Promise<string> {
+async function build(
+  context: string,
+  buildArgs: Record<string, string> = { PYTHON_IMAGE: baseImage() },
+): Promise<string> {
   const tar = await createContextTar(context, { dockerfile: 'Dockerfile' });
   return buildImage(docker, {
     context: tar.stream,
@@ -34,7 +37,11 @@ async function build(context: string, buildArgs: Record<string, string> = { PYTH
   });
 }
 
-async function findingsOf(image: string, context: string, options: { base?: string; compressed?: boolean } = {}): Promise<Finding[]> {
+async function findingsOf(
+  image: string,
+  context: string,
+  options: { base?: string; compressed?: boolean } = {},
+): Promise<Finding[]> {
   const base = options.base ?? baseImage();
   const measured = await measureImage(docker, image, {
     compressed: options.compressed ?? false,
@@ -50,14 +57,24 @@ async function findingsOf(image: string, context: string, options: { base?: stri
 
 /** Runs `script` with sh in the image (no network) and returns its stdout. */
 async function inImage(image: string, script: string): Promise<string> {
-  const run = await runContainer(docker, { image, cmd: ['sh', '-c', script], entrypoint: [], user: '0', timeoutMs: 120_000, labels });
+  const run = await runContainer(docker, {
+    image,
+    cmd: ['sh', '-c', script],
+    entrypoint: [],
+    user: '0',
+    timeoutMs: 120_000,
+    labels,
+  });
   expect(run.exitCode, run.output).toBe(0);
   return run.output.trim();
 }
 
 /** Sum of the sizes of the regular files `find` lists (hardlinks once, by inode). */
 async function findBytes(image: string, findArgs: string): Promise<number> {
-  const out = await inImage(image, `find ${findArgs} -type f -printf '%i %s\\n' 2>/dev/null | sort -u | awk '{ s += $2 } END { print s + 0 }'`);
+  const out = await inImage(
+    image,
+    `find ${findArgs} -type f -printf '%i %s\\n' 2>/dev/null | sort -u | awk '{ s += $2 } END { print s + 0 }'`,
+  );
   expect(out).toMatch(/^\d+$/);
   return Number(out);
 }
@@ -67,7 +84,6 @@ function kindsAndLines(findings: Finding[]): Array<[string, number | undefined]>
 }
 
 function expectClose(actual: number, expected: number): void {
-  console.log(`MEASURE finding=${actual} direct=${expected}`);
   expect(expected).toBeGreaterThan(0);
   expect(Math.abs(actual - expected) / expected).toBeLessThan(0.01);
 }
@@ -82,7 +98,11 @@ beforeAll(async () => {
 afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
   if (engineMissing()) return;
-  for (const tag of [FULL_TAG, SLIM_TAG]) await docker.getImage(tag).remove({ noprune: true }).catch(() => undefined);
+  for (const tag of [FULL_TAG, SLIM_TAG])
+    await docker
+      .getImage(tag)
+      .remove({ noprune: true })
+      .catch(() => undefined);
   await removeOwnObjects(docker, runId);
 });
 
@@ -113,8 +133,14 @@ describe.skipIf(engineMissing())('findings on real images', () => {
       // Docs of the toolchain packages (the base image ships no docs at all).
       '/usr/share/doc/((gcc|cpp)(-[0-9]+)?|binutils.*|libbinutils|.+-dev|libc-dev-bin|lib(asan|tsan|lsan|ubsan|hwasan)[0-9]+|libisl[0-9]+|libmpc[0-9]+|libmpfr[0-9]+|libcc1-[0-9]+|libctf0|libctf-nobfd0|libgprofng[0-9]+)/.*',
     ].join('|');
-    const measured = await findBytes(image, `/ -xdev -regextype posix-extended -regex '(${toolchainRegex})'`);
-    const inBase = await findBytes(baseImage(), `/ -xdev -regextype posix-extended -regex '(${toolchainRegex})'`);
+    const measured = await findBytes(
+      image,
+      `/ -xdev -regextype posix-extended -regex '(${toolchainRegex})'`,
+    );
+    const inBase = await findBytes(
+      baseImage(),
+      `/ -xdev -regextype posix-extended -regex '(${toolchainRegex})'`,
+    );
     expectClose(toolchain?.bytes ?? 0, measured - inBase);
     expect(toolchain?.bytes).toBeGreaterThan(150e6);
   });
@@ -124,8 +150,14 @@ describe.skipIf(engineMissing())('findings on real images', () => {
     const image = await build(context);
     const findings = await findingsOf(image, context);
     expect(kindsAndLines(findings)).toEqual([['install-inputs', 8]]);
-    expect(findings[0]?.paths.sort()).toEqual(['/packages/demo-1.0-py3-none-any.whl', '/packages/demo_extra-1.0.tar.gz']);
-    expectClose(findings[0]?.bytes ?? 0, await findBytes(image, `/packages \\( -name '*.whl' -o -name '*.tar.gz' \\)`));
+    expect(findings[0]?.paths.sort()).toEqual([
+      '/packages/demo-1.0-py3-none-any.whl',
+      '/packages/demo_extra-1.0.tar.gz',
+    ]);
+    expectClose(
+      findings[0]?.bytes ?? 0,
+      await findBytes(image, `/packages \\( -name '*.whl' -o -name '*.tar.gz' \\)`),
+    );
   });
 
   it('apt lists and caches, and a pip cache: package leftovers, on the lines that left them', async () => {
@@ -164,7 +196,9 @@ describe.skipIf(engineMissing())('findings on real images', () => {
     // Random bytes do not compress: the estimated share is about the bytes themselves.
     expectClose(first?.compressedBytes ?? 0, first?.bytes ?? 0);
     // What is left is what the last layer wrote.
-    expect(await inImage(image, 'test ! -e /data/big && stat -c %s /data/conf.bin')).toBe('1100000');
+    expect(await inImage(image, 'test ! -e /data/big && stat -c %s /data/conf.bin')).toBe(
+      '1100000',
+    );
   });
 
   it('identical content at several paths: the extra copies, hardlinks and same-size files not counted', async () => {
@@ -175,12 +209,19 @@ describe.skipIf(engineMissing())('findings on real images', () => {
       ['duplicate-files', 5],
       ['duplicate-files', 9],
     ]);
-    expect(findings.map((finding) => finding.paths)).toEqual([['/opt/d/two.bin'], ['/srv/copy.bin']]);
-    const sums = await inImage(image, 'cd / && sha256sum opt/d/one.bin opt/d/two.bin srv/copy.bin opt/other.bin | cut -c1-64');
+    expect(findings.map((finding) => finding.paths)).toEqual([
+      ['/opt/d/two.bin'],
+      ['/srv/copy.bin'],
+    ]);
+    const sums = await inImage(
+      image,
+      'cd / && sha256sum opt/d/one.bin opt/d/two.bin srv/copy.bin opt/other.bin | cut -c1-64',
+    );
     const [one, two, copy, other] = sums.split('\n');
     expect([two, copy]).toEqual([one, one]);
     expect(other).not.toBe(one);
-    for (const finding of findings) expectClose(finding.bytes, await findBytes(image, finding.paths[0] ?? '/nonexistent'));
+    for (const finding of findings)
+      expectClose(finding.bytes, await findBytes(image, finding.paths[0] ?? '/nonexistent'));
   });
 
   it('a full official base with a -slim twin: the base layers, on the FROM line, with the twin size', async () => {
@@ -198,7 +239,6 @@ describe.skipIf(engineMissing())('findings on real images', () => {
     const context = 'examples/pyarrow-duckdb';
     const image = await build(context);
     const findings = await findingsOf(image, context);
-    console.log('EXAMPLE', JSON.stringify(findings, null, 1));
     expect(findings.filter((finding) => BUILD_TIME.has(finding.kind))).toEqual([]);
     // Whatever remains is attributed to the COPY of the virtual environment, never to the builder stage.
     for (const finding of findings) expect(finding.line).toBe(15);

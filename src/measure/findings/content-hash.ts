@@ -82,13 +82,17 @@ async function readLayerEntry(
 }
 
 /** An OCI blob that is not named by a wanted diff id: a gzip layer, or config/manifest to skip. */
-async function scanMaybeGzip(body: AsyncIterable<Buffer>, shapes: ReadonlySet<string>): Promise<LayerHashes | undefined> {
+async function scanMaybeGzip(
+  body: AsyncIterable<Buffer>,
+  shapes: ReadonlySet<string>,
+): Promise<LayerHashes | undefined> {
   const iterator = body[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) return undefined;
   const rest = (async function* () {
     yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      yield next.value;
   })();
   if (!(first.value[0] === 0x1f && first.value[1] === 0x8b)) {
     for await (const chunk of rest) void chunk;
@@ -101,7 +105,11 @@ async function scanMaybeGzip(body: AsyncIterable<Buffer>, shapes: ReadonlySet<st
 }
 
 /** Reads one layer tar: its digest (unless known) and the sha256 of each wanted (path, size). */
-async function scanLayer(body: AsyncIterable<Buffer>, shapes: ReadonlySet<string>, knownDiffId?: string): Promise<LayerHashes> {
+async function scanLayer(
+  body: AsyncIterable<Buffer>,
+  shapes: ReadonlySet<string>,
+  knownDiffId?: string,
+): Promise<LayerHashes> {
   const digest = knownDiffId === undefined ? createHash('sha256') : undefined;
   const extract = tar.extract();
   const feeding = feed(body, extract, digest);
@@ -122,7 +130,11 @@ async function scanLayer(body: AsyncIterable<Buffer>, shapes: ReadonlySet<string
   return { diffId: knownDiffId ?? `sha256:${digest?.digest('hex') ?? ''}`, hashes };
 }
 
-async function feed(body: AsyncIterable<Buffer>, extract: tar.Extract, digest: ReturnType<typeof createHash> | undefined): Promise<void> {
+async function feed(
+  body: AsyncIterable<Buffer>,
+  extract: tar.Extract,
+  digest: ReturnType<typeof createHash> | undefined,
+): Promise<void> {
   try {
     for await (const chunk of body) {
       digest?.update(chunk);

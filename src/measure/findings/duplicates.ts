@@ -50,9 +50,14 @@ export function duplicateCandidates(
   let bytes = 0;
   for (const group of groups) {
     const groupBytes = group.length * group[0]!.size;
-    if (bytes + groupBytes > (limits.maxBytes ?? 2e9) || requests.length + group.length > (limits.maxFiles ?? 20_000)) continue;
+    if (
+      bytes + groupBytes > (limits.maxBytes ?? 2e9) ||
+      requests.length + group.length > (limits.maxFiles ?? 20_000)
+    )
+      continue;
     bytes += groupBytes;
-    for (const file of group) requests.push({ diffId: layers[file.layer]?.diffId ?? '', path: file.path, size: file.size });
+    for (const file of group)
+      requests.push({ diffId: layers[file.layer]?.diffId ?? '', path: file.path, size: file.size });
   }
   return requests;
 }

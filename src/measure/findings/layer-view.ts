@@ -63,7 +63,8 @@ function layerFiles(layer: LayerContent, hiders: Hiders): ViewFile[] {
     const names = [entry.path, ...(aliases.get(entry.path) ?? [])];
     const hiddenBy = names.map((name) => hiderOf(name, hiders));
     const file: ViewFile = { path: entry.path, size: entry.size };
-    if (hiddenBy.every((by) => by !== undefined)) file.hiddenBy = Math.max(...(hiddenBy as number[]));
+    if (hiddenBy.every((by) => by !== undefined))
+      file.hiddenBy = Math.max(...(hiddenBy as number[]));
     if (names.length > 1) file.aliases = names.slice(1);
     files.push(file);
   }

@@ -17,7 +17,12 @@
 import type { Instruction } from 'dockerfile-ast';
 import { Add, Copy, Run } from 'dockerfile-ast';
 import type { HistoryRow } from '../../engine/images.js';
-import { copyWords, joinContinuations, parseDockerfile, runCommand } from '../../dockerfile/parse.js';
+import {
+  copyWords,
+  joinContinuations,
+  parseDockerfile,
+  runCommand,
+} from '../../dockerfile/parse.js';
 import { findTargetStage, resolveStages, stageChain } from '../../dockerfile/stages.js';
 import type { LayerContent } from '../layers.js';
 import { shortenInstruction } from '../sizes.js';
@@ -34,8 +39,6 @@ export interface LayerOrigin {
 
 export interface OriginInput {
   layers: readonly LayerContent[];
-  /** Bytes of each layer's regular files (see layer-view.ts). */
-  layerBytes: readonly number[];
   /** Image history, oldest first (`imageHistory`). */
   history: readonly HistoryRow[];
   /** Layers of the base image (0 when unknown: then inferred from the history). */
@@ -59,26 +62,42 @@ interface RowStep {
 }
 
 export function layerOrigins(input: OriginInput): LayerOrigin[] {
-  const rowOfLayer = alignRowsToLayers(input.history, input.layers, input.layerBytes);
+  const rowOfLayer = alignRowsToLayers(input.history, input.layers);
   const chain = input.dockerfile === undefined ? undefined : chainSteps(input);
   const rows = input.history.map((row) => parseHistoryRow(row.createdBy));
-  const firstOwnRow = input.baseLayerCount > 0 ? (rowOfLayer[input.baseLayerCount - 1] ?? -1) + 1 : 0;
-  const stepOfRow = chain ? alignRowsToSteps(rows, chain.steps, firstOwnRow) : new Map<number, number>();
+  const firstOwnRow =
+    input.baseLayerCount > 0 ? (rowOfLayer[input.baseLayerCount - 1] ?? -1) + 1 : 0;
+  const stepOfRow = chain
+    ? alignRowsToSteps(rows, chain.steps, firstOwnRow)
+    : new Map<number, number>();
   const stepOfLayer = rowOfLayer.map((row) => (row === undefined ? undefined : stepOfRow.get(row)));
-  const baseCount = input.baseLayerCount > 0 || !chain?.fromImage ? input.baseLayerCount : inferredBaseCount(stepOfLayer);
+  const baseCount =
+    input.baseLayerCount > 0 || !chain?.fromImage
+      ? input.baseLayerCount
+      : inferredBaseCount(stepOfLayer);
   return input.layers.map((_, index) => {
     if (index < baseCount) {
-      return { instruction: chain?.from.display ?? 'FROM (base image)', line: chain?.from.line, keyword: 'FROM', base: true };
+      return {
+        instruction: chain?.from.display ?? 'FROM (base image)',
+        line: chain?.from.line,
+        keyword: 'FROM',
+        base: true,
+      };
     }
     const step = chain?.steps[stepOfLayer[index] ?? -1];
-    if (step) return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
+    if (step)
+      return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
     const row = input.history[rowOfLayer[index] ?? -1];
-    return {
-      instruction: row ? shortenInstruction(row.createdBy) : `layer ${index + 1}`,
-      keyword: row ? rows[rowOfLayer[index] ?? -1]?.keyword : undefined,
-      base: false,
-    };
+    const parsed = rows[rowOfLayer[index] ?? -1];
+    if (!row || !parsed) return { instruction: `layer ${index + 1}`, base: false };
+    return { instruction: historyDisplay(row, parsed), keyword: parsed.keyword, base: false };
   });
+}
+
+/** A history row as an instruction: `RUN apt-get …` for either builder's RUN rows. */
+function historyDisplay(row: HistoryRow, parsed: RowStep): string {
+  if (parsed.keyword !== 'RUN') return shortenInstruction(row.createdBy);
+  return shortenInstruction(`RUN ${parsed.text.replace(/^\/bin\/sh -c /, '')}`);
 }
 
 /** With no known base: the layers before the first one an instruction of the Dockerfile made. */
@@ -96,8 +115,8 @@ const UNALIGNED = Number.NEGATIVE_INFINITY;
 export function alignRowsToLayers(
   rows: readonly HistoryRow[],
   layers: readonly LayerContent[],
-  layerBytes: readonly number[],
 ): Array<number | undefined> {
+  const layerBytes = layers.map(historyBytes);
   const n = rows.length;
   const m = layers.length;
   // best[i][j]: score of explaining the first i rows with the first j layers.
@@ -124,7 +143,12 @@ export function alignRowsToLayers(
   const result = new Array<number | undefined>(m).fill(undefined);
   if (best[n]![m] === UNALIGNED) return result;
   for (let i = n, j = m; i > 0 && j >= 0; i--) {
-    if (j > 0 && paired[i]![j] && best[i]![j] === best[i - 1]![j - 1]! + pairScore(rows[i - 1]!, layers[j - 1]!, layerBytes[j - 1] ?? 0)) {
+    if (
+      j > 0 &&
+      paired[i]![j] &&
+      best[i]![j] ===
+        best[i - 1]![j - 1]! + pairScore(rows[i - 1]!, layers[j - 1]!, layerBytes[j - 1] ?? 0)
+    ) {
       result[j - 1] = i - 1;
       j--;
     }
@@ -132,9 +156,23 @@ export function alignRowsToLayers(
   return result;
 }
 
+/**
+ * A layer's size as the engine's history counts it (overlay2 walks the layer's directory): each
+ * path once, regular files by size, symlinks by the length of their target.
+ */
+export function historyBytes(layer: LayerContent): number {
+  const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+  let bytes = 0;
+  for (const entry of last.values()) {
+    if (entry.type === 'file') bytes += entry.size;
+    else if (entry.type === 'symlink') bytes += Buffer.byteLength(entry.linkTarget ?? '');
+  }
+  return bytes;
+}
+
 function pairScore(row: HistoryRow, layer: LayerContent, bytes: number): number {
   if (row.size === bytes) return 3 + zeroByteHint(row, layer, bytes);
-  if (row.size > 0 !== (bytes > 0)) return 0.25;
+  if (row.size > 0 !== bytes > 0) return 0.25;
   return 1 + 1 - Math.abs(row.size - bytes) / Math.max(row.size, bytes);
 }
 
@@ -142,7 +180,10 @@ function pairScore(row: HistoryRow, layer: LayerContent, bytes: number): number 
 function zeroByteHint(row: HistoryRow, layer: LayerContent, bytes: number): number {
   if (bytes > 0) return 0;
   const keyword = parseHistoryRow(row.createdBy).keyword;
-  const onlyDirs = layer.whiteouts.length === 0 && layer.files.length > 0 && layer.files.every((f) => f.type === 'dir');
+  const onlyDirs =
+    layer.whiteouts.length === 0 &&
+    layer.files.length > 0 &&
+    layer.files.every((f) => f.type === 'dir');
   if (keyword === 'WORKDIR') return onlyDirs ? 0.5 : 0;
   if (keyword === 'RUN' && layer.whiteouts.length + layer.opaqueDirs.length > 0) return 0.5;
   return 0;
@@ -160,7 +201,8 @@ export function parseHistoryRow(createdBy: string): RowStep {
   if (text === '') return { keyword: undefined, text: '' };
   text = text.replace(/^\/bin\/sh -c #\(nop\)\s*/, '');
   const keyword = KEYWORD.exec(text);
-  if (keyword?.[1] && keyword[1] !== 'RUN') return { keyword: keyword[1], text: normalize(text.slice(keyword[0].length)) };
+  if (keyword?.[1] && keyword[1] !== 'RUN')
+    return { keyword: keyword[1], text: normalize(text.slice(keyword[0].length)) };
   if (keyword) text = text.slice(keyword[0].length);
   return { keyword: 'RUN', text: normalize(withoutBuildArgs(text)) };
 }
@@ -189,12 +231,19 @@ interface ChainSteps {
 function chainSteps(input: OriginInput): ChainSteps | undefined {
   try {
     const parsed = parseDockerfile(input.dockerfile ?? '');
-    const stages = resolveStages(parsed, input.buildArgs);
+    // Which image a FROM names does not matter here, only the stage graph: an ARG without a value
+    // (the build got it some other way) must not stop the mapping.
+    const placeholders = Object.fromEntries(
+      parsed.globalArgs.filter((arg) => !arg.value).map((arg) => [arg.name, 'unknown-image']),
+    );
+    const stages = resolveStages(parsed, { ...placeholders, ...input.buildArgs });
     const chain = stageChain(stages, findTargetStage(stages, input.target));
     const root = stages[chain[0] ?? -1];
     if (!root) return undefined;
     const steps = chain.flatMap((index) =>
-      (stages[index]?.instructions ?? []).slice(1).map((instruction) => dockerfileStep(instruction, parsed.escapeChar)),
+      (stages[index]?.instructions ?? [])
+        .slice(1)
+        .map((instruction) => dockerfileStep(instruction, parsed.escapeChar)),
     );
     return {
       steps,
@@ -211,13 +260,20 @@ function dockerfileStep(instruction: Instruction, escapeChar: string): Dockerfil
   const keyword = instruction.getKeyword().toUpperCase();
   const line = instruction.getRange().start.line + 1;
   const display = shortenInstruction(joinContinuations(instruction.getTextContent(), escapeChar));
-  if (instruction instanceof Run) return { keyword, line, display, text: normalize(runCommand(instruction, escapeChar)) };
+  if (instruction instanceof Run)
+    return { keyword, line, display, text: normalize(runCommand(instruction, escapeChar)) };
   if (instruction instanceof Copy) {
-    return { keyword, line, display, text: destination(copyWords(instruction, escapeChar).at(-1) ?? '') };
+    return {
+      keyword,
+      line,
+      display,
+      text: destination(copyWords(instruction, escapeChar).at(-1) ?? ''),
+    };
   }
   if (instruction instanceof Add) {
     const json = instruction.getJSONStrings().map((word) => word.getJSONValue());
-    const words = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
+    const words =
+      json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
     return { keyword, line, display, text: destination(words.at(-1) ?? '') };
   }
   return { keyword, line, display, text: normalize(instruction.getRawArgumentsContent() ?? '') };
@@ -230,7 +286,8 @@ function destination(word: string): string {
 /** Score of a row made by a step: 0 when it cannot be, 1 for the keyword, 3 when the text agrees. */
 function stepScore(row: RowStep, step: DockerfileStep): number {
   if (row.keyword !== step.keyword) return 0;
-  if (step.keyword === 'RUN') return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
+  if (step.keyword === 'RUN')
+    return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
   if (step.keyword === 'COPY' || step.keyword === 'ADD') {
     return destination(row.text.split(' ').at(-1) ?? '') === step.text ? 3 : 1;
   }
@@ -241,7 +298,11 @@ function stepScore(row: RowStep, step: DockerfileStep): number {
  * Best-scoring monotone matching of rows (from `firstRow`) to steps. Ties keep the later row, so a
  * step whose text matches nothing still lands on the final stage's rows rather than the base's.
  */
-export function alignRowsToSteps(rows: readonly RowStep[], steps: readonly DockerfileStep[], firstRow: number): Map<number, number> {
+export function alignRowsToSteps(
+  rows: readonly RowStep[],
+  steps: readonly DockerfileStep[],
+  firstRow: number,
+): Map<number, number> {
   const n = rows.length;
   const k = steps.length;
   // best[i][j]: best score matching rows[i..] with steps[j..].
@@ -249,7 +310,11 @@ export function alignRowsToSteps(rows: readonly RowStep[], steps: readonly Docke
   for (let i = n - 1; i >= firstRow; i--) {
     for (let j = k - 1; j >= 0; j--) {
       const score = stepScore(rows[i]!, steps[j]!);
-      best[i]![j] = Math.max(best[i + 1]![j]!, best[i]![j + 1]!, score > 0 ? score + best[i + 1]![j + 1]! : 0);
+      best[i]![j] = Math.max(
+        best[i + 1]![j]!,
+        best[i]![j + 1]!,
+        score > 0 ? score + best[i + 1]![j + 1]! : 0,
+      );
     }
   }
   const matches = new Map<number, number>();

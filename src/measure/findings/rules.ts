@@ -6,8 +6,10 @@
  */
 import path from 'node:path';
 
-export type ToolchainPart = 'compiler' | 'binutils' | 'headers' | 'static-libs' | 'build-tools' | 'rust' | 'go';
-export type LeftoverPart = 'apt-lists' | 'apt-cache' | 'apk-cache' | 'dnf-cache' | 'pip-cache' | 'uv-cache' | 'poetry-cache';
+export type ToolchainPart =
+  'compiler' | 'binutils' | 'headers' | 'static-libs' | 'build-tools' | 'rust' | 'go';
+export type LeftoverPart =
+  'apt-lists' | 'apt-cache' | 'apk-cache' | 'dnf-cache' | 'pip-cache' | 'uv-cache' | 'poetry-cache';
 export type InputPart = 'wheels' | 'sdists';
 
 /** Multiarch directory names such as `x86_64-linux-gnu`, `aarch64-linux-gnu`, `arm-linux-gnueabihf`. */
@@ -24,7 +26,12 @@ const TOOLCHAIN_RULES: Array<[ToolchainPart, RegExp]> = [
       `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`,
     ),
   ],
-  ['compiler', new RegExp(`^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`)],
+  [
+    'compiler',
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`,
+    ),
+  ],
   ['compiler', /^\/usr\/lib\/llvm-\d+\//],
   ['compiler', /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
   // binutils: the assembler, linkers and object tools, and the libraries only they use.
@@ -34,15 +41,26 @@ const TOOLCHAIN_RULES: Array<[ToolchainPart, RegExp]> = [
       `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`,
     ),
   ],
-  ['binutils', new RegExp(`^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`)],
+  [
+    'binutils',
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`,
+    ),
+  ],
   ['binutils', new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
   ['binutils', /^\/usr\/lib\/bfd-plugins\//],
-  ['binutils', /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/],
+  [
+    'binutils',
+    /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/,
+  ],
   // Headers of `-dev` packages and of Python itself, and what only a linker reads.
   ['headers', /^\/usr\/(?:local\/)?include\//],
   ['static-libs', new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
   ['static-libs', /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
-  ['build-tools', /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/],
+  [
+    'build-tools',
+    /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/,
+  ],
   ['build-tools', /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
   ['rust', new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
   ['rust', /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
@@ -84,7 +102,10 @@ export function inputPart(file: string, inputDirs: ReadonlySet<string>): InputPa
   if (INSTALLED_PLACES.test(file)) return undefined;
   if (WHEEL.test(file)) return 'wheels';
   const dir = path.posix.dirname(file);
-  if (SDIST.test(path.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path.posix.basename(dir)))) {
+  if (
+    SDIST.test(path.posix.basename(file)) &&
+    (inputDirs.has(dir) || INPUT_DIRS.test(path.posix.basename(dir)))
+  ) {
     return 'sdists';
   }
   return undefined;
@@ -95,7 +116,8 @@ export function installInputDirs(paths: Iterable<string>): Set<string> {
   const dirs = new Set<string>();
   for (const file of paths) {
     const base = path.posix.basename(file);
-    if (REQUIREMENTS.test(base) || (WHEEL.test(base) && !INSTALLED_PLACES.test(file))) dirs.add(path.posix.dirname(file));
+    if (REQUIREMENTS.test(base) || (WHEEL.test(base) && !INSTALLED_PLACES.test(file)))
+      dirs.add(path.posix.dirname(file));
   }
   return dirs;
 }

@@ -19,13 +19,17 @@ export function slimVariant(image: string): string | undefined {
   const tag = hasTag ? image.slice(colon + 1) : 'latest';
   if (NO_SLIM.test(tag)) return undefined;
   const name = officialName(repository);
-  const slimTag = name === 'python' ? pythonSlimTag(tag) : name === 'debian' ? debianSlimTag(tag) : undefined;
+  const slimTag =
+    name === 'python' ? pythonSlimTag(tag) : name === 'debian' ? debianSlimTag(tag) : undefined;
   return slimTag === undefined ? undefined : `${repository}:${slimTag}`;
 }
 
 /** `python`, `library/python`, `docker.io/library/python` → `python`; anything else → undefined. */
 function officialName(repository: string): string | undefined {
-  const match = /^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/)?(?:library\/)?([a-z0-9]+)$/.exec(repository);
+  const match =
+    /^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/)?(?:library\/)?([a-z0-9]+)$/.exec(
+      repository,
+    );
   return match?.[1];
 }
 
@@ -33,7 +37,12 @@ function pythonSlimTag(tag: string): string | undefined {
   if (tag === 'latest') return 'slim';
   if (DISTROS.test(tag)) return `slim-${tag}`;
   const withDistro = /^(.+)-([a-z]+)$/.exec(tag);
-  if (withDistro?.[1] && withDistro[2] && DISTROS.test(withDistro[2]) && VERSION.test(withDistro[1])) {
+  if (
+    withDistro?.[1] &&
+    withDistro[2] &&
+    DISTROS.test(withDistro[2]) &&
+    VERSION.test(withDistro[1])
+  ) {
     return `${withDistro[1]}-slim-${withDistro[2]}`;
   }
   return VERSION.test(tag) ? `${tag}-slim` : undefined;

@@ -1,0 +1,170 @@
+/**
+ * Bytes: the original image, slimpy's default result, the millpond-style script (strict and
+ * strip-errors-ignored) and the smoke test's lower bound, all measured the same way here
+ * (slimpy's measureImage: `docker images` size, and gzip -6 of each layer).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError } from '../src/engine/build.js';
+import type { PipelineResult } from '../src/pipeline.js';
+import type { SmokeRun } from '../src/report/model.js';
+import { measureImage, type MeasuredImage } from '../src/measure/sizes.js';
+import { runSmoke } from '../src/smoke/smoke.js';
+import { benchLabels, buildDockerfile, type BenchEngine } from './engine.js';
+import { unmillpond, type BenchExample } from './examples.js';
+import { measureLowerBound } from './lower-bound.js';
+import type { BytesResults, SmokeOutcome, Variant } from './results.js';
+
+const SMOKE_TIMEOUT_MS = 5 * 60_000;
+
+export interface BytesOptions {
+  example: BenchExample;
+  /** The cold pipeline run: its original and delivered images and smoke results. */
+  pipeline: PipelineResult;
+  /** The base the pipeline built on (PYTHON_IMAGE); the millpond variants build on it too. */
+  base: string;
+  sizeCacheDir: string;
+  store: 'classic' | 'containerd';
+  progress: (line: string) => void;
+}
+
+export async function measureBytes(
+  engine: BenchEngine,
+  options: BytesOptions,
+): Promise<BytesResults> {
+  const { example, pipeline, progress } = options;
+  const { report } = pipeline;
+  const measure = (image: string): Promise<MeasuredImage> =>
+    measureImage(engine.docker, image, {
+      compressed: true,
+      cacheDir: options.sizeCacheDir,
+      baseImage: options.base,
+      store: options.store,
+    });
+  progress('measuring the original and slimpy images');
+  const original = await measure(report.before.id);
+  const slimmedId = report.after?.id ?? report.before.id;
+  const slimmed = await measure(slimmedId);
+  await checkFixtures(example);
+  progress('millpond-style build, strip errors fail the build');
+  const millpond = await millpondVariant(engine, options, measure, {
+    label: 'millpond-style script',
+    which: 'strict',
+  });
+  progress('millpond-style build, strip errors ignored');
+  const millpondTolerant = await millpondVariant(engine, options, measure, {
+    label: 'millpond-style script, strip errors ignored',
+    which: 'tolerant',
+  });
+  progress('lower bound: tracing the smoke test');
+  const lowerBound = await measureLowerBound(engine, example.smoke, original, slimmed);
+  return {
+    original: {
+      label: 'original',
+      built: true,
+      size: original.measurement.size,
+      compressed: original.measurement.compressed,
+      smoke: outcome(report.smoke?.before),
+    },
+    slimpy: {
+      label: 'slimpy (defaults)',
+      built: true,
+      size: slimmed.measurement.size,
+      compressed: slimmed.measurement.compressed,
+      smoke: outcome(report.smoke?.after ?? report.smoke?.before),
+      ...slimpyNote(pipeline),
+    },
+    millpond,
+    millpondTolerant,
+    lowerBound,
+  };
+}
+
+/** Builds one millpond fixture on the pipeline's base; a failed build is a result, not an error. */
+async function millpondVariant(
+  engine: BenchEngine,
+  options: BytesOptions,
+  measure: (image: string) => Promise<MeasuredImage>,
+  variant: { label: string; which: 'strict' | 'tolerant' },
+): Promise<Variant> {
+  const { label } = variant;
+  const { progress } = options;
+  const originalId = options.pipeline.report.before.id;
+  let id: string;
+  try {
+    id = await buildDockerfile(engine, {
+      context: options.example.context,
+      dockerfile: path.resolve(options.example.millpond[variant.which]),
+      buildArgs: { PYTHON_IMAGE: options.base },
+    });
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    progress(`  build failed: ${firstLine(error.reason)}`);
+    return { label, built: false, buildError: describeBuildError(error) };
+  }
+  const measured = await measure(id);
+  const smoke = await runSmoke(engine.docker, {
+    before: originalId,
+    after: id,
+    command: options.example.smoke,
+    timeoutMs: SMOKE_TIMEOUT_MS,
+    runs: 0,
+    labels: benchLabels(engine),
+  });
+  const result = outcome(smoke.after);
+  progress(`  smoke test ${result.passed ? 'passed' : 'FAILED'}`);
+  return {
+    label,
+    built: true,
+    size: measured.measurement.size,
+    compressed: measured.measurement.compressed,
+    smoke: result,
+  };
+}
+
+/** A fixture must be the example's Dockerfile plus its millpond stage, nothing else. */
+async function checkFixtures(example: BenchExample): Promise<void> {
+  const dockerfile = await readFile(path.join(example.context, 'Dockerfile'), 'utf8');
+  for (const fixture of Object.values(example.millpond)) {
+    const text = await readFile(fixture, 'utf8');
+    if (collapseBlankLines(unmillpond(text)) !== collapseBlankLines(dockerfile)) {
+      throw new Error(
+        `${fixture} is no longer ${example.context}/Dockerfile plus its millpond-style stage: ` +
+          'update the fixture so both variants build what slimpy is given.',
+      );
+    }
+  }
+}
+
+function collapseBlankLines(text: string): string {
+  return text.replace(/\n{3,}/g, '\n\n');
+}
+
+function outcome(run: SmokeRun | undefined): SmokeOutcome {
+  if (!run) return { passed: false, exitCode: null, outputTail: 'not run' };
+  return {
+    passed: run.passed,
+    exitCode: run.exitCode,
+    ...(run.passed ? {} : { outputTail: run.output.slice(-2000) }),
+  };
+}
+
+function slimpyNote(pipeline: PipelineResult): { note?: string } {
+  const slim = pipeline.report.slim;
+  if (!slim) return { note: 'slimpy did not slim (measure mode)' };
+  if (slim.culprit) return { note: `delivered without ${slim.culprit} (it broke the smoke test)` };
+  if (!pipeline.report.after || pipeline.report.after.id === pipeline.report.before.id) {
+    return { note: 'no slimmed variant passed; slimpy delivered the original' };
+  }
+  return {};
+}
+
+function describeBuildError(error: BuildError): string {
+  const at = error.instruction ? ` at \`${error.instruction.slice(0, 80)}…\`` : '';
+  const evidence = error.logTail.filter((line) => /strip|error|format/i.test(line)).slice(-3);
+  return `${firstLine(error.reason)}${at}${evidence.length ? `; log: ${evidence.join(' | ')}` : ''}`;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? text;
+}

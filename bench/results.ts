@@ -1,0 +1,133 @@
+/**
+ * What `npm run bench` measures, as written to bench/results/latest.json. Every number here was
+ * measured in the run that wrote the file; nothing is carried over from an earlier run.
+ */
+
+export const RESULTS_VERSION = 1;
+
+export interface BenchResults {
+  version: typeof RESULTS_VERSION;
+  /** ISO time the run started. */
+  date: string;
+  machine: MachineFacts;
+  /** What the words in the tables mean, as the run applied them. */
+  definitions: Record<string, string>;
+  examples: ExampleResults[];
+  /** Wall time of the whole bench, seconds. */
+  benchSeconds: number;
+  /** Build cache the run left on the engine (its cold builds), bytes; see README. */
+  buildCacheGrowth?: number;
+}
+
+export interface MachineFacts {
+  /** Cores this process may use (`nproc`). */
+  cpus: number;
+  cpuModel: string;
+  memoryBytes: number;
+  /** 1, 5 and 15 minute load averages when the run started and when it ended. */
+  loadAtStart: number[];
+  loadAtEnd?: number[];
+  kernel: string;
+  node: string;
+  engine: {
+    version: string;
+    apiVersion: string;
+    store: 'classic' | 'containerd';
+    storageDriver: string;
+    builder: 'buildkit' | 'classic';
+  };
+  /** The Python base image the examples were built on (PYTHON_IMAGE). */
+  baseImage: string;
+}
+
+export interface ExampleResults {
+  name: string;
+  smoke: string;
+  bytes: BytesResults;
+  time: TimeResults;
+  compressed: CompressedResults;
+}
+
+export interface SmokeOutcome {
+  passed: boolean;
+  exitCode: number | null;
+  /** The end of its output when it failed. */
+  outputTail?: string;
+}
+
+export interface Variant {
+  label: string;
+  /** False when the image could not be built; then only `buildError` is set. */
+  built: boolean;
+  buildError?: string;
+  /** Uncompressed size as slimpy reports it (`docker images` on the classic store). */
+  size?: number;
+  /** Sum of the layers' gzip -6 sizes. */
+  compressed?: number;
+  smoke?: SmokeOutcome;
+  /** Anything a reader should know about this row (e.g. slimpy's culprit search). */
+  note?: string;
+}
+
+export interface LowerBound {
+  /** Size of the base image (the final stage's FROM), which every variant ships unchanged. */
+  baseSize: number;
+  /** Distinct regular files of the image's own layers the smoke test opened or executed. */
+  files: number;
+  /** Their sizes as built. */
+  bytes: number;
+  /** Of those, shared objects (`*.so`, `*.so.*`). */
+  sharedObjectBytes: number;
+  /** The same files' sizes in slimpy's image (stripped where slimpy strips). */
+  strippedBytes: number;
+  /** baseSize + bytes. */
+  size: number;
+  /** baseSize + strippedBytes. */
+  strippedSize: number;
+  /** Exit status of the smoke test under the tracer (it must pass for the bound to mean much). */
+  tracedSmoke: SmokeOutcome;
+  /** How the files were found. */
+  method: string;
+}
+
+export interface BytesResults {
+  original: Variant;
+  slimpy: Variant;
+  millpond: Variant;
+  millpondTolerant: Variant;
+  lowerBound: LowerBound;
+}
+
+export interface PipelineTiming {
+  seconds: number;
+  /** Seconds per pipeline step (the log groups: build, measure, slimmed build, smoke, …). */
+  steps: Array<{ step: string; seconds: number }>;
+}
+
+export interface TimeResults {
+  cold: { plainSeconds: number; pipeline: PipelineTiming; ratio: number };
+  warm: { plainSeconds: number; pipeline: PipelineTiming; ratio: number };
+}
+
+export interface CompressedResults {
+  /** The image measured (the original build). */
+  image: string;
+  layers: number;
+  tarBytes: number;
+  slimpyCold: { seconds: number; bytes: number; fromCache: number };
+  slimpyWarm: { seconds: number; bytes: number; fromCache: number };
+  gzip: {
+    seconds: number;
+    bytes: number;
+    /** `docker save` and unpacking it, before the timed gzip runs (not in `seconds`). */
+    exportSeconds: number;
+    command: string;
+  };
+  /** (slimpy bytes − gzip bytes) / gzip bytes × 100, over the whole image. */
+  differencePercent: number;
+  /** The largest such difference for one layer (layers over 1 MiB of tar). */
+  worstLayerDifferencePercent: number;
+  /** Concurrency slimpy used (deflate jobs at once) and the libuv threadpool size. */
+  concurrency: number;
+  threadpool: number;
+}

@@ -1,0 +1,168 @@
+/** The results as markdown: what the terminal prints, latest.md holds and README quotes. Pure. */
+import type {
+  BenchResults,
+  CompressedResults,
+  ExampleResults,
+  LowerBound,
+  MachineFacts,
+  SmokeOutcome,
+  TimeResults,
+  Variant,
+} from './results.js';
+
+export function renderResults(results: BenchResults): string {
+  return [
+    machineLine(results),
+    ...results.examples.flatMap((example) => renderExample(example)),
+    '#### What the figures mean',
+    '',
+    ...Object.entries(results.definitions).map(([term, meaning]) => `- **${term}**: ${meaning}`),
+    '',
+  ].join('\n');
+}
+
+function machineLine(results: BenchResults): string {
+  const m: MachineFacts = results.machine;
+  const e = m.engine;
+  const load = (l: number[] | undefined): string => (l ? String(l[0]) : '?');
+  return (
+    `Measured ${results.date.replace('T', ' ').replace(/\.\d+Z$/, ' UTC')} in one run ` +
+    `(${Math.round(results.benchSeconds)} s; every figure once) on ${m.cpus} CPUs (${m.cpuModel}), ` +
+    `${gib(m.memoryBytes)} memory, Linux ${m.kernel}, Node ${m.node}; Docker Engine ${e.version} ` +
+    `(API ${e.apiVersion}), ${e.store} image store (${e.storageDriver}), ${e.builder} builder; ` +
+    `Python base \`${m.baseImage}\`; load average ${load(m.loadAtStart)} at the start, ` +
+    `${load(m.loadAtEnd)} at the end (the machine is shared).\n`
+  );
+}
+
+function renderExample(example: ExampleResults): string[] {
+  return [
+    `### ${example.name}`,
+    '',
+    `Smoke test: \`${example.smoke}\``,
+    '',
+    ...bytesTable(example),
+    '',
+    ...timeTable(example.time),
+    '',
+    ...compressedTable(example.compressed),
+    '',
+  ];
+}
+
+function bytesTable(example: ExampleResults): string[] {
+  const { original, slimpy, millpond, millpondTolerant, lowerBound } = example.bytes;
+  const reference = original.size ?? 0;
+  const row = (variant: Variant): string => {
+    if (!variant.built || variant.size === undefined) {
+      return `| ${variant.label} | not built: ${cell(variant.buildError ?? '')} | | | | | no image |`;
+    }
+    return (
+      `| ${variant.label}${variant.note ? ` (${cell(variant.note)})` : ''} | ${mb(variant.size)} | ` +
+      `${saved(reference, variant.size)} | ${gapClosed(reference, variant.size, lowerBound.size)} | ` +
+      `${gapClosed(reference, variant.size, lowerBound.strippedSize)} | ` +
+      `${variant.compressed === undefined ? '–' : mb(variant.compressed)} | ${smokeCell(variant.smoke)} |`
+    );
+  };
+  return [
+    '| Image | Size | Saved | Gap to bound closed | Gap to stripped bound closed | Compressed | Smoke test |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
+    `| original | ${mb(reference)} | – | – | – | ${original.compressed === undefined ? '–' : mb(original.compressed)} | ${smokeCell(original.smoke)} |`,
+    row(slimpy),
+    row(millpond),
+    row(millpondTolerant),
+    ...boundRows(reference, lowerBound),
+  ];
+}
+
+function boundRows(reference: number, bound: LowerBound): string[] {
+  const traced = bound.tracedSmoke.passed
+    ? ''
+    : ` (traced smoke test ${smokeCell(bound.tracedSmoke)})`;
+  return [
+    `| lower bound: base + the ${bound.files} files the smoke test opens${traced} | ${mb(bound.size)} | ` +
+      `${saved(reference, bound.size)} | 100 % | ${gapClosed(reference, bound.size, bound.strippedSize)} | – | – |`,
+    `| lower bound, those files as slimpy stripped them | ${mb(bound.strippedSize)} | ` +
+      `${saved(reference, bound.strippedSize)} | – | 100 % | – | – |`,
+  ];
+}
+
+function timeTable(time: TimeResults): string[] {
+  const steps = (label: string, t: TimeResults['cold']): string =>
+    `${label}: ${t.pipeline.steps.map((s) => `${s.step.toLowerCase()} ${secs(s.seconds)}`).join(' · ')}`;
+  return [
+    '| Build cache | Plain build | slimpy pipeline | Pipeline ÷ plain |',
+    '| --- | ---: | ---: | ---: |',
+    `| cold | ${secs(time.cold.plainSeconds)} | ${secs(time.cold.pipeline.seconds)} | ${times(time.cold.ratio)} |`,
+    `| warm | ${secs(time.warm.plainSeconds)} | ${secs(time.warm.pipeline.seconds)} | ${times(time.warm.ratio)} |`,
+    '',
+    `Pipeline steps, ${steps('cold', time.cold)}; ${steps('warm', time.warm)}.`,
+  ];
+}
+
+function compressedTable(c: CompressedResults): string[] {
+  const vsGzip = (bytes: number): string =>
+    signedPercent(((bytes - c.gzip.bytes) / c.gzip.bytes) * 100, 2);
+  return [
+    `| Compressed size of the original image (${c.layers} layers, ${mb(c.tarBytes)} of layer tars) | Time | Speed-up | Bytes | vs gzip -6 |`,
+    '| --- | ---: | ---: | ---: | ---: |',
+    `| GNU gzip -6, one layer after another (\`${c.gzip.command}\`; the docker save + unpack before it, ${secs(c.gzip.exportSeconds)}, is not counted) | ${secs(c.gzip.seconds)} | 1× | ${c.gzip.bytes.toLocaleString('en-US')} | – |`,
+    `| slimpy, empty size cache (${c.concurrency} chunks deflating at once) | ${secs(c.slimpyCold.seconds)} | ${times(c.gzip.seconds / c.slimpyCold.seconds)} | ${c.slimpyCold.bytes.toLocaleString('en-US')} | ${vsGzip(c.slimpyCold.bytes)} |`,
+    `| slimpy, warm size cache (${c.slimpyWarm.fromCache} of ${c.layers} layers cached) | ${secs(c.slimpyWarm.seconds)} | ${times(c.gzip.seconds / c.slimpyWarm.seconds)} | ${c.slimpyWarm.bytes.toLocaleString('en-US')} | ${vsGzip(c.slimpyWarm.bytes)} |`,
+    '',
+    `Largest difference for one layer over 1 MiB: ${signedPercent(c.worstLayerDifferencePercent, 2)}. ` +
+      'slimpy times include reading the export from the engine, hashing and indexing every layer.',
+  ];
+}
+
+function smokeCell(smoke: SmokeOutcome | undefined): string {
+  if (!smoke) return 'not run';
+  if (smoke.passed) return 'passed';
+  const last = (smoke.outputTail ?? '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .pop();
+  return `**failed** (exit ${smoke.exitCode ?? 'killed'})${last ? `: ${cell(last.slice(0, 160))}` : ''}`;
+}
+
+/** Share of the way from the original to the bound that `size` goes. */
+export function gapClosedShare(original: number, size: number, bound: number): number | undefined {
+  const gap = original - bound;
+  return gap > 0 ? (original - size) / gap : undefined;
+}
+
+function gapClosed(original: number, size: number, bound: number): string {
+  const share = gapClosedShare(original, size, bound);
+  return share === undefined ? '–' : `${Math.round(share * 100)} %`;
+}
+
+function saved(original: number, size: number): string {
+  return original > 0 ? `${(((original - size) / original) * 100).toFixed(1)} %` : '–';
+}
+
+/** Decimal megabytes, as docker prints sizes. */
+export function mb(bytes: number): string {
+  return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+function secs(seconds: number): string {
+  return `${seconds < 10 ? seconds.toFixed(1) : Math.round(seconds)} s`;
+}
+
+function times(ratio: number): string {
+  return `${ratio < 10 ? ratio.toFixed(1) : Math.round(ratio)}×`;
+}
+
+function signedPercent(value: number, digits: number): string {
+  return `${value >= 0 ? '+' : '−'}${Math.abs(value).toFixed(digits)} %`;
+}
+
+/** Text safe inside a markdown table cell. */
+function cell(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
+}
