@@ -99,8 +99,9 @@ async function millpondVariant(
     });
   } catch (error) {
     if (!(error instanceof BuildError)) throw error;
-    progress(`  build failed: ${firstLine(error.reason)}`);
-    return { label, built: false, buildError: describeBuildError(error) };
+    const described = describeBuildError(error);
+    progress(`  build failed: ${described}`);
+    return { label, built: false, buildError: described };
   }
   const measured = await measure(id);
   const smoke = await runSmoke(engine.docker, {
@@ -159,10 +160,19 @@ function slimpyNote(pipeline: PipelineResult): { note?: string } {
   return {};
 }
 
+/**
+ * The failing RUN's exit status and its last output. BuildKit delivers a command's output in the
+ * pieces it was written in (strip writes `strip`, `: FILE`, `: file format not recognized`
+ * separately), so the last few pieces are joined back together.
+ */
 function describeBuildError(error: BuildError): string {
-  const at = error.instruction ? ` at \`${error.instruction.slice(0, 80)}…\`` : '';
-  const evidence = error.logTail.filter((line) => /strip|error|format/i.test(line)).slice(-3);
-  return `${firstLine(error.reason)}${at}${evidence.length ? `; log: ${evidence.join(' | ')}` : ''}`;
+  const status = /exit code: \d+/.exec(error.reason)?.[0] ?? firstLine(error.reason);
+  const output = error.logTail
+    .filter((line) => line.startsWith('   '))
+    .slice(-3)
+    .map((line) => line.trim())
+    .join('');
+  return output ? `${status}; ${output}` : status;
 }
 
 function firstLine(text: string): string {

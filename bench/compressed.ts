@@ -5,10 +5,14 @@
  * `docker save` unpacked into a temporary directory (the save is timed apart).
  */
 import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { createGzip } from 'node:zlib';
 import { readImageLayers, type LayerContent } from '../src/measure/layers.js';
 import type { BenchEngine } from './engine.js';
 import type { CompressedResults } from './results.js';
@@ -67,6 +71,7 @@ export async function measureCompressed(
         exportSeconds: gzip.exportSeconds,
         command: GZIP_COMMAND,
       },
+      nodeZlib: gzip.zlib,
       differencePercent: ((slimpyBytes - gzip.bytes) / gzip.bytes) * 100,
       worstLayerDifferencePercent: worst,
       concurrency: availableParallelism(),
@@ -83,7 +88,9 @@ function sumCompressed(layers: LayerContent[]): number {
 
 /**
  * `docker save` into `dir`, unpacked; then each layer of the manifest, in image order, through
- * `gzip -6 -n -c | wc -c`, one at a time. Only the gzip runs are in `seconds`.
+ * `gzip -6 -n -c | wc -c`, one at a time. Only the gzip runs are in `seconds`. Then the same
+ * layers as single streams through Node's zlib, which tells a difference in bytes that comes from
+ * the library (Node bundles its own zlib) from one that comes from slimpy's chunking.
  */
 async function gzipLayers(image: string, dir: string) {
   const exported = await timed(async () => {
@@ -108,12 +115,30 @@ async function gzipLayers(image: string, dir: string) {
       perLayer.push(Number(stdout.trim()));
     }
   });
+  let zlibBytes = 0;
+  const zlib = await timed(async () => {
+    for (const layer of layers) zlibBytes += await nodeGzipSize(path.join(dir, layer));
+  });
   return {
     seconds: gzipped.seconds,
     bytes: perLayer.reduce((sum, n) => sum + n, 0),
     perLayer,
     exportSeconds: exported.seconds,
+    zlib: { seconds: zlib.seconds, bytes: zlibBytes },
   };
+}
+
+/** One gzip stream at level 6 through Node's own zlib, the library slimpy deflates with. */
+async function nodeGzipSize(file: string): Promise<number> {
+  let bytes = 0;
+  const counter = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      bytes += chunk.length;
+      callback();
+    },
+  });
+  await pipeline(createReadStream(file), createGzip({ level: 6 }), counter);
+  return bytes;
 }
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number }> {

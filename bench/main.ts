@@ -40,6 +40,7 @@ const DEFINITIONS: Record<string, string> = {
   Warm: 'the same builds again right after, on the same bases: every step from the build cache, layer sizes from the size cache.',
   'Plain build':
     'one build of the example’s Dockerfile through the Engine API, as slimpy sends it (same context tar, BuildKit, network host).',
+  'Speed-up': 'GNU gzip’s time on the same layers ÷ the row’s time.',
   'slimpy pipeline':
     'runPipeline in process, as `slimpy slim` runs it: build, measure (with compressed sizes), plan and build the slimmed variant, smoke test both images (one checking run each, then five timed runs each), measure, write the report.',
 };
@@ -115,7 +116,7 @@ async function run(pythonImage: string): Promise<number> {
   process.stderr.write(
     `bench: wrote ${RESULTS_DIR}/latest.json and latest.md; logs in ${WORK_DIR}/` +
       (results.buildCacheGrowth !== undefined
-        ? `; the engine's build cache grew by ${(results.buildCacheGrowth / 1e9).toFixed(2)} GB during the run (cold builds; \`docker builder prune\` reclaims unused build cache engine-wide)`
+        ? `; the engine's build cache grew by ${(results.buildCacheGrowth / 1e9).toFixed(2)} GB during the run (this run's cold builds, and any other builds on the engine meanwhile; \`docker builder prune\` reclaims unused build cache, engine-wide)`
         : '') +
       '\n',
   );

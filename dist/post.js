@@ -74819,13 +74819,15 @@ function getState(name) {
 
 // src/engine/docker.ts
 var import_dockerode = __toESM(require_docker(), 1);
-function connectEngine() {
-  return new import_dockerode.default();
-}
 
 // src/engine/labels.ts
 var MANAGED_LABEL = "dev.slimpy.managed";
 var RUN_LABEL = "dev.slimpy.run";
+
+// src/engine/docker.ts
+function connectEngine() {
+  return new import_dockerode.default();
+}
 
 // src/engine/images.ts
 async function removeOwnObjects(docker, runId, keepImages = []) {

@@ -3,11 +3,13 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { cancelOnSignals } from './cancel.js';
 import { cliSizeHistory } from './history/cli.js';
 import { growthFailure } from './history/growth.js';
 import { growthOf, recordHistory, restoreHistory } from './history/history.js';
-import { InputError, readSettings } from './inputs.js';
+import { InputError, readSettings, type Settings } from './inputs.js';
 import { runPipeline, type PipelineHooks } from './pipeline.js';
+import { redactText, secretBuildArgValues } from './report/redact.js';
 import { renderText } from './report/text.js';
 
 const USAGE = `Usage:
@@ -79,8 +81,13 @@ export async function main(argv: string[]): Promise<number> {
     'compressed-size': values['no-compressed'] ? 'false' : 'true',
   };
   const cwd = process.cwd();
+  let settings: Settings | undefined;
+  const cancelled = cancelOnSignals(() => settings?.runId, {
+    info: (line) => process.stderr.write(`${line}\n`),
+    warning: (message) => process.stderr.write(`warning: ${message}\n`),
+  });
   try {
-    const settings = readSettings((name) => flags[name] ?? '', {
+    settings = readSettings((name) => flags[name] ?? '', {
       workspace: cwd,
       outputDir: path.resolve(values.out ?? '.slimpy'),
       cacheDir: path.resolve(
@@ -94,7 +101,7 @@ export async function main(argv: string[]): Promise<number> {
       ? cliSizeHistory(values.history, { base: values.base }, settings, hooks)
       : undefined;
     const restored = history ? await restoreHistory(history) : undefined;
-    const { report, files } = await runPipeline(settings, hooks);
+    const { report, files } = await runPipeline(settings, hooks, cancelled);
     if (history && restored) {
       report.growth = growthOf(restored, report, settings);
       if (report.growth) await writeFile(files.report, JSON.stringify(report, null, 2) + '\n');
@@ -106,7 +113,11 @@ export async function main(argv: string[]): Promise<number> {
     else if (report.growth) process.stderr.write(`Growth: ${report.growth.message}\n`);
     return report.budget?.over || report.growth?.over ? 1 : 0;
   } catch (error) {
-    process.stderr.write(`slimpy: ${error instanceof Error ? error.message : String(error)}\n`);
+    const message = error instanceof Error ? error.message : String(error);
+    const secrets = settings ? secretBuildArgValues(settings.buildArgs) : [];
+    process.stderr.write(`slimpy: ${redactText(message, secrets)}\n`);
+    // A cancelled run exits from its signal handler, once this run's objects are removed.
+    if (cancelled.aborted) return new Promise<number>(() => undefined);
     return error instanceof InputError ? 2 : 1;
   }
 }

@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as core from '@actions/core';
+import { cancelOnSignals } from './cancel.js';
 import { DockerfileError } from './dockerfile/parse.js';
 import { BuildError } from './engine/build.js';
 import { connectEngine } from './engine/docker.js';
@@ -25,6 +26,7 @@ import { formatBytes } from './report/format.js';
 import { renderReport } from './report/markdown.js';
 import type { SlimpyReport } from './report/model.js';
 import { createOctokit } from './report/octokit.js';
+import { redactText, secretBuildArgValues } from './report/redact.js';
 import { saveRunState } from './state.js';
 
 interface PullRequestEvent {
@@ -34,13 +36,21 @@ interface PullRequestEvent {
 
 export async function run(): Promise<void> {
   let settings: Settings | undefined;
+  const cancelled = cancelOnSignals(() => settings?.runId, {
+    info: (line) => core.info(line),
+    warning: (message) => core.warning(message),
+  });
   try {
+    const token = core.getInput('github-token');
+    if (token) core.setSecret(token);
     settings = actionSettings();
+    // The runner masks these in its log; the report, comment and history never get them at all.
+    for (const secret of secretBuildArgValues(settings.buildArgs)) core.setSecret(secret);
     saveRunState(settings.runId, []);
     // Size history (src/history): layer-size cache and base commit's size, from the Actions cache.
     const history = actionsSizeHistory(settings, core.getInput('comment-key'), actionHooks());
     const restored = await core.group('Restore the size history', () => restoreHistory(history));
-    const result = await runPipeline(settings, actionHooks()).catch(async (error: unknown) => {
+    const result = await runPipeline(settings, actionHooks(), cancelled).catch(async (error: unknown) => {
       await saveLayerCache(history, restored); // what was measured is not compressed again
       if (error instanceof SmokeBrokenError && error.result && settings) {
         // The user still gets the sizes and the smoke output, in the summary and on the PR.
@@ -75,7 +85,8 @@ export async function run(): Promise<void> {
     reportFailure(error, settings);
   }
   // Exit deliberately: retrying HTTP clients and the engine's keep-alive sockets can hold Node open.
-  process.exit(process.exitCode ?? 0);
+  // A cancelled run exits from its signal handler, once this run's objects are removed.
+  if (!cancelled.aborted) process.exit(process.exitCode ?? 0);
 }
 
 function actionSettings(): Settings {
@@ -184,13 +195,17 @@ async function tagDelivered(tag: string, imageId: string): Promise<void> {
 
 /** One top-level catch: a thrown non-Error still fails the step; Dockerfile errors get an annotation. */
 function reportFailure(error: unknown, settings: Settings | undefined): void {
-  if (error instanceof DockerfileError && settings) {
-    core.error(error.message, {
+  const secrets = settings ? secretBuildArgValues(settings.buildArgs) : [];
+  const message = redactText(
+    error instanceof Error ? error.message : `slimpy failed: ${String(error)}`,
+    secrets,
+  );
+  if ((error instanceof DockerfileError || error instanceof BuildError) && settings) {
+    // On the Dockerfile line at fault when it is known; the first line says what went wrong.
+    core.error(message.split('\n')[0] ?? message, {
       file: path.relative(settings.workspace, settings.file),
       startLine: error.line,
     });
-  } else if (error instanceof BuildError && settings) {
-    core.error(error.message, { file: path.relative(settings.workspace, settings.file) });
   }
-  core.setFailed(error instanceof Error ? error.message : `slimpy failed: ${String(error)}`);
+  core.setFailed(message);
 }

@@ -51,8 +51,8 @@ export interface PipelineHooks {
 export class ContextMissingError extends Error {
   constructor(context: string) {
     super(
-      `The build context ${context} does not exist or is not a directory. Set \`context\` (--context) to ` +
-        'the directory your Dockerfile builds from, relative to the repository root.',
+      `The build context ${context} does not exist or is not a directory. ` +
+        'Set `context` (--context) to the directory your Dockerfile builds from.',
     );
     this.name = 'ContextMissingError';
   }

@@ -1,6 +1,7 @@
 /** Connecting to the engine and learning what it is: version, image store, builder. */
 import Docker from 'dockerode';
 import type { EngineFacts } from '../report/model.js';
+import { MANAGED_LABEL } from './labels.js';
 
 const START_ENGINE =
   'Start one (on GitHub-hosted runners it is already running; locally `sudo systemctl start docker`, ' +
@@ -17,9 +18,9 @@ export class EngineUnreachableError extends Error {
 export class EngineLostError extends Error {
   constructor(during: string, cause: unknown) {
     super(
-      `Lost the Docker engine at ${engineAddress()} during "${during}" (${messageOf(cause)}). ` +
-        'Did it stop, restart or run out of memory? Check the engine (`docker info`, its log), then run slimpy again. ' +
-        "slimpy's containers and images of this run are removed by the post step (or `docker image prune --filter label=dev.slimpy.managed=true`).",
+      `Lost the Docker engine at ${engineAddress()} during "${during}" (${messageOf(cause)}): did it stop, ` +
+        'restart or run out of memory? Check it (`docker info`, the engine log) and run slimpy again. What this ' +
+        `run left on the engine carries the label ${MANAGED_LABEL}=true; the action's post step removes it.`,
     );
     this.name = 'EngineLostError';
   }

@@ -38,6 +38,7 @@ import {
   isToolchainPackage,
   leftoverPart,
   toolchainPart,
+  type InputPart,
   type LeftoverPart,
   type ToolchainPart,
 } from './findings/rules.js';
@@ -93,7 +94,7 @@ export async function imageFindings(
   const candidates = duplicateHashRequests(input);
   const contentHashes =
     candidates.length > 0
-      ? await hashLayerFiles(docker, image.measurement.id, candidates)
+      ? await hashLayerFiles(docker, image.measurement.id, candidates, image.layers)
       : undefined;
   const slim = context.baseImage === undefined ? undefined : slimVariant(context.baseImage);
   // Only an image the engine already has: slimpy never pulls for advice.
@@ -122,12 +123,8 @@ export function computeFindings(input: FindingsInput): Finding[] {
   if (input.contentHashes) {
     for (const copy of duplicateCopies(input.layers, view, input.contentHashes)) {
       if (copy.layer < ownFrom || claimed.has(`${copy.layer}\n${copy.path}`)) continue;
-      buckets.add(
-        'duplicate-files',
-        copy.layer,
-        { path: copy.path, size: copy.size },
-        copy.original,
-      );
+      const placement = { original: copy.original };
+      buckets.add('duplicate-files', copy.layer, copy, 'duplicate', placement);
     }
   }
   const minBytes = input.minBytes ?? FINDING_MIN_BYTES;
@@ -153,7 +150,15 @@ function analyse(input: FindingsInput): {
 // ---------------------------------------------------------------------------------------------
 // Sorting bytes into findings.
 
-type Part = ToolchainPart | LeftoverPart | 'docs' | 'wheels' | 'sdists' | 'hidden' | 'duplicate';
+/** What part of a kind a file is: shapes the title and the fix. */
+type Part = ToolchainPart | LeftoverPart | InputPart | 'docs' | 'hidden' | 'duplicate';
+
+interface Placement {
+  /** The layer the file is in, when the bucket spans layers (the base's waste). */
+  fileLayer?: number;
+  /** Duplicates: the path whose content this file repeats. */
+  original?: string;
+}
 
 interface Bucket {
   kind: Exclude<FindingKind, 'base-image'>;
@@ -163,7 +168,7 @@ interface Bucket {
   bytes: number;
   /** Estimated gzip bytes; undefined when a layer's compressed size is unknown. */
   compressed: number | undefined;
-  parts: Set<string>;
+  parts: Set<Part>;
   /** Layers that hide these bytes (waste, or a too-late `rm` of a toolchain or cache). */
   hiders: Set<number>;
   /** Toolchain packages the layer installed. */
@@ -187,8 +192,8 @@ class Buckets {
     kind: Bucket['kind'],
     layer: number,
     file: Pick<ViewFile, 'path' | 'size' | 'hiddenBy'>,
-    part: Part | string,
-    fileLayer = layer,
+    part: Part,
+    placement: Placement = {},
   ): Bucket {
     const key = `${kind}:${layer}`;
     let bucket = this.byKey.get(key);
@@ -208,13 +213,13 @@ class Buckets {
     }
     bucket.files.push({ path: file.path, size: file.size });
     bucket.bytes += file.size;
-    const ratio = this.ratios[fileLayer];
+    const ratio = this.ratios[placement.fileLayer ?? layer];
     bucket.compressed =
       bucket.compressed === undefined || ratio === undefined
         ? undefined
         : bucket.compressed + file.size * ratio;
-    if (kind === 'duplicate-files') bucket.originals.set(file.path, part);
-    else bucket.parts.add(part);
+    bucket.parts.add(part);
+    if (placement.original !== undefined) bucket.originals.set(file.path, placement.original);
     if (file.hiddenBy !== undefined) bucket.hiders.add(file.hiddenBy);
     return bucket;
   }
@@ -240,7 +245,7 @@ function claimByPath(
     const files = view.files[index] ?? [];
     if (index < ownFrom) {
       for (const file of files)
-        if (isWaste(file)) buckets.add('layer-waste', -1, file, 'hidden', index);
+        if (isWaste(file)) buckets.add('layer-waste', -1, file, 'hidden', { fileLayer: index });
     } else {
       const packages = installedToolchain(layer, listsBefore);
       for (const file of files) {

@@ -29,7 +29,7 @@ export function renderFindings(
   const lines = [
     '### What else makes the image heavy',
     '',
-    'Measured in the original image. Strip and prune do not remove these; each byte is counted in one finding at most.',
+    'Measured in the original image: weight that strip and prune do not remove, and the Dockerfile line that causes it.',
     '',
     '| Size | Where | What | Fix |',
     '| ---: | --- | --- | --- |',

@@ -6,6 +6,7 @@
  * rendered with limits on its variable parts (output, patch, file and layer lists, notes), and the
  * biggest part is halved until the body fits; each shortened part says "(truncated)".
  */
+import { renderFindings } from './findings-markdown.js';
 import { CATEGORY_DESCRIPTIONS, isPruneCategory } from '../slim/categories.js';
 import { codeText, escapeProse, escapeText, fencedBlock, sanitizeMarkerKey } from './escape.js';
 import {
@@ -151,6 +152,11 @@ function renderOnce(report: SlimpyReport, options: RenderOptions, limits: Limits
     summarySection(report, options.title ?? 'slimpy'),
     sizeTable(report),
     measure('files', savingsSection(report, limits.files)),
+    // What else makes the image heavy (findings), biggest first; bounded like the file lists.
+    measure(
+      'files',
+      renderFindings(report.findings ?? [], { maxRows: Math.min(limits.files, 10) }),
+    ),
     detailsSection(report, limits, measure),
     smokeSection(report, limits, measure),
     measure('patchChars', patchSection(report, limits.patchChars)),

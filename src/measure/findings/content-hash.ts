@@ -31,15 +31,40 @@ type TarEntry = tar.ExtractEvents['entry'][1];
 const LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
 const OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
 
-/** Hashes the requested files; a file the export does not hold is simply absent from the result. */
+/** What the export's layers are known to be (from `readImageLayers`): lets whole layers be skipped. */
+export interface KnownLayer {
+  diffId: string;
+  tarBytes: number;
+}
+
+interface Wanted {
+  /** `path\0size` of every requested file, whatever its layer. */
+  shapes: Set<string>;
+  /** Layers holding requested files. */
+  diffIds: Set<string>;
+  /** Every layer of the image, by diff id. */
+  known: Set<string>;
+  /** Diff id by tar size, for sizes only one layer has (a legacy entry's digest is known only once read). */
+  bySize: Map<number, string>;
+}
+
+/**
+ * Hashes the requested files; a file the export does not hold is simply absent from the result.
+ * Layers known to hold no requested file are skipped unread.
+ */
 export async function hashLayerFiles(
   docker: Docker,
   image: string,
   requests: readonly HashRequest[],
+  layers: readonly KnownLayer[] = [],
 ): Promise<Map<string, string>> {
-  const wanted = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
-  const shapes = new Set(requests.map((request) => `${request.path}\0${request.size}`));
-  const diffIds = new Set(requests.map((request) => request.diffId));
+  const keys = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
+  const wanted: Wanted = {
+    shapes: new Set(requests.map((request) => `${request.path}\0${request.size}`)),
+    diffIds: new Set(requests.map((request) => request.diffId)),
+    known: new Set(layers.map((layer) => layer.diffId)),
+    bySize: uniqueSizes(layers),
+  };
   const hashes = new Map<string, string>();
   const source = await docker.getImage(image).get();
   const extract = tar.extract();
@@ -47,10 +72,10 @@ export async function hashLayerFiles(
   source.pipe(extract as unknown as NodeJS.WritableStream);
   try {
     for await (const entry of extract) {
-      const layer = await readLayerEntry(entry, shapes, diffIds);
+      const layer = await readLayerEntry(entry, wanted);
       for (const [path, hash] of layer?.hashes ?? []) {
         const key = hashKey(layer?.diffId ?? '', path);
-        if (wanted.has(key)) hashes.set(key, hash);
+        if (keys.has(key)) hashes.set(key, hash);
       }
     }
   } finally {
@@ -59,26 +84,46 @@ export async function hashLayerFiles(
   return hashes;
 }
 
+function uniqueSizes(layers: readonly KnownLayer[]): Map<number, string> {
+  const bySize = new Map<number, string | undefined>();
+  for (const layer of layers) {
+    const seen = bySize.get(layer.tarBytes);
+    // Two different layers of one size: neither can be told by size.
+    bySize.set(
+      layer.tarBytes,
+      bySize.has(layer.tarBytes) && seen !== layer.diffId ? undefined : layer.diffId,
+    );
+  }
+  return new Map([...bySize].filter((entry): entry is [number, string] => entry[1] !== undefined));
+}
+
 interface LayerHashes {
   diffId: string;
   hashes: Map<string, string>;
 }
 
-async function readLayerEntry(
-  entry: TarEntry,
-  shapes: ReadonlySet<string>,
-  diffIds: ReadonlySet<string>,
-): Promise<LayerHashes | undefined> {
+async function readLayerEntry(entry: TarEntry, wanted: Wanted): Promise<LayerHashes | undefined> {
   const { name, type } = entry.header;
   const body = entry as AsyncIterable<Buffer>;
-  const blob = OCI_BLOB.exec(name)?.[1];
-  if (type === 'file' && LEGACY_LAYER.test(name)) return scanLayer(body, shapes);
-  if (type === 'file' && blob !== undefined) {
-    if (diffIds.has(`sha256:${blob}`)) return scanLayer(body, shapes, `sha256:${blob}`);
-    return scanMaybeGzip(body, shapes);
+  const diffId = entryDiffId(entry.header, wanted);
+  if (diffId !== undefined && wanted.diffIds.has(diffId))
+    return scanLayer(body, wanted.shapes, diffId);
+  if (diffId !== undefined && wanted.known.has(diffId)) {
+    entry.resume(); // a layer with nothing to hash
+    return undefined;
   }
+  if (type === 'file' && LEGACY_LAYER.test(name)) return scanLayer(body, wanted.shapes);
+  if (type === 'file' && OCI_BLOB.test(name)) return scanMaybeGzip(body, wanted.shapes);
   entry.resume();
   return undefined;
+}
+
+/** The layer an export entry is, when its name (OCI) or its size (legacy, when unique) says so. */
+function entryDiffId(header: TarEntry['header'], wanted: Wanted): string | undefined {
+  if (header.type !== 'file') return undefined;
+  const blob = OCI_BLOB.exec(header.name)?.[1];
+  if (blob !== undefined) return `sha256:${blob}`;
+  return LEGACY_LAYER.test(header.name) ? wanted.bySize.get(header.size ?? -1) : undefined;
 }
 
 /** An OCI blob that is not named by a wanted diff id: a gzip layer, or config/manifest to skip. */
