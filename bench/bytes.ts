@@ -161,17 +161,16 @@ function slimpyNote(pipeline: PipelineResult): { note?: string } {
 }
 
 /**
- * The failing RUN's exit status and its last output. BuildKit delivers a command's output in the
- * pieces it was written in (strip writes `strip`, `: FILE`, `: file format not recognized`
- * separately), so the last few pieces are joined back together.
+ * The failing RUN's exit status and its last line of output. BuildKit delivers output in the
+ * pieces it was written in (strip writes `strip`, `: FILE` and `: file format not recognized`
+ * apart), so the pieces that continue a line (`: …`) are joined back to the one they continue.
  */
 function describeBuildError(error: BuildError): string {
   const status = /exit code: \d+/.exec(error.reason)?.[0] ?? firstLine(error.reason);
-  const output = error.logTail
-    .filter((line) => line.startsWith('   '))
-    .slice(-3)
-    .map((line) => line.trim())
-    .join('');
+  const pieces = error.logTail.filter((line) => line.startsWith('   ')).map((line) => line.trim());
+  let first = pieces.length - 1;
+  while (first > 0 && pieces[first]?.startsWith(':')) first--;
+  const output = pieces.slice(Math.max(0, first)).join('');
   return output ? `${status}; ${output}` : status;
 }
 

@@ -29,7 +29,6 @@ export interface DockerfileBuild {
   /** Dockerfile path (absolute, or relative to the context). */
   dockerfile: string;
   buildArgs: Record<string, string>;
-  tag?: string;
 }
 
 export function benchLabels(engine: BenchEngine): Record<string, string> {
@@ -42,7 +41,7 @@ export async function buildDockerfile(
   build: DockerfileBuild,
 ): Promise<string> {
   const context = await createContextTar(build.context, { dockerfile: build.dockerfile });
-  const id = await buildImage(engine.docker, {
+  return buildImage(engine.docker, {
     context: context.stream,
     dockerfile: context.dockerfileInContext,
     buildArgs: build.buildArgs,
@@ -52,8 +51,6 @@ export async function buildDockerfile(
     labels: benchLabels(engine),
     onLine: engine.log,
   });
-  if (build.tag) await tagImage(engine.docker, id, build.tag);
-  return id;
 }
 
 /** Builds a Dockerfile given as text, in a context of only the given files. */

@@ -13,10 +13,15 @@ import { connectEngine } from '../src/engine/docker.js';
 import { measureBytes } from './bytes.js';
 import { measureCompressed } from './compressed.js';
 import { removeBenchImages, type BenchEngine } from './engine.js';
-import { EXAMPLES } from './examples.js';
+import { EXAMPLES, type BenchExample } from './examples.js';
 import { LOWER_BOUND_METHOD } from './lower-bound.js';
 import { loadAverage, machineFacts } from './machine.js';
-import { RESULTS_VERSION, type BenchResults, type ExampleResults } from './results.js';
+import {
+  RESULTS_VERSION,
+  type BenchResults,
+  type ExampleResults,
+  type MachineFacts,
+} from './results.js';
 import { renderResults } from './table.js';
 import { measureTime } from './timing.js';
 
@@ -42,7 +47,7 @@ const DEFINITIONS: Record<string, string> = {
     'one build of the example’s Dockerfile through the Engine API, as slimpy sends it (same context tar, BuildKit, network host).',
   'Speed-up': 'GNU gzip’s time on the same layers ÷ the row’s time.',
   'slimpy pipeline':
-    'runPipeline in process, as `slimpy slim` runs it: build, measure (with compressed sizes), plan and build the slimmed variant, smoke test both images (one checking run each, then five timed runs each), measure, write the report.',
+    'runPipeline in process, as `slimpy slim` runs it with its defaults and the smoke test above: every step listed under the table, from the first build to the report (the smoke step runs each image once to check it, then five timed runs each for the cold-start figure).',
 };
 
 async function run(pythonImage: string): Promise<number> {
@@ -67,37 +72,14 @@ async function run(pythonImage: string): Promise<number> {
         const at = Math.round((performance.now() - started) / 1000);
         process.stderr.write(`bench [${at} s] ${example.name}: ${line}\n`);
       };
-      const workDir = path.join(WORK_DIR, example.name);
-      const timing = await measureTime(engine, {
-        example,
-        pythonImage,
-        workspace: process.cwd(),
-        workDir,
-        progress,
-      });
-      const bytes = await measureBytes(engine, {
-        example,
-        pipeline: timing.cold,
-        base: timing.pipelineBase,
-        sizeCacheDir: timing.sizeCacheDir,
-        store: machine.engine.store,
-        progress,
-      });
-      const compressed = await measureCompressed(engine, timing.cold.report.before.id, progress);
-      examples.push({
-        name: example.name,
-        smoke: example.smoke,
-        bytes,
-        time: timing.time,
-        compressed,
-      });
+      examples.push(await benchExample(engine, example, { pythonImage, machine, progress }));
     }
   } finally {
     const removed = await removeBenchImages(engine);
     process.stderr.write(`bench: removed the ${removed} images this run made\n`);
   }
   const cacheAfter = await buildCacheBytes(docker);
-  const results: BenchResults = {
+  await writeResults({
     version: RESULTS_VERSION,
     date,
     machine: { ...machine, loadAtEnd: loadAverage() },
@@ -107,20 +89,52 @@ async function run(pythonImage: string): Promise<number> {
     ...(cacheBefore !== undefined && cacheAfter !== undefined
       ? { buildCacheGrowth: cacheAfter - cacheBefore }
       : {}),
-  };
+  });
+  return 0;
+}
+
+/** Time first: its cold pipeline run makes the images the byte figures are taken from. */
+async function benchExample(
+  engine: BenchEngine,
+  example: BenchExample,
+  context: { pythonImage: string; machine: MachineFacts; progress: (line: string) => void },
+): Promise<ExampleResults> {
+  const { progress } = context;
+  const timing = await measureTime(engine, {
+    example,
+    pythonImage: context.pythonImage,
+    workspace: process.cwd(),
+    workDir: path.join(WORK_DIR, example.name),
+    progress,
+  });
+  const bytes = await measureBytes(engine, {
+    example,
+    pipeline: timing.cold,
+    base: timing.pipelineBase,
+    sizeCacheDir: timing.sizeCacheDir,
+    store: context.machine.engine.store,
+    progress,
+  });
+  const compressed = await measureCompressed(engine, timing.cold.report.before.id, progress);
+  return { name: example.name, smoke: example.smoke, bytes, time: timing.time, compressed };
+}
+
+async function writeResults(results: BenchResults): Promise<void> {
   const markdown = renderResults(results);
   mkdirSync(RESULTS_DIR, { recursive: true });
   await writeFile(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   await writeFile(path.join(RESULTS_DIR, 'latest.md'), markdown);
   process.stdout.write(`\n${markdown}\n`);
   process.stderr.write(
-    `bench: wrote ${RESULTS_DIR}/latest.json and latest.md; logs in ${WORK_DIR}/` +
-      (results.buildCacheGrowth !== undefined
-        ? `; the engine's build cache grew by ${(results.buildCacheGrowth / 1e9).toFixed(2)} GB during the run (this run's cold builds, and any other builds on the engine meanwhile; \`docker builder prune\` reclaims unused build cache, engine-wide)`
-        : '') +
-      '\n',
+    `bench: wrote ${RESULTS_DIR}/latest.json and latest.md; logs in ${WORK_DIR}/\n`,
   );
-  return 0;
+  if (results.buildCacheGrowth !== undefined) {
+    process.stderr.write(
+      `bench: the engine's build cache grew by ${(results.buildCacheGrowth / 1e9).toFixed(2)} GB ` +
+        "during the run (this run's cold builds, and any other builds on the engine meanwhile); " +
+        '`docker builder prune` reclaims unused build cache, engine-wide.\n',
+    );
+  }
 }
 
 /** Total size of the engine's build cache, when the engine reports it. */

@@ -3,9 +3,10 @@
 #   1. unit tests, once;
 #   2. integration + e2e suites on Docker 26 with the classic (overlay2) store, the closest to
 #      GitHub's hosted runners (scripts/engines/docker26.sh classic);
-#   3. the engine-compatibility suite (test/compat) on the default engine (DOCKER_HOST or
-#      /var/run/docker.sock; Debian's 20.10 on this project's machines, scripts/engine.sh) and on
-#      Docker 26 with the containerd image store (scripts/engines/docker26.sh containerd).
+#   3. the engine-compatibility suite (test/compat) on that engine, on the default engine
+#      (DOCKER_HOST or /var/run/docker.sock; Debian's 20.10 on this project's machines,
+#      scripts/engine.sh) and on Docker 26 with the containerd image store
+#      (scripts/engines/docker26.sh containerd).
 # Prints the counts per engine and one closing line `N passed, N failed, N skipped`.
 # In CI (CI=true) an engine that cannot be started fails the run; locally its suites are skipped
 # with a loud line (the integration suites then run on the default engine).
@@ -71,6 +72,9 @@ classic_host=$(bash scripts/engines/docker26.sh classic | sed -n 's/^DOCKER_HOST
 if [ -n "$classic_host" ]; then
   run_vitest integration "integration + e2e on $(engine_label "$classic_host") (overlay2)" \
     DOCKER_HOST="$classic_host" -- --project integration
+  # The compat suite here too, so the summary sets all three engines side by side.
+  run_vitest compat-classic "compat on $(engine_label "$classic_host") (overlay2)" \
+    DOCKER_HOST="$classic_host" SLIMPY_COMPAT_EXPECT=26/classic -- --project compat
 else
   engine_missing "Docker 26 (classic store)"
   if [ -z "${CI:-}" ] && $default_ok; then

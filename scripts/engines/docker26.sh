@@ -54,7 +54,7 @@ fetch() {
   [ -x "$binaries/usr/sbin/dockerd" ] && [ -x "$binaries/usr/bin/containerd" ] && return 0
   mkdir -p "$cache"
   exec 9>"$cache/.fetch.lock"
-  flock 9
+  flock -w 600 9 || die "another download has held $cache/.fetch.lock for 10 minutes"
   if [ -x "$binaries/usr/sbin/dockerd" ] && [ -x "$binaries/usr/bin/containerd" ]; then
     exec 9>&-
     return 0
@@ -127,7 +127,9 @@ wait_for() {
   return 1
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# A recorded pid that still runs this engine's process (its command line names the engine's state
+# directory), never some other process that reused the pid.
+alive() { [ -f "$1" ] && tr '\0' ' ' <"/proc/$(cat "$1")/cmdline" 2>/dev/null | grep -qF "$state/"; }
 
 start() {
   local mode=$1
