@@ -63576,7 +63576,9 @@ function connectEngine() {
   return new import_dockerode.default();
 }
 async function pingEngine(docker, timeoutMs) {
-  await docker.ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  await docker.ping({
+    abortSignal: AbortSignal.timeout(timeoutMs)
+  });
 }
 async function engineFacts(docker) {
   let info;
@@ -63695,7 +63697,9 @@ function cancelOnSignals(runId, log) {
   const onSignal = (signal) => {
     if (controller.signal.aborted) return;
     controller.abort(new CancelledError(signal));
-    log.info(`slimpy: ${signal} received; stopping and removing the containers and images of this run`);
+    log.info(
+      `slimpy: ${signal} received; stopping and removing the containers and images of this run`
+    );
     void removeRunObjects(runId(), log).finally(() => process.exit(EXIT_CODES[signal]));
   };
   process.on("SIGINT", onSignal);
@@ -64587,7 +64591,9 @@ function instructionLine(text, named) {
   const ast = import_dockerfile_ast3.DockerfileParser.parse(text);
   const escapeChar = ast.getEscapeCharacter();
   const found = ast.getInstructions().find(
-    (instruction) => squash(`${instruction.getKeyword().toUpperCase()} ${joinedArguments(instruction, escapeChar)}`) === wanted
+    (instruction) => squash(
+      `${instruction.getKeyword().toUpperCase()} ${joinedArguments(instruction, escapeChar)}`
+    ) === wanted
   );
   return found ? found.getRange().start.line + 1 : void 0;
 }
@@ -68591,7 +68597,8 @@ async function runSteps(run) {
   try {
     if (settings.mode === "slim") await slim(run, report, before, files);
   } catch (error) {
-    if (error instanceof SmokeBrokenError) error.result = await writeReport(report, files, settings);
+    if (error instanceof SmokeBrokenError)
+      error.result = await writeReport(report, files, settings);
     throw error;
   }
   return writeReport(report, files, settings);

@@ -4,8 +4,9 @@
 #   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE]
 #               [--] [ROOT...]
 #
-# Finds the Python environments under each ROOT (site-packages / dist-packages directories; a
-# virtual environment is one whose pyvenv.cfg sits three levels up), strips debug symbols from the
+# Finds the Python environments under each ROOT (site-packages / dist-packages directories, or the
+# ROOT itself when it holds *.dist-info directly, as `pip install --target` leaves it; a virtual
+# environment is one whose pyvenv.cfg sits three levels up), strips debug symbols from the
 # ELF files in them and removes the files Python never reads at run time, by category:
 #   tests        package directories named exactly tests or test
 #   pycache      __pycache__ directories, *.pyc and *.pyo beside their .py
@@ -764,6 +765,20 @@ remove_binutils() {
   return 0
 }
 
+# process_root prune|strip ROOT: every environment under ROOT. That is each site-packages or
+# dist-packages directory, and ROOT itself when it holds distributions directly: `pip install
+# --target DIR` makes no site-packages directory, and DIR is what the image copies.
+process_root() {
+  for _pr in "$2"/*.dist-info; do
+    if [ -d "$_pr" ]; then
+      $SLIMPY_SH "$SLIMPY_SELF" __site "$1" "$2"
+      break
+    fi
+  done
+  find "$2" -type d \( -name site-packages -o -name dist-packages \) -prune \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __site "$1" {} +
+}
+
 # ---------------------------------------------------------------------------------------------
 # Reporting.
 
@@ -966,10 +981,7 @@ main() {
   done
 
   # Prune, environment by environment.
-  for _r do
-    find "$_r" -type d \( -name site-packages -o -name dist-packages \) -prune \
-      -exec $SLIMPY_SH "$SLIMPY_SELF" __site prune {} +
-  done
+  for _r do process_root prune "$_r"; done
   [ -s "$SLIMPY_WORK/environments" ] || warn "no Python environment (site-packages) found under the roots"
 
   if category_enabled caches; then
@@ -993,10 +1005,7 @@ main() {
   elif find_strip; then
     STRIP_STATUS='done'
     export SLIMPY_STRIP SLIMPY_READELF
-    for _r do
-      find "$_r" -type d \( -name site-packages -o -name dist-packages \) -prune \
-        -exec $SLIMPY_SH "$SLIMPY_SELF" __site strip {} +
-    done
+    for _r do process_root strip "$_r"; done
   else
     STRIP_STATUS=skipped
     warn "strip skipped: $STRIP_REASON"

@@ -36,7 +36,9 @@ export function cancelOnSignals(runId: () => string | undefined, log: CancelLog)
     // The runner's SIGTERM after its SIGINT: the cleanup is already under way.
     if (controller.signal.aborted) return;
     controller.abort(new CancelledError(signal));
-    log.info(`slimpy: ${signal} received; stopping and removing the containers and images of this run`);
+    log.info(
+      `slimpy: ${signal} received; stopping and removing the containers and images of this run`,
+    );
     void removeRunObjects(runId(), log).finally(() => process.exit(EXIT_CODES[signal]));
   };
   process.on('SIGINT', onSignal);

@@ -50,15 +50,17 @@ export async function run(): Promise<void> {
     // Size history (src/history): layer-size cache and base commit's size, from the Actions cache.
     const history = actionsSizeHistory(settings, core.getInput('comment-key'), actionHooks());
     const restored = await core.group('Restore the size history', () => restoreHistory(history));
-    const result = await runPipeline(settings, actionHooks(), cancelled).catch(async (error: unknown) => {
-      await saveLayerCache(history, restored); // what was measured is not compressed again
-      if (error instanceof SmokeBrokenError && error.result && settings) {
-        // The user still gets the sizes and the smoke output, in the summary and on the PR.
-        setOutputs(error.result);
-        await publish(settings, error.result.report);
-      }
-      throw error;
-    });
+    const result = await runPipeline(settings, actionHooks(), cancelled).catch(
+      async (error: unknown) => {
+        await saveLayerCache(history, restored); // what was measured is not compressed again
+        if (error instanceof SmokeBrokenError && error.result && settings) {
+          // The user still gets the sizes and the smoke output, in the summary and on the PR.
+          setOutputs(error.result);
+          await publish(settings, error.result.report);
+        }
+        throw error;
+      },
+    );
     result.report.growth = growthOf(restored, result.report, settings);
     if (result.report.growth) {
       await writeFile(result.files.report, `${JSON.stringify(result.report, null, 2)}\n`);

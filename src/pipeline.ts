@@ -162,7 +162,8 @@ async function runSteps(run: RunContext): Promise<PipelineResult> {
     if (settings.mode === 'slim') await slim(run, report, before, files);
   } catch (error) {
     // Broken smoke test: the report still says what was measured and what the test printed.
-    if (error instanceof SmokeBrokenError) error.result = await writeReport(report, files, settings);
+    if (error instanceof SmokeBrokenError)
+      error.result = await writeReport(report, files, settings);
     throw error;
   }
   return writeReport(report, files, settings);

@@ -225,8 +225,9 @@ export function instructionLine(text: string, named: string): number | undefined
     .getInstructions()
     .find(
       (instruction) =>
-        squash(`${instruction.getKeyword().toUpperCase()} ${joinedArguments(instruction, escapeChar)}`) ===
-        wanted,
+        squash(
+          `${instruction.getKeyword().toUpperCase()} ${joinedArguments(instruction, escapeChar)}`,
+        ) === wanted,
     );
   return found ? found.getRange().start.line + 1 : undefined;
 }

@@ -39,6 +39,24 @@ export class BuildError extends Error {
   }
 }
 
+/**
+ * Waits while stdout or stderr holds more than its buffer. Node queues writes to a pipe in memory,
+ * and the runner reads the action's log through a pipe more slowly than the engine streams a chatty
+ * RUN: 300 MB of classic-builder output took 865 MB of heap before this; now the engine waits.
+ */
+async function logDrained(): Promise<void> {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (!stream.writableNeedDrain || stream.destroyed) continue;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        for (const event of ['drain', 'close', 'error']) stream.off(event, done);
+        resolve();
+      };
+      for (const event of ['drain', 'close', 'error']) stream.on(event, done);
+    });
+  }
+}
+
 /** `dockerfile parse error line 3: …` (BuildKit), `Dockerfile parse error on line 3: …` (newer). */
 export function parseErrorLine(reason: string): number | undefined {
   const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
@@ -62,7 +80,10 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     version: request.builder === 'buildkit' ? '2' : '1',
     ...(request.signal ? { abortSignal: request.signal } : {}),
   })) as NodeJS.ReadableStream & AsyncIterable<Buffer>;
-  for await (const event of readBuildEvents(stream)) progress.handle(event);
+  for await (const event of readBuildEvents(stream)) {
+    progress.handle(event);
+    await logDrained();
+  }
   if (progress.error !== undefined) {
     throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
   }

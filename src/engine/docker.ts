@@ -38,7 +38,11 @@ export function engineTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
  */
 export function isConnectionError(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
-  const { code, message, statusCode } = error as { code?: unknown; message?: unknown; statusCode?: unknown };
+  const { code, message, statusCode } = error as {
+    code?: unknown;
+    message?: unknown;
+    statusCode?: unknown;
+  };
   if (typeof statusCode === 'number') return false;
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true;
   return typeof message === 'string' && /^(aborted|socket hang up)$/.test(message);
@@ -82,7 +86,9 @@ interface AbortableQueries {
 
 /** Resolves when the engine answers a ping within `timeoutMs`; rejects otherwise. */
 export async function pingEngine(docker: Docker, timeoutMs: number): Promise<void> {
-  await (docker as unknown as AbortableQueries).ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+  await (docker as unknown as AbortableQueries).ping({
+    abortSignal: AbortSignal.timeout(timeoutMs),
+  });
 }
 
 /** Asks the engine what it is. Throws EngineUnreachableError when nothing answers. */

@@ -9,7 +9,8 @@
  * Names that say "secret", as BuildKit's SecretsUsedInArgOrEnv check reads them: a word of the
  * name (split at `_`) is one of these, and no word is `public`.
  */
-const SECRET_WORDS = /(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)/i;
+const SECRET_WORDS =
+  /(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)/i;
 const PUBLIC_WORD = /(?:_|^)public(?:_|$)/i;
 /** Shorter values are not masked: too short to be a real secret, and masking `1` would garble digests. */
 const MIN_SECRET_LENGTH = 4;

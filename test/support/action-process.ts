@@ -59,13 +59,9 @@ export function startNode(
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output += chunk.toString();
-    if (output.length > limit) output = output.slice(-limit);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  const tail = new Tail(limit);
+  child.stdout?.on('data', (chunk: Buffer) => tail.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => tail.push(chunk));
   let peakRssKiB = 0;
   const poll = setInterval(() => {
     try {
@@ -79,10 +75,30 @@ export function startNode(
   const finished = new Promise<Finished>((resolve) =>
     child.on('close', (code, signal) => {
       clearInterval(poll);
-      resolve({ code, signal, output, peakRssKiB, elapsedMs: Date.now() - started });
+      resolve({ code, signal, output: tail.text(), peakRssKiB, elapsedMs: Date.now() - started });
     }),
   );
-  return { child, output: () => output, finished };
+  return { child, output: () => tail.text(), finished };
+}
+
+/** The last `limit` bytes of a stream, kept in whole chunks (a 300 MB log costs no more). */
+class Tail {
+  private chunks: Buffer[] = [];
+  private bytes = 0;
+
+  constructor(private readonly limit: number) {}
+
+  push(chunk: Buffer): void {
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+    while (this.chunks.length > 1 && this.bytes - this.chunks[0]!.length >= this.limit) {
+      this.bytes -= this.chunks.shift()!.length;
+    }
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
 }
 
 export interface RunnerOptions {
@@ -161,7 +177,8 @@ export async function waitFor<T>(
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
