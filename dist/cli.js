@@ -66055,7 +66055,7 @@ function parseEvent(line) {
 var BuildError = class extends Error {
   constructor(reason, instruction, logTail) {
     super(
-      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}
+      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}${hintFor(reason)}
 Last lines of the build log:
 ${logTail.slice(-20).join("\n")}`
     );
@@ -66074,6 +66074,25 @@ ${logTail.slice(-20).join("\n")}`
    */
   line;
 };
+function hintFor(reason) {
+  if (/network bridge not found/i.test(reason)) {
+    return " (this engine has no bridge network: set `network` (--network) to `host`, or to `none` when the RUN steps need no network)";
+  }
+  return "";
+}
+var MAX_QUEUED_LOG_BYTES = 256 * 1024;
+async function logDrained() {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
+    await new Promise((resolve7) => {
+      const done = () => {
+        for (const event of ["drain", "close", "error"]) stream.off(event, done);
+        resolve7();
+      };
+      for (const event of ["drain", "close", "error"]) stream.on(event, done);
+    });
+  }
+}
 function parseErrorLine(reason) {
   const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
   return match ? Number(match[1]) : void 0;
@@ -66094,7 +66113,10 @@ async function buildImage(docker, request) {
     version: request.builder === "buildkit" ? "2" : "1",
     ...request.signal ? { abortSignal: request.signal } : {}
   });
-  for await (const event of readBuildEvents(stream)) progress.handle(event);
+  for await (const event of readBuildEvents(stream)) {
+    progress.handle(event);
+    await logDrained();
+  }
   if (progress.error !== void 0) {
     throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
   }

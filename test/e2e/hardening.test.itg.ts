@@ -52,6 +52,8 @@ const WHEELS = 'examples/pyarrow-duckdb/wheels';
 const docker = testDocker();
 let fake: GitHubFake;
 let counter = 0;
+/** Every action run's files: afterAll removes whatever a failed assertion left of a run. */
+const started: ActionFiles[] = [];
 
 interface ActionRun {
   running: Running;
@@ -76,6 +78,7 @@ function startAction(
     toolCache,
     env: options.env,
   });
+  started.push(files);
   return { running: startNode('dist/index.js', [], env), env, files };
 }
 
@@ -219,6 +222,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await fake?.close();
+  if (!engineMissing()) {
+    for (const files of started) {
+      const runId = runIdOf(files);
+      if (runId) await removeOwnObjects(docker, runId);
+    }
+  }
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -21,6 +21,7 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-hardening-itg-'));
 const runs = {
   mine: `hardening-${randomUUID().slice(0, 8)}`,
   other: `hardening-${randomUUID().slice(0, 8)}`,
+  log: `hardening-${randomUUID().slice(0, 8)}`,
 };
 
 afterAll(async () => {
@@ -95,8 +96,8 @@ describe.skipIf(engineMissing())('a build log of hundreds of MB (classic builder
     const harness = await buildLogHarness();
     // A heap too small to hold the log: accumulating it anywhere would crash the build.
     const run = await startNode(
-      '--max-old-space-size=96',
-      [harness, dir, baseImage(), nonce, JSON.stringify(slimpyLabels(runs.mine))],
+      '--max-old-space-size=128',
+      [harness, dir, baseImage(), nonce, JSON.stringify(slimpyLabels(runs.log))],
       {},
       { maxOutputBytes: 64 * 1024 },
     ).finished;
