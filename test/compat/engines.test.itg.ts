@@ -13,22 +13,15 @@ import { BuildError } from '../../src/engine/build.js';
 import { chooseBuilder, engineFacts, versionAtLeast } from '../../src/engine/docker.js';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { readSettings } from '../../src/inputs.js';
-import { BuildKitRequiredError, runPipeline, type PipelineHooks } from '../../src/pipeline.js';
+import { BuildKitRequiredError, runPipeline } from '../../src/pipeline.js';
 import type { EngineFacts, ImageMeasurement } from '../../src/report/model.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import { collectingHooks } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-compat-${process.pid}`;
 const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-compat-'));
-const logs: string[] = [];
-const hooks: PipelineHooks = {
-  info: (line) => logs.push(line),
-  warning: (message) => logs.push(`warning: ${message}`),
-  group: (title, run) => {
-    logs.push(`== ${title}`);
-    return run();
-  },
-};
+const { hooks, logs } = collectingHooks();
 /** The budget the example is slimmed against; the delivered image is within it on every engine. */
 const BUDGET = '450MB';
 

@@ -5,21 +5,14 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { readSettings } from '../../src/inputs.js';
-import { runPipeline, type PipelineHooks } from '../../src/pipeline.js';
+import { runPipeline } from '../../src/pipeline.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import { collectingHooks } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-pipeline-${process.pid}`;
 const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-pipeline-'));
-const logs: string[] = [];
-const hooks: PipelineHooks = {
-  info: (line) => logs.push(line),
-  warning: (message) => logs.push(`warning: ${message}`),
-  group: (title, work) => {
-    logs.push(`== ${title}`);
-    return work();
-  },
-};
+const { hooks } = collectingHooks();
 
 function settingsFor(inputs: Record<string, string>, workspace = process.cwd()) {
   return readSettings((name) => inputs[name] ?? '', {

@@ -40,6 +40,7 @@ import {
 } from '../../src/pipeline.js';
 import type { ImageMeasurement, SlimpyReport } from '../../src/report/model.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import { collectingHooks } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-slim-shapes-${process.pid}`;
@@ -141,15 +142,7 @@ function fixtureRun(
     cacheDir: path.join(work, 'layer-cache'),
     runId,
   });
-  const logs: string[] = [];
-  const hooks: PipelineHooks = {
-    info: (line) => logs.push(line),
-    warning: (message) => logs.push(`warning: ${message}`),
-    group: (title, work) => {
-      logs.push(`== ${title}`);
-      return work();
-    },
-  };
+  const { hooks, logs } = collectingHooks();
   return { settings, hooks, logs };
 }
 
