@@ -6,8 +6,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '../src/engine/build.js';
-import type { PipelineResult } from '../src/pipeline.js';
-import type { SmokeRun } from '../src/report/model.js';
+import type { SessionResult } from '../src/session.js';
+import type { SmokeRun } from '../src/model/report.js';
 import { measureImage, type MeasuredImage } from '../src/measure/sizes.js';
 import { runSmoke } from '../src/smoke/smoke.js';
 import { benchLabels, buildDockerfile, type BenchEngine } from './engine.js';
@@ -20,7 +20,7 @@ const SMOKE_TIMEOUT_MS = 5 * 60_000;
 export interface BytesOptions {
   example: BenchExample;
   /** The cold pipeline run: its original and delivered images and smoke results. */
-  pipeline: PipelineResult;
+  pipeline: SessionResult;
   /** The base the pipeline built on (PYTHON_IMAGE); the millpond variants build on it too. */
   base: string;
   sizeCacheDir: string;
@@ -150,7 +150,7 @@ function outcome(run: SmokeRun | undefined): SmokeOutcome {
   };
 }
 
-function slimpyNote(pipeline: PipelineResult): { note?: string } {
+function slimpyNote(pipeline: SessionResult): { note?: string } {
   const slim = pipeline.report.slim;
   if (!slim) return { note: 'slimpy did not slim (measure mode)' };
   if (slim.culprit) return { note: `delivered without ${slim.culprit} (it broke the smoke test)` };

@@ -10,7 +10,7 @@ import type Docker from 'dockerode';
 import { buildImage } from '../src/engine/build.js';
 import { createContextTar } from '../src/engine/context.js';
 import { tagImage } from '../src/engine/images.js';
-import type { EngineFacts } from '../src/report/model.js';
+import type { EngineFacts } from '../src/model/report.js';
 
 export const BENCH_LABEL = 'dev.slimpy.bench';
 

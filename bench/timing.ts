@@ -11,7 +11,8 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { readSettings } from '../src/inputs.js';
-import { runPipeline, type PipelineHooks, type PipelineResult } from '../src/pipeline.js';
+import type { PipelineHooks } from '../src/pipeline/hooks.js';
+import { runSession, type SessionResult } from '../src/session.js';
 import { buildDockerfile, freshBase, type BenchEngine } from './engine.js';
 import type { BenchExample } from './examples.js';
 import type { PipelineTiming, TimeResults } from './results.js';
@@ -19,7 +20,7 @@ import type { PipelineTiming, TimeResults } from './results.js';
 export interface TimingRun {
   time: TimeResults;
   /** The cold pipeline's result: its images are the ones the byte figures are taken from. */
-  cold: PipelineResult;
+  cold: SessionResult;
   /** The base the pipeline ran on (the final stage's FROM). */
   pipelineBase: string;
   /** The pipeline's compressed-size cache, warm after the runs. */
@@ -41,7 +42,7 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
   const plainBase = await freshBase(engine, options.pythonImage, `${engine.runId}-plain`);
   const pipelineBase = await freshBase(engine, options.pythonImage, `${engine.runId}-pipeline`);
   const sizeCacheDir = path.join(options.workDir, 'size-cache');
-  const pipeline = (phase: string): Promise<{ result: PipelineResult; timing: PipelineTiming }> =>
+  const pipeline = (phase: string): Promise<{ result: SessionResult; timing: PipelineTiming }> =>
     timePipeline(engine, options, { base: pipelineBase, phase, sizeCacheDir });
   const plain = (): Promise<number> =>
     seconds(() =>
@@ -87,7 +88,7 @@ async function timePipeline(
   engine: BenchEngine,
   options: TimingOptions,
   run: { base: string; phase: string; sizeCacheDir: string },
-): Promise<{ result: PipelineResult; timing: PipelineTiming }> {
+): Promise<{ result: SessionResult; timing: PipelineTiming }> {
   const { example } = options;
   const inputs: Record<string, string> = {
     context: example.context,
@@ -104,7 +105,7 @@ async function timePipeline(
   const logFile = path.join(options.workDir, `pipeline-${run.phase}.log`);
   const hooks = loggingHooks(logFile, options.progress);
   const started = performance.now();
-  const result = await runPipeline(settings, hooks);
+  const result = await runSession(settings, { hooks, publish: async () => undefined });
   const total = (performance.now() - started) / 1000;
   return { result, timing: { seconds: total, steps: hooks.steps } };
 }

@@ -6631,7 +6631,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve7, reject) => {
+        return new Promise(async (resolve6, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6643,7 +6643,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve7();
+          resolve6();
         });
       })(),
       NullCipher,
@@ -7901,7 +7901,7 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
-    var { resolve: resolve7 } = __require("path");
+    var { resolve: resolve6 } = __require("path");
     var { readFile: readFile6 } = __require("fs");
     var { execFile, spawn } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
@@ -8037,7 +8037,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve7(__dirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve6(__dirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -8203,11 +8203,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path12) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path12)) {
-        return path12 === "pageant" ? new PageantAgent() : new CygwinAgent(path12);
+    function createAgent(path14) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path14)) {
+        return path14 === "pageant" ? new PageantAgent() : new CygwinAgent(path14);
       }
-      return new OpenSSHAgent(path12);
+      return new OpenSSHAgent(path14);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -13451,17 +13451,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path12, options) {
+      createReadStream(path14, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path12, options);
+        return new ReadStream(this, path14, options);
       }
-      createWriteStream(path12, options) {
+      createWriteStream(path14, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path12, options);
+        return new WriteStream(this, path14, options);
       }
-      open(path12, flags_, attrs, cb) {
+      open(path14, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13480,7 +13480,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13488,7 +13488,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13619,7 +13619,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path12, options, callback_) {
+      readFile(path14, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13692,13 +13692,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path12, flag, 438, (er, handle_) => {
+        this.open(path14, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path12, (er_, st_) => {
+              this.stat(path14, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13719,7 +13719,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path12, data, options, callback_) {
+      writeFile(path14, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13738,7 +13738,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path12, flag, options.mode, (openErr, handle) => {
+        this.open(path14, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13747,7 +13747,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path12, (er_, st_) => {
+                  this.stat(path14, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13766,7 +13766,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path12, data, options, callback_) {
+      appendFile(path14, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13784,12 +13784,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path12, data, options, callback);
+        this.writeFile(path14, data, options, callback);
       }
-      exists(path12, cb) {
+      exists(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path12, (err) => {
+        this.stat(path14, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13832,7 +13832,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path12, attrs, cb) {
+      mkdir(path14, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13846,7 +13846,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13854,7 +13854,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13870,10 +13870,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path12, cb) {
+      rmdir(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13881,7 +13881,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13971,10 +13971,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path12, cb) {
+      stat(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13982,17 +13982,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path12, cb) {
+      lstat(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14000,17 +14000,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path12, cb) {
+      opendir(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14018,14 +14018,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path12, attrs, cb) {
+      setstat(path14, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14037,7 +14037,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14045,7 +14045,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14105,8 +14105,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path12, atime, mtime, cb) {
-        return this.setstat(path12, {
+      utimes(path14, atime, mtime, cb) {
+        return this.setstat(path14, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14117,8 +14117,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path12, uid, gid, cb) {
-        return this.setstat(path12, {
+      chown(path14, uid, gid, cb) {
+        return this.setstat(path14, {
           uid,
           gid
         }, cb);
@@ -14128,15 +14128,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path12, mode, cb) {
-        return this.setstat(path12, {
+      chmod(path14, mode, cb) {
+        return this.setstat(path14, {
           mode
         }, cb);
       }
-      readlink(path12, cb) {
+      readlink(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14144,7 +14144,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14189,10 +14189,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path12, cb) {
+      realpath(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14200,7 +14200,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14245,13 +14245,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path12, cb) {
+      ext_openssh_statvfs(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14261,7 +14261,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14347,7 +14347,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path12, attrs, cb) {
+      ext_openssh_lsetstat(path14, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14362,7 +14362,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14372,7 +14372,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14389,13 +14389,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path12, cb) {
+      ext_openssh_expandPath(path14, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path12);
+        const pathLen = Buffer.byteLength(path14);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14405,7 +14405,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path12, p += 4, pathLen);
+        buf.utf8Write(path14, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -15683,12 +15683,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path12)) {
+        if (!sftp.emit("LSTAT", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15707,13 +15707,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path12, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path14, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15735,12 +15735,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path12)) {
+        if (!sftp.emit("OPENDIR", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15759,63 +15759,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path12)) {
+        if (!sftp.emit("REMOVE", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path12, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path14, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path12)) {
+        if (!sftp.emit("RMDIR", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path12)) {
+        if (!sftp.emit("REALPATH", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path12)) {
+        if (!sftp.emit("STAT", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15835,14 +15835,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path12 = bufferParser.readString(true);
+        const path14 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path12 === void 0)
+        if (path14 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path12)) {
+        if (!sftp.emit("READLINK", reqID, path14)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15913,7 +15913,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path12, options) {
+    function ReadStream(sftp, path14, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15927,7 +15927,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path12;
+      this.path = path14;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16058,7 +16058,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path12, options) {
+    function WriteStream(sftp, path14, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16070,7 +16070,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path12;
+      this.path = path14;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -20451,7 +20451,7 @@ var require_buffer_list = __commonJS({
         }
       }, {
         key: "join",
-        value: function join7(s) {
+        value: function join8(s) {
           if (this.length === 0) return "";
           var p = this.head;
           var ret = "" + p.data;
@@ -21828,14 +21828,14 @@ var require_async_iterator = __commonJS({
       };
     }
     function readAndResolve(iter) {
-      var resolve7 = iter[kLastResolve];
-      if (resolve7 !== null) {
+      var resolve6 = iter[kLastResolve];
+      if (resolve6 !== null) {
         var data = iter[kStream].read();
         if (data !== null) {
           iter[kLastPromise] = null;
           iter[kLastResolve] = null;
           iter[kLastReject] = null;
-          resolve7(createIterResult(data, false));
+          resolve6(createIterResult(data, false));
         }
       }
     }
@@ -21843,13 +21843,13 @@ var require_async_iterator = __commonJS({
       process.nextTick(readAndResolve, iter);
     }
     function wrapForNext(lastPromise, iter) {
-      return function(resolve7, reject) {
+      return function(resolve6, reject) {
         lastPromise.then(function() {
           if (iter[kEnded]) {
-            resolve7(createIterResult(void 0, true));
+            resolve6(createIterResult(void 0, true));
             return;
           }
-          iter[kHandlePromise](resolve7, reject);
+          iter[kHandlePromise](resolve6, reject);
         }, reject);
       };
     }
@@ -21869,12 +21869,12 @@ var require_async_iterator = __commonJS({
           return Promise.resolve(createIterResult(void 0, true));
         }
         if (this[kStream].destroyed) {
-          return new Promise(function(resolve7, reject) {
+          return new Promise(function(resolve6, reject) {
             process.nextTick(function() {
               if (_this[kError]) {
                 reject(_this[kError]);
               } else {
-                resolve7(createIterResult(void 0, true));
+                resolve6(createIterResult(void 0, true));
               }
             });
           });
@@ -21897,13 +21897,13 @@ var require_async_iterator = __commonJS({
       return this;
     }), _defineProperty(_Object$setPrototypeO, "return", function _return() {
       var _this2 = this;
-      return new Promise(function(resolve7, reject) {
+      return new Promise(function(resolve6, reject) {
         _this2[kStream].destroy(null, function(err) {
           if (err) {
             reject(err);
             return;
           }
-          resolve7(createIterResult(void 0, true));
+          resolve6(createIterResult(void 0, true));
         });
       });
     }), _Object$setPrototypeO), AsyncIteratorPrototype);
@@ -21925,15 +21925,15 @@ var require_async_iterator = __commonJS({
         value: stream._readableState.endEmitted,
         writable: true
       }), _defineProperty(_Object$create, kHandlePromise, {
-        value: function value(resolve7, reject) {
+        value: function value(resolve6, reject) {
           var data = iterator[kStream].read();
           if (data) {
             iterator[kLastPromise] = null;
             iterator[kLastResolve] = null;
             iterator[kLastReject] = null;
-            resolve7(createIterResult(data, false));
+            resolve6(createIterResult(data, false));
           } else {
-            iterator[kLastResolve] = resolve7;
+            iterator[kLastResolve] = resolve6;
             iterator[kLastReject] = reject;
           }
         },
@@ -21952,12 +21952,12 @@ var require_async_iterator = __commonJS({
           iterator[kError] = err;
           return;
         }
-        var resolve7 = iterator[kLastResolve];
-        if (resolve7 !== null) {
+        var resolve6 = iterator[kLastResolve];
+        if (resolve6 !== null) {
           iterator[kLastPromise] = null;
           iterator[kLastResolve] = null;
           iterator[kLastReject] = null;
-          resolve7(createIterResult(void 0, true));
+          resolve6(createIterResult(void 0, true));
         }
         iterator[kEnded] = true;
       });
@@ -21972,7 +21972,7 @@ var require_async_iterator = __commonJS({
 var require_from = __commonJS({
   "node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
     "use strict";
-    function asyncGeneratorStep(gen, resolve7, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve6, reject, _next, _throw, key, arg) {
       try {
         var info = gen[key](arg);
         var value = info.value;
@@ -21981,7 +21981,7 @@ var require_from = __commonJS({
         return;
       }
       if (info.done) {
-        resolve7(value);
+        resolve6(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
       }
@@ -21989,13 +21989,13 @@ var require_from = __commonJS({
     function _asyncToGenerator(fn) {
       return function() {
         var self2 = this, args = arguments;
-        return new Promise(function(resolve7, reject) {
+        return new Promise(function(resolve6, reject) {
           var gen = fn.apply(self2, args);
           function _next(value) {
-            asyncGeneratorStep(gen, resolve7, reject, _next, _throw, "next", value);
+            asyncGeneratorStep(gen, resolve6, reject, _next, _throw, "next", value);
           }
           function _throw(err) {
-            asyncGeneratorStep(gen, resolve7, reject, _next, _throw, "throw", err);
+            asyncGeneratorStep(gen, resolve6, reject, _next, _throw, "throw", err);
           }
           _next(void 0);
         });
@@ -23895,7 +23895,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23944,9 +23944,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path12.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path12.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path12.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path14.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path14.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path14.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23955,11 +23955,11 @@ var require_modem = __commonJS({
       return opts;
     };
     var findDefaultUnixSocket = function() {
-      return new Promise(function(resolve7) {
-        var userDockerSocket = path12.join(os.homedir(), ".docker", "run", "docker.sock");
+      return new Promise(function(resolve6) {
+        var userDockerSocket = path14.join(os.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
-          if (err) resolve7("/var/run/docker.sock");
-          else resolve7(userDockerSocket);
+          if (err) resolve6("/var/run/docker.sock");
+          else resolve6(userDockerSocket);
         });
       });
     };
@@ -24050,7 +24050,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path12.resolve(options.file));
+          data = fs.createReadStream(path14.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24368,7 +24368,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path12 = __require("path");
+    var path14 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -24377,22 +24377,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path12.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path14.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path12.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path14.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path12.sep === "/") {
+      if (path14.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path12.sep === "/") {
+      if (path14.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path12.sep);
+      return file.replace(/\//g, path14.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -24441,13 +24441,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path13) => this._filter(path13));
+        return make_array(paths).filter((path15) => this._filter(path15));
       }
       createFilter() {
-        return (path13) => this._filter(path13);
+        return (path15) => this._filter(path15);
       }
-      ignores(path13) {
-        return !this._filter(path13);
+      ignores(path15) {
+        return !this._filter(path15);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -24486,36 +24486,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path12.sep),
+          dirs: pattern.split(path14.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path13) {
-        if (!path13) {
+      _filter(path15) {
+        if (!path15) {
           return false;
         }
-        if (path13 in this._cache) {
-          return this._cache[path13];
+        if (path15 in this._cache) {
+          return this._cache[path15];
         }
-        return this._cache[path13] = this._test(path13);
+        return this._cache[path15] = this._test(path15);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path12.dirname(file));
-        const parentPathDirs = parentPath.split(path12.sep);
+        const parentPath = cleanPath(path14.dirname(file));
+        const parentPathDirs = parentPath.split(path14.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path12.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path14.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path12.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path14.sep), rule);
             }
           }
           if (match) {
@@ -24534,13 +24534,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path12.sep === "\\" ? "\\\\" : path12.sep;
+        let escapedSlash = path14.sep === "\\" ? "\\\\" : path14.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path12.sep) {
+              if (rule.pattern[i + 1] === path14.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -24556,7 +24556,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path12.sep === "\\") {
+            if (path14.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -24583,46 +24583,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var LCHOWN = fs.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path13, uid, gid) => {
+    var lchownSync = (path15, uid, gid) => {
       try {
-        return fs[LCHOWNSYNC](path13, uid, gid);
+        return fs[LCHOWNSYNC](path15, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path13, uid, gid) => {
+    var chownSync = (path15, uid, gid) => {
       try {
-        return fs.chownSync(path13, uid, gid);
+        return fs.chownSync(path15, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path13, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path15, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs.chown(path13, uid, gid, cb);
+        fs.chown(path15, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path13, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path15, uid, gid) => {
       try {
-        return lchownSync(path13, uid, gid);
+        return lchownSync(path15, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path13, uid, gid);
+        chownSync(path15, uid, gid);
       }
-    } : (path13, uid, gid) => lchownSync(path13, uid, gid);
+    } : (path15, uid, gid) => lchownSync(path15, uid, gid);
     var nodeVersion = process.version;
-    var readdir4 = (path13, options, cb) => fs.readdir(path13, options, cb);
-    var readdirSync = (path13, options) => fs.readdirSync(path13, options);
+    var readdir4 = (path15, options, cb) => fs.readdir(path15, options, cb);
+    var readdirSync = (path15, options) => fs.readdirSync(path15, options);
     if (/^v4\./.test(nodeVersion))
-      readdir4 = (path13, options, cb) => fs.readdir(path13, cb);
+      readdir4 = (path15, options, cb) => fs.readdir(path15, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -24630,21 +24630,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs.lstat(path12.resolve(p, child), (er, stats) => {
+        return fs.lstat(path14.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path12.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path14.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path12.resolve(p, child.name);
+          const cpath = path14.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path12.resolve(p, child.name);
+        const cpath = path14.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -24674,7 +24674,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs.lstatSync(path12.resolve(p, child));
+          const stats = fs.lstatSync(path14.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -24685,8 +24685,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path12.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path12.resolve(p, child.name), uid, gid);
+        chownrSync(path14.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path14.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -26002,7 +26002,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path12 = __require("path");
+    var path14 = __require("path");
     var fs = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -26021,7 +26021,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path12.resolve(p);
+      p = path14.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -26029,7 +26029,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path12.dirname(p), opts, function(er2, made2) {
+            mkdirP(path14.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -26056,14 +26056,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path12.resolve(p);
+      p = path14.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path12.dirname(p), opts, made);
+            made = sync(path14.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -26093,7 +26093,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var os = __require("os");
     var win32 = os.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -26109,12 +26109,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs2, stat3, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path12.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path14.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path12.join(cwd, next);
+        var nextAbs = path14.join(cwd, next);
         stat3.call(fs2, nextAbs, function(err, stat4) {
           if (err) return callback(err);
           if (!stat4.isDirectory()) return callback(null, next, stat4);
@@ -26122,7 +26122,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path12.join(cwd, next, files[i2]))) queue.push(path12.join(next, files[i2]));
+              if (!ignore(path14.join(cwd, next, files[i2]))) queue.push(path14.join(next, files[i2]));
             }
             callback(null, next, stat4);
           });
@@ -26133,7 +26133,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path12.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path14.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -26163,7 +26163,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path12.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path14.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize2(linkname);
           pack.entry(header, onnextentry);
@@ -26204,7 +26204,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path12.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path14.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -26286,7 +26286,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize2(header.name);
-        var name = path12.join(cwd, path12.join("/", header.name));
+        var name = path14.join(cwd, path14.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -26294,7 +26294,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path12.join(name, ".") === path12.join(cwd, ".");
+        var isRoot = path14.join(name, ".") === path14.join(cwd, ".");
         var stat3 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -26324,9 +26324,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path12.resolve(path12.dirname(name), header.linkname);
+          var dst = path14.resolve(path14.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path12.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path14.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -26337,7 +26337,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path12.join(cwd, path12.join("/", header.linkname));
+          var srcpath = path14.join(cwd, path14.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -26369,8 +26369,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path12.join(cwd, ".") : path12.dirname(name);
-        validate(xfs, dir, path12.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path14.join(cwd, ".") : path14.dirname(name);
+        validate(xfs, dir, path14.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -26402,16 +26402,16 @@ var require_tar_fs = __commonJS({
       if (name === root2) return cb(null, true);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs2, path12.join(name, ".."), root2, cb);
+        if (err || st.isDirectory()) return validate(fs2, path14.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs2, name, root2, cb) {
       if (name === root2) return cb(null, true);
-      if (!name.startsWith(root2 + path12.sep)) return cb(null, false);
+      if (!name.startsWith(root2 + path14.sep)) return cb(null, false);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path12.join(name, ".."), root2, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path14.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
@@ -26442,8 +26442,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path12.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path12.sep);
+      cwd = path14.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path14.sep);
     }
   }
 });
@@ -26453,7 +26453,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -26505,14 +26505,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path12.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path14.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path13) => {
-              return !filterFn(path13);
+            ignoreFn = (path15) => {
+              return !filterFn(path15);
             };
           }
           const entries = file.src.slice() || [];
@@ -26562,12 +26562,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26592,12 +26592,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26621,12 +26621,12 @@ var require_exec = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26691,12 +26691,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26721,12 +26721,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26752,12 +26752,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26781,12 +26781,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26809,12 +26809,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26838,12 +26838,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26869,12 +26869,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26902,12 +26902,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26931,12 +26931,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26963,12 +26963,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -26993,12 +26993,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27024,12 +27024,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27056,12 +27056,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(new Exec(self2.modem, data.Id));
+            resolve6(new Exec(self2.modem, data.Id));
           });
         });
       } else {
@@ -27089,12 +27089,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27121,12 +27121,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27152,12 +27152,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27183,12 +27183,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27213,12 +27213,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27245,12 +27245,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, stream) {
             if (err) {
               return reject(err);
             }
-            resolve7(stream);
+            resolve6(stream);
           });
         });
       } else {
@@ -27275,12 +27275,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27307,12 +27307,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27338,12 +27338,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27369,12 +27369,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27400,12 +27400,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27432,12 +27432,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27462,12 +27462,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27496,12 +27496,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27539,12 +27539,12 @@ var require_image = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27568,12 +27568,12 @@ var require_image = __commonJS({
         authconfig: args.opts ? args.opts.authconfig : void 0
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(fopts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27595,12 +27595,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27622,12 +27622,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27659,12 +27659,12 @@ var require_image = __commonJS({
       };
       delete optsf.options.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27691,12 +27691,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27721,12 +27721,12 @@ var require_image = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27764,12 +27764,12 @@ var require_volume = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27794,12 +27794,12 @@ var require_volume = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27837,12 +27837,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27868,12 +27868,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27898,12 +27898,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27928,12 +27928,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -27971,12 +27971,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28000,12 +28000,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28040,12 +28040,12 @@ var require_service = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28071,12 +28071,12 @@ var require_service = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28115,12 +28115,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28144,12 +28144,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28175,12 +28175,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28212,12 +28212,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28240,12 +28240,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28268,12 +28268,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28297,12 +28297,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28327,12 +28327,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28362,12 +28362,12 @@ var require_plugin = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28406,12 +28406,12 @@ var require_secret = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28437,12 +28437,12 @@ var require_secret = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28467,12 +28467,12 @@ var require_secret = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28511,12 +28511,12 @@ var require_config = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28541,12 +28541,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28572,12 +28572,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28618,12 +28618,12 @@ var require_task = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28650,12 +28650,12 @@ var require_task = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28693,12 +28693,12 @@ var require_node3 = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28725,12 +28725,12 @@ var require_node3 = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -28754,12 +28754,12 @@ var require_node3 = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -29329,7 +29329,7 @@ var require_call_credentials = __commonJS({
           if (isCurrentOauth2Client(googleCredentials)) {
             getHeaders = googleCredentials.getRequestHeaders(options.service_url);
           } else {
-            getHeaders = new Promise((resolve7, reject) => {
+            getHeaders = new Promise((resolve6, reject) => {
               googleCredentials.getRequestMetadata(options.service_url, (err, headers) => {
                 if (err) {
                   reject(err);
@@ -29339,7 +29339,7 @@ var require_call_credentials = __commonJS({
                   reject(new Error("Headers not set by metadata plugin"));
                   return;
                 }
-                resolve7(headers);
+                resolve6(headers);
               });
             });
           }
@@ -29395,10 +29395,10 @@ var require_call_credentials = __commonJS({
         this.metadataGenerator = metadataGenerator;
       }
       generateMetadata(options) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           this.metadataGenerator(options, (err, metadata) => {
             if (metadata !== void 0) {
-              resolve7(metadata);
+              resolve6(metadata);
             } else {
               reject(err);
             }
@@ -29486,19 +29486,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path12) {
-      if (path12.startsWith("[")) {
-        const hostEnd = path12.indexOf("]");
+    function splitHostPort(path14) {
+      if (path14.startsWith("[")) {
+        const hostEnd = path14.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path12.substring(1, hostEnd);
+        const host = path14.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path12.length > hostEnd + 1) {
-          if (path12[hostEnd + 1] === ":") {
-            const portString = path12.substring(hostEnd + 2);
+        if (path14.length > hostEnd + 1) {
+          if (path14[hostEnd + 1] === ":") {
+            const portString = path14.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -29516,7 +29516,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path12.split(":");
+        const splitPath = path14.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -29528,7 +29528,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path12
+            host: path14
           };
         }
       }
@@ -29783,14 +29783,14 @@ var require_channel_credentials = __commonJS({
       }
       connect(socket) {
         const tlsConnectOptions = Object.assign({ socket }, this.connectionOptions);
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           const tlsSocket = (0, tls_1.connect)(tlsConnectOptions, () => {
             var _a;
             if (((_a = this.connectionOptions.rejectUnauthorized) !== null && _a !== void 0 ? _a : true) && !tlsSocket.authorized) {
               reject(tlsSocket.authorizationError);
               return;
             }
-            resolve7({
+            resolve6({
               socket: tlsSocket,
               secure: true
             });
@@ -29909,8 +29909,8 @@ var require_channel_credentials = __commonJS({
         if (this.hasReceivedUpdates()) {
           return Promise.resolve(this.getLatestSecureContext());
         } else {
-          return new Promise((resolve7) => {
-            this.secureContextWatchers.push(resolve7);
+          return new Promise((resolve6) => {
+            this.secureContextWatchers.push(resolve6);
           });
         }
       }
@@ -29943,7 +29943,7 @@ var require_channel_credentials = __commonJS({
         this.callCredentials = callCredentials;
       }
       connect(socket) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           const secureContext = this.parent.getLatestSecureContext();
           if (!secureContext) {
             reject(new Error("Failed to load credentials"));
@@ -29968,7 +29968,7 @@ var require_channel_credentials = __commonJS({
               reject(tlsSocket.authorizationError);
               return;
             }
-            resolve7({
+            resolve6({
               socket: tlsSocket,
               secure: true
             });
@@ -32564,14 +32564,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path12, options) {
+    function getCall(channel, path14, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path12, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path14, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -33141,9 +33141,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path12, serialize, deserialize) {
+    function partial(fn, path14, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path12, serialize, deserialize, ...args);
+        return fn.call(this, path14, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -33562,7 +33562,7 @@ var require_aspromise = __commonJS({
       var params = new Array(arguments.length - 1), offset = 0, index = 2, pending = true;
       while (index < arguments.length)
         params[offset++] = arguments[index++];
-      return new Promise(function executor(resolve7, reject) {
+      return new Promise(function executor(resolve6, reject) {
         params[offset] = function callback(err) {
           if (pending) {
             pending = false;
@@ -33572,7 +33572,7 @@ var require_aspromise = __commonJS({
               var params2 = new Array(arguments.length - 1), offset2 = 0;
               while (offset2 < params2.length)
                 params2[offset2++] = arguments[offset2];
-              resolve7.apply(null, params2);
+              resolve6.apply(null, params2);
             }
           }
         };
@@ -36094,15 +36094,15 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path12 = exports;
-    var isAbsolute = (
+    var path14 = exports;
+    var isAbsolute2 = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path12.isAbsolute = function isAbsolute2(path13) {
-        return /^(?:\/|\w+:)/.test(path13);
+      path14.isAbsolute = function isAbsolute3(path15) {
+        return /^(?:\/|\w+:)/.test(path15);
       }
     );
     var normalize2 = (
@@ -36111,9 +36111,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path12.normalize = function normalize3(path13) {
-        path13 = path13.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts2 = path13.split("/"), absolute = isAbsolute(path13), prefix = "";
+      path14.normalize = function normalize3(path15) {
+        path15 = path15.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts2 = path15.split("/"), absolute = isAbsolute2(path15), prefix = "";
         if (absolute)
           prefix = parts2.shift() + "/";
         for (var i = 0; i < parts2.length; ) {
@@ -36132,10 +36132,10 @@ var require_path = __commonJS({
         return prefix + parts2.join("/");
       }
     );
-    path12.resolve = function resolve7(originPath, includePath, alreadyNormalized) {
+    path14.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize2(includePath);
-      if (isAbsolute(includePath))
+      if (isAbsolute2(includePath))
         return includePath;
       if (!alreadyNormalized)
         originPath = normalize2(originPath);
@@ -36316,18 +36316,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path12, json) {
-      if (util.isString(path12))
-        path12 = path12.split(".");
-      else if (!Array.isArray(path12))
+    Namespace.prototype.define = function define2(path14, json) {
+      if (util.isString(path14))
+        path14 = path14.split(".");
+      else if (!Array.isArray(path14))
         throw TypeError("illegal path");
-      if (path12 && path12.length && path12[0] === "")
+      if (path14 && path14.length && path14[0] === "")
         throw Error("path must be relative");
-      if (path12.length > util.recursionLimit)
+      if (path14.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path12.length > 0) {
-        var part = path12.shift();
+      while (path14.length > 0) {
+        var part = path14.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -36362,26 +36362,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup2(path12, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup2(path14, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path12) && path12.length) {
-        if (path12 === ".")
+      if (util.isString(path14) && path14.length) {
+        if (path14 === ".")
           return this.root;
-        path12 = path12.split(".");
-      } else if (!path12.length)
+        path14 = path14.split(".");
+      } else if (!path14.length)
         return this;
-      var flatPath = path12.join(".");
-      if (path12[0] === "")
-        return this.root.lookup(path12.slice(1), filterTypes);
+      var flatPath = path14.join(".");
+      if (path14[0] === "")
+        return this.root.lookup(path14.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path12, flatPath);
+      found = this._lookupImpl(path14, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -36389,7 +36389,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path12, flatPath);
+        found = current.parent._lookupImpl(path14, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -36397,22 +36397,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup2(path12, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup2(path14, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path12[0]);
+      var found = this.get(path14[0]);
       var exact = null;
       if (found) {
-        if (path12.length === 1) {
+        if (path14.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path12 = path12.slice(1);
-          exact = found._lookupImpl(path12, path12.join("."));
+          path14 = path14.slice(1);
+          exact = found._lookupImpl(path14, path14.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path12, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path14, flatPath))) {
             exact = found;
             break;
           }
@@ -36420,28 +36420,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path12) {
-      var found = this.lookup(path12, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path14) {
+      var found = this.lookup(path14, [Type]);
       if (!found)
-        throw Error("no such type: " + path12);
+        throw Error("no such type: " + path14);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path12) {
-      var found = this.lookup(path12, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path14) {
+      var found = this.lookup(path14, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path12 + "' in " + this);
+        throw Error("no such Enum '" + path14 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path12) {
-      var found = this.lookup(path12, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path14) {
+      var found = this.lookup(path14, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path12 + "' in " + this);
+        throw Error("no such Type or Enum '" + path14 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path12) {
-      var found = this.lookup(path12, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path14) {
+      var found = this.lookup(path14, [Service]);
       if (!found)
-        throw Error("no such Service '" + path12 + "' in " + this);
+        throw Error("no such Service '" + path14 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -36489,7 +36489,7 @@ var require_mapfield = __commonJS({
         keepComments ? this.comment : void 0
       ]);
     };
-    MapField.prototype.resolve = function resolve7() {
+    MapField.prototype.resolve = function resolve6() {
       if (this.resolved)
         return this;
       if (types.mapKey[this.keyType] === void 0)
@@ -36566,7 +36566,7 @@ var require_method = __commonJS({
         this.parsedOptions
       ]);
     };
-    Method.prototype.resolve = function resolve7() {
+    Method.prototype.resolve = function resolve6() {
       if (this.resolved)
         return this;
       this.resolvedRequestType = this.parent.lookupType(this.requestType);
@@ -37858,13 +37858,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path12, value, ifNotSet) {
-      function setProp(dst2, path13, value2) {
-        var part = path13.shift();
+    util.setProperty = function setProperty(dst, path14, value, ifNotSet) {
+      function setProp(dst2, path15, value2) {
+        var part = path15.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path13.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path13, value2);
+        if (path15.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path15, value2);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -37877,12 +37877,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path12)
+      if (!path14)
         throw TypeError("path must be specified");
-      path12 = path12.split(".");
-      if (path12.length > util.recursionLimit)
+      path14 = path14.split(".");
+      if (path14.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path12, value);
+      return setProp(dst, path14, value);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -38184,7 +38184,7 @@ var require_field = __commonJS({
         keepComments ? this.comment : void 0
       ]);
     };
-    Field.prototype.resolve = function resolve7() {
+    Field.prototype.resolve = function resolve6() {
       if (this.resolved)
         return this;
       if ((this.typeDefault = types.defaults[this.type]) === void 0) {
@@ -38428,12 +38428,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path12 = [this.name], ptr = this.parent;
+          var path14 = [this.name], ptr = this.parent;
           while (ptr) {
-            path12.unshift(ptr.name);
+            path14.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path12.join(".");
+          return path14.join(".");
         }
       }
     });
@@ -38457,7 +38457,7 @@ var require_object = __commonJS({
       this.parent = null;
       this.resolved = false;
     };
-    ReflectionObject.prototype.resolve = function resolve7() {
+    ReflectionObject.prototype.resolve = function resolve6() {
       if (this.resolved)
         return this;
       if (this.root instanceof Root)
@@ -42471,16 +42471,16 @@ var require_util3 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path12.isAbsolute(target)) {
+        if (path14.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path12.join(directory, target);
+          const fullPath = path14.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -43429,18 +43429,18 @@ var require_compression_filter = __commonJS({
         this.maxRecvMessageLength = maxRecvMessageLength;
       }
       compressMessage(message) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           zlib.deflate(message, (err, output) => {
             if (err) {
               reject(err);
             } else {
-              resolve7(output);
+              resolve6(output);
             }
           });
         });
       }
       decompressMessage(message) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           let totalLength = 0;
           const messageParts = [];
           const decompresser = zlib.createInflate();
@@ -43462,7 +43462,7 @@ var require_compression_filter = __commonJS({
             }
           });
           decompresser.on("end", () => {
-            resolve7(Buffer.concat(messageParts));
+            resolve6(Buffer.concat(messageParts));
           });
           decompresser.write(message);
           decompresser.end();
@@ -43475,18 +43475,18 @@ var require_compression_filter = __commonJS({
         this.maxRecvMessageLength = maxRecvMessageLength;
       }
       compressMessage(message) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           zlib.gzip(message, (err, output) => {
             if (err) {
               reject(err);
             } else {
-              resolve7(output);
+              resolve6(output);
             }
           });
         });
       }
       decompressMessage(message) {
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           let totalLength = 0;
           const messageParts = [];
           const decompresser = zlib.createGunzip();
@@ -43508,7 +43508,7 @@ var require_compression_filter = __commonJS({
             }
           });
           decompresser.on("end", () => {
-            resolve7(Buffer.concat(messageParts));
+            resolve6(Buffer.concat(messageParts));
           });
           decompresser.write(message);
           decompresser.end();
@@ -44858,7 +44858,7 @@ var require_http_proxy = __commonJS({
       options.headers = headers;
       const proxyAddressString = (0, subchannel_address_1.subchannelAddressToString)(address);
       trace("Using proxy " + proxyAddressString + " to connect to " + options.path);
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve6, reject) => {
         const request = http.request(options);
         request.once("connect", (res, socket, head) => {
           request.removeAllListeners();
@@ -44869,7 +44869,7 @@ var require_http_proxy = __commonJS({
               socket.unshift(head);
             }
             trace("Successfully established a plaintext connection to " + options.path + " through proxy " + proxyAddressString);
-            resolve7(socket);
+            resolve6(socket);
           } else {
             (0, logging_1.log)(constants_1.LogVerbosity.ERROR, "Failed to connect to " + options.path + " through proxy " + proxyAddressString + " with status " + res.statusCode);
             reject();
@@ -45857,7 +45857,7 @@ var require_transport = __commonJS({
         if (secureConnectResult.socket.closed) {
           return Promise.reject("Connection closed before starting HTTP/2 handshake");
         }
-        return new Promise((resolve7, reject) => {
+        return new Promise((resolve6, reject) => {
           var _a, _b, _c, _d, _e, _f, _g, _h;
           let remoteName = null;
           let realTarget = this.channelTarget;
@@ -45928,7 +45928,7 @@ var require_transport = __commonJS({
             session.removeAllListeners();
             secureConnectResult.socket.removeListener("close", closeHandler);
             secureConnectResult.socket.removeListener("error", errorHandler);
-            resolve7(new Http2Transport(session, address, options, remoteName));
+            resolve6(new Http2Transport(session, address, options, remoteName));
             this.session = null;
           });
           session.once("close", closeHandler);
@@ -45942,7 +45942,7 @@ var require_transport = __commonJS({
           if (proxiedSocket) {
             return proxiedSocket;
           } else {
-            return new Promise((resolve7, reject) => {
+            return new Promise((resolve6, reject) => {
               const closeCallback = () => {
                 reject(new Error("Socket closed"));
               };
@@ -45952,7 +45952,7 @@ var require_transport = __commonJS({
               const socket = net.connect(address, () => {
                 socket.removeListener("close", closeCallback);
                 socket.removeListener("error", errorCallback);
-                resolve7(socket);
+                resolve6(socket);
               });
               socket.once("close", closeCallback);
               socket.once("error", errorCallback);
@@ -48093,9 +48093,9 @@ var require_server_call = __commonJS({
       return status;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path12, call, metadata, request) {
+      constructor(path14, call, metadata, request) {
         super();
-        this.path = path12;
+        this.path = path14;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -48125,9 +48125,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path12, call, metadata) {
+      constructor(path14, call, metadata) {
         super({ objectMode: true });
-        this.path = path12;
+        this.path = path14;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -48159,9 +48159,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path12, call, metadata, request) {
+      constructor(path14, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path12;
+        this.path = path14;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -48215,9 +48215,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path12, call, metadata) {
+      constructor(path14, call, metadata) {
         super({ objectMode: true });
-        this.path = path12;
+        this.path = path14;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -49404,7 +49404,7 @@ var require_server_interceptors = __commonJS({
           } else {
             decompresser = zlib.createGunzip();
           }
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve6, reject) => {
             let totalLength = 0;
             const messageParts = [];
             decompresser.on("error", (error) => {
@@ -49425,7 +49425,7 @@ var require_server_interceptors = __commonJS({
               }
             });
             decompresser.on("end", () => {
-              resolve7(Buffer.concat(messageParts));
+              resolve6(Buffer.concat(messageParts));
             });
             decompresser.write(messageContents);
             decompresser.end();
@@ -50036,10 +50036,10 @@ var require_server2 = __commonJS({
         bindOneAddress(address, boundPortObject) {
           this.trace("Attempting to bind " + (0, subchannel_address_1.subchannelAddressToString)(address));
           const http2Server = this.createHttp2Server(boundPortObject.credentials);
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve6, reject) => {
             const onError = (err) => {
               this.trace("Failed to bind " + (0, subchannel_address_1.subchannelAddressToString)(address) + " with error " + err.message);
-              resolve7({
+              resolve6({
                 port: "port" in address ? address.port : 1,
                 error: err.message
               });
@@ -50067,7 +50067,7 @@ var require_server2 = __commonJS({
               });
               boundPortObject.listeningServers.add(http2Server);
               this.trace("Successfully bound " + (0, subchannel_address_1.subchannelAddressToString)(boundSubchannelAddress));
-              resolve7({
+              resolve6({
                 port: "port" in boundSubchannelAddress ? boundSubchannelAddress.port : 1
               });
               http2Server.removeListener("error", onError);
@@ -50120,7 +50120,7 @@ var require_server2 = __commonJS({
           }
         }
         resolvePort(port) {
-          return new Promise((resolve7, reject) => {
+          return new Promise((resolve6, reject) => {
             let seenResolution = false;
             const resolverListener = (endpointList, attributes, serviceConfig, resolutionNote) => {
               if (seenResolution) {
@@ -50136,7 +50136,7 @@ var require_server2 = __commonJS({
                 reject(new Error(`No addresses resolved for port ${port}`));
                 return true;
               }
-              resolve7(addressList);
+              resolve6(addressList);
               return true;
             };
             const resolver = (0, resolver_1.createResolver)(port, resolverListener, this.options);
@@ -50518,11 +50518,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path12) {
-          serverCallTrace("Received call to method " + path12 + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path12);
+        _retrieveHandler(path14) {
+          serverCallTrace("Received call to method " + path14 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path14);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path12 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path14 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -50546,10 +50546,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path12 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path12);
+          const path14 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path14);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path12), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path14), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -50599,10 +50599,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path12 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path12);
+          const path14 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path14);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path12), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path14), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -51910,13 +51910,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path12;
+        let path14;
         if (target.authority === "") {
-          path12 = "/" + target.path;
+          path14 = "/" + target.path;
         } else {
-          path12 = target.path;
+          path14 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path12 }] }];
+        this.endpoints = [{ addresses: [{ path: path14 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -51976,12 +51976,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path12 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path12);
+        for (const path14 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path14);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path12}`,
+              details: `Failed to parse ${target.scheme} address ${path14}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -51989,7 +51989,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path12}`,
+              details: `Failed to parse ${target.scheme} address ${path14}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -53345,16 +53345,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path12 = __require("path");
+    var path14 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path12.isAbsolute(target)) {
+        if (path14.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path12.join(directory, target);
+          const fullPath = path14.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -53601,7 +53601,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path12 = __require("path");
+    var path14 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -53628,7 +53628,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path12.resolve(__dirname, "proto", "auth.proto")
+          path14.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -53658,7 +53658,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf2 = require_protobufjs();
-    var path12 = __require("path");
+    var path14 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -53668,7 +53668,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse2) return StatusResponse2;
       var root2 = protobuf2.loadSync(
-        path12.resolve(__dirname, "proto", "buildkit_status.proto")
+        path14.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse2 = root2.lookupType(PROTO_TYPE);
       return StatusResponse2;
@@ -53885,12 +53885,12 @@ var require_docker = __commonJS({
       };
       delete opts.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getContainer(data.Id));
+            resolve6(self2.getContainer(data.Id));
           });
         });
       } else {
@@ -53923,12 +53923,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -53956,12 +53956,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -53992,12 +53992,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54020,12 +54020,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54090,12 +54090,12 @@ var require_docker = __commonJS({
         }
       }
       if (callback === void 0) {
-        return new self2.modem.Promise(function(resolve7, reject) {
+        return new self2.modem.Promise(function(resolve6, reject) {
           dialWithSession(function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54154,12 +54154,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54183,12 +54183,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54213,12 +54213,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54241,12 +54241,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54272,12 +54272,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54300,12 +54300,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54332,12 +54332,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getSecret(data.ID));
+            resolve6(self2.getSecret(data.ID));
           });
         });
       } else {
@@ -54365,12 +54365,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getConfig(data.ID));
+            resolve6(self2.getConfig(data.ID));
           });
         });
       } else {
@@ -54394,12 +54394,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54422,12 +54422,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54452,12 +54452,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getPlugin(args.opts.name));
+            resolve6(self2.getPlugin(args.opts.name));
           });
         });
       } else {
@@ -54481,12 +54481,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54509,12 +54509,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54536,12 +54536,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54564,12 +54564,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54592,12 +54592,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54620,12 +54620,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54651,12 +54651,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getVolume(data.Name));
+            resolve6(self2.getVolume(data.Name));
           });
         });
       } else {
@@ -54688,12 +54688,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getService(data.ID || data.Id));
+            resolve6(self2.getService(data.ID || data.Id));
           });
         });
       } else {
@@ -54718,12 +54718,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54749,12 +54749,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(self2.getNetwork(data.Id));
+            resolve6(self2.getNetwork(data.Id));
           });
         });
       } else {
@@ -54779,12 +54779,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54807,12 +54807,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54834,12 +54834,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54861,12 +54861,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54888,12 +54888,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54915,12 +54915,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -54944,12 +54944,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -55076,7 +55076,7 @@ var require_docker = __commonJS({
       };
       extend(optsc, createOptions);
       var containero;
-      return new this.modem.Promise(function(resolve7, reject) {
+      return new this.modem.Promise(function(resolve6, reject) {
         self2.createContainer(optsc).then(function(container) {
           containero = container;
           return container.attach({
@@ -55109,7 +55109,7 @@ var require_docker = __commonJS({
         }).then(function(data) {
           return containero.wait();
         }).then(function(data) {
-          resolve7([data, containero]);
+          resolve6([data, containero]);
         }).catch(function(err) {
           reject(err);
         });
@@ -55130,12 +55130,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -55159,12 +55159,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -55187,12 +55187,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -55216,12 +55216,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -55244,12 +55244,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve7, reject) {
+        return new this.modem.Promise(function(resolve6, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve7(data);
+            resolve6(data);
           });
         });
       } else {
@@ -59977,9 +59977,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path12 = this.getPath();
-        if (path12 === null || path12.startsWith("/")) {
-          return path12;
+        const path14 = this.getPath();
+        if (path14 === null || path14.startsWith("/")) {
+          return path14;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -59991,7 +59991,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path12 : parent + "/" + path12;
+              return parent.endsWith("/") ? parent + path14 : parent + "/" + path14;
             }
           }
         }
@@ -62332,8 +62332,8 @@ var require_streamx = __commonJS({
             return this;
           },
           next() {
-            return new Promise(function(resolve7, reject) {
-              promiseResolve = resolve7;
+            return new Promise(function(resolve6, reject) {
+              promiseResolve = resolve6;
               promiseReject = reject;
               const data = stream.read();
               if (data !== null) ondata(data);
@@ -62366,11 +62366,11 @@ var require_streamx = __commonJS({
         }
         function destroy(err) {
           stream.destroy(err);
-          return new Promise((resolve7, reject) => {
-            if (stream._duplexState & DESTROYED) return resolve7({ value: void 0, done: true });
+          return new Promise((resolve6, reject) => {
+            if (stream._duplexState & DESTROYED) return resolve6({ value: void 0, done: true });
             stream.once("close", function() {
               if (err) reject(err);
-              else resolve7({ value: void 0, done: true });
+              else resolve6({ value: void 0, done: true });
             });
           });
         }
@@ -62414,8 +62414,8 @@ var require_streamx = __commonJS({
         const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0);
         if (writes === 0) return Promise.resolve(true);
         if (state.drains === null) state.drains = [];
-        return new Promise((resolve7) => {
-          state.drains.push({ writes, resolve: resolve7 });
+        return new Promise((resolve6) => {
+          state.drains.push({ writes, resolve: resolve6 });
         });
       }
       write(data) {
@@ -62520,10 +62520,10 @@ var require_streamx = __commonJS({
       cb(null);
     }
     function pipelinePromise(...streams) {
-      return new Promise((resolve7, reject) => {
+      return new Promise((resolve6, reject) => {
         return pipeline3(...streams, (err) => {
           if (err) return reject(err);
-          resolve7();
+          resolve6();
         });
       });
     }
@@ -63193,16 +63193,16 @@ var require_extract2 = __commonJS({
           entryCallback = null;
           cb(err);
         }
-        function onnext(resolve7, reject) {
+        function onnext(resolve6, reject) {
           if (error) {
             return reject(error);
           }
           if (entryStream) {
-            resolve7({ value: entryStream, done: false });
+            resolve6({ value: entryStream, done: false });
             entryStream = null;
             return;
           }
-          promiseResolve = resolve7;
+          promiseResolve = resolve6;
           promiseReject = reject;
           consumeCallback(null);
           if (extract._finished && promiseResolve) {
@@ -63230,11 +63230,11 @@ var require_extract2 = __commonJS({
         function destroy(err) {
           extract.destroy(err);
           consumeCallback(err);
-          return new Promise((resolve7, reject) => {
-            if (extract.destroyed) return resolve7({ value: void 0, done: true });
+          return new Promise((resolve6, reject) => {
+            if (extract.destroyed) return resolve6({ value: void 0, done: true });
             extract.once("close", function() {
               if (err) reject(err);
-              else resolve7({ value: void 0, done: true });
+              else resolve6({ value: void 0, done: true });
             });
           });
         }
@@ -63516,8 +63516,7 @@ var require_tar_stream2 = __commonJS({
 
 // src/cli.ts
 import { randomUUID } from "node:crypto";
-import * as path11 from "node:path";
-import { writeFile as writeFile5 } from "node:fs/promises";
+import * as path13 from "node:path";
 import { parseArgs } from "node:util";
 
 // src/engine/docker.ts
@@ -63660,6 +63659,11 @@ function changesFilesystem(createdBy) {
     instruction
   );
 }
+async function tagImage(docker, imageId, tag) {
+  const at = tag.lastIndexOf(":");
+  const hasTag = at > tag.lastIndexOf("/");
+  await docker.getImage(imageId).tag({ repo: hasTag ? tag.slice(0, at) : tag, tag: hasTag ? tag.slice(at + 1) : "latest" });
+}
 async function removeOwnObjects(docker, runId, keepImages = []) {
   const label = runId ? `${RUN_LABEL}=${runId}` : `${MANAGED_LABEL}=true`;
   const containers = await docker.listContainers({ all: true, filters: { label: [label] } });
@@ -63711,7 +63715,7 @@ async function removeRunObjects(runId, log) {
   try {
     const docker = connectEngine();
     const first = await removeOwnObjects(docker, runId);
-    await new Promise((resolve7) => setTimeout(resolve7, SECOND_SWEEP_DELAY_MS));
+    await new Promise((resolve6) => setTimeout(resolve6, SECOND_SWEEP_DELAY_MS));
     const second = await removeOwnObjects(docker, runId);
     log.info(
       `Removed ${first.containers + second.containers} container(s) and ${first.images + second.images} image(s) of run ${runId}`
@@ -63725,21 +63729,12 @@ async function removeRunObjects(runId, log) {
 
 // src/history/cli.ts
 import { execFileSync } from "node:child_process";
-import * as path3 from "node:path";
-
-// src/history/plan.ts
-import * as path from "node:path";
-function historyCommentKey(commentKeyInput, settings) {
-  if (commentKeyInput.trim() !== "") return commentKeyInput.trim();
-  const relative3 = path.relative(settings.workspace, path.resolve(settings.file));
-  const file = relative3.startsWith("..") ? path.resolve(settings.file) : relative3.split(path.sep).join("/");
-  return `${file}${settings.target ? `#${settings.target}` : ""}`;
-}
+import * as path2 from "node:path";
 
 // src/history/store.ts
 import { randomBytes } from "node:crypto";
 import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import * as path2 from "node:path";
+import * as path from "node:path";
 function matchKey(entries, key, restoreKeys) {
   for (const wanted of [key, ...restoreKeys]) {
     if (entries.some((entry) => entry.key === wanted)) return wanted;
@@ -63763,11 +63758,11 @@ var LocalDirectoryStore = class {
     const manifests = (await this.manifests()).filter((m) => samePaths(m.paths, paths));
     const matched = matchKey(manifests, key, restoreKeys);
     if (matched === void 0) return void 0;
-    const files = path2.join(this.entryDir(matched), "files");
+    const files = path.join(this.entryDir(matched), "files");
     for (const [index, target] of paths.entries()) {
-      const source = path2.join(files, String(index));
+      const source = path.join(files, String(index));
       if (!await exists(source)) continue;
-      await mkdir(path2.dirname(target), { recursive: true });
+      await mkdir(path.dirname(target), { recursive: true });
       await cp(source, target, { recursive: true, force: true });
     }
     return matched;
@@ -63779,18 +63774,18 @@ var LocalDirectoryStore = class {
       throw new Error(`none of ${paths.join(", ")} exists; nothing to save under ${key}`);
     }
     await mkdir(this.dir, { recursive: true });
-    const temporary = path2.join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
+    const temporary = path.join(this.dir, `.tmp-${randomBytes(6).toString("hex")}`);
     try {
       for (const [index, source] of paths.entries()) {
         if (present[index])
-          await cp(source, path2.join(temporary, "files", String(index)), { recursive: true });
+          await cp(source, path.join(temporary, "files", String(index)), { recursive: true });
       }
       const manifest = {
         key,
         paths,
         createdAt: performance.timeOrigin + performance.now()
       };
-      await writeFile(path2.join(temporary, MANIFEST), `${JSON.stringify(manifest)}
+      await writeFile(path.join(temporary, MANIFEST), `${JSON.stringify(manifest)}
 `);
       await rename(temporary, this.entryDir(key));
       return "saved";
@@ -63802,7 +63797,7 @@ var LocalDirectoryStore = class {
     }
   }
   entryDir(key) {
-    return path2.join(this.dir, encodeURIComponent(key));
+    return path.join(this.dir, encodeURIComponent(key));
   }
   async manifests() {
     const names = await readdir(this.dir).catch((error) => {
@@ -63811,7 +63806,7 @@ var LocalDirectoryStore = class {
     });
     const manifests = [];
     for (const name of names.filter((n) => !n.startsWith("."))) {
-      const text = await readFile(path2.join(this.dir, name, MANIFEST), "utf8").catch(() => "");
+      const text = await readFile(path.join(this.dir, name, MANIFEST), "utf8").catch(() => "");
       const manifest = parseManifest(text);
       if (manifest) manifests.push(manifest);
     }
@@ -63828,7 +63823,7 @@ function parseManifest(text) {
   }
 }
 function samePaths(a, b) {
-  return a.length === b.length && a.every((p, i) => path2.resolve(p) === path2.resolve(b[i] ?? ""));
+  return a.length === b.length && a.every((p, i) => path.resolve(p) === path.resolve(b[i] ?? ""));
 }
 async function exists(file) {
   return stat(file).then(
@@ -63854,12 +63849,12 @@ function cliSizeHistory(dir, options, settings, log) {
     else
       log.warning(`--base ${options.base} is not a commit git knows here: growth is not compared`);
   }
-  const historyDir = path3.resolve(dir);
+  const historyDir = path2.resolve(dir);
   return {
     store: new LocalDirectoryStore(historyDir),
-    commentKey: historyCommentKey(options.commentKey ?? "", settings),
+    commentKey: settings.commentKey,
     plan,
-    stagingDir: path3.join(historyDir, ".staging"),
+    stagingDir: path2.join(historyDir, ".staging"),
     layerCacheDir: settings.cacheDir,
     runUnique: settings.runId,
     log
@@ -63879,19 +63874,211 @@ function gitCommit(cwd, revision) {
   }
 }
 
+// src/inputs.ts
+import * as path4 from "node:path";
+
+// src/model/categories.ts
+var PRUNE_CATEGORIES = [
+  "tests",
+  "pycache",
+  "stubs",
+  "sources",
+  "static-libs",
+  "packaging",
+  "caches"
+];
+function isPruneCategory(value) {
+  return PRUNE_CATEGORIES.includes(value);
+}
+
+// src/model/workspace.ts
+import * as path3 from "node:path";
+function workspacePath(workspace, file) {
+  const relative2 = path3.relative(workspace, path3.resolve(file));
+  if (relative2 === "" || relative2.startsWith("..") || path3.isAbsolute(relative2))
+    return path3.resolve(file);
+  return relative2.split(path3.sep).join("/");
+}
+function defaultCommentKey(workspace, file, target) {
+  return `${workspacePath(workspace, file)}${target ? `#${target}` : ""}`;
+}
+
+// src/inputs.ts
+var InputError = class extends Error {
+  constructor(input, message) {
+    super(`Invalid \`${input}\`: ${message}`);
+    this.input = input;
+    this.name = "InputError";
+  }
+  input;
+};
+var UNITS = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+  k: 1e3,
+  m: 1e6,
+  g: 1e9
+};
+function parseSize(input, text) {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  const unit = UNITS[(match?.[2] || "b").toLowerCase()];
+  if (!match || unit === void 0) {
+    throw new InputError(input, `"${text}" is not a size; write it like 450MB, 1.2GB or 300MiB`);
+  }
+  return Math.round(Number(match[1]) * unit);
+}
+function parseGrowth(input, text) {
+  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (percent) return { kind: "percent", value: Number(percent[1]) };
+  try {
+    return { kind: "bytes", value: parseSize(input, text) };
+  } catch {
+    throw new InputError(input, `"${text}" is neither a percentage (5%) nor a size (20MB)`);
+  }
+}
+function parseBoolean(input, text) {
+  const value = text.trim().toLowerCase();
+  if (["true", "yes", "1", "on"].includes(value)) return true;
+  if (["false", "no", "0", "off"].includes(value)) return false;
+  throw new InputError(input, `"${text}" is not true or false`);
+}
+function parseList(text, separators = /[\n,]/) {
+  return text.split(separators).map((item) => item.trim()).filter((item) => item !== "");
+}
+function parsePrune(input, text) {
+  const items = parseList(text);
+  if (items.length === 0 || items.length === 1 && items[0] === "all")
+    return [...PRUNE_CATEGORIES];
+  if (items.length === 1 && items[0] === "none") return [];
+  const exclusions = items.filter((item) => item.startsWith("-")).map((item) => item.slice(1));
+  const inclusions = items.filter((item) => !item.startsWith("-"));
+  for (const name of [...exclusions, ...inclusions]) {
+    if (!isPruneCategory(name)) {
+      throw new InputError(
+        input,
+        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(", ")}`
+      );
+    }
+  }
+  const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
+  return PRUNE_CATEGORIES.filter((c) => base.includes(c) && !exclusions.includes(c));
+}
+function parseBuildArgs(input, text) {
+  const args = {};
+  for (const line of parseList(text, /\n/)) {
+    const at = line.indexOf("=");
+    if (at <= 0) throw new InputError(input, `"${line}" is not KEY=VALUE`);
+    args[line.slice(0, at).trim()] = line.slice(at + 1);
+  }
+  return args;
+}
+function parseChoice(input, text, choices) {
+  const value = text.trim().toLowerCase();
+  if (choices.includes(value)) return value;
+  throw new InputError(input, `"${text}" is not one of ${choices.join(", ")}`);
+}
+function parseDuration(input, text) {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  if (!match) throw new InputError(input, `"${text}" is not a duration; write 120s or 5m`);
+  const factor = { ms: 1, s: 1e3, m: 6e4 }[match[2] ?? "s"] ?? 1e3;
+  return Math.round(Number(match[1]) * factor);
+}
+var DEFAULT_SMOKE_TIMEOUT = "300s";
+function readSettings(read, defaults) {
+  const context = path4.resolve(defaults.workspace, read("context") || ".");
+  const budgetText = read("budget");
+  const growthText = read("max-growth");
+  const budgetMetric = parseChoice("budget-metric", read("budget-metric") || "uncompressed", [
+    "uncompressed",
+    "compressed"
+  ]);
+  const prune = parsePrune("prune", read("prune") || "all");
+  const file = read("file") ? path4.resolve(defaults.workspace, read("file")) : path4.join(context, "Dockerfile");
+  const target = read("target") || void 0;
+  return {
+    workspace: defaults.workspace,
+    context,
+    file,
+    target,
+    buildArgs: parseBuildArgs("build-args", read("build-args")),
+    network: read("network") || "default",
+    mode: parseChoice("mode", read("mode") || "slim", ["slim", "measure"]),
+    smokeTest: read("smoke-test").trim() || "auto",
+    smokeTimeoutMs: parseDuration("smoke-timeout", read("smoke-timeout") || DEFAULT_SMOKE_TIMEOUT),
+    strip: parseBoolean("strip", read("strip") || "true"),
+    prune,
+    keep: parseList(read("keep"), /\n/),
+    strict: parseBoolean("strict", read("strict") || "false"),
+    budget: budgetText ? parseSize("budget", budgetText) : void 0,
+    budgetMetric,
+    maxGrowth: growthText ? parseGrowth("max-growth", growthText) : void 0,
+    outputDir: defaults.outputDir,
+    cacheDir: defaults.cacheDir,
+    tag: read("tag") || void 0,
+    commentKey: read("comment-key").trim() || defaultCommentKey(defaults.workspace, file, target),
+    comment: parseChoice("comment", read("comment") || "auto", [
+      "auto",
+      "always",
+      "never"
+    ]),
+    compressed: parseBoolean("compressed-size", read("compressed-size") || "true") || budgetMetric === "compressed",
+    runId: defaults.runId
+  };
+}
+
+// src/report/redact.ts
+var SECRET_WORDS = /(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)/i;
+var PUBLIC_WORD = /(?:_|^)public(?:_|$)/i;
+var MIN_SECRET_LENGTH = 4;
+var MASK = "***";
+function looksSecret(name) {
+  return SECRET_WORDS.test(name) && !PUBLIC_WORD.test(name);
+}
+function secretBuildArgValues(buildArgs) {
+  return Object.entries(buildArgs).filter(([name, value]) => looksSecret(name) && value.length >= MIN_SECRET_LENGTH).map(([, value]) => value).sort((a, b) => b.length - a.length);
+}
+function redactText(text, secrets) {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= MIN_SECRET_LENGTH) result = result.split(secret).join(MASK);
+  }
+  return result;
+}
+function redactDeep(value, secrets) {
+  if (secrets.length === 0) return value;
+  return walk(value, secrets);
+}
+function walk(value, secrets) {
+  if (typeof value === "string") return redactText(value, secrets);
+  if (Array.isArray(value)) return value.map((item) => walk(item, secrets));
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, walk(item, secrets)])
+    );
+  }
+  return value;
+}
+
 // src/report/format.ts
 var MINUS = "\u2212";
-var UNITS = ["B", "kB", "MB", "GB", "TB"];
+var UNITS2 = ["B", "kB", "MB", "GB", "TB"];
 function formatBytes(bytes) {
   if (!Number.isFinite(bytes)) return "?";
   const sign = bytes < 0 ? MINUS : "";
   let value = Math.abs(bytes);
   let unit = 0;
-  while (unit < UNITS.length - 1 && roundTo(value, decimalsFor(unit)) >= 1e3) {
+  while (unit < UNITS2.length - 1 && roundTo(value, decimalsFor(unit)) >= 1e3) {
     value /= 1e3;
     unit += 1;
   }
-  return `${sign}${value.toFixed(decimalsFor(unit))} ${UNITS[unit]}`;
+  return `${sign}${value.toFixed(decimalsFor(unit))} ${UNITS2[unit]}`;
 }
 function formatSignedBytes(delta) {
   if (delta === 0) return "0 B";
@@ -63916,6 +64103,188 @@ function decimalsFor(unit) {
 function roundTo(value, decimals) {
   return Number(value.toFixed(decimals));
 }
+
+// src/report/text.ts
+function renderText(report, files) {
+  const out = [];
+  out.push(
+    `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ""}`
+  );
+  out.push(
+    `engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`
+  );
+  out.push("");
+  out.push(...sizeTable(report));
+  out.push("");
+  out.push(...layerTable(report.after ?? report.before));
+  out.push("");
+  out.push("Largest files added by the image (not the base):");
+  for (const file of (report.after ?? report.before).largestFiles.slice(0, 10)) {
+    out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
+  }
+  out.push(...findingLines(report));
+  if (report.slim) {
+    out.push("");
+    out.push(`Strategy: ${report.slim.strategy}`);
+    for (const saving of report.slim.savings) {
+      out.push(
+        `  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`
+      );
+    }
+    for (const file of report.slim.strippedTop.slice(0, 5)) {
+      out.push(
+        `  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`
+      );
+    }
+    for (const line of [...report.slim.notes, ...report.slim.skipped])
+      out.push(`  - ${printable(line)}`);
+  }
+  if (report.smoke) {
+    const { before, after } = report.smoke;
+    out.push("");
+    out.push(`Smoke test: ${report.smoke.command.join(" ")}`);
+    out.push(
+      `  original: ${before.passed ? "passed" : "FAILED"}${before.medianMs !== void 0 ? ` (median ${before.medianMs} ms)` : ""}`
+    );
+    if (after)
+      out.push(
+        `  slimmed:  ${after.passed ? "passed" : "FAILED"}${after.medianMs !== void 0 ? ` (median ${after.medianMs} ms)` : ""}`
+      );
+    if (report.smoke.coldStartDeltaMs !== void 0)
+      out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
+  }
+  if (report.budget) {
+    const b = report.budget;
+    out.push("");
+    out.push(
+      `Budget (${b.metric}): ${formatBytes(b.actual)} of ${formatBytes(b.limit)} \u2014 ${b.over ? "OVER BUDGET" : "within budget"}`
+    );
+  }
+  if (report.growth) {
+    out.push("");
+    out.push(`Growth: ${report.growth.message}${report.growth.over ? " \u2014 OVER max-growth" : ""}`);
+  }
+  out.push(...warningLines(report));
+  out.push("");
+  out.push(`Report: ${files.report}`);
+  if (files.dockerfile) out.push(`Slimmed Dockerfile: ${files.dockerfile}`);
+  if (files.patch) out.push(`Patch: ${files.patch}`);
+  return out.join("\n");
+}
+function sizeTable(report) {
+  const row = (label, size, compressed) => `  ${label.padEnd(8)} ${size.padStart(12)} ${compressed.padStart(12)}`;
+  const rows = [
+    row("Image", "Size", "Compressed"),
+    row("before", formatBytes(report.before.size), optionalBytes(report.before.compressed))
+  ];
+  if (report.after) {
+    rows.push(row("after", formatBytes(report.after.size), optionalBytes(report.after.compressed)));
+    rows.push(
+      row(
+        "delta",
+        formatDelta(report.after.size - report.before.size, report.before.size),
+        report.after.compressed !== void 0 && report.before.compressed !== void 0 ? formatDelta(
+          report.after.compressed - report.before.compressed,
+          report.before.compressed
+        ) : "-"
+      )
+    );
+  }
+  return rows;
+}
+function layerTable(image) {
+  const rows = ["Layers (oldest first):"];
+  for (const layer of image.layers) {
+    rows.push(
+      `  ${formatBytes(layer.size).padStart(10)} ${optionalBytes(layer.compressed).padStart(10)}  ${layer.base ? "[base] " : ""}${printable(layer.createdBy)}`
+    );
+  }
+  return rows;
+}
+function optionalBytes(value) {
+  return value === void 0 ? "-" : formatBytes(value);
+}
+function findingLines(report) {
+  if (!report.findings?.length) return [];
+  const rows = ["", "What else makes the image heavy (original image):"];
+  for (const finding of report.findings.slice(0, 10)) {
+    const where = finding.line === void 0 ? "" : `line ${finding.line}: `;
+    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
+    rows.push(`${" ".repeat(14)}${printable(finding.fix)}`);
+  }
+  return rows;
+}
+function warningLines(report) {
+  const warnings = [...report.warnings, ...report.slim?.warnings ?? []];
+  if (warnings.length === 0) return [];
+  return ["", "Warnings:", ...warnings.map((warning) => `  - ${printable(warning)}`)];
+}
+function printable(text) {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+}
+
+// src/cli-flags.ts
+var CLI_USAGE = `Usage:
+  slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
+  slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
+                 [--prune a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
+                 [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
+History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
+                 [--comment-key KEY] names the image in the history (default: Dockerfile path#target)
+  --json prints the report object (documented in README.md) on stdout; logs go to stderr.`;
+var CLI_OPTIONS = {
+  context: { type: "string" },
+  file: { type: "string", short: "f" },
+  target: { type: "string" },
+  "build-arg": { type: "string", multiple: true },
+  network: { type: "string" },
+  smoke: { type: "string" },
+  "smoke-timeout": { type: "string" },
+  "no-strip": { type: "boolean" },
+  prune: { type: "string" },
+  keep: { type: "string", multiple: true },
+  strict: { type: "boolean" },
+  budget: { type: "string" },
+  "budget-metric": { type: "string" },
+  out: { type: "string" },
+  "cache-dir": { type: "string" },
+  history: { type: "string" },
+  base: { type: "string" },
+  "max-growth": { type: "string" },
+  "comment-key": { type: "string" },
+  tag: { type: "string" },
+  "no-compressed": { type: "boolean" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
+  help: { type: "boolean", short: "h" }
+};
+function flagInputs(command, values) {
+  return {
+    context: values.context ?? ".",
+    file: values.file ?? "",
+    target: values.target ?? "",
+    "build-args": (values["build-arg"] ?? []).join("\n"),
+    network: values.network ?? "",
+    mode: command,
+    "smoke-test": values.smoke ?? "",
+    "smoke-timeout": values["smoke-timeout"] ?? "",
+    strip: values["no-strip"] ? "false" : "true",
+    prune: values.prune ?? "",
+    keep: (values.keep ?? []).join("\n"),
+    strict: values.strict ? "true" : "false",
+    budget: values.budget ?? "",
+    "budget-metric": values["budget-metric"] ?? "",
+    "max-growth": values["max-growth"] ?? "",
+    "comment-key": values["comment-key"] ?? "",
+    tag: values.tag ?? "",
+    "compressed-size": values["no-compressed"] ? "false" : "true"
+  };
+}
+
+// src/session.ts
+import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
+import * as path12 from "node:path";
 
 // src/history/entry.ts
 var ENTRY_FILE = "slimpy-history.json";
@@ -64051,7 +64420,7 @@ function branchName(ref) {
 
 // src/history/history.ts
 import { mkdir as mkdir2, readdir as readdir2, readFile as readFile2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import * as path4 from "node:path";
+import * as path5 from "node:path";
 
 // src/history/keys.ts
 import { createHash } from "node:crypto";
@@ -64110,7 +64479,7 @@ async function restoreBaseline(history, wanted) {
       log.info(`No size recorded for base ${wanted.baseSha} nor any earlier baseline`);
       return chooseBaseline(wanted, void 0);
     }
-    const entry = parseEntry(await readFile2(path4.join(dir, ENTRY_FILE), "utf8").catch(() => ""));
+    const entry = parseEntry(await readFile2(path5.join(dir, ENTRY_FILE), "utf8").catch(() => ""));
     if (!entry) {
       const why = `the recorded entry ${matched} is not one this version of slimpy reads`;
       log.warning(`Restoring the size of base ${wanted.baseSha}: ${why}.`);
@@ -64155,7 +64524,7 @@ async function recordReport(history, report, settings) {
     await rm2(dir, { recursive: true, force: true });
     await mkdir2(dir, { recursive: true });
     const entry = createEntry(report, settings, { ...record, commentKey: history.commentKey });
-    await writeFile2(path4.join(dir, ENTRY_FILE), `${JSON.stringify(entry)}
+    await writeFile2(path5.join(dir, ENTRY_FILE), `${JSON.stringify(entry)}
 `);
     const outcome = await store.save([dir], key);
     log.info(
@@ -64181,7 +64550,7 @@ async function saveLayerCache(history, restored) {
   });
 }
 function entryDir(history) {
-  return path4.join(history.stagingDir, historyId(history.commentKey));
+  return path5.join(history.stagingDir, historyId(history.commentKey));
 }
 async function layerRecordNames(dir) {
   const names = await readdir2(dir).catch(() => []);
@@ -64198,186 +64567,61 @@ function messageOf2(error) {
   return error instanceof Error ? error.message : String(error);
 }
 
-// src/inputs.ts
-import * as path5 from "node:path";
-
-// src/slim/categories.ts
-var PRUNE_CATEGORIES = [
-  "tests",
-  "pycache",
-  "stubs",
-  "sources",
-  "static-libs",
-  "packaging",
-  "caches"
-];
-function isPruneCategory(value) {
-  return PRUNE_CATEGORIES.includes(value);
-}
-
-// src/inputs.ts
-var InputError = class extends Error {
-  constructor(input, message) {
-    super(`Invalid \`${input}\`: ${message}`);
-    this.input = input;
-    this.name = "InputError";
-  }
-  input;
-};
-var UNITS2 = {
-  b: 1,
-  kb: 1e3,
-  mb: 1e6,
-  gb: 1e9,
-  tb: 1e12,
-  kib: 2 ** 10,
-  mib: 2 ** 20,
-  gib: 2 ** 30,
-  tib: 2 ** 40,
-  k: 1e3,
-  m: 1e6,
-  g: 1e9
-};
-function parseSize(input, text) {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
-  const unit = UNITS2[(match?.[2] || "b").toLowerCase()];
-  if (!match || unit === void 0) {
-    throw new InputError(input, `"${text}" is not a size; write it like 450MB, 1.2GB or 300MiB`);
-  }
-  return Math.round(Number(match[1]) * unit);
-}
-function parseGrowth(input, text) {
-  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
-  if (percent) return { kind: "percent", value: Number(percent[1]) };
-  try {
-    return { kind: "bytes", value: parseSize(input, text) };
-  } catch {
-    throw new InputError(input, `"${text}" is neither a percentage (5%) nor a size (20MB)`);
-  }
-}
-function parseBoolean(input, text) {
-  const value = text.trim().toLowerCase();
-  if (["true", "yes", "1", "on"].includes(value)) return true;
-  if (["false", "no", "0", "off"].includes(value)) return false;
-  throw new InputError(input, `"${text}" is not true or false`);
-}
-function parseList(text, separators = /[\n,]/) {
-  return text.split(separators).map((item) => item.trim()).filter((item) => item !== "");
-}
-function parsePrune(input, text) {
-  const items = parseList(text);
-  if (items.length === 0 || items.length === 1 && items[0] === "all")
-    return [...PRUNE_CATEGORIES];
-  if (items.length === 1 && items[0] === "none") return [];
-  const exclusions = items.filter((item) => item.startsWith("-")).map((item) => item.slice(1));
-  const inclusions = items.filter((item) => !item.startsWith("-"));
-  for (const name of [...exclusions, ...inclusions]) {
-    if (!isPruneCategory(name)) {
-      throw new InputError(
-        input,
-        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(", ")}`
-      );
-    }
-  }
-  const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
-  return PRUNE_CATEGORIES.filter((c) => base.includes(c) && !exclusions.includes(c));
-}
-function parseBuildArgs(input, text) {
-  const args = {};
-  for (const line of parseList(text, /\n/)) {
-    const at = line.indexOf("=");
-    if (at <= 0) throw new InputError(input, `"${line}" is not KEY=VALUE`);
-    args[line.slice(0, at).trim()] = line.slice(at + 1);
-  }
-  return args;
-}
-function parseChoice(input, text, choices) {
-  const value = text.trim().toLowerCase();
-  if (choices.includes(value)) return value;
-  throw new InputError(input, `"${text}" is not one of ${choices.join(", ")}`);
-}
-function parseDuration(input, text) {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
-  if (!match) throw new InputError(input, `"${text}" is not a duration; write 120s or 5m`);
-  const factor = { ms: 1, s: 1e3, m: 6e4 }[match[2] ?? "s"] ?? 1e3;
-  return Math.round(Number(match[1]) * factor);
-}
-var DEFAULT_SMOKE_TIMEOUT = "300s";
-function readSettings(read, defaults) {
-  const context = path5.resolve(defaults.workspace, read("context") || ".");
-  const budgetText = read("budget");
-  const growthText = read("max-growth");
-  const budgetMetric = parseChoice("budget-metric", read("budget-metric") || "uncompressed", [
-    "uncompressed",
-    "compressed"
-  ]);
-  const prune = parsePrune("prune", read("prune") || "all");
+// src/pipeline/budget.ts
+function budgetVerdict(settings, size, compressed) {
+  if (settings.budget === void 0) return void 0;
+  const actual = settings.budgetMetric === "compressed" ? compressed : size;
+  if (actual === void 0) return void 0;
   return {
-    workspace: defaults.workspace,
-    context,
-    file: read("file") ? path5.resolve(defaults.workspace, read("file")) : path5.join(context, "Dockerfile"),
-    target: read("target") || void 0,
-    buildArgs: parseBuildArgs("build-args", read("build-args")),
-    network: read("network") || "default",
-    mode: parseChoice("mode", read("mode") || "slim", ["slim", "measure"]),
-    smokeTest: read("smoke-test").trim() || "auto",
-    smokeTimeoutMs: parseDuration("smoke-timeout", read("smoke-timeout") || DEFAULT_SMOKE_TIMEOUT),
-    strip: parseBoolean("strip", read("strip") || "true"),
-    prune,
-    keep: parseList(read("keep"), /\n/),
-    strict: parseBoolean("strict", read("strict") || "false"),
-    budget: budgetText ? parseSize("budget", budgetText) : void 0,
-    budgetMetric,
-    maxGrowth: growthText ? parseGrowth("max-growth", growthText) : void 0,
-    outputDir: defaults.outputDir,
-    cacheDir: defaults.cacheDir,
-    tag: read("tag") || void 0,
-    compressed: parseBoolean("compressed-size", read("compressed-size") || "true") || budgetMetric === "compressed",
-    runId: defaults.runId
+    metric: settings.budgetMetric,
+    limit: settings.budget,
+    actual,
+    over: actual > settings.budget
   };
 }
+function budgetFailure(budget) {
+  return `The image is over its size budget: ${formatBytes(budget.actual)} ${budget.metric} > budget ${formatBytes(budget.limit)} (${budget.actual} > ${budget.limit} bytes).`;
+}
 
-// src/pipeline.ts
-import { mkdir as mkdir4, readFile as readFile5, stat as stat2, writeFile as writeFile4 } from "node:fs/promises";
-import * as path10 from "node:path";
-
-// src/dockerfile/buildkit-only.ts
-var import_dockerfile_ast = __toESM(require_main(), 1);
-var BUILDKIT_ONLY_FLAGS = {
-  RUN: ["mount", "network", "security"],
-  COPY: ["link", "chmod", "parents", "exclude"],
-  ADD: ["link", "chmod", "checksum", "keep-git-dir", "parents", "exclude"]
-};
-var HEREDOC_START = /^<<-?(["']?)[A-Za-z_][\w.-]*\1/;
-function buildKitOnlyUses(dockerfileText) {
-  const uses = [];
-  for (const instruction of import_dockerfile_ast.DockerfileParser.parse(dockerfileText).getInstructions()) {
-    const keyword = instruction.getKeyword();
-    const onlyFlags = BUILDKIT_ONLY_FLAGS[keyword];
-    if (!onlyFlags) continue;
-    const line = instruction.getRange().start.line + 1;
-    for (const flag of flagNames(instruction)) {
-      if (onlyFlags.includes(flag)) uses.push({ line, feature: `${keyword} --${flag}` });
-    }
-    if (instruction.getArguments().some((argument) => HEREDOC_START.test(argument.getValue()))) {
-      uses.push({ line, feature: `${keyword} heredoc` });
-    }
+// src/pipeline/errors.ts
+var ContextMissingError = class extends Error {
+  constructor(context) {
+    super(
+      `The build context ${context} does not exist or is not a directory. Set \`context\` (--context) to the directory your Dockerfile builds from.`
+    );
+    this.name = "ContextMissingError";
   }
-  return uses;
-}
-function flagNames(instruction) {
-  const withFlags = instruction;
-  return withFlags.getFlags?.().map((flag) => flag.getName().toLowerCase()) ?? [];
-}
-function describeUses(uses) {
-  return uses.map((use) => `${use.feature} at line ${use.line}`).join(", ");
-}
+};
+var DockerfileMissingError = class extends Error {
+  constructor(file) {
+    super(
+      `No Dockerfile at ${file}. Set \`file\` (--file) to the Dockerfile's path, or \`context\` to its directory.`
+    );
+    this.name = "DockerfileMissingError";
+  }
+};
+var BuildKitRequiredError = class extends Error {
+  constructor(uses, why) {
+    super(
+      `The Dockerfile needs BuildKit (${uses}), but slimpy has to use the classic builder on this engine: ${why} Run slimpy on Docker Engine >= 27.5 or on the classic (overlay2) image store, or avoid those features.`
+    );
+    this.name = "BuildKitRequiredError";
+  }
+};
+var SmokeBrokenError = class extends Error {
+  outcome;
+  partial;
+  constructor(message) {
+    super(message);
+    this.name = "SmokeBrokenError";
+  }
+};
 
-// src/dockerfile/plan.ts
-var import_dockerfile_ast7 = __toESM(require_main(), 1);
+// src/pipeline/run.ts
+import * as path11 from "node:path";
 
 // src/dockerfile/context.ts
-var import_dockerfile_ast2 = __toESM(require_main(), 1);
+var import_dockerfile_ast = __toESM(require_main(), 1);
 function lineOf(instruction) {
   return instruction.getRange().start.line + 1;
 }
@@ -64409,7 +64653,7 @@ function variablesAt(context, instruction) {
   };
 }
 function effectiveUser(instructions) {
-  return instructions.filter((instruction) => instruction instanceof import_dockerfile_ast2.User).at(-1);
+  return instructions.filter((instruction) => instruction instanceof import_dockerfile_ast.User).at(-1);
 }
 function userValue(user) {
   return (user.getRawArgumentsContent() ?? "").trim();
@@ -64418,50 +64662,359 @@ function isRootUser(user) {
   return /^(?:root|0)(?::(?:root|0))?$/.test(user);
 }
 function shellInForce(instructions) {
-  const shell = instructions.filter((instruction) => instruction instanceof import_dockerfile_ast2.Shell).at(-1);
+  const shell = instructions.filter((instruction) => instruction instanceof import_dockerfile_ast.Shell).at(-1);
   return shell?.getJSONStrings()[0]?.getJSONValue();
 }
 function isPosixShell(shell) {
   return shell === void 0 || /(?:^|\/)(?:sh|bash|ash|dash|zsh|ksh)$/.test(shell);
 }
 
-// src/dockerfile/derived.ts
-var import_dockerfile_ast4 = __toESM(require_main(), 1);
-import { posix } from "node:path";
+// src/measure/findings/content-hash.ts
+var import_tar_stream2 = __toESM(require_tar_stream2(), 1);
+import { createHash as createHash2 } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
 
-// src/dockerfile/invocation.ts
-var SCRIPT_TARGET = "/tmp/slimpy-prune.sh";
-function assertUsableScriptPath(scriptPath) {
-  const plain = /^[A-Za-z0-9._/-]+$/.test(scriptPath);
-  const inside = !scriptPath.startsWith("/") && !scriptPath.split("/").includes("..");
-  if (!plain || !inside) {
-    throw new RangeError(
-      `prune script path "${scriptPath}" must be a relative POSIX path inside the build context made of letters, digits, '.', '_', '-' and '/'`
-    );
+// src/measure/layer-tar.ts
+var import_tar_stream = __toESM(require_tar_stream2(), 1);
+import path6 from "node:path";
+var WHITEOUT_PREFIX = ".wh.";
+var OPAQUE_MARKER = ".wh..wh..opq";
+var AUFS_META_PREFIX = "/.wh..wh.";
+function absoluteLayerPath(name) {
+  const normal = path6.posix.normalize(`/${name}`);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+function describeLayerEntry(header) {
+  const absolute = absoluteLayerPath(header.name);
+  if (absolute === "/") return { kind: "skip" };
+  const base = path6.posix.basename(absolute);
+  const dir = path6.posix.dirname(absolute);
+  if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
+  if (absolute.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
+  if (base.startsWith(WHITEOUT_PREFIX)) {
+    return { kind: "whiteout", path: path6.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
+  }
+  const mode = header.mode & 4095;
+  switch (header.type) {
+    case "file":
+    case "contiguous-file":
+      return { kind: "entry", entry: { path: absolute, size: header.size, type: "file", mode } };
+    case "directory":
+      return { kind: "entry", entry: { path: absolute, size: 0, type: "dir", mode } };
+    case "symlink":
+      return {
+        kind: "entry",
+        entry: {
+          path: absolute,
+          size: 0,
+          type: "symlink",
+          mode,
+          linkTarget: header.linkname ?? ""
+        }
+      };
+    case "link": {
+      const linkTarget = absoluteLayerPath(header.linkname ?? "");
+      return {
+        kind: "entry",
+        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
+      };
+    }
+    default:
+      return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
   }
 }
-function scriptMountFlag(scriptPath) {
-  return `--mount=type=bind,source=${scriptPath},target=${SCRIPT_TARGET}`;
-}
-function scriptCopyInstruction(scriptPath, owner) {
-  const chown = owner === void 0 ? "" : `--chown=${owner} `;
-  return `COPY ${chown}${scriptPath} ${SCRIPT_TARGET}`;
-}
-function pruneCommand(scriptArgs, roots) {
-  return ["sh", SCRIPT_TARGET, ...scriptArgs.map(shellQuote), ...roots.map(rootWord)].join(" ");
-}
-var REMOVE_SCRIPT = `rm -f ${SCRIPT_TARGET}`;
-var SHELL_SAFE = /^[A-Za-z0-9_./:=@%+,-]+$/;
-function shellQuote(word) {
-  if (SHELL_SAFE.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
-function rootWord(root2) {
-  return /^[A-Za-z0-9_./:=@%+,*?[\]-]+$/.test(root2) ? root2 : shellQuote(root2);
+var LayerIndexer = class {
+  extract = import_tar_stream.default.extract();
+  index = { files: [], whiteouts: [], opaqueDirs: [] };
+  consumed;
+  constructor() {
+    this.consumed = this.consume();
+    this.consumed.catch(() => void 0);
+  }
+  async write(chunk) {
+    if (!this.extract.write(chunk)) await writable(this.extract);
+  }
+  async end() {
+    this.extract.end(void 0);
+    await this.consumed;
+    return this.index;
+  }
+  /** Stops parsing (the layer stream failed); `end` is not called then. */
+  destroy(error) {
+    this.extract.destroy(error);
+  }
+  async consume() {
+    for await (const entry of this.extract) {
+      this.record(describeLayerEntry(entry.header));
+      entry.resume();
+    }
+  }
+  record(meaning) {
+    if (meaning.kind === "entry") this.index.files.push(meaning.entry);
+    else if (meaning.kind === "whiteout") this.index.whiteouts.push(meaning.path);
+    else if (meaning.kind === "opaque") this.index.opaqueDirs.push(meaning.path);
+  }
+};
+function writable(stream) {
+  return new Promise((resolve6, reject) => {
+    const onDrain = () => {
+      stream.off("close", onClose);
+      resolve6();
+    };
+    const onClose = () => {
+      stream.off("drain", onDrain);
+      reject(new Error("the layer tar could not be parsed"));
+    };
+    stream.once("drain", onDrain);
+    stream.once("close", onClose);
+  });
 }
 
-// src/dockerfile/parse.ts
+// src/measure/findings/content-hash.ts
+function hashKey(diffId, path14) {
+  return `${diffId}
+${path14}`;
+}
+var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
+var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
+async function hashLayerFiles(docker, image, requests, layers = []) {
+  const keys = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
+  const wanted = {
+    shapes: new Set(requests.map((request) => `${request.path}\0${request.size}`)),
+    diffIds: new Set(requests.map((request) => request.diffId)),
+    known: new Set(layers.map((layer) => layer.diffId)),
+    bySize: uniqueSizes(layers)
+  };
+  const hashes = /* @__PURE__ */ new Map();
+  const source = await docker.getImage(image).get();
+  const extract = import_tar_stream2.default.extract();
+  source.on("error", (error) => extract.destroy(error));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const layer = await readLayerEntry(entry, wanted);
+      for (const [path14, hash] of layer?.hashes ?? []) {
+        const key = hashKey(layer?.diffId ?? "", path14);
+        if (keys.has(key)) hashes.set(key, hash);
+      }
+    }
+  } finally {
+    source.destroy?.();
+  }
+  return hashes;
+}
+function uniqueSizes(layers) {
+  const bySize = /* @__PURE__ */ new Map();
+  for (const layer of layers) {
+    const seen = bySize.get(layer.tarBytes);
+    bySize.set(
+      layer.tarBytes,
+      bySize.has(layer.tarBytes) && seen !== layer.diffId ? void 0 : layer.diffId
+    );
+  }
+  return new Map([...bySize].filter((entry) => entry[1] !== void 0));
+}
+async function readLayerEntry(entry, wanted) {
+  const { name, type } = entry.header;
+  const body = entry;
+  const diffId = entryDiffId(entry.header, wanted);
+  if (diffId !== void 0 && wanted.diffIds.has(diffId))
+    return scanLayer(body, wanted.shapes, diffId);
+  if (diffId !== void 0 && wanted.known.has(diffId)) {
+    entry.resume();
+    return void 0;
+  }
+  if (type === "file" && LEGACY_LAYER.test(name)) return scanLayer(body, wanted.shapes);
+  if (type === "file" && OCI_BLOB.test(name)) return scanMaybeGzip(body, wanted.shapes);
+  entry.resume();
+  return void 0;
+}
+function entryDiffId(header, wanted) {
+  if (header.type !== "file") return void 0;
+  const blob = OCI_BLOB.exec(header.name)?.[1];
+  if (blob !== void 0) return `sha256:${blob}`;
+  return LEGACY_LAYER.test(header.name) ? wanted.bySize.get(header.size ?? -1) : void 0;
+}
+async function scanMaybeGzip(body, shapes) {
+  const iterator = body[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return void 0;
+  const rest = (async function* () {
+    yield first.value;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next())
+      yield next.value;
+  })();
+  if (!(first.value[0] === 31 && first.value[1] === 139)) {
+    for await (const chunk of rest) void chunk;
+    return void 0;
+  }
+  const gunzip = createGunzip();
+  pipeline(rest, gunzip).catch(() => void 0);
+  return scanLayer(gunzip, shapes);
+}
+async function scanLayer(body, shapes, knownDiffId) {
+  const digest = knownDiffId === void 0 ? createHash2("sha256") : void 0;
+  const extract = import_tar_stream2.default.extract();
+  const feeding = feed(body, extract, digest);
+  feeding.catch(() => void 0);
+  const hashes = /* @__PURE__ */ new Map();
+  for await (const entry of extract) {
+    const { name, type, size } = entry.header;
+    const path14 = absoluteLayerPath(name);
+    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path14}\0${size ?? 0}`)) {
+      const hash = createHash2("sha256");
+      for await (const chunk of entry) hash.update(chunk);
+      hashes.set(path14, hash.digest("hex"));
+    } else {
+      entry.resume();
+    }
+  }
+  await feeding;
+  return { diffId: knownDiffId ?? `sha256:${digest?.digest("hex") ?? ""}`, hashes };
+}
+async function feed(body, extract, digest) {
+  try {
+    for await (const chunk of body) {
+      digest?.update(chunk);
+      if (!extract.write(chunk)) await drained(extract);
+    }
+    extract.end(void 0);
+  } catch (error) {
+    extract.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+}
+function drained(stream) {
+  return new Promise((resolve6, reject) => {
+    const onDrain = () => {
+      stream.off("close", onClose);
+      resolve6();
+    };
+    const onClose = () => {
+      stream.off("drain", onDrain);
+      reject(new Error("a layer of the image export could not be parsed"));
+    };
+    stream.once("drain", onDrain);
+    stream.once("close", onClose);
+  });
+}
+
+// src/measure/findings/duplicates.ts
+var DUPLICATE_MIN_SIZE = 64 * 1024;
+function duplicateCandidates(layers, view, ownFrom, limits = {}) {
+  const minSize = limits.minSize ?? DUPLICATE_MIN_SIZE;
+  const groups = [...sizeGroups(view, minSize).values()].filter(
+    (group) => group.length > 1 && group.some((file) => file.layer >= ownFrom)
+  );
+  groups.sort((a, b) => b[0].size * (b.length - 1) - a[0].size * (a.length - 1));
+  const requests = [];
+  let bytes = 0;
+  for (const group of groups) {
+    const groupBytes = group.length * group[0].size;
+    if (bytes + groupBytes > (limits.maxBytes ?? 2e9) || requests.length + group.length > (limits.maxFiles ?? 2e4))
+      continue;
+    bytes += groupBytes;
+    for (const file of group)
+      requests.push({ diffId: layers[file.layer]?.diffId ?? "", path: file.path, size: file.size });
+  }
+  return requests;
+}
+function duplicateCopies(layers, view, hashes, minSize = DUPLICATE_MIN_SIZE) {
+  const byContent = /* @__PURE__ */ new Map();
+  for (const group of sizeGroups(view, minSize).values()) {
+    for (const file of group) {
+      const hash = hashes.get(hashKey(layers[file.layer]?.diffId ?? "", file.path));
+      if (hash === void 0) continue;
+      const key = `${file.size}:${hash}`;
+      const same = byContent.get(key);
+      if (same) same.push(file);
+      else byContent.set(key, [file]);
+    }
+  }
+  const copies = [];
+  for (const same of byContent.values()) {
+    if (same.length < 2) continue;
+    same.sort((a, b) => a.layer - b.layer || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const original = same[0].path;
+    for (const file of same.slice(1)) copies.push({ ...file, original });
+  }
+  return copies;
+}
+function sizeGroups(view, minSize) {
+  const groups = /* @__PURE__ */ new Map();
+  view.files.forEach((files, layer) => {
+    for (const file of files) {
+      if (file.hiddenBy !== void 0 || file.size < minSize) continue;
+      const group = groups.get(file.size);
+      const visible = { layer, path: file.path, size: file.size };
+      if (group) group.push(visible);
+      else groups.set(file.size, [visible]);
+    }
+  });
+  return groups;
+}
+
+// src/measure/findings/layer-view.ts
+function viewLayers(layers) {
+  const hiders = { exact: /* @__PURE__ */ new Map(), below: /* @__PURE__ */ new Map() };
+  const files = new Array(layers.length);
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const layer = layers[index];
+    if (!layer) continue;
+    files[index] = layerFiles(layer, hiders);
+    addHiders(layer, index, hiders);
+  }
+  return {
+    files: Array.from(files, (list) => list ?? []),
+    fileBytes: Array.from(files, (list) => (list ?? []).reduce((sum, file) => sum + file.size, 0))
+  };
+}
+function layerFiles(layer, hiders) {
+  const entries = new Map(layer.files.map((entry) => [entry.path, entry]));
+  const aliases = /* @__PURE__ */ new Map();
+  for (const entry of entries.values()) {
+    if (entry.type !== "hardlink" || entry.linkTarget === void 0) continue;
+    aliases.set(entry.linkTarget, [...aliases.get(entry.linkTarget) ?? [], entry.path]);
+  }
+  const files = [];
+  for (const entry of entries.values()) {
+    if (entry.type !== "file" || entry.size === 0) continue;
+    const names = [entry.path, ...aliases.get(entry.path) ?? []];
+    const hiddenBy = names.map((name) => hiderOf(name, hiders));
+    const file = { path: entry.path, size: entry.size };
+    if (hiddenBy.every((by) => by !== void 0))
+      file.hiddenBy = Math.max(...hiddenBy);
+    if (names.length > 1) file.aliases = names.slice(1);
+    files.push(file);
+  }
+  return files;
+}
+function hiderOf(file, hiders) {
+  const found = [hiders.exact.get(file), hiders.below.get("/")];
+  for (let cut = file.lastIndexOf("/"); cut > 0; cut = file.lastIndexOf("/", cut - 1)) {
+    found.push(hiders.below.get(file.slice(0, cut)));
+  }
+  const by = found.filter((index) => index !== void 0);
+  return by.length > 0 ? Math.min(...by) : void 0;
+}
+function addHiders(layer, index, hiders) {
+  for (const entry of layer.files) {
+    hiders.exact.set(entry.path, index);
+    if (entry.type !== "dir") hiders.below.set(entry.path, index);
+  }
+  for (const removed of layer.whiteouts) {
+    hiders.exact.set(removed, index);
+    hiders.below.set(removed, index);
+  }
+  for (const dir of layer.opaqueDirs) hiders.below.set(dir, index);
+}
+
+// src/measure/findings/origins.ts
 var import_dockerfile_ast3 = __toESM(require_main(), 1);
+
+// src/dockerfile/parse.ts
+var import_dockerfile_ast2 = __toESM(require_main(), 1);
 var DockerfileError = class extends Error {
   name = "DockerfileError";
   line;
@@ -64476,9 +65029,9 @@ function parseDockerfile(text) {
       "the Dockerfile is empty; point slimpy at the Dockerfile that builds your image"
     );
   }
-  const ast = import_dockerfile_ast3.DockerfileParser.parse(text);
+  const ast = import_dockerfile_ast2.DockerfileParser.parse(text);
   const instructions = ast.getInstructions();
-  const firstFrom = instructions.findIndex((instruction) => instruction instanceof import_dockerfile_ast3.From);
+  const firstFrom = instructions.findIndex((instruction) => instruction instanceof import_dockerfile_ast2.From);
   if (firstFrom === -1) {
     throw new DockerfileError(
       "no FROM instruction found; is this a Dockerfile? It must start a build stage with FROM <image>"
@@ -64507,7 +65060,7 @@ function assertOnlyArgsBeforeFrom(preamble) {
 function groupStages(instructions) {
   const stages = [];
   for (const instruction of instructions) {
-    if (instruction instanceof import_dockerfile_ast3.From) {
+    if (instruction instanceof import_dockerfile_ast2.From) {
       stages.push(newStage(instruction, stages.length));
     } else {
       stages[stages.length - 1]?.instructions.push(instruction);
@@ -64588,7 +65141,7 @@ function execFormWords(instruction, escapeChar) {
 function instructionLine(text, named) {
   const wanted = squash(named.replace(/^\[[^\]]*\]\s*/, ""));
   if (wanted === "") return void 0;
-  const ast = import_dockerfile_ast3.DockerfileParser.parse(text);
+  const ast = import_dockerfile_ast2.DockerfileParser.parse(text);
   const escapeChar = ast.getEscapeCharacter();
   const found = ast.getInstructions().find(
     (instruction) => squash(
@@ -64599,177 +65152,6 @@ function instructionLine(text, named) {
 }
 function squash(text) {
   return text.replace(/\s+/g, " ").trim();
-}
-
-// src/dockerfile/python.ts
-var PACKAGE_INSTALLS = [
-  /\bpip(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*install\b/,
-  /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s+pip\s+(?:-\S+\s+)*install\b/,
-  /\buv\s+(?:pip\s+(?:install|sync)|sync|add)\b/,
-  /\bpoetry\s+(?:install|add)\b/,
-  /\bpipenv\s+(?:install|sync)\b/,
-  /\bpdm\s+(?:install|sync|add)\b/,
-  /\bpip-sync\b/,
-  /\b(?:conda|mamba|micromamba)\s+(?:install|create|update|env\s+(?:create|update))\b/,
-  // Distribution packages of Python modules land in /usr/lib/python3*/ too.
-  /\bapt(?:-get)?\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3?(?:[.\d]*-|\s|$)/,
-  /\bapk\s+add\b[^;&|]*\bpy3-/,
-  /\b(?:dnf|yum|microdnf)\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3/
-];
-var ENVIRONMENT_CREATIONS = [
-  /\bpython(?:3(?:\.\d+)?)?\s+-m\s+(?:venv|virtualenv)\b/,
-  /\bvirtualenv\b/,
-  /\buv\s+venv\b/
-];
-var ENVIRONMENT_PATH = /(?:^|\/)(?:site-packages|dist-packages|\.?venv)(?:\/|$)|^\/usr\/local\/lib\/python/;
-function installsPythonPackages(command) {
-  return PACKAGE_INSTALLS.some((pattern) => pattern.test(command));
-}
-function createsPythonEnvironment(command) {
-  return installsPythonPackages(command) || ENVIRONMENT_CREATIONS.some((pattern) => pattern.test(command));
-}
-function isPythonEnvironmentPath(path12) {
-  return ENVIRONMENT_PATH.test(path12);
-}
-function isPythonImage(image) {
-  return /python/i.test(image);
-}
-var PYTHON_HOMES = ["/usr/local/lib/python3", "/usr/lib/python3", "/opt/conda"];
-function containsPythonHome(root2) {
-  const prefix = root2.endsWith("/") ? root2 : `${root2}/`;
-  return PYTHON_HOMES.some((home) => home.startsWith(prefix));
-}
-
-// src/dockerfile/rewrite.ts
-function insertion(offset, inserted) {
-  return { offset, removed: "", inserted };
-}
-function replacement(source, start, end, inserted) {
-  return { offset: start, removed: source.text.slice(start, end), inserted };
-}
-function applyTextEdits(text, edits) {
-  const ordered = edits.map((edit, order) => ({ edit, order })).sort((a, b) => a.edit.offset - b.edit.offset || a.order - b.order).map(({ edit }) => edit);
-  let result = "";
-  let cursor = 0;
-  for (const edit of ordered) {
-    if (edit.offset < cursor) {
-      throw new Error(`overlapping Dockerfile edits at offset ${edit.offset}`);
-    }
-    if (text.slice(edit.offset, edit.offset + edit.removed.length) !== edit.removed) {
-      throw new Error(`Dockerfile edit at offset ${edit.offset} does not match the original text`);
-    }
-    result += text.slice(cursor, edit.offset) + edit.inserted;
-    cursor = edit.offset + edit.removed.length;
-  }
-  return result + text.slice(cursor);
-}
-function appendToRun(parsed, run, command) {
-  if (isExecForm(run)) {
-    return {
-      skip: "it is in exec form (a JSON array), which has no shell to append the prune to; write it in shell form to have it slimmed"
-    };
-  }
-  const heredocs = run.getHeredocs();
-  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command);
-  return isBareHeredocScript(parsed, run) ? appendToHeredocScript(parsed, run, command) : appendToHeredocCommand(parsed, run, command);
-}
-function appendToShellCommand(parsed, run, command) {
-  const { source, escapeChar } = parsed;
-  const end = offsetAt(source, run.getRange().end);
-  const argumentsStart = offsetAt(source, run.getInstructionRange().end);
-  const raw = source.text.slice(argumentsStart, end);
-  if (raw.trimEnd().endsWith(escapeChar)) {
-    return { skip: `it ends with a dangling line continuation (${escapeChar})` };
-  }
-  const joint = shellJoint(joinContinuations(raw, escapeChar));
-  if ("skip" in joint) return joint;
-  const trailing = raw.length - raw.trimEnd().length;
-  return { edits: [insertion(end - trailing, `${joint.text}${command}`)] };
-}
-function isBareHeredocScript(parsed, run) {
-  const { source } = parsed;
-  const start = offsetAt(source, run.getInstructionRange().end);
-  const firstLineEnd = source.text.slice(start).search(/\r\n|\n|\r|$/);
-  const firstLine = source.text.slice(start, start + firstLineEnd);
-  const withoutFlags = firstLine.replace(/(^|\s)--\S+/g, " ");
-  return /^\s*(?:<<-?\s*(["']?)\w+\1\s*)+$/.test(withoutFlags);
-}
-function appendToHeredocScript(parsed, run, command) {
-  const { source } = parsed;
-  const [heredoc, ...others] = run.getHeredocs();
-  if (heredoc === void 0 || others.length > 0) {
-    return {
-      skip: "it feeds several here-documents to one command; slimpy cannot tell which is the script"
-    };
-  }
-  const delimiter = heredoc.getDelimiterRange();
-  if (delimiter === null) {
-    return { skip: `its here-document ${heredoc.getName()} has no terminator line` };
-  }
-  const content = heredoc.getContentRange();
-  const body = content === null ? "" : source.text.slice(offsetAt(source, content.start), offsetAt(source, content.end));
-  const shebang = /^#!(.*)/.exec(body)?.[1];
-  if (shebang !== void 0 && !/\b(?:sh|bash|ash|dash|zsh|ksh)\b/.test(shebang)) {
-    return { skip: `its here-document is a #!${shebang.trim()} script, not a shell script` };
-  }
-  const lineStart = source.lineStarts[delimiter.start.line] ?? source.text.length;
-  return { edits: [insertion(lineStart, `${command}${source.eol}`)] };
-}
-function appendToHeredocCommand(parsed, run, command) {
-  const { source, escapeChar } = parsed;
-  const lines = new Set(run.getHeredocs().map((heredoc) => heredoc.getStartRange().start.line));
-  const [line, ...others] = [...lines];
-  if (line === void 0 || others.length > 0) {
-    return { skip: "its here-documents start on different lines" };
-  }
-  const lineEnd = nextLineStart(source, line) - lineBreakLength(source, line);
-  const argumentsStart = offsetAt(source, run.getInstructionRange().end);
-  const commandLine = source.text.slice(argumentsStart, lineEnd);
-  if (commandLine.trimEnd().endsWith(escapeChar)) {
-    return { skip: `its here-document line ends with a line continuation (${escapeChar})` };
-  }
-  const joint = shellJoint(joinContinuations(commandLine, escapeChar));
-  if ("skip" in joint) return joint;
-  const trailing = commandLine.length - commandLine.trimEnd().length;
-  return { edits: [insertion(lineEnd - trailing, `${joint.text}${command}`)] };
-}
-function lineBreakLength(source, line) {
-  const next = source.lineStarts[line + 1];
-  if (next === void 0) return 0;
-  return source.text.slice(next - 2, next) === "\r\n" ? 2 : 1;
-}
-function shellJoint(command) {
-  const trimmed = command.trimEnd();
-  if (hasShellComment(trimmed)) {
-    return {
-      skip: "its command contains a shell comment (#), which would swallow anything appended to it"
-    };
-  }
-  if (/(?:&&|\|\|?)$/.test(trimmed)) {
-    return { skip: "its command ends with a dangling operator" };
-  }
-  if (/(?:^|[^&])&$/.test(trimmed)) {
-    return { skip: "its command ends in a background job (&), which the prune must not race" };
-  }
-  return { text: trimmed.endsWith(";") ? " " : " && " };
-}
-function hasShellComment(command) {
-  let quote;
-  for (let i = 0; i < command.length; i += 1) {
-    const char = command.charAt(i);
-    if (quote === "'") {
-      if (char === "'") quote = void 0;
-    } else if (char === "\\") {
-      i += 1;
-    } else if (quote === '"') {
-      if (char === '"') quote = void 0;
-    } else if (char === '"' || char === "'") {
-      quote = char;
-    } else if (char === "#" && (i === 0 || /[\s;&|()]/.test(command.charAt(i - 1)))) {
-      return true;
-    }
-  }
-  return false;
 }
 
 // src/dockerfile/variables.ts
@@ -64915,6 +65297,1352 @@ function resolveStageReference(value, stages, lookup2, escapeChar) {
   return { kind: "image", image: expanded };
 }
 
+// src/measure/filesystem.ts
+function mergeLayers(layers) {
+  const root2 = newNode();
+  layers.forEach((layer, layerIndex) => {
+    for (const dir of layer.opaqueDirs) lookup(root2, dir)?.children.clear();
+    for (const gone of layer.whiteouts) remove(root2, gone);
+    for (const file of layer.files) add(root2, file, layerIndex);
+  });
+  const merged = /* @__PURE__ */ new Map();
+  const links = [];
+  const visit = (node, prefix) => {
+    for (const [name, child] of node.children) {
+      const childPath = `${prefix}/${name}`;
+      if (child.entry) merged.set(childPath, child.entry);
+      if (child.link) links.push({ path: childPath, node: child });
+      visit(child, childPath);
+    }
+  };
+  visit(root2, "");
+  countOrphanedLinks(merged, links);
+  return merged;
+}
+function largestFiles(layers, options) {
+  const files = [];
+  for (const [path14, entry] of mergeLayers(layers)) {
+    if (entry.type !== "file" || entry.layerIndex < options.fromLayer) continue;
+    files.push({ path: path14, size: entry.size, layerIndex: entry.layerIndex });
+  }
+  files.sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return files.slice(0, Math.max(0, options.limit));
+}
+function newNode() {
+  return { children: /* @__PURE__ */ new Map() };
+}
+function parts(path14) {
+  return path14.split("/").filter((part) => part !== "" && part !== ".");
+}
+function lookup(root2, path14) {
+  let node = root2;
+  for (const part of parts(path14)) node = node?.children.get(part);
+  return node;
+}
+function remove(root2, path14) {
+  const names = parts(path14);
+  const last = names.pop();
+  if (last !== void 0) lookup(root2, names.join("/"))?.children.delete(last);
+}
+function add(root2, file, layerIndex) {
+  let node = root2;
+  for (const part of parts(file.path)) {
+    let child = node.children.get(part);
+    if (!child) {
+      child = newNode();
+      node.children.set(part, child);
+    }
+    node = child;
+  }
+  if (file.type !== "dir") node.children.clear();
+  node.entry = { size: file.size, type: file.type, layerIndex };
+  node.link = void 0;
+  if (file.type === "hardlink" && file.linkTarget !== void 0) {
+    const target = lookup(root2, file.linkTarget)?.entry;
+    node.link = { target: file.linkTarget, size: target?.size ?? 0 };
+  }
+}
+function countOrphanedLinks(merged, links) {
+  const carried = /* @__PURE__ */ new Set();
+  for (const { path: path14, node } of links) {
+    const entry = node.entry;
+    const link = node.link;
+    if (!entry || !link) continue;
+    const target = merged.get(link.target);
+    const intact = target?.type === "file" && target.layerIndex === entry.layerIndex;
+    const key = `${entry.layerIndex}:${link.target}`;
+    if (intact || carried.has(key)) continue;
+    carried.add(key);
+    merged.set(path14, { size: link.size, type: "file", layerIndex: entry.layerIndex });
+  }
+}
+
+// src/measure/layers.ts
+var import_tar_stream3 = __toESM(require_tar_stream2(), 1);
+import { createHash as createHash3 } from "node:crypto";
+import { pipeline as pipeline2 } from "node:stream/promises";
+import { createGunzip as createGunzip2 } from "node:zlib";
+
+// src/measure/compress.ts
+import { availableParallelism } from "node:os";
+import { promisify } from "node:util";
+import { deflateRaw } from "node:zlib";
+var GZIP_LEVEL = 6;
+var CHUNK_BYTES = 4 * 1024 * 1024;
+var GZIP_FRAMING_BYTES = 18;
+var WINDOW_BYTES = 32 * 1024;
+var deflateRawAsync = promisify(deflateRaw);
+var DeflatePool = class {
+  concurrency;
+  active = 0;
+  waiting = [];
+  constructor(concurrency = availableParallelism()) {
+    this.concurrency = Math.max(1, Math.floor(concurrency));
+  }
+  /** Resolves once a slot is free; the caller must call `release` when its job ends. */
+  async acquire() {
+    if (this.active < this.concurrency) {
+      this.active++;
+      return;
+    }
+    await new Promise((resolve6) => this.waiting.push(resolve6));
+  }
+  release() {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+};
+var GzipSizer = class {
+  constructor(pool) {
+    this.pool = pool;
+  }
+  pool;
+  pending = [];
+  pendingBytes = 0;
+  dictionary;
+  deflatedBytes = 0;
+  jobs = [];
+  /** Resolves when the bytes are taken; waits while every deflate slot is busy. */
+  async write(chunk) {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    while (this.pendingBytes >= CHUNK_BYTES) await this.submit(this.take(CHUNK_BYTES));
+  }
+  async end() {
+    await this.submit(this.take(this.pendingBytes));
+    await Promise.all(this.jobs);
+    return this.deflatedBytes + GZIP_FRAMING_BYTES;
+  }
+  take(bytes) {
+    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
+    const chunk = all.subarray(0, bytes);
+    const rest = all.subarray(bytes);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return chunk;
+  }
+  async submit(chunk) {
+    const dictionary = this.dictionary;
+    this.dictionary = Buffer.from(chunk.subarray(Math.max(0, chunk.length - WINDOW_BYTES)));
+    await this.pool.acquire();
+    const options = { level: GZIP_LEVEL, ...dictionary ? { dictionary } : {} };
+    const job = deflateRawAsync(chunk, options).then((deflated) => {
+      this.deflatedBytes += deflated.length;
+    }).finally(() => this.pool.release());
+    job.catch(() => void 0);
+    this.jobs.push(job);
+  }
+};
+async function gzipSize(chunks, pool) {
+  const sizer = new GzipSizer(pool);
+  for (const chunk of chunks) await sizer.write(chunk);
+  return sizer.end();
+}
+
+// src/measure/gzip-cache.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdir as mkdir3, readFile as readFile3, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
+import path7 from "node:path";
+var DIGEST = /^sha256:([0-9a-f]{64})$/;
+function recordPath(cacheDir, diffId) {
+  const hex = DIGEST.exec(diffId)?.[1];
+  return hex === void 0 ? void 0 : path7.join(cacheDir, `${hex}.json`);
+}
+async function readCachedSizes(cacheDir, diffIds) {
+  const records = /* @__PURE__ */ new Map();
+  for (const diffId of new Set(diffIds)) {
+    const file = recordPath(cacheDir, diffId);
+    if (file === void 0) continue;
+    const record = parseRecord(await readFile3(file, "utf8").catch(() => ""), diffId);
+    if (record) records.set(diffId, record);
+  }
+  return records;
+}
+function parseRecord(text, diffId) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+  if (typeof value !== "object" || value === null) return void 0;
+  const record = value;
+  const sizes = [record.tarBytes, record.compressed];
+  const fits = record.diffId === diffId && record.level === GZIP_LEVEL && sizes.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n > 0);
+  return fits ? record : void 0;
+}
+async function writeCachedSize(cacheDir, record) {
+  const file = recordPath(cacheDir, record.diffId);
+  if (file === void 0) return;
+  await mkdir3(cacheDir, { recursive: true });
+  const temporary = `${file}.${randomBytes2(6).toString("hex")}.tmp`;
+  await writeFile3(temporary, `${JSON.stringify(record)}
+`);
+  await rename2(temporary, file);
+}
+
+// src/measure/layers.ts
+var ImageExportError = class extends Error {
+  name = "ImageExportError";
+};
+var HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
+var LEGACY_LAYER2 = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
+var OCI_BLOB2 = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
+async function readImageLayers(docker, image, options) {
+  const info = await docker.getImage(image).inspect();
+  const diffIds = info.RootFS?.Layers ?? [];
+  const cache = options.compressed && options.cacheDir ? await readCachedSizes(options.cacheDir, diffIds) : /* @__PURE__ */ new Map();
+  const session = {
+    docker,
+    imageId: info.Id,
+    diffIds: new Set(diffIds),
+    compressed: options.compressed,
+    cache,
+    pool: new DeflatePool(options.concurrency),
+    guess: true,
+    digestsByName: /* @__PURE__ */ new Map()
+  };
+  const computed = /* @__PURE__ */ new Set();
+  let found = await readExport(session);
+  await remember(found, session, computed, options.cacheDir);
+  if ([...found.values()].some((layer) => layer.wrongGuess)) {
+    const digestsByName = new Map([...found.values()].map((layer) => [layer.name, layer.diffId]));
+    found = await readExport({ ...session, guess: false, digestsByName });
+    await remember(found, session, computed, options.cacheDir);
+  }
+  return Promise.all(
+    diffIds.map((diffId) => settleLayer(found, diffId, image, computed.has(diffId)))
+  );
+}
+async function readExport(session) {
+  const found = /* @__PURE__ */ new Map();
+  const source = await session.docker.getImage(session.imageId).get();
+  const extract = import_tar_stream3.default.extract();
+  source.on("error", (error) => extract.destroy(error));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const layer = await readEntry(entry, session);
+      if (layer && session.diffIds.has(layer.diffId)) found.set(layer.diffId, layer);
+    }
+  } finally {
+    source.destroy?.();
+  }
+  return found;
+}
+async function readEntry(entry, session) {
+  const { name, type, size } = entry.header;
+  const bytes = entry;
+  const blob = OCI_BLOB2.exec(name)?.[1];
+  if (type === "file" && LEGACY_LAYER2.test(name)) {
+    const known = session.digestsByName.get(name);
+    const treatment = known === void 0 ? treatUnnamed(session, size) : treatNamed(session, known, size);
+    return readLayerTar(name, bytes, size, treatment, session);
+  }
+  if (type === "file" && blob !== void 0) {
+    const diffId = `sha256:${blob}`;
+    if (session.diffIds.has(diffId)) {
+      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
+    }
+    return readMaybeGzipLayer(name, bytes, size, session);
+  }
+  entry.resume();
+  return void 0;
+}
+function treatNamed(session, diffId, size) {
+  const cached2 = session.cache.get(diffId)?.tarBytes === size;
+  return session.compressed && !cached2 ? "compress" : "skip";
+}
+function treatUnnamed(session, size) {
+  if (!session.compressed) return "skip";
+  const cachedSizes = new Set([...session.cache.values()].map((record) => record.tarBytes));
+  if (!cachedSizes.has(size)) return "compress";
+  const allCached = [...session.diffIds].every((diffId) => session.cache.has(diffId));
+  if (allCached) return "skip";
+  if (size <= HOLD_LIMIT_BYTES) return "hold";
+  return session.guess ? "skip" : "compress";
+}
+async function readLayerTar(name, source, size, treatment, session) {
+  const sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
+  const held = treatment === "hold" ? [] : void 0;
+  const read = await scanLayer2(source, async (chunk) => {
+    if (sizer) await sizer.write(chunk);
+    held?.push(chunk);
+  });
+  if (read.tarBytes !== size) {
+    throw new ImageExportError(`a layer of the export is ${read.tarBytes} bytes, not ${size}`);
+  }
+  const record = session.cache.get(read.diffId);
+  const hit = session.compressed && record?.tarBytes === read.tarBytes;
+  const layer = { ...read, name, fromCache: false, fresh: false, wrongGuess: false };
+  if (sizer) return { ...layer, compressed: settled(sizer.end()), fresh: true };
+  if (hit) return { ...layer, compressed: Promise.resolve(record.compressed), fromCache: true };
+  if (held) return { ...layer, compressed: settled(gzipSize(held, session.pool)), fresh: true };
+  return { ...layer, compressed: Promise.resolve(void 0), wrongGuess: session.compressed };
+}
+async function readMaybeGzipLayer(name, source, blobBytes, session) {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) return void 0;
+  const rest = prepend(first.value, iterator);
+  if (!(first.value[0] === 31 && first.value[1] === 139)) {
+    for await (const chunk of rest) void chunk;
+    return void 0;
+  }
+  const gunzip = createGunzip2();
+  pipeline2(rest, gunzip).catch(() => void 0);
+  const read = await scanLayer2(gunzip, async () => void 0);
+  const compressed = session.compressed ? blobBytes : void 0;
+  return {
+    ...read,
+    name,
+    compressed: Promise.resolve(compressed),
+    fromCache: false,
+    fresh: false,
+    wrongGuess: false
+  };
+}
+async function* prepend(head, iterator) {
+  yield head;
+  for (; ; ) {
+    const next = await iterator.next();
+    if (next.done) return;
+    yield next.value;
+  }
+}
+async function scanLayer2(source, also) {
+  const hash = createHash3("sha256");
+  const indexer = new LayerIndexer();
+  let tarBytes = 0;
+  try {
+    for await (const chunk of source) {
+      hash.update(chunk);
+      tarBytes += chunk.length;
+      await indexer.write(chunk);
+      await also(chunk);
+    }
+  } catch (error) {
+    indexer.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  const index = await indexer.end();
+  return { diffId: `sha256:${hash.digest("hex")}`, tarBytes, index };
+}
+function settled(promise) {
+  promise.catch(() => void 0);
+  return promise;
+}
+async function settleLayer(found, diffId, image, computedNow) {
+  const layer = found.get(diffId);
+  if (!layer) {
+    throw new ImageExportError(
+      `the export of ${image} has no readable layer ${diffId} (zstd-compressed layers are not supported; rebuild with gzip or uncompressed layers)`
+    );
+  }
+  return {
+    diffId,
+    tarBytes: layer.tarBytes,
+    compressed: await layer.compressed,
+    fromCache: layer.fromCache && !computedNow,
+    files: layer.index.files,
+    whiteouts: layer.index.whiteouts,
+    opaqueDirs: layer.index.opaqueDirs
+  };
+}
+async function remember(found, session, computed, cacheDir) {
+  for (const layer of found.values()) {
+    if (layer.wrongGuess) session.cache.delete(layer.diffId);
+    const compressed = layer.fresh ? await layer.compressed : void 0;
+    if (compressed === void 0) continue;
+    const record = {
+      diffId: layer.diffId,
+      tarBytes: layer.tarBytes,
+      compressed,
+      level: GZIP_LEVEL
+    };
+    session.cache.set(layer.diffId, record);
+    computed.add(layer.diffId);
+    if (cacheDir) await writeCachedSize(cacheDir, record).catch(() => void 0);
+  }
+}
+
+// src/measure/sizes.ts
+async function measureImage(docker, image, options) {
+  const facts = await inspectImage(docker, image);
+  const [history, layers, baseLayerCount, size] = await Promise.all([
+    imageHistory(docker, image),
+    readImageLayers(docker, facts.id, {
+      compressed: options.compressed,
+      cacheDir: options.cacheDir
+    }),
+    countBaseLayers(docker, facts, options.baseImage),
+    options.store === "containerd" ? unpackedSize(docker, facts) : facts.size
+  ]);
+  const rows = layerRows(facts, layers, history, baseLayerCount);
+  const compressed = options.compressed ? sumDefined(rows.map((row) => row.compressed)) : void 0;
+  const baseSize = rows.filter((row) => row.base).reduce((sum, row) => sum + row.size, 0);
+  const measurement = {
+    id: facts.id,
+    size,
+    compressed,
+    compressedFromCache: options.compressed ? layers.filter((layer) => layer.fromCache).length : void 0,
+    layers: rows,
+    largestFiles: largestFiles(layers, {
+      fromLayer: baseLayerCount,
+      limit: options.largestFiles ?? 15
+    }).map(({ path: path14, size: size2 }) => ({ path: path14, size: size2 })),
+    baseSize,
+    ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize
+  };
+  return { measurement, files: mergeLayers(layers), layers, history };
+}
+async function unpackedSize(docker, facts) {
+  const listed = await docker.listImages({
+    manifests: true
+  });
+  const entry = listed.find((candidate) => candidate.Id === facts.id);
+  if (!entry)
+    throw new Error(
+      `Image ${facts.id} is missing from the engine's image list; it was removed while being measured.`
+    );
+  return unpackedFromListEntry(entry, facts.size);
+}
+function unpackedFromListEntry(entry, contentSize) {
+  const reported = entry.Manifests?.find(
+    (m) => m.Kind !== "attestation" && m.ImageData?.Size?.Unpacked !== void 0
+  );
+  return reported?.ImageData?.Size?.Unpacked ?? entry.Size - contentSize;
+}
+async function countBaseLayers(docker, facts, baseImage) {
+  if (!baseImage) return 0;
+  try {
+    const base = await inspectImage(docker, baseImage);
+    const isPrefix = base.diffIds.every((id, i) => facts.diffIds[i] === id);
+    return isPrefix ? base.diffIds.length : 0;
+  } catch {
+    return 0;
+  }
+}
+function layerRows(facts, layers, history, baseLayerCount) {
+  const byDiffId = new Map(layers.map((layer) => [layer.diffId, layer]));
+  const layerHistory = alignHistory(history, facts.diffIds.length);
+  return facts.diffIds.map((diffId, index) => {
+    const content = byDiffId.get(diffId);
+    return {
+      diffId,
+      size: layerHistory?.[index]?.size ?? (content ? contentBytes(content) : 0),
+      compressed: content?.compressed,
+      createdBy: shortenInstruction(layerHistory?.[index]?.createdBy ?? `layer ${index + 1}`),
+      base: index < baseLayerCount
+    };
+  });
+}
+function alignHistory(history, layerCount) {
+  const candidates = [
+    history.filter((row) => !row.emptyLayer),
+    history.filter((row) => row.size > 0)
+  ];
+  return candidates.find((rows) => rows.length === layerCount);
+}
+function contentBytes(layer) {
+  return layer.files.reduce((sum, file) => sum + (file.type === "file" ? file.size : 0), 0);
+}
+function shortenInstruction(createdBy, max = 120) {
+  const text = createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, "").replace(/^\/bin\/sh -c /, "RUN ").replace(/\s+# buildkit$/, "").replace(/\s+/g, " ").trim();
+  return text.length > max ? `${text.slice(0, max - 1)}\u2026` : text || "(imported base)";
+}
+function sumDefined(values) {
+  return values.every((v) => v !== void 0) ? values.reduce((sum, v) => sum + (v ?? 0), 0) : void 0;
+}
+
+// src/measure/findings/origins.ts
+function layerOrigins(input) {
+  const rowOfLayer = alignRowsToLayers(input.history, input.layers);
+  const chain = input.dockerfile === void 0 ? void 0 : chainSteps(input);
+  const rows = input.history.map((row) => parseHistoryRow(row.createdBy));
+  const firstOwnRow = input.baseLayerCount > 0 ? (rowOfLayer[input.baseLayerCount - 1] ?? -1) + 1 : 0;
+  const stepOfRow = chain ? alignRowsToSteps(rows, chain.steps, firstOwnRow) : /* @__PURE__ */ new Map();
+  const stepOfLayer = rowOfLayer.map((row) => row === void 0 ? void 0 : stepOfRow.get(row));
+  const baseCount = input.baseLayerCount > 0 || !chain?.fromImage ? input.baseLayerCount : inferredBaseCount(stepOfLayer);
+  return input.layers.map((_, index) => {
+    if (index < baseCount) {
+      return {
+        instruction: chain?.from.display ?? "FROM (base image)",
+        line: chain?.from.line,
+        keyword: "FROM",
+        base: true
+      };
+    }
+    const step = chain?.steps[stepOfLayer[index] ?? -1];
+    if (step)
+      return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
+    const row = input.history[rowOfLayer[index] ?? -1];
+    const parsed = rows[rowOfLayer[index] ?? -1];
+    if (!row || !parsed) return { instruction: `layer ${index + 1}`, base: false };
+    return { instruction: historyDisplay(row, parsed), keyword: parsed.keyword, base: false };
+  });
+}
+function historyDisplay(row, parsed) {
+  if (parsed.keyword !== "RUN") return shortenInstruction(row.createdBy);
+  return shortenInstruction(`RUN ${parsed.text.replace(/^\/bin\/sh -c /, "")}`);
+}
+function inferredBaseCount(stepOfLayer) {
+  const first = stepOfLayer.findIndex((step) => step !== void 0);
+  return first === -1 ? 0 : first;
+}
+var UNALIGNED = Number.NEGATIVE_INFINITY;
+function alignRowsToLayers(rows, layers) {
+  const layerBytes = layers.map(historyBytes);
+  const n = rows.length;
+  const m = layers.length;
+  const best = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(UNALIGNED));
+  const paired = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(false));
+  best[0][0] = 0;
+  for (let i = 0; i < n; i++) {
+    const row = rows[i];
+    for (let j = 0; j <= m; j++) {
+      const here = best[i][j];
+      if (here === UNALIGNED) continue;
+      const skip = here + (row.size > 0 ? -3 : 0);
+      if (skip > best[i + 1][j]) best[i + 1][j] = skip;
+      if (j < m && !row.emptyLayer) {
+        const pair = here + pairScore(row, layers[j], layerBytes[j] ?? 0);
+        if (pair >= best[i + 1][j + 1]) {
+          best[i + 1][j + 1] = pair;
+          paired[i + 1][j + 1] = true;
+        }
+      }
+    }
+  }
+  const result = new Array(m).fill(void 0);
+  if (best[n][m] === UNALIGNED) return result;
+  for (let i = n, j = m; i > 0 && j >= 0; i--) {
+    if (j > 0 && paired[i][j] && best[i][j] === best[i - 1][j - 1] + pairScore(rows[i - 1], layers[j - 1], layerBytes[j - 1] ?? 0)) {
+      result[j - 1] = i - 1;
+      j--;
+    }
+  }
+  return result;
+}
+function historyBytes(layer) {
+  const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+  let bytes = 0;
+  for (const entry of last.values()) {
+    if (entry.type === "file") bytes += entry.size;
+    else if (entry.type === "symlink") bytes += Buffer.byteLength(entry.linkTarget ?? "");
+  }
+  return bytes;
+}
+function pairScore(row, layer, bytes) {
+  if (row.size === bytes) return 3 + zeroByteHint(row, layer, bytes);
+  if (row.size > 0 !== bytes > 0) return 0.25;
+  return 1 + 1 - Math.abs(row.size - bytes) / Math.max(row.size, bytes);
+}
+function zeroByteHint(row, layer, bytes) {
+  if (bytes > 0) return 0;
+  const keyword = parseHistoryRow(row.createdBy).keyword;
+  const onlyDirs = layer.whiteouts.length === 0 && layer.files.length > 0 && layer.files.every((f) => f.type === "dir");
+  if (keyword === "WORKDIR") return onlyDirs ? 0.5 : 0;
+  if (keyword === "RUN" && layer.whiteouts.length + layer.opaqueDirs.length > 0) return 0.5;
+  return 0;
+}
+var KEYWORD = /^(RUN|COPY|ADD|WORKDIR|ENV|ARG|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)(?:\s+|$)/;
+function parseHistoryRow(createdBy) {
+  let text = createdBy.trim().replace(/\s+# buildkit$/, "");
+  if (text === "") return { keyword: void 0, text: "" };
+  text = text.replace(/^\/bin\/sh -c #\(nop\)\s*/, "");
+  const keyword = KEYWORD.exec(text);
+  if (keyword?.[1] && keyword[1] !== "RUN")
+    return { keyword: keyword[1], text: normalize(text.slice(keyword[0].length)) };
+  if (keyword) text = text.slice(keyword[0].length);
+  return { keyword: "RUN", text: normalize(withoutBuildArgs(text)) };
+}
+function withoutBuildArgs(text) {
+  const prefix = /^\|(\d+)\s+/.exec(text);
+  if (!prefix) return text;
+  let rest = text.slice(prefix[0].length);
+  for (let i = 0; i < Number(prefix[1]); i++) rest = rest.replace(/^[^\s=]+=\S*\s*/, "");
+  return rest;
+}
+function normalize(text) {
+  return text.replace(/\s+/g, " ").trim();
+}
+function chainSteps(input) {
+  try {
+    const parsed = parseDockerfile(input.dockerfile ?? "");
+    const placeholders = Object.fromEntries(
+      parsed.globalArgs.filter((arg) => !arg.value).map((arg) => [arg.name, "unknown-image"])
+    );
+    const stages = resolveStages(parsed, { ...placeholders, ...input.buildArgs });
+    const chain = stageChain(stages, findTargetStage(stages, input.target));
+    const root2 = stages[chain[0] ?? -1];
+    if (!root2) return void 0;
+    const steps = chain.flatMap(
+      (index) => (stages[index]?.instructions ?? []).slice(1).map((instruction) => dockerfileStep(instruction, parsed.escapeChar))
+    );
+    return {
+      steps,
+      from: dockerfileStep(root2.from, parsed.escapeChar),
+      fromImage: root2.base.toLowerCase() !== "scratch"
+    };
+  } catch {
+    return void 0;
+  }
+}
+function dockerfileStep(instruction, escapeChar) {
+  const keyword = instruction.getKeyword().toUpperCase();
+  const line = instruction.getRange().start.line + 1;
+  const display = shortenInstruction(joinContinuations(instruction.getTextContent(), escapeChar));
+  if (instruction instanceof import_dockerfile_ast3.Run)
+    return { keyword, line, display, text: normalize(runCommand(instruction, escapeChar)) };
+  if (instruction instanceof import_dockerfile_ast3.Copy) {
+    return {
+      keyword,
+      line,
+      display,
+      text: destination(copyWords(instruction, escapeChar).at(-1) ?? "")
+    };
+  }
+  if (instruction instanceof import_dockerfile_ast3.Add) {
+    const json = instruction.getJSONStrings().map((word) => word.getJSONValue());
+    const words = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
+    return { keyword, line, display, text: destination(words.at(-1) ?? "") };
+  }
+  return { keyword, line, display, text: normalize(instruction.getRawArgumentsContent() ?? "") };
+}
+function destination(word) {
+  return word.length > 1 ? word.replace(/\/+$/, "") : word;
+}
+function stepScore(row, step) {
+  if (row.keyword !== step.keyword) return 0;
+  if (step.keyword === "RUN")
+    return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
+  if (step.keyword === "COPY" || step.keyword === "ADD") {
+    return destination(row.text.split(" ").at(-1) ?? "") === step.text ? 3 : 1;
+  }
+  return row.text === step.text ? 3 : 1;
+}
+function alignRowsToSteps(rows, steps, firstRow) {
+  const n = rows.length;
+  const k = steps.length;
+  const best = Array.from({ length: n + 2 }, () => new Array(k + 1).fill(0));
+  for (let i2 = n - 1; i2 >= firstRow; i2--) {
+    for (let j2 = k - 1; j2 >= 0; j2--) {
+      const score = stepScore(rows[i2], steps[j2]);
+      best[i2][j2] = Math.max(
+        best[i2 + 1][j2],
+        best[i2][j2 + 1],
+        score > 0 ? score + best[i2 + 1][j2 + 1] : 0
+      );
+    }
+  }
+  const matches = /* @__PURE__ */ new Map();
+  let i = Math.max(firstRow, 0);
+  let j = 0;
+  while (i < n && j < k) {
+    const here = best[i][j];
+    if (here === best[i + 1][j]) i++;
+    else if (here === best[i][j + 1]) j++;
+    else {
+      matches.set(i, j);
+      i++;
+      j++;
+    }
+  }
+  return matches;
+}
+
+// src/measure/findings/rules.ts
+import path8 from "node:path";
+var TRIPLET = "[a-z0-9_]+-linux-gnu[a-z]*";
+var HOME = "(?:/root|/home/[^/]+)";
+var TOOLCHAIN_RULES = [
+  // gcc's drivers and compilers proper (cc1, cc1plus, lto1, collect2 live under libexec or lib).
+  ["compiler", /^\/usr\/(?:lib|libexec)\/gcc(?:-cross)?\//],
+  ["compiler", /^\/usr\/share\/gcc(?:-\d+)?\//],
+  [
+    "compiler",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`
+    )
+  ],
+  [
+    "compiler",
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`
+    )
+  ],
+  ["compiler", /^\/usr\/lib\/llvm-\d+\//],
+  ["compiler", /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
+  // binutils: the assembler, linkers and object tools, and the libraries only they use.
+  [
+    "binutils",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`
+    )
+  ],
+  [
+    "binutils",
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`
+    )
+  ],
+  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
+  ["binutils", /^\/usr\/lib\/bfd-plugins\//],
+  [
+    "binutils",
+    /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/
+  ],
+  // Headers of `-dev` packages and of Python itself, and what only a linker reads.
+  ["headers", /^\/usr\/(?:local\/)?include\//],
+  ["static-libs", new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
+  ["static-libs", /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
+  [
+    "build-tools",
+    /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/
+  ],
+  ["build-tools", /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
+  ["rust", new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
+  ["rust", /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
+  ["go", /^\/usr\/(?:local\/go|lib\/go-[\d.]+)\//]
+];
+var LEFTOVER_RULES = [
+  ["apt-lists", /^\/var\/lib\/apt\/lists\//],
+  ["apt-cache", /^\/var\/cache\/apt\/(?:archives\/.*\.deb|[^/]+\.bin)$/],
+  ["apk-cache", /^\/var\/cache\/apk\//],
+  ["dnf-cache", /^\/var\/cache\/(?:dnf|yum)\//],
+  ["pip-cache", /\/\.cache\/pip\//],
+  ["uv-cache", /\/\.cache\/uv\//],
+  ["poetry-cache", /\/\.cache\/pypoetry\//]
+];
+var INSTALLED_PLACES = /\/(?:site-packages|dist-packages)\/|^\/usr\/share\/python-wheels\/|\/ensurepip\/_bundled\/|\/\.cache\//;
+var WHEEL = /\.whl$/;
+var SDIST = /^[A-Za-z0-9][A-Za-z0-9_.]*-\d[^/]*\.(?:tar\.gz|tgz|tar\.bz2|zip)$/;
+var INPUT_DIRS = /^(?:wheels?|wheelhouse|dist|sdists?|packages|pkgs|vendor|deps)$/i;
+var REQUIREMENTS = /^(?:requirements|constraints)[^/]*\.(?:txt|in)$/i;
+function toolchainPart(file) {
+  return TOOLCHAIN_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function leftoverPart(file) {
+  return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function inputPart(file, inputDirs) {
+  if (INSTALLED_PLACES.test(file)) return void 0;
+  if (WHEEL.test(file)) return "wheels";
+  const dir = path8.posix.dirname(file);
+  if (SDIST.test(path8.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path8.posix.basename(dir)))) {
+    return "sdists";
+  }
+  return void 0;
+}
+function installInputDirs(paths) {
+  const dirs = /* @__PURE__ */ new Set();
+  for (const file of paths) {
+    const base = path8.posix.basename(file);
+    if (REQUIREMENTS.test(base) || WHEEL.test(base) && !INSTALLED_PLACES.test(file))
+      dirs.add(path8.posix.dirname(file));
+  }
+  return dirs;
+}
+var BOOKKEEPING = /^\/var\/(?:lib\/dpkg|cache\/debconf|cache\/ldconfig|log|lib\/rpm|lib\/pam)\/|^\/lib\/apk\/db\/|^\/etc\/(?:ld\.so\.cache|passwd-?|group-?|shadow-?|gshadow-?)$|^\/var\/lib\/apt\/extended_states$/;
+function isBookkeeping(file) {
+  return BOOKKEEPING.test(file);
+}
+var DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
+var TOOLCHAIN_PACKAGE = /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|binutils(?:-.+)?|libbinutils|.+-dev|libc-dev-bin|build-essential|dpkg-dev|make|cmake|cmake-data|ninja-build|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|golang(?:-.+)?|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
+function dpkgListPackage(file) {
+  return DPKG_LIST.exec(file)?.[1];
+}
+function isToolchainPackage(name) {
+  return TOOLCHAIN_PACKAGE.test(name);
+}
+function docPackage(file) {
+  return /^\/usr\/share\/doc\/([^/]+)\//.exec(file)?.[1];
+}
+
+// src/measure/findings/slim-variant.ts
+var DISTROS = /^(?:trixie|bookworm|bullseye|buster|stretch)$/;
+var VERSION2 = /^\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?$/;
+var NO_SLIM = /slim|alpine|windows|nanoserver/;
+function slimVariant(image) {
+  if (image.includes("@")) return void 0;
+  const slash = image.lastIndexOf("/");
+  const colon = image.lastIndexOf(":");
+  const hasTag = colon > slash;
+  const repository = hasTag ? image.slice(0, colon) : image;
+  const tag = hasTag ? image.slice(colon + 1) : "latest";
+  if (NO_SLIM.test(tag)) return void 0;
+  const name = officialName(repository);
+  const slimTag = name === "python" ? pythonSlimTag(tag) : name === "debian" ? debianSlimTag(tag) : void 0;
+  return slimTag === void 0 ? void 0 : `${repository}:${slimTag}`;
+}
+function officialName(repository) {
+  const match = /^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/)?(?:library\/)?([a-z0-9]+)$/.exec(
+    repository
+  );
+  return match?.[1];
+}
+function pythonSlimTag(tag) {
+  if (tag === "latest") return "slim";
+  if (DISTROS.test(tag)) return `slim-${tag}`;
+  const withDistro = /^(.+)-([a-z]+)$/.exec(tag);
+  if (withDistro?.[1] && withDistro[2] && DISTROS.test(withDistro[2]) && VERSION2.test(withDistro[1])) {
+    return `${withDistro[1]}-slim-${withDistro[2]}`;
+  }
+  return VERSION2.test(tag) ? `${tag}-slim` : void 0;
+}
+function debianSlimTag(tag) {
+  if (tag === "latest") return "stable-slim";
+  if (tag === "experimental" || tag === "rc-buggy") return void 0;
+  return /^(?:[a-z]+|\d+(?:\.\d+)?)(?:-\d{8})?$/.test(tag) ? `${tag}-slim` : void 0;
+}
+
+// src/measure/findings.ts
+var FINDING_MIN_BYTES = 1e6;
+var EVIDENCE_PATHS = 5;
+async function imageFindings(docker, image, context) {
+  const input = {
+    ...context,
+    layers: image.layers,
+    history: image.history,
+    baseLayerCount: image.measurement.layers.filter((layer) => layer.base).length
+  };
+  const candidates = duplicateHashRequests(input);
+  const contentHashes = candidates.length > 0 ? await hashLayerFiles(docker, image.measurement.id, candidates, image.layers) : void 0;
+  const slim2 = context.baseImage === void 0 ? void 0 : slimVariant(context.baseImage);
+  const slimVariantSize = slim2 === void 0 ? void 0 : await inspectImage(docker, slim2).then(
+    (facts) => facts.size,
+    () => void 0
+  );
+  return computeFindings({ ...input, contentHashes, slimVariantSize });
+}
+function duplicateHashRequests(input) {
+  const { view, ownFrom } = analyse(input);
+  return duplicateCandidates(input.layers, view, ownFrom);
+}
+function computeFindings(input) {
+  const { view, origins, ownFrom } = analyse(input);
+  const buckets = new Buckets(input.layers, view);
+  const claimed = claimByPath(input.layers, view, ownFrom, buckets);
+  if (input.contentHashes) {
+    for (const copy of duplicateCopies(input.layers, view, input.contentHashes)) {
+      if (copy.layer < ownFrom || claimed.has(`${copy.layer}
+${copy.path}`)) continue;
+      const placement = { original: copy.original };
+      buckets.add("duplicate-files", copy.layer, copy, "duplicate", placement);
+    }
+  }
+  const minBytes = input.minBytes ?? FINDING_MIN_BYTES;
+  const findings2 = [...buckets.values()].filter((bucket) => bucket.bytes >= minBytes).map((bucket) => describe(bucket, origins));
+  const base = baseImageFinding(input, view, origins, ownFrom);
+  if (base && base.bytes >= minBytes) findings2.push(base);
+  return findings2.sort((a, b) => b.bytes - a.bytes || (a.line ?? 0) - (b.line ?? 0));
+}
+function analyse(input) {
+  const view = viewLayers(input.layers);
+  const origins = layerOrigins(input);
+  const firstOwn = origins.findIndex((origin) => !origin.base);
+  return { view, origins, ownFrom: firstOwn === -1 ? input.layers.length : firstOwn };
+}
+var Buckets = class {
+  byKey = /* @__PURE__ */ new Map();
+  ratios;
+  constructor(layers, view) {
+    this.ratios = layers.map((layer, index) => {
+      const bytes = view.fileBytes[index] ?? 0;
+      return layer.compressed !== void 0 && bytes > 0 ? layer.compressed / bytes : void 0;
+    });
+  }
+  add(kind, layer, file, part, placement = {}) {
+    const key = `${kind}:${layer}`;
+    let bucket = this.byKey.get(key);
+    if (!bucket) {
+      bucket = {
+        kind,
+        layer,
+        files: [],
+        bytes: 0,
+        compressed: 0,
+        parts: /* @__PURE__ */ new Set(),
+        hiders: /* @__PURE__ */ new Set(),
+        packages: [],
+        originals: /* @__PURE__ */ new Map()
+      };
+      this.byKey.set(key, bucket);
+    }
+    bucket.files.push({ path: file.path, size: file.size });
+    bucket.bytes += file.size;
+    const ratio = this.ratios[placement.fileLayer ?? layer];
+    bucket.compressed = bucket.compressed === void 0 || ratio === void 0 ? void 0 : bucket.compressed + file.size * ratio;
+    bucket.parts.add(part);
+    if (placement.original !== void 0) bucket.originals.set(file.path, placement.original);
+    if (file.hiddenBy !== void 0) bucket.hiders.add(file.hiddenBy);
+    return bucket;
+  }
+  values() {
+    return this.byKey.values();
+  }
+};
+function claimByPath(layers, view, ownFrom, buckets) {
+  const claimed = /* @__PURE__ */ new Set();
+  const inputDirs = installInputDirs(
+    layers.flatMap((layer) => layer.files.map((entry) => entry.path))
+  );
+  const listsBefore = /* @__PURE__ */ new Set();
+  layers.forEach((layer, index) => {
+    const files = view.files[index] ?? [];
+    if (index < ownFrom) {
+      for (const file of files)
+        if (isWaste(file)) buckets.add("layer-waste", -1, file, "hidden", { fileLayer: index });
+    } else {
+      const packages = installedToolchain(layer, listsBefore);
+      for (const file of files) {
+        const bucket = claimFile(buckets, index, file, packages, inputDirs);
+        if (!bucket) continue;
+        claimed.add(`${index}
+${file.path}`);
+        if (bucket.kind === "build-toolchain" && bucket.packages.length === 0)
+          bucket.packages = [...packages];
+      }
+    }
+    for (const entry of layer.files)
+      if (dpkgListPackage(entry.path) !== void 0) listsBefore.add(entry.path);
+  });
+  return claimed;
+}
+function claimFile(buckets, layer, file, packages, inputDirs) {
+  const doc = docPackage(file.path);
+  const toolchain = toolchainPart(file.path) ?? (doc !== void 0 && packages.has(doc) ? "docs" : void 0);
+  if (toolchain) return buckets.add("build-toolchain", layer, file, toolchain);
+  const leftover = leftoverPart(file.path);
+  if (leftover) return buckets.add("package-leftovers", layer, file, leftover);
+  const input = inputPart(file.path, inputDirs);
+  if (input) return buckets.add("install-inputs", layer, file, input);
+  if (isWaste(file)) buckets.add("layer-waste", layer, file, "hidden");
+  return void 0;
+}
+function isWaste(file) {
+  return file.hiddenBy !== void 0 && !isBookkeeping(file.path);
+}
+function installedToolchain(layer, listsBefore) {
+  const packages = /* @__PURE__ */ new Set();
+  for (const entry of layer.files) {
+    const name = dpkgListPackage(entry.path);
+    if (name !== void 0 && !listsBefore.has(entry.path) && isToolchainPackage(name))
+      packages.add(name);
+  }
+  return packages;
+}
+function describe(bucket, origins) {
+  const origin = origins[Math.max(bucket.layer, 0)] ?? {
+    instruction: `layer ${bucket.layer + 1}`,
+    base: false
+  };
+  const later = laterLines(bucket, origins);
+  const finding = {
+    kind: bucket.kind,
+    title: titleOf(bucket),
+    bytes: bucket.bytes,
+    instruction: origin.instruction,
+    fix: fixOf(bucket, origin, later),
+    paths: largest(bucket.files).slice(0, EVIDENCE_PATHS).map((file) => file.path)
+  };
+  if (bucket.compressed !== void 0) finding.compressedBytes = Math.round(bucket.compressed);
+  if (origin.line !== void 0) finding.line = origin.line;
+  return finding;
+}
+function laterLines(bucket, origins) {
+  const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
+  if (lines.length === 0 || lines.some((line) => line === void 0)) return "";
+  return ` (${lineList(lines)})`;
+}
+var TOOLCHAIN_WORDS = {
+  compiler: "C/C++ compiler",
+  binutils: "binutils",
+  headers: "headers",
+  "static-libs": "static libraries",
+  "build-tools": "make/CMake",
+  rust: "Rust toolchain",
+  go: "Go toolchain"
+};
+var LEFTOVER_WORDS = {
+  "apt-lists": { what: "apt package lists", fix: "`rm -rf /var/lib/apt/lists/*`" },
+  "apt-cache": { what: "apt's package cache", fix: "`apt-get clean`" },
+  "apk-cache": { what: "apk cache", fix: "`apk add --no-cache`" },
+  "dnf-cache": { what: "dnf/yum cache", fix: "`dnf clean all`" },
+  "pip-cache": {
+    what: "pip cache",
+    fix: "`pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)"
+  },
+  "uv-cache": {
+    what: "uv cache",
+    fix: "`uv \u2026 --no-cache` (or a cache mount on `/root/.cache/uv`)"
+  },
+  "poetry-cache": { what: "Poetry cache", fix: "`rm -rf ~/.cache/pypoetry` (or a cache mount)" }
+};
+function titleOf(bucket) {
+  const count = bucket.files.length;
+  switch (bucket.kind) {
+    case "build-toolchain":
+      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
+    case "package-leftovers":
+      return `Package manager leftovers: ${leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].what).join(", ")}`;
+    case "install-inputs":
+      return `Install inputs left in the image: ${inputCounts(bucket)}`;
+    case "layer-waste":
+      return bucket.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(count, "file")}`;
+    case "duplicate-files": {
+      const biggest = largest(bucket.files)[0]?.path ?? "";
+      return `Duplicate content: ${plural(count, "file")} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? "?"}\`)`;
+    }
+  }
+}
+function leftoverParts(bucket) {
+  return Object.keys(LEFTOVER_WORDS).filter((part) => bucket.parts.has(part));
+}
+function toolchainNames(bucket) {
+  if (bucket.packages.length === 0) {
+    return [...bucket.parts].filter((part) => part !== "docs").map((part) => TOOLCHAIN_WORDS[part] ?? part).join(", ");
+  }
+  const names = [...bucket.packages].sort(
+    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1)
+  );
+  const shown = names.slice(0, 4).map((name) => `\`${name}\``).join(", ");
+  return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
+}
+function packageRank(name) {
+  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
+  if (/^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
+    name
+  ))
+    return 1;
+  if (name.endsWith("-dev")) return 2;
+  return 3;
+}
+function inputCounts(bucket) {
+  const wheels = bucket.files.filter((file) => file.path.endsWith(".whl")).length;
+  const sdists = bucket.files.length - wheels;
+  return [wheels > 0 ? plural(wheels, "wheel") : "", sdists > 0 ? plural(sdists, "sdist") : ""].filter(Boolean).join(", ");
+}
+function fixOf(bucket, origin, later) {
+  const copied = origin.keyword === "COPY" || origin.keyword === "ADD";
+  const tooLate = bucket.hiders.size > 0 ? `; removing them in a later layer${later} does not help, they still ship in this layer` : "";
+  switch (bucket.kind) {
+    case "build-toolchain":
+      return copied ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.` : `Move this ${origin.keyword ?? "step"} to a builder stage (\`FROM \u2026 AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
+    case "package-leftovers": {
+      if (copied)
+        return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
+      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
+      return `Clean up in the same RUN that creates them: ${fixes.join(", ")}${tooLate}.`;
+    }
+    case "install-inputs":
+      return copied ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install \u2026\`), or install in a builder stage and copy the environment${tooLate}.` : `Delete them at the end of this RUN once installed (\`&& rm -rf \u2026\`), or download them in a builder stage${tooLate}.`;
+    case "layer-waste":
+      return bucket.layer < 0 ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.` : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
+    case "duplicate-files":
+      return copied ? "Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources." : "Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.";
+  }
+}
+function baseImageFinding(input, view, origins, ownFrom) {
+  const slim2 = input.baseImage === void 0 ? void 0 : slimVariant(input.baseImage);
+  if (slim2 === void 0 || ownFrom === 0) return void 0;
+  const sum = (values) => values.every((value) => value !== void 0) ? values.reduce((total2, value) => total2 + (value ?? 0), 0) : void 0;
+  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
+  const total = sum(view.fileBytes) ?? 0;
+  const from = origins[0];
+  const known = input.slimVariantSize === void 0 ? "" : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
+  const viaArg = from?.instruction.includes("$") ? ", set through the build arg your FROM line uses," : "";
+  const finding = {
+    kind: "base-image",
+    title: `Base image \`${input.baseImage ?? ""}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
+    bytes: baseBytes,
+    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ""}`,
+    fix: `\`${slim2}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
+    paths: []
+  };
+  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
+  if (compressed !== void 0) finding.compressedBytes = compressed;
+  if (from?.line !== void 0) finding.line = from.line;
+  return finding;
+}
+function largest(files) {
+  return [...files].sort(
+    (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  );
+}
+function plural(count, noun) {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+// src/model/report.ts
+var REPORT_VERSION = 1;
+
+// src/pipeline/prepare.ts
+import { readFile as readFile4, stat as stat2 } from "node:fs/promises";
+
+// src/dockerfile/buildkit-only.ts
+var import_dockerfile_ast4 = __toESM(require_main(), 1);
+var BUILDKIT_ONLY_FLAGS = {
+  RUN: ["mount", "network", "security"],
+  COPY: ["link", "chmod", "parents", "exclude"],
+  ADD: ["link", "chmod", "checksum", "keep-git-dir", "parents", "exclude"]
+};
+var HEREDOC_START = /^<<-?(["']?)[A-Za-z_][\w.-]*\1/;
+function buildKitOnlyUses(dockerfileText) {
+  const uses = [];
+  for (const instruction of import_dockerfile_ast4.DockerfileParser.parse(dockerfileText).getInstructions()) {
+    const keyword = instruction.getKeyword();
+    const onlyFlags = BUILDKIT_ONLY_FLAGS[keyword];
+    if (!onlyFlags) continue;
+    const line = instruction.getRange().start.line + 1;
+    for (const flag of flagNames(instruction)) {
+      if (onlyFlags.includes(flag)) uses.push({ line, feature: `${keyword} --${flag}` });
+    }
+    if (instruction.getArguments().some((argument) => HEREDOC_START.test(argument.getValue()))) {
+      uses.push({ line, feature: `${keyword} heredoc` });
+    }
+  }
+  return uses;
+}
+function flagNames(instruction) {
+  const withFlags = instruction;
+  return withFlags.getFlags?.().map((flag) => flag.getName().toLowerCase()) ?? [];
+}
+function describeUses(uses) {
+  return uses.map((use) => `${use.feature} at line ${use.line}`).join(", ");
+}
+
+// src/dockerfile/plan.ts
+var import_dockerfile_ast8 = __toESM(require_main(), 1);
+
+// src/dockerfile/derived.ts
+var import_dockerfile_ast5 = __toESM(require_main(), 1);
+import { posix } from "node:path";
+
+// src/dockerfile/invocation.ts
+var SCRIPT_TARGET = "/tmp/slimpy-prune.sh";
+function assertUsableScriptPath(scriptPath) {
+  const plain = /^[A-Za-z0-9._/-]+$/.test(scriptPath);
+  const inside = !scriptPath.startsWith("/") && !scriptPath.split("/").includes("..");
+  if (!plain || !inside) {
+    throw new RangeError(
+      `prune script path "${scriptPath}" must be a relative POSIX path inside the build context made of letters, digits, '.', '_', '-' and '/'`
+    );
+  }
+}
+function scriptMountFlag(scriptPath) {
+  return `--mount=type=bind,source=${scriptPath},target=${SCRIPT_TARGET}`;
+}
+function scriptCopyInstruction(scriptPath, owner) {
+  const chown = owner === void 0 ? "" : `--chown=${owner} `;
+  return `COPY ${chown}${scriptPath} ${SCRIPT_TARGET}`;
+}
+function pruneCommand(scriptArgs, roots) {
+  return ["sh", SCRIPT_TARGET, ...scriptArgs.map(shellQuote), ...roots.map(rootWord)].join(" ");
+}
+var REMOVE_SCRIPT = `rm -f ${SCRIPT_TARGET}`;
+var SHELL_SAFE = /^[A-Za-z0-9_./:=@%+,-]+$/;
+function shellQuote(word) {
+  if (SHELL_SAFE.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+function rootWord(root2) {
+  return /^[A-Za-z0-9_./:=@%+,*?[\]-]+$/.test(root2) ? root2 : shellQuote(root2);
+}
+
+// src/dockerfile/python.ts
+var PACKAGE_INSTALLS = [
+  /\bpip(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*install\b/,
+  /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s+pip\s+(?:-\S+\s+)*install\b/,
+  /\buv\s+(?:pip\s+(?:install|sync)|sync|add)\b/,
+  /\bpoetry\s+(?:install|add)\b/,
+  /\bpipenv\s+(?:install|sync)\b/,
+  /\bpdm\s+(?:install|sync|add)\b/,
+  /\bpip-sync\b/,
+  /\b(?:conda|mamba|micromamba)\s+(?:install|create|update|env\s+(?:create|update))\b/,
+  // Distribution packages of Python modules land in /usr/lib/python3*/ too.
+  /\bapt(?:-get)?\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3?(?:[.\d]*-|\s|$)/,
+  /\bapk\s+add\b[^;&|]*\bpy3-/,
+  /\b(?:dnf|yum|microdnf)\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3/
+];
+var ENVIRONMENT_CREATIONS = [
+  /\bpython(?:3(?:\.\d+)?)?\s+-m\s+(?:venv|virtualenv)\b/,
+  /\bvirtualenv\b/,
+  /\buv\s+venv\b/
+];
+var ENVIRONMENT_PATH = /(?:^|\/)(?:site-packages|dist-packages|\.?venv)(?:\/|$)|^\/usr\/local\/lib\/python/;
+function installsPythonPackages(command) {
+  return PACKAGE_INSTALLS.some((pattern) => pattern.test(command));
+}
+function createsPythonEnvironment(command) {
+  return installsPythonPackages(command) || ENVIRONMENT_CREATIONS.some((pattern) => pattern.test(command));
+}
+function isPythonEnvironmentPath(path14) {
+  return ENVIRONMENT_PATH.test(path14);
+}
+function isPythonImage(image) {
+  return /python/i.test(image);
+}
+var PYTHON_HOMES = ["/usr/local/lib/python3", "/usr/lib/python3", "/opt/conda"];
+function containsPythonHome(root2) {
+  const prefix = root2.endsWith("/") ? root2 : `${root2}/`;
+  return PYTHON_HOMES.some((home) => home.startsWith(prefix));
+}
+
+// src/dockerfile/rewrite.ts
+function insertion(offset, inserted) {
+  return { offset, removed: "", inserted };
+}
+function replacement(source, start, end, inserted) {
+  return { offset: start, removed: source.text.slice(start, end), inserted };
+}
+function applyTextEdits(text, edits) {
+  const ordered = edits.map((edit, order) => ({ edit, order })).sort((a, b) => a.edit.offset - b.edit.offset || a.order - b.order).map(({ edit }) => edit);
+  let result = "";
+  let cursor = 0;
+  for (const edit of ordered) {
+    if (edit.offset < cursor) {
+      throw new Error(`overlapping Dockerfile edits at offset ${edit.offset}`);
+    }
+    if (text.slice(edit.offset, edit.offset + edit.removed.length) !== edit.removed) {
+      throw new Error(`Dockerfile edit at offset ${edit.offset} does not match the original text`);
+    }
+    result += text.slice(cursor, edit.offset) + edit.inserted;
+    cursor = edit.offset + edit.removed.length;
+  }
+  return result + text.slice(cursor);
+}
+function appendToRun(parsed, run, command) {
+  if (isExecForm(run)) {
+    return {
+      skip: "it is in exec form (a JSON array), which has no shell to append the prune to; write it in shell form to have it slimmed"
+    };
+  }
+  const heredocs = run.getHeredocs();
+  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command);
+  return isBareHeredocScript(parsed, run) ? appendToHeredocScript(parsed, run, command) : appendToHeredocCommand(parsed, run, command);
+}
+function appendToShellCommand(parsed, run, command) {
+  const { source, escapeChar } = parsed;
+  const end = offsetAt(source, run.getRange().end);
+  const argumentsStart = offsetAt(source, run.getInstructionRange().end);
+  const raw = source.text.slice(argumentsStart, end);
+  if (raw.trimEnd().endsWith(escapeChar)) {
+    return { skip: `it ends with a dangling line continuation (${escapeChar})` };
+  }
+  const joint = shellJoint(joinContinuations(raw, escapeChar));
+  if ("skip" in joint) return joint;
+  const trailing = raw.length - raw.trimEnd().length;
+  return { edits: [insertion(end - trailing, `${joint.text}${command}`)] };
+}
+function isBareHeredocScript(parsed, run) {
+  const { source } = parsed;
+  const start = offsetAt(source, run.getInstructionRange().end);
+  const firstLineEnd = source.text.slice(start).search(/\r\n|\n|\r|$/);
+  const firstLine = source.text.slice(start, start + firstLineEnd);
+  const withoutFlags = firstLine.replace(/(^|\s)--\S+/g, " ");
+  return /^\s*(?:<<-?\s*(["']?)\w+\1\s*)+$/.test(withoutFlags);
+}
+function appendToHeredocScript(parsed, run, command) {
+  const { source } = parsed;
+  const [heredoc, ...others] = run.getHeredocs();
+  if (heredoc === void 0 || others.length > 0) {
+    return {
+      skip: "it feeds several here-documents to one command; slimpy cannot tell which is the script"
+    };
+  }
+  const delimiter = heredoc.getDelimiterRange();
+  if (delimiter === null) {
+    return { skip: `its here-document ${heredoc.getName()} has no terminator line` };
+  }
+  const content = heredoc.getContentRange();
+  const body = content === null ? "" : source.text.slice(offsetAt(source, content.start), offsetAt(source, content.end));
+  const shebang = /^#!(.*)/.exec(body)?.[1];
+  if (shebang !== void 0 && !/\b(?:sh|bash|ash|dash|zsh|ksh)\b/.test(shebang)) {
+    return { skip: `its here-document is a #!${shebang.trim()} script, not a shell script` };
+  }
+  const lineStart = source.lineStarts[delimiter.start.line] ?? source.text.length;
+  return { edits: [insertion(lineStart, `${command}${source.eol}`)] };
+}
+function appendToHeredocCommand(parsed, run, command) {
+  const { source, escapeChar } = parsed;
+  const lines = new Set(run.getHeredocs().map((heredoc) => heredoc.getStartRange().start.line));
+  const [line, ...others] = [...lines];
+  if (line === void 0 || others.length > 0) {
+    return { skip: "its here-documents start on different lines" };
+  }
+  const lineEnd = nextLineStart(source, line) - lineBreakLength(source, line);
+  const argumentsStart = offsetAt(source, run.getInstructionRange().end);
+  const commandLine = source.text.slice(argumentsStart, lineEnd);
+  if (commandLine.trimEnd().endsWith(escapeChar)) {
+    return { skip: `its here-document line ends with a line continuation (${escapeChar})` };
+  }
+  const joint = shellJoint(joinContinuations(commandLine, escapeChar));
+  if ("skip" in joint) return joint;
+  const trailing = commandLine.length - commandLine.trimEnd().length;
+  return { edits: [insertion(lineEnd - trailing, `${joint.text}${command}`)] };
+}
+function lineBreakLength(source, line) {
+  const next = source.lineStarts[line + 1];
+  if (next === void 0) return 0;
+  return source.text.slice(next - 2, next) === "\r\n" ? 2 : 1;
+}
+function shellJoint(command) {
+  const trimmed = command.trimEnd();
+  if (hasShellComment(trimmed)) {
+    return {
+      skip: "its command contains a shell comment (#), which would swallow anything appended to it"
+    };
+  }
+  if (/(?:&&|\|\|?)$/.test(trimmed)) {
+    return { skip: "its command ends with a dangling operator" };
+  }
+  if (/(?:^|[^&])&$/.test(trimmed)) {
+    return { skip: "its command ends in a background job (&), which the prune must not race" };
+  }
+  return { text: trimmed.endsWith(";") ? " " : " && " };
+}
+function hasShellComment(command) {
+  let quote;
+  for (let i = 0; i < command.length; i += 1) {
+    const char = command.charAt(i);
+    if (quote === "'") {
+      if (char === "'") quote = void 0;
+    } else if (char === "\\") {
+      i += 1;
+    } else if (quote === '"') {
+      if (char === '"') quote = void 0;
+    } else if (char === '"' || char === "'") {
+      quote = char;
+    } else if (char === "#" && (i === 0 || /[\s;&|()]/.test(command.charAt(i - 1)))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // src/dockerfile/derived.ts
 function planDerivedStages(context, copies) {
   const result = { stages: [], pythonSources: 0, edits: [], notes: [], skipped: [] };
@@ -64954,7 +66682,7 @@ function assessSource(context, source, references) {
     return { python: false, skipped: [notPythonReason(context, source, lines)] };
   }
   const skipped = unresolved.map(
-    (path12) => `COPY source \`${path12}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
+    (path14) => `COPY source \`${path14}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
   );
   if (roots.length === 0) return { python: true, skipped };
   const chain = stageChain(context.stages, source);
@@ -65001,30 +66729,30 @@ function copyRoots(context, references) {
   const unresolved = [];
   for (const reference of references) {
     const lookup2 = variablesAt(context, reference.copy);
-    for (const path12 of reference.paths) {
-      const expansion = expandVariables(path12, lookup2, context.parsed.escapeChar);
-      if (expansion.unresolved.length > 0) unresolved.push(path12);
+    for (const path14 of reference.paths) {
+      const expansion = expandVariables(path14, lookup2, context.parsed.escapeChar);
+      if (expansion.unresolved.length > 0) unresolved.push(path14);
       else roots.add(rootPath(expansion.value));
     }
   }
   return { roots: [...roots], unresolved };
 }
-function rootPath(path12) {
-  const normalized = posix.normalize(posix.join("/", path12));
+function rootPath(path14) {
+  const normalized = posix.normalize(posix.join("/", path14));
   return normalized.length > 1 ? normalized.replace(/\/$/, "") : normalized;
 }
 function pythonEnvironmentReason(context, source, roots) {
   const chain = stageChain(context.stages, source);
   for (const instruction of chainInstructions(context, chain)) {
-    if (!(instruction instanceof import_dockerfile_ast4.Run)) continue;
+    if (!(instruction instanceof import_dockerfile_ast5.Run)) continue;
     const command = runCommand(instruction, context.parsed.escapeChar);
     if (createsPythonEnvironment(command)) {
       const what = installsPythonPackages(command) ? "installs Python packages" : "creates a Python environment";
       return `its RUN at line ${lineOf(instruction)} ${what}`;
     }
   }
-  const path12 = roots.find(isPythonEnvironmentPath);
-  if (path12 !== void 0) return `the copied path \`${path12}\` is one`;
+  const path14 = roots.find(isPythonEnvironmentPath);
+  if (path14 !== void 0) return `the copied path \`${path14}\` is one`;
   const base = stageOf(context, chain[0] ?? source).base;
   if (isPythonImage(base) && roots.some(containsPythonHome)) return `it builds on \`${base}\``;
   return void 0;
@@ -65102,13 +66830,13 @@ function pointAt(context, reference, derivedName) {
 }
 
 // src/dockerfile/references.ts
-var import_dockerfile_ast5 = __toESM(require_main(), 1);
+var import_dockerfile_ast6 = __toESM(require_main(), 1);
 function chainReferences(context) {
   const references = { copies: [], mounts: [], skipped: [] };
   for (const stage of context.chain) {
     for (const instruction of stageOf(context, stage).instructions) {
-      if (instruction instanceof import_dockerfile_ast5.Copy) addCopy(context, references, instruction, stage);
-      if (instruction instanceof import_dockerfile_ast5.Run) addMounts(context, references, instruction, stage);
+      if (instruction instanceof import_dockerfile_ast6.Copy) addCopy(context, references, instruction, stage);
+      if (instruction instanceof import_dockerfile_ast6.Run) addMounts(context, references, instruction, stage);
     }
   }
   return references;
@@ -65161,7 +66889,7 @@ function stagesReachingTarget(context) {
 }
 function referencedStages(context, instructions) {
   return instructions.flatMap((instruction) => {
-    const values = instruction instanceof import_dockerfile_ast5.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast5.Run ? mountSources(instruction) : [];
+    const values = instruction instanceof import_dockerfile_ast6.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast6.Run ? mountSources(instruction) : [];
     return values.flatMap((value) => {
       const reference = value === "" ? void 0 : resolveFrom(context, value, instruction);
       return reference?.kind === "stage" ? [reference.index] : [];
@@ -65172,8 +66900,8 @@ function indexReferences(context) {
   const { source } = context.parsed;
   const ranges = context.stages.flatMap(
     (stage) => stage.instructions.flatMap((instruction) => {
-      if (instruction instanceof import_dockerfile_ast5.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
-      if (instruction instanceof import_dockerfile_ast5.Run) {
+      if (instruction instanceof import_dockerfile_ast6.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
+      if (instruction instanceof import_dockerfile_ast6.Run) {
         return mountFromOptions(instruction).map((option) => option.getValueRange());
       }
       return [];
@@ -65190,12 +66918,12 @@ function indexReferences(context) {
 }
 
 // src/dockerfile/same-run.ts
-var import_dockerfile_ast6 = __toESM(require_main(), 1);
+var import_dockerfile_ast7 = __toESM(require_main(), 1);
 function planSameRun(context) {
   const plan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof import_dockerfile_ast6.Run)) return;
+    if (!(instruction instanceof import_dockerfile_ast7.Run)) return;
     if (!installsPythonPackages(runCommand(instruction, context.parsed.escapeChar))) return;
     planRun(context, instruction, instructions.slice(0, position), plan);
   });
@@ -65347,7 +67075,7 @@ function unreachedPython(context) {
   const reached = stagesReachingTarget(context);
   return context.stages.filter((stage) => stage.index < context.finalIndex && !reached.has(stage.index)).filter(
     (stage) => stage.instructions.some(
-      (instruction) => instruction instanceof import_dockerfile_ast7.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
+      (instruction) => instruction instanceof import_dockerfile_ast8.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
     )
   ).map(
     (stage) => `${capitalStageLabel(stage)} (line ${stage.line}) installs Python packages, but nothing from it reaches the final image, so it is left as it is.`
@@ -65382,6 +67110,1341 @@ function describeDerived(context, derived, text) {
     };
   });
 }
+
+// src/engine/watchdog.ts
+var MAX_INTERVAL_MS = 15e3;
+function watchEngine(docker, during, timeoutMs = engineTimeoutMs()) {
+  const controller = new AbortController();
+  const intervalMs = Math.min(MAX_INTERVAL_MS, timeoutMs);
+  let timer;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    timer = setTimeout(() => void check(), intervalMs).unref();
+  };
+  const check = async () => {
+    try {
+      await pingEngine(docker, timeoutMs);
+    } catch (error) {
+      if (!answered(error)) {
+        const why = error.name === "AbortError" ? `no answer to a ping within ${timeoutMs / 1e3} s` : error;
+        if (!stopped) controller.abort(new EngineLostError(during(), why));
+        return;
+      }
+    }
+    schedule();
+  };
+  schedule();
+  return {
+    signal: controller.signal,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    }
+  };
+}
+function answered(error) {
+  return typeof error?.statusCode === "number";
+}
+
+// src/pipeline/hooks.ts
+function guardedHooks(hooks, signal, secrets, step) {
+  return {
+    info: (line) => hooks.info(redactText(line, secrets)),
+    warning: (message, where) => hooks.warning(redactText(message, secrets), where),
+    group: (title, work) => {
+      step.current = title;
+      return hooks.group(title, () => untilAborted(signal, work));
+    }
+  };
+}
+async function untilAborted(signal, work) {
+  signal.throwIfAborted();
+  const running = work();
+  running.catch(() => void 0);
+  let onAbort = () => void 0;
+  const aborted = new Promise((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([running, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+// src/pipeline/prepare.ts
+async function prepare(settings, hooks, cancel) {
+  const dockerfileText = await readUserFiles(settings);
+  const baseImage = finalBaseImage(dockerfileText, {
+    target: settings.target,
+    buildArgs: settings.buildArgs
+  });
+  const docker = connectEngine();
+  const engine = await describeEngine(docker, hooks);
+  const needsBuildKit = engine.builder === "classic" ? buildKitOnlyUses(dockerfileText) : [];
+  if (needsBuildKit.length > 0) {
+    throw new BuildKitRequiredError(
+      describeUses(needsBuildKit),
+      engine.builderReason ?? "the engine has no BuildKit."
+    );
+  }
+  const step = { current: "Connect to the engine" };
+  const watchdog = watchEngine(docker, () => step.current);
+  const signal = cancel ? AbortSignal.any([cancel, watchdog.signal]) : watchdog.signal;
+  return {
+    settings,
+    hooks: guardedHooks(hooks, signal, secretBuildArgValues(settings.buildArgs), step),
+    docker,
+    engine,
+    runId: settings.runId,
+    dockerfileText,
+    baseImage,
+    signal,
+    watchdog,
+    step
+  };
+}
+async function readUserFiles(settings) {
+  const isDirectory = await stat2(settings.context).then(
+    (info) => info.isDirectory(),
+    () => false
+  );
+  if (!isDirectory) throw new ContextMissingError(settings.context);
+  return readFile4(settings.file, "utf8").catch(() => {
+    throw new DockerfileMissingError(settings.file);
+  });
+}
+async function describeEngine(docker, hooks) {
+  const facts = await engineFacts(docker);
+  const choice = chooseBuilder(facts);
+  const engine = { ...facts, builder: choice.builder, builderReason: choice.reason };
+  hooks.info(
+    `Engine ${engine.version} (API ${engine.apiVersion}), ${engine.store} image store (${engine.storageDriver}), ${engine.builder} builder`
+  );
+  if (choice.reason) hooks.warning(choice.reason);
+  return engine;
+}
+
+// src/slim/savings.ts
+var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
+var PACKAGING = /\/(site|dist)-packages\/(pip|setuptools|wheel|_distutils_hack|pkg_resources)(\/|-[^/]*\.dist-info\/)|\/(site|dist)-packages\/distutils-precedence\.pth$|\/bin\/(pip|pip3|pip3\.\d+|wheel)$/;
+function categoryOf(path14) {
+  if (/\/__pycache__\//.test(path14) || /\.py[co]$/.test(path14)) return "pycache";
+  if (PACKAGING.test(path14)) return "packaging";
+  if (/\/(site|dist)-packages\/.+\/tests?\//.test(path14)) return "tests";
+  if (path14.endsWith(".pyi")) return "stubs";
+  if (SOURCE_SUFFIXES.some((suffix) => path14.endsWith(suffix))) return "sources";
+  if (path14.endsWith(".a")) return "static-libs";
+  if (/\/\.cache\/|\/\.(pytest|mypy|ruff)_cache\//.test(path14)) return "caches";
+  return "other";
+}
+function measureSavings(before, after, topN = 10) {
+  const totals = /* @__PURE__ */ new Map();
+  const stripped = [];
+  const add2 = (category, bytes) => {
+    const total = totals.get(category) ?? { files: 0, bytes: 0 };
+    total.files += 1;
+    total.bytes += bytes;
+    totals.set(category, total);
+  };
+  for (const [path14, file] of before.entries()) {
+    if (file.type !== "file") continue;
+    const now = after.get(path14);
+    if (now === void 0) add2(categoryOf(path14), file.size);
+    else if (now.type === "file" && now.size < file.size) {
+      add2("strip", file.size - now.size);
+      stripped.push({ path: path14, before: file.size, after: now.size });
+    }
+  }
+  const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
+  stripped.sort((a, b) => b.before - b.after - (a.before - a.after));
+  return { savings, strippedTop: stripped.slice(0, topN) };
+}
+
+// src/engine/containers.ts
+import { finished } from "node:stream/promises";
+import { Writable } from "node:stream";
+var GiB = 1024 ** 3;
+var DEFAULT_MEMORY_BYTES = 2 * GiB;
+var DEFAULT_PIDS_LIMIT = 512;
+var DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
+var OUTPUT_DRAIN_MS = 5e3;
+var ContainerStartError = class extends Error {
+  /** @param detail the engine's own message */
+  constructor(image, executable, detail) {
+    super(
+      `the engine could not start ${JSON.stringify(executable)} in ${image}: ${detail}. Check that the image contains that program (and /bin/sh for a shell command).`
+    );
+    this.detail = detail;
+    this.name = "ContainerStartError";
+    this.executableMissing = /executable file not found|no such file or directory/i.test(detail);
+  }
+  detail;
+  /** True when the command's executable (or the shell) does not exist in the image. */
+  executableMissing;
+};
+var OutputTail = class {
+  constructor(limit) {
+    this.limit = limit;
+  }
+  limit;
+  chunks = [];
+  held = 0;
+  dropped = 0;
+  push(chunk) {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.held += chunk.length;
+    let first = this.chunks[0];
+    while (first && this.held - first.length >= this.limit) {
+      this.chunks.shift();
+      this.held -= first.length;
+      this.dropped += first.length;
+      first = this.chunks[0];
+    }
+  }
+  get droppedBytes() {
+    return this.dropped + Math.max(0, this.held - this.limit);
+  }
+  /** UTF-8 text of the kept bytes; invalid sequences become U+FFFD. */
+  text() {
+    let bytes = Buffer.concat(this.chunks, this.held);
+    if (bytes.length > this.limit) bytes = bytes.subarray(bytes.length - this.limit);
+    if (this.droppedBytes > 0) bytes = bytes.subarray(leadingContinuationBytes(bytes));
+    return bytes.toString("utf8");
+  }
+};
+function leadingContinuationBytes(bytes) {
+  let n = 0;
+  while (n < 3 && n < bytes.length && ((bytes[n] ?? 0) & 192) === 128) n++;
+  return n;
+}
+function containerCreateOptions(options) {
+  const memory = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
+  return {
+    Image: options.image,
+    ...options.cmd ? { Cmd: options.cmd } : {},
+    ...options.entrypoint ? { Entrypoint: options.entrypoint } : {},
+    ...options.user !== void 0 ? { User: options.user } : {},
+    ...options.env ? { Env: options.env } : {},
+    Labels: options.labels,
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      // The engine may have no bridge at all, and a smoke test must not reach anything anyway.
+      NetworkMode: "none",
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges"],
+      Memory: memory,
+      MemorySwap: memory,
+      PidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      // Imports may write (bytecode, caches); the container is thrown away afterwards.
+      ReadonlyRootfs: false,
+      // We remove it ourselves, after the output is read and whatever happened.
+      AutoRemove: false,
+      // Output is read from the attach stream; the daemon keeping a copy on disk would let a
+      // chatty command fill the host's disk.
+      LogConfig: { Type: "none", Config: {} }
+    }
+  };
+}
+async function runContainer(docker, options) {
+  options.signal?.throwIfAborted();
+  const container = await docker.createContainer(containerCreateOptions(options));
+  let failed = true;
+  try {
+    const run = await runCreated(docker, container, options);
+    failed = false;
+    return run;
+  } finally {
+    await removeContainer(container, failed);
+  }
+}
+async function runCreated(docker, container, options) {
+  const tail = new OutputTail(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
+  const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+  const drained3 = collectOutput(docker, stream, tail);
+  const stopper = new Stopper(container);
+  const timer = setTimeout(() => stopper.stop("deadline"), options.timeoutMs);
+  const onAbort = () => stopper.stop("abort");
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  try {
+    options.signal?.throwIfAborted();
+    const started = performance.now();
+    await startContainer(container, options);
+    if (stopper.reason) stopper.stop(stopper.reason);
+    const exit = await container.wait();
+    const durationMs = performance.now() - started;
+    const killed = await stopper.killed();
+    await withinMs(drained3, OUTPUT_DRAIN_MS);
+    if (killed && stopper.reason === "abort") options.signal?.throwIfAborted();
+    return {
+      exitCode: killed ? null : exit.StatusCode ?? null,
+      timedOut: killed && stopper.reason === "deadline",
+      output: tail.text(),
+      droppedBytes: tail.droppedBytes,
+      durationMs: Math.round(durationMs)
+    };
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", onAbort);
+    stream.destroy?.();
+  }
+}
+var Stopper = class {
+  constructor(container) {
+    this.container = container;
+  }
+  container;
+  reason;
+  kill;
+  stop(reason) {
+    this.reason ??= reason;
+    const previous = this.kill ?? Promise.resolve(false);
+    this.kill = previous.then(
+      async (done) => done || this.container.kill({ signal: "SIGKILL" }).then(
+        () => true,
+        // 409: not running (it exited on its own just before the deadline, or has not started).
+        () => false
+      )
+    );
+  }
+  /** Whether slimpy's kill ended the process (false when it exited on its own first). */
+  async killed() {
+    return this.kill ? this.kill : false;
+  }
+};
+function collectOutput(docker, stream, tail) {
+  const sink = () => new Writable({
+    write(chunk, _encoding, callback) {
+      tail.push(chunk);
+      callback();
+    }
+  });
+  docker.modem.demuxStream(stream, sink(), sink());
+  return finished(stream).then(
+    () => void 0,
+    () => void 0
+  );
+}
+async function startContainer(container, options) {
+  try {
+    await container.start();
+  } catch (error) {
+    const executable = options.entrypoint?.[0] ?? options.cmd?.[0] ?? "(the image default)";
+    throw new ContainerStartError(options.image, executable, engineMessage(error));
+  }
+}
+async function removeContainer(container, quietly) {
+  for (let attempt2 = 1; ; attempt2++) {
+    try {
+      await container.remove({ force: true, v: true });
+      return;
+    } catch (error) {
+      const status = error.statusCode;
+      if (status === 404 || status === 409 || quietly) return;
+      if (attempt2 >= 2) {
+        throw new Error(
+          `could not remove smoke-test container ${container.id}: ${engineMessage(error)}. Remove it with: docker rm -f ${container.id}`
+        );
+      }
+    }
+  }
+}
+function engineMessage(error) {
+  const json = error.json;
+  if (json && typeof json.message === "string") return json.message.trim();
+  return error instanceof Error ? error.message : String(error);
+}
+async function withinMs(promise, ms) {
+  let timer;
+  const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, ms));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// src/smoke/auto.ts
+var AUTO_SMOKE_DISPLAY = [
+  "python",
+  "-c",
+  "<slimpy auto smoke test: import the top-level modules of every installed distribution>"
+];
+var NO_PYTHON_MESSAGE = "no Python in the image";
+var AUTO_SMOKE_PROGRAM = String.raw`
+import sys
+if sys.version_info < (3, 8):
+    print("FAIL python: the auto smoke test needs Python 3.8+ (importlib.metadata), found " + sys.version.split()[0])
+    sys.exit(1)
+import faulthandler, importlib, importlib.util, os, re, time
+from importlib import metadata
+
+# A crash inside an extension module still names the module being imported.
+faulthandler.enable()
+
+# Tooling present in every environment, or names whose import runs scripts: not the app's code.
+SKIP_MODULES = {"pip", "setuptools", "pkg_resources", "wheel", "distutils", "tests", "test",
+                "testing", "docs", "doc", "examples", "example", "benchmarks", "scripts",
+                "setup", "conftest"}
+SKIP_DISTS = {"pip", "setuptools", "wheel", "distribute"}
+# Debian's and Ubuntu's apt-owned Python packages: the OS's, not what the image installed.
+OS_OWNED = re.compile(r"^/usr/lib/python3(\.\d+)?/dist-packages(/|$)")
+MODULE_FILE = re.compile(r"^([A-Za-z_]\w*)\.py$|^([A-Za-z_]\w*)(?:\.[\w-]+)?\.(?:so|pyd)$")
+PACKAGE_INIT = re.compile(r"^__init__(\.[\w-]+)?\.(py|pyc|so|pyd)$")
+
+
+def dist_name(dist):
+    return re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "unnamed").lower()
+
+
+def recorded_modules(dist):
+    """Top-level modules from RECORD: x.py, x.cpython-311-....so, and the shallowest regular
+    package of each file (a namespace directory alone proves nothing)."""
+    paths = [str(p).replace("\\", "/") for p in (dist.files or [])]
+    packages = {p.rsplit("/", 1)[0] for p in paths if "/" in p and PACKAGE_INIT.match(p.rsplit("/", 1)[1])}
+    found = set()
+    for path in paths:
+        parts = path.split("/")
+        head = parts[0]
+        if head in ("", "..", "__pycache__") or head.endswith((".dist-info", ".egg-info", ".data")):
+            continue
+        if len(parts) == 1:
+            match = MODULE_FILE.match(head)
+            if match:
+                found.add(match.group(1) or match.group(2))
+            continue
+        for depth in range(1, len(parts)):
+            if "/".join(parts[:depth]) in packages:
+                found.add(".".join(parts[:depth]))
+                break
+    return found
+
+
+def declared_modules(dist):
+    text = dist.read_text("top_level.txt") or ""
+    return [line.strip().replace("/", ".") for line in text.splitlines() if line.strip()]
+
+
+def modules_of(dist):
+    recorded = recorded_modules(dist)
+    declared = declared_modules(dist)
+    if not declared:
+        return recorded
+    names = set()
+    for name in declared:
+        inside = {r for r in recorded if r == name or r.startswith(name + ".")}
+        # top_level.txt names a namespace package's root: import its regular packages instead.
+        names |= inside if inside and name not in inside else {name}
+    return names
+
+
+def importable(module):
+    parts = module.split(".")
+    return parts[0] not in SKIP_MODULES and all(p.isidentifier() and not p.startswith("_") for p in parts)
+
+
+def location(dist):
+    try:
+        return str(dist.locate_file(""))
+    except Exception:
+        return ""
+
+
+def collect():
+    modules, seen, os_owned = {}, set(), 0
+    for dist in metadata.distributions():
+        name = dist_name(dist)
+        if name in seen or name in SKIP_DISTS:
+            continue
+        seen.add(name)
+        if OS_OWNED.match(location(dist)):
+            os_owned += 1
+            continue
+        for module in modules_of(dist):
+            if importable(module):
+                modules.setdefault(module, name)
+    return modules, os_owned
+
+
+def missing_dependency(module, error):
+    """The top-level module an import needed that no installed distribution provides (an
+    optional dependency, like duckdb's adbc_driver_duckdb wanting adbc_driver_manager), or None
+    when the failure is the module's own (a file of its own package is gone)."""
+    if not isinstance(error, ModuleNotFoundError) or not error.name:
+        return None
+    top = error.name.split(".")[0]
+    if top == module.split(".")[0]:
+        return None
+    try:
+        return top if importlib.util.find_spec(top) is None else None
+    except Exception:
+        return None
+
+
+def parse_args(argv):
+    """--allow-missing=a,b: strict mode for the slimmed image, where only the modules the
+    original image skipped may be skipped again. Without it (the original image), any module
+    whose optional dependency is not installed is skipped."""
+    for arg in argv:
+        if arg.startswith("--allow-missing="):
+            return {m for m in arg.split("=", 1)[1].split(",") if m}
+    return None
+
+
+def main():
+    allowed = parse_args(sys.argv[1:])
+    modules, os_owned = collect()
+    if os_owned:
+        print("skip %d distributions owned by the OS package manager (/usr/lib/python3/dist-packages)" % os_owned)
+    if not modules:
+        print("slimpy: no installed distribution declares an importable module; nothing to import")
+        return 0
+    failed, skipped = [], []
+    began = time.perf_counter()
+    for module in sorted(modules):
+        start = time.perf_counter()
+        try:
+            importlib.import_module(module)
+        except BaseException as error:  # an import that calls sys.exit() fails too
+            missing = missing_dependency(module, error)
+            if missing and (allowed is None or module in allowed):
+                print("skip %s: needs %s, which is not installed" % (module, missing), flush=True)
+                skipped.append(module)
+                continue
+            message = " ".join(str(error).split())[:300]
+            print("FAIL %s: %s: %s" % (module, type(error).__name__, message), flush=True)
+            failed.append(module)
+        else:
+            print("ok %s %dms" % (module, round((time.perf_counter() - start) * 1000)), flush=True)
+    total = round((time.perf_counter() - began) * 1000)
+    if skipped:
+        print("slimpy: skipped %d modules whose optional dependencies are not installed: %s"
+              % (len(skipped), ",".join(skipped)))
+    if failed:
+        print("slimpy: %d of %d modules failed to import: %s" % (len(failed), len(modules), ", ".join(failed)))
+        return 1
+    imported = len(modules) - len(skipped)
+    dists = len({modules[m] for m in modules if m not in skipped})
+    print("slimpy: imported %d modules from %d distributions in %dms" % (imported, dists, total))
+    return 0
+
+
+code = main()
+sys.stdout.flush()
+sys.stderr.flush()
+# Skip interpreter shutdown: a thread or atexit hook an import started must not keep it alive.
+os._exit(code)
+`;
+var FIND_PYTHON = [
+  "program=$1; shift",
+  "for p in python3 python; do",
+  '  if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$program" "$@"; fi',
+  "done",
+  `echo "slimpy: ${NO_PYTHON_MESSAGE}: neither python3 nor python is on PATH ($PATH)" >&2`,
+  "exit 127"
+].join("\n");
+function autoSmokeCommand(options = {}) {
+  const args = options.allowMissing ? [`--allow-missing=${options.allowMissing.join(",")}`] : [];
+  return {
+    display: AUTO_SMOKE_DISPLAY,
+    attempts: [
+      ["/bin/sh", "-c", FIND_PYTHON, "slimpy-smoke", AUTO_SMOKE_PROGRAM, ...args],
+      ["python3", "-c", AUTO_SMOKE_PROGRAM, ...args],
+      ["python", "-c", AUTO_SMOKE_PROGRAM, ...args]
+    ],
+    unstartable: `${NO_PYTHON_MESSAGE}: it has none of /bin/sh, python3 or python to run the auto smoke test`
+  };
+}
+var SKIPPED_SUMMARY = /^slimpy: skipped \d+ modules whose optional dependencies are not installed: (\S+)$/m;
+function skippedOptionalModules(output) {
+  const list = SKIPPED_SUMMARY.exec(output)?.[1];
+  return list ? list.split(",").filter(Boolean) : [];
+}
+
+// src/smoke/command.ts
+function userSmokeCommand(text) {
+  const command = text.trim();
+  if (!command) throw new Error('smoke-test is empty: give a command, "auto" or "off"');
+  const shell = ["/bin/sh", "-c", command];
+  const words = splitCommandWords(command);
+  return {
+    display: shell,
+    attempts: words?.length ? [shell, words] : [shell],
+    unstartable: words?.length ? `the image has neither /bin/sh nor ${JSON.stringify(words[0])} to run the smoke test` : "the image has no /bin/sh, and the smoke-test command uses shell syntax, so it cannot run without one; give a command without pipes, variables, globs or redirections"
+  };
+}
+var SHELL_SYNTAX = /* @__PURE__ */ new Set([..."|&;<>()$`*?[~#{}!\n"]);
+var DOUBLE_QUOTE_ESCAPES = /* @__PURE__ */ new Set([...'$`"\\\n']);
+function splitCommandWords(line) {
+  const words = [];
+  let word;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charAt(i);
+    if (c === " " || c === "	") {
+      if (word !== void 0) words.push(word);
+      word = void 0;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end < 0) return void 0;
+      word = (word ?? "") + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      const quoted = readDoubleQuoted(line, i + 1);
+      if (!quoted) return void 0;
+      word = (word ?? "") + quoted.text;
+      i = quoted.end;
+    } else if (c === "\\") {
+      if (i + 1 >= line.length) return void 0;
+      word = (word ?? "") + line.charAt(++i);
+    } else if (SHELL_SYNTAX.has(c) || c === "=" && word !== void 0 && words.length === 0) {
+      return void 0;
+    } else {
+      word = (word ?? "") + c;
+    }
+  }
+  if (word !== void 0) words.push(word);
+  return words;
+}
+function readDoubleQuoted(line, from) {
+  let text = "";
+  for (let i = from; i < line.length; i++) {
+    const c = line.charAt(i);
+    if (c === '"') return { text, end: i };
+    if (c === "$" || c === "`") return void 0;
+    if (c === "\\" && DOUBLE_QUOTE_ESCAPES.has(line.charAt(i + 1))) {
+      text += line.charAt(++i);
+    } else {
+      text += c;
+    }
+  }
+  return void 0;
+}
+
+// src/smoke/timing.ts
+function timingOrder(runs) {
+  const order = [];
+  for (let i = 0; i < runs; i++) {
+    order.push(...i % 2 === 0 ? ["before", "after"] : ["after", "before"]);
+  }
+  return order;
+}
+function median(values) {
+  if (values.length === 0) throw new Error("median of no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const upper = sorted[middle] ?? 0;
+  const value = sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? 0) + upper) / 2;
+  return Math.round(value);
+}
+
+// src/smoke/smoke.ts
+var DEFAULT_RUNS = 5;
+var DEFAULT_MAX_OUTPUT_BYTES2 = 16 * 1024;
+var TIMED_RUN_OUTPUT_BYTES = 8 * 1024;
+function smokeCommand(spec) {
+  return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
+}
+function isAuto(spec) {
+  return spec.trim() === "auto";
+}
+function afterCommand(spec, command, before) {
+  return isAuto(spec) ? autoSmokeCommand({ allowMissing: skippedOptionalModules(before.output) }) : command;
+}
+async function runSmoke(docker, options) {
+  const runs = options.runs ?? DEFAULT_RUNS;
+  if (!Number.isInteger(runs) || runs < 0) {
+    throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);
+  }
+  const command = smokeCommand(options.command);
+  const runner = new SmokeRunner(docker, options);
+  const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2;
+  const timedBytes = TIMED_RUN_OUTPUT_BYTES;
+  const { run: before } = await runner.run("before", options.before, command, firstBytes);
+  if (!before.passed || options.after === void 0) return { command: command.display, before };
+  const commands = {
+    before: command,
+    after: afterCommand(options.command, command, before)
+  };
+  const { run: after } = await runner.run("after", options.after, commands.after, firstBytes);
+  if (!after.passed || runs === 0) return { command: command.display, before, after };
+  const images = { before: options.before, after: options.after };
+  const results = { before, after };
+  const timings = { before: [], after: [] };
+  for (const side of timingOrder(runs)) {
+    const { run, durationMs } = await runner.run(side, images[side], commands[side], timedBytes);
+    if (!run.passed) {
+      results[side] = run;
+      return { command: command.display, ...results };
+    }
+    timings[side].push(durationMs);
+  }
+  before.runsMs = timings.before;
+  before.medianMs = median(timings.before);
+  after.runsMs = timings.after;
+  after.medianMs = median(timings.after);
+  return {
+    command: command.display,
+    before,
+    after,
+    coldStartDeltaMs: Math.round(after.medianMs - before.medianMs)
+  };
+}
+var SmokeRunner = class {
+  constructor(docker, options) {
+    this.docker = docker;
+    this.options = options;
+  }
+  docker;
+  options;
+  attemptFor = /* @__PURE__ */ new Map();
+  async run(side, image, command, maxOutputBytes) {
+    const attempts = command.attempts;
+    let lastError;
+    for (let index = this.attemptFor.get(image) ?? 0; index < attempts.length; index++) {
+      try {
+        const result = await runContainer(this.docker, {
+          image,
+          entrypoint: attempts[index],
+          timeoutMs: this.options.timeoutMs,
+          labels: this.options.labels,
+          maxOutputBytes,
+          signal: this.options.signal
+        });
+        this.attemptFor.set(image, index);
+        return this.smokeRun(side, command, result);
+      } catch (error) {
+        if (!(error instanceof ContainerStartError && error.executableMissing)) throw error;
+        lastError = error;
+      }
+    }
+    return this.smokeRun(side, command, {
+      exitCode: null,
+      timedOut: false,
+      output: `slimpy: ${command.unstartable}${lastError ? ` (engine: ${lastError.detail})` : ""}`,
+      droppedBytes: 0,
+      durationMs: 0
+    });
+  }
+  smokeRun(side, command, result) {
+    const run = {
+      image: side,
+      command: command.display,
+      exitCode: result.exitCode,
+      passed: result.exitCode === 0 && !result.timedOut,
+      timedOut: result.timedOut,
+      output: result.timedOut ? `${result.output}${result.output && !result.output.endsWith("\n") ? "\n" : ""}slimpy: killed after ${this.options.timeoutMs} ms (smoke-test timeout)` : result.output
+    };
+    return { run, durationMs: result.durationMs };
+  }
+};
+
+// src/slim/script.ts
+import { readFileSync } from "node:fs";
+var PRUNE_SCRIPT_PATH = ".slimpy/prune.sh";
+var cached;
+function loadPruneScript() {
+  if (cached !== void 0) return cached;
+  for (const candidate of ["./prune.sh", "./slim/prune.sh", "../slim/prune.sh"]) {
+    try {
+      cached = readFileSync(new URL(candidate, import.meta.url), "utf8");
+      return cached;
+    } catch {
+    }
+  }
+  throw new Error(
+    "prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
+  );
+}
+function pruneScriptArgs(settings) {
+  const args = [];
+  if (!settings.strip) args.push("--no-strip");
+  args.push("--prune", settings.prune.length > 0 ? settings.prune.join(",") : "none");
+  for (const glob of settings.keep) args.push("--keep", glob);
+  return args;
+}
+
+// src/engine/buildkit-trace.ts
+var import_protobufjs = __toESM(require_protobufjs(), 1);
+var root = import_protobufjs.default.Root.fromJSON({
+  nested: {
+    StatusResponse: {
+      fields: {
+        vertexes: { rule: "repeated", type: "Vertex", id: 1 },
+        logs: { rule: "repeated", type: "VertexLog", id: 3 }
+      }
+    },
+    Vertex: {
+      fields: {
+        digest: { type: "string", id: 1 },
+        name: { type: "string", id: 3 },
+        cached: { type: "bool", id: 4 },
+        completed: { type: "Timestamp", id: 6 },
+        error: { type: "string", id: 7 }
+      }
+    },
+    VertexLog: {
+      fields: {
+        vertex: { type: "string", id: 1 },
+        msg: { type: "bytes", id: 4 }
+      }
+    },
+    Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } }
+  }
+});
+var StatusResponse = root.lookupType("StatusResponse");
+function decodeBuildKitTrace(base64) {
+  const raw = StatusResponse.toObject(
+    StatusResponse.decode(Buffer.from(base64, "base64"))
+  );
+  return {
+    vertexes: (raw.vertexes ?? []).map((v) => ({
+      digest: v.digest ?? "",
+      name: v.name ?? "",
+      cached: v.cached ?? false,
+      completed: v.completed !== void 0,
+      error: v.error ?? ""
+    })),
+    logs: (raw.logs ?? []).map((l) => ({
+      vertex: l.vertex ?? "",
+      text: Buffer.from(l.msg ?? new Uint8Array()).toString("utf8")
+    }))
+  };
+}
+
+// src/engine/build-progress.ts
+var TAIL_LINES = 60;
+var BuildProgress = class {
+  constructor(onLine = () => {
+  }) {
+    this.onLine = onLine;
+  }
+  onLine;
+  imageId;
+  error;
+  /** The instruction that failed, as the builder names it (`[builder 4/5] RUN pip install …`). */
+  failedInstruction;
+  tail = [];
+  vertexNames = /* @__PURE__ */ new Map();
+  announced = /* @__PURE__ */ new Set();
+  currentStep;
+  /** The last lines of the log, for error messages (bounded: a build log can be hundreds of MB). */
+  lastLines() {
+    return [...this.tail];
+  }
+  handle(event) {
+    if (event.error || event.errorDetail) {
+      this.error = event.errorDetail?.message ?? event.error ?? "build failed";
+      this.failedInstruction ??= this.currentStep;
+      this.emit(`ERROR: ${this.error}`);
+      return;
+    }
+    if (event.id === "moby.buildkit.trace" && typeof event.aux === "string") {
+      this.handleTrace(event.aux);
+      return;
+    }
+    if (event.aux && typeof event.aux === "object" && "ID" in event.aux) {
+      this.imageId = String(event.aux.ID);
+      return;
+    }
+    if (typeof event.stream === "string") this.handleClassicText(event.stream);
+    else if (event.status) this.emit(event.id ? `${event.id}: ${event.status}` : event.status);
+  }
+  handleClassicText(text) {
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
+      if (step) this.currentStep = step[1];
+      this.emit(line);
+    }
+  }
+  handleTrace(aux) {
+    const status = decodeBuildKitTrace(aux);
+    for (const vertex of status.vertexes) {
+      if (vertex.name) this.vertexNames.set(vertex.digest, vertex.name);
+      const name = this.vertexNames.get(vertex.digest) ?? vertex.digest;
+      if (!this.announced.has(vertex.digest) && vertex.name) {
+        this.announced.add(vertex.digest);
+        this.emit(`=> ${vertex.name}`);
+      }
+      if (vertex.completed && vertex.cached) this.emit(`=> CACHED ${name}`);
+      if (vertex.error) {
+        this.failedInstruction ??= name;
+        this.emit(`=> ERROR ${name}: ${vertex.error}`);
+      }
+    }
+    for (const log of status.logs) {
+      for (const line of log.text.split("\n")) if (line.trim() !== "") this.emit(`   ${line}`);
+    }
+  }
+  emit(line) {
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.onLine(line);
+  }
+};
+async function* readBuildEvents(stream) {
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += chunk.toString();
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      const event2 = parseEvent(line);
+      if (event2) yield event2;
+    }
+  }
+  const event = parseEvent(pending.trim());
+  if (event) yield event;
+}
+function parseEvent(line) {
+  if (line === "") return void 0;
+  try {
+    return JSON.parse(line);
+  } catch {
+    return void 0;
+  }
+}
+
+// src/engine/build.ts
+var BuildError = class extends Error {
+  constructor(reason, instruction, logTail) {
+    super(
+      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}${hintFor(reason)}
+Last lines of the build log:
+${logTail.slice(-20).join("\n")}`
+    );
+    this.reason = reason;
+    this.instruction = instruction;
+    this.logTail = logTail;
+    this.name = "BuildError";
+    this.line = parseErrorLine(reason);
+  }
+  reason;
+  instruction;
+  logTail;
+  /**
+   * 1-based line of the Dockerfile the failure points at: from the engine's parse error, or found
+   * by the caller from the failing instruction; undefined when unknown.
+   */
+  line;
+};
+function hintFor(reason) {
+  if (/network bridge not found/i.test(reason)) {
+    return " (this engine has no bridge network: set `network` (--network) to `host`, or to `none` when the RUN steps need no network)";
+  }
+  return "";
+}
+var MAX_QUEUED_LOG_BYTES = 256 * 1024;
+async function logDrained() {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
+    await new Promise((resolve6) => {
+      const done = () => {
+        for (const event of ["drain", "close", "error"]) stream.off(event, done);
+        resolve6();
+      };
+      for (const event of ["drain", "close", "error"]) stream.on(event, done);
+    });
+  }
+}
+function parseErrorLine(reason) {
+  const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
+  return match ? Number(match[1]) : void 0;
+}
+async function buildImage(docker, request) {
+  const progress = new BuildProgress(request.onLine);
+  const stream = await docker.buildImage(request.context, {
+    dockerfile: request.dockerfile,
+    // Unset options must be absent: BuildKit reads an empty `t` or `target` as a reference.
+    ...request.target ? { target: request.target } : {},
+    ...request.tag ? { t: request.tag } : {},
+    buildargs: request.buildArgs,
+    // An engine started without a bridge needs an explicit mode (`host`) for RUN steps.
+    networkmode: request.network || "default",
+    labels: request.labels,
+    rm: true,
+    forcerm: true,
+    version: request.builder === "buildkit" ? "2" : "1",
+    ...request.signal ? { abortSignal: request.signal } : {}
+  });
+  for await (const event of readBuildEvents(stream)) {
+    progress.handle(event);
+    await logDrained();
+  }
+  if (progress.error !== void 0) {
+    throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
+  }
+  if (!progress.imageId) {
+    throw new BuildError("the engine reported no image id", void 0, progress.lastLines());
+  }
+  return progress.imageId;
+}
+
+// src/engine/context.ts
+var import_dockerignore = __toESM(require_ignore(), 1);
+var import_tar_stream4 = __toESM(require_tar_stream2(), 1);
+import { createReadStream } from "node:fs";
+import { lstat, readFile as readFile5, readdir as readdir3, readlink, realpath } from "node:fs/promises";
+import path9 from "node:path";
+import { Readable } from "node:stream";
+var GENERATED_DOCKERFILE = ".slimpy/Dockerfile";
+var GENERATED_MTIME = /* @__PURE__ */ new Date(0);
+var DOCKERIGNORE = ".dockerignore";
+var matcherFor = (patterns) => import_dockerignore.default.default({ ignorecase: false }).add(patterns);
+var ContextError = class extends Error {
+  name = "ContextError";
+};
+function parseDockerignore(text) {
+  const patterns = [];
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = index === 0 ? raw.replace(/^\uFEFF/, "") : raw;
+    if (line.startsWith("#")) continue;
+    let pattern = line.trim();
+    if (pattern === "") continue;
+    const invert = pattern.startsWith("!");
+    if (invert) pattern = pattern.slice(1).trim();
+    if (pattern.length > 0) {
+      pattern = cleanPosix(pattern);
+      if (pattern.length > 1 && pattern.startsWith("/")) pattern = pattern.slice(1);
+    }
+    patterns.push(invert ? `!${pattern}` : pattern);
+  }
+  return patterns;
+}
+function cleanPosix(p) {
+  const normal = path9.posix.normalize(p);
+  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
+}
+async function createContextTar(contextDir, options) {
+  const root2 = await realpath(contextDir).catch((error) => {
+    throw new ContextError(`build context ${contextDir} is not readable: ${String(error)}`);
+  });
+  const classic = (options.builder ?? "classic") === "classic";
+  const extras = (options.extraFiles ?? []).map((extra) => ({
+    ...extra,
+    path: relativeTarPath(extra.path)
+  }));
+  const extraPaths = new Set(extras.map((extra) => extra.path));
+  const dockerfile = await locateDockerfile(root2, options.dockerfile, extraPaths);
+  const dockerfileInContext = dockerfile.inContext ? dockerfile.relative : freeName(GENERATED_DOCKERFILE, extraPaths);
+  const ignoreText = await readFile5(path9.join(root2, DOCKERIGNORE), "utf8").catch(() => void 0);
+  const patterns = withBuildFilesKept(parseDockerignore(ignoreText ?? ""), {
+    dockerfile: dockerfile.inContext && !dockerfile.generated ? dockerfile.relative : void 0,
+    dockerignore: classic
+  });
+  const shadowed = new Set(extraPaths);
+  if (!dockerfile.inContext) shadowed.add(dockerfileInContext);
+  const entries = await walkContext(root2, patterns, shadowed);
+  const generated = extras.map(
+    (extra) => generatedFile(extra.path, Buffer.from(extra.content), extra.mode ?? 420)
+  );
+  if (!dockerfile.inContext) {
+    const text = await readFile5(dockerfile.absolute);
+    generated.unshift(generatedFile(dockerfileInContext, text, 420));
+  }
+  if (dockerfile.generated && classic) {
+    hideGeneratedDockerfile(entries, generated, ignoreText, dockerfileInContext);
+  }
+  const all = [...entries, ...parentDirs(entries, generated), ...generated];
+  if (options.mtime) for (const entry of all) entry.mtime = options.mtime;
+  const files = all.filter((entry) => entry.kind !== "dir").map((entry) => entry.name).sort(compareBytes);
+  return { stream: streamEntries(all), files, dockerfileInContext };
+}
+function freeName(wanted, taken) {
+  let name = wanted;
+  for (let n = 1; taken.has(name); n++) name = `${wanted}.${n}`;
+  return name;
+}
+function relativeTarPath(p) {
+  const clean = cleanPosix(p.replace(/^(\.\/|\/)+/, ""));
+  if (clean === "." || clean === ".." || clean.startsWith("../")) {
+    throw new ContextError(`extra file path ${p} must stay inside the build context`);
+  }
+  return clean;
+}
+async function locateDockerfile(root2, dockerfile, extraPaths) {
+  if (!path9.isAbsolute(dockerfile)) {
+    const asExtra = cleanPosix(dockerfile.replace(/^(\.\/)+/, ""));
+    if (extraPaths.has(asExtra)) {
+      return { absolute: "", relative: asExtra, inContext: true, generated: true };
+    }
+  }
+  const given = path9.resolve(root2, dockerfile);
+  const absolute = await realpath(given).catch(() => {
+    throw new ContextError(`Dockerfile ${dockerfile} not found (looked at ${given})`);
+  });
+  const relative2 = path9.relative(root2, absolute);
+  const inContext = relative2 !== "" && !relative2.startsWith("..") && !path9.isAbsolute(relative2);
+  return {
+    absolute,
+    relative: relative2.split(path9.sep).join("/"),
+    inContext,
+    generated: !inContext
+  };
+}
+function withBuildFilesKept(patterns, keep) {
+  const matcher = matcherFor(patterns);
+  const kept = [...patterns];
+  if (keep.dockerignore && matcher.ignores(DOCKERIGNORE)) kept.push(`!${DOCKERIGNORE}`);
+  const { dockerfile } = keep;
+  if (dockerfile !== void 0 && matcher.ignores(dockerfile)) kept.push(`!${dockerfile}`);
+  return kept;
+}
+async function walkContext(root2, patterns, shadowed) {
+  const matcher = matcherFor(patterns);
+  const exceptions = patterns.filter((p) => p.startsWith("!")).map((p) => `${p.slice(1)}/`);
+  const entries = [];
+  const seenInodes = /* @__PURE__ */ new Map();
+  const visit = async (relDir) => {
+    const names = (await readdir3(path9.join(root2, relDir))).sort(compareBytes);
+    for (const name of names) {
+      const rel = relDir === "" ? name : `${relDir}/${name}`;
+      if (shadowed.has(rel)) continue;
+      const absolute = path9.join(root2, rel);
+      const stat3 = await lstat(absolute);
+      if (matcher.ignores(rel)) {
+        if (stat3.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
+          await visit(rel);
+        }
+        continue;
+      }
+      const mode = stat3.mode & 4095;
+      const mtime = stat3.mtime;
+      if (stat3.isDirectory()) {
+        entries.push({ kind: "dir", name: rel, mode, mtime });
+        await visit(rel);
+      } else if (stat3.isSymbolicLink()) {
+        entries.push({ kind: "symlink", name: rel, mode, mtime, target: await readlink(absolute) });
+      } else if (stat3.isFile()) {
+        const inode = `${stat3.dev}:${stat3.ino}`;
+        const first = stat3.nlink > 1 ? seenInodes.get(inode) : void 0;
+        if (first !== void 0) {
+          entries.push({ kind: "hardlink", name: rel, mode, mtime, target: first });
+        } else {
+          if (stat3.nlink > 1) seenInodes.set(inode, rel);
+          entries.push({ kind: "file", name: rel, mode, mtime, size: stat3.size, source: absolute });
+        }
+      }
+    }
+  };
+  await visit("");
+  return entries;
+}
+function generatedFile(name, content, mode) {
+  return { kind: "generated", name, mode, mtime: GENERATED_MTIME, content };
+}
+function hideGeneratedDockerfile(entries, generated, ignoreText, dockerfile) {
+  const index = entries.findIndex((entry) => entry.name === DOCKERIGNORE);
+  const existing = entries[index];
+  const text = `${ignoreText ?? DOCKERIGNORE}
+${dockerfile}
+`;
+  const replacement2 = generatedFile(DOCKERIGNORE, Buffer.from(text), existing?.mode ?? 384);
+  if (existing) entries.splice(index, 1);
+  generated.push(replacement2);
+}
+function parentDirs(entries, generated) {
+  const present = new Set(entries.filter((e) => e.kind === "dir").map((e) => e.name));
+  const dirs = [];
+  for (const file of generated) {
+    const parts2 = file.name.split("/").slice(0, -1);
+    for (let i = 1; i <= parts2.length; i++) {
+      const dir = parts2.slice(0, i).join("/");
+      if (present.has(dir)) continue;
+      present.add(dir);
+      dirs.push({ kind: "dir", name: dir, mode: 493, mtime: GENERATED_MTIME });
+    }
+  }
+  return dirs;
+}
+function compareBytes(a, b) {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+function streamEntries(entries) {
+  const pack = import_tar_stream4.default.pack();
+  const fill = async () => {
+    for (const entry of entries) await packEntry(pack, entry);
+    pack.finalize();
+  };
+  fill().catch(
+    (error) => pack.destroy(error instanceof Error ? error : new Error(String(error)))
+  );
+  return Readable.from(pack, { objectMode: false });
+}
+async function packEntry(pack, entry) {
+  const base = { name: entry.name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
+  switch (entry.kind) {
+    case "dir":
+      return addEntry(pack, { ...base, type: "directory" });
+    case "symlink":
+      return addEntry(pack, { ...base, type: "symlink", linkname: entry.target });
+    case "hardlink":
+      return addEntry(pack, { ...base, type: "link", linkname: entry.target });
+    case "generated":
+      return addEntry(pack, { ...base, type: "file", size: entry.content.length }, entry.content);
+    case "file":
+      return addFile(pack, { ...base, type: "file", size: entry.size }, entry.source);
+  }
+}
+function addEntry(pack, header, content) {
+  return new Promise((resolve6, reject) => {
+    const settle = (error) => error ? reject(error) : resolve6();
+    if (content) pack.entry(header, content, settle);
+    else pack.entry(header, settle);
+  });
+}
+async function addFile(pack, header, source) {
+  let settle = () => void 0;
+  const done = new Promise((resolve6, reject) => {
+    settle = (error) => error ? reject(error) : resolve6();
+  });
+  const sink = pack.entry(header, settle);
+  try {
+    await copyFile(source, sink, header);
+  } catch (error) {
+    sink.destroy(error instanceof Error ? error : new Error(String(error)));
+    await done.catch(() => void 0);
+    throw error;
+  }
+  sink.end(void 0);
+  await done;
+}
+async function copyFile(source, sink, header) {
+  const expected = header.size ?? 0;
+  let written = 0;
+  for await (const chunk of createReadStream(source)) {
+    const buffer = chunk;
+    written += buffer.length;
+    if (written > expected) break;
+    if (!sink.write(buffer)) await drained2(sink);
+  }
+  if (written !== expected) {
+    throw new ContextError(
+      `${header.name} changed while the build context was being sent (${expected} bytes when listed, ${written} when read); run the build again once nothing writes to the context`
+    );
+  }
+}
+function drained2(sink) {
+  return new Promise((resolve6, reject) => {
+    const onDrain = () => {
+      sink.off("close", onClose);
+      resolve6();
+    };
+    const onClose = () => {
+      sink.off("drain", onDrain);
+      reject(new ContextError("the build context tar was closed before it was fully sent"));
+    };
+    sink.once("drain", onDrain);
+    sink.once("close", onClose);
+  });
+}
+
+// src/pipeline/variant.ts
+async function buildVariant(run, plan) {
+  const { settings } = run;
+  const extraFiles = plan ? [
+    { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 493 },
+    { path: ".slimpy/Dockerfile", content: plan.text }
+  ] : [];
+  const context = await createContextTar(settings.context, {
+    dockerfile: plan ? ".slimpy/Dockerfile" : settings.file,
+    extraFiles,
+    builder: run.engine.builder
+  });
+  return buildImage(run.docker, {
+    context: context.stream,
+    dockerfile: context.dockerfileInContext,
+    target: plan?.buildTarget !== void 0 ? String(plan.buildTarget) : settings.target,
+    buildArgs: settings.buildArgs,
+    network: settings.network,
+    builder: run.engine.builder,
+    labels: slimpyLabels(run.runId),
+    onLine: (line) => run.hooks.info(line),
+    signal: run.signal
+  }).catch((error) => {
+    if (error instanceof BuildError) {
+      error.line = plan ? void 0 : error.line ?? instructionLine(run.dockerfileText, error.instruction ?? "");
+    }
+    throw error;
+  });
+}
+async function measureVariant(run, imageId) {
+  const measured = await measureImage(run.docker, imageId, {
+    compressed: run.settings.compressed,
+    cacheDir: run.settings.cacheDir,
+    baseImage: run.baseImage,
+    store: run.engine.store
+  });
+  const m = measured.measurement;
+  run.hooks.info(
+    `${imageId.slice(0, 19)}: ${m.size} bytes uncompressed` + (m.compressed !== void 0 ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)` : "")
+  );
+  return measured;
+}
+
+// src/pipeline/culprit.ts
+function planFor(run, script) {
+  return planSlim(run.dockerfileText, {
+    target: run.settings.target,
+    buildArgs: run.settings.buildArgs,
+    buildKit: run.engine.builder === "buildkit",
+    scriptPath: PRUNE_SCRIPT_PATH,
+    scriptArgs: pruneScriptArgs(script)
+  });
+}
+function smokeRequest(run, before, after) {
+  return {
+    before,
+    after,
+    command: run.settings.smokeTest,
+    timeoutMs: run.settings.smokeTimeoutMs,
+    labels: slimpyLabels(run.runId),
+    signal: run.signal
+  };
+}
+function culpritCandidates(wanted) {
+  const candidates = [];
+  if (wanted.strip) candidates.push({ culprit: "strip", script: { ...wanted, strip: false } });
+  for (const category of wanted.prune) {
+    candidates.push({
+      culprit: category,
+      script: { ...wanted, prune: wanted.prune.filter((c) => c !== category) }
+    });
+  }
+  return candidates;
+}
+async function findCulprit(run, wanted, originalId) {
+  for (const candidate of culpritCandidates(wanted)) {
+    run.hooks.info(`Trying without ${describeRule(candidate.culprit)}`);
+    const imageId = await buildVariant(run, planFor(run, candidate.script));
+    const smoke = await runSmoke(run.docker, {
+      ...smokeRequest(run, originalId, imageId),
+      runs: 1
+    });
+    if (smoke.after?.passed) {
+      run.hooks.warning(
+        `${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`
+      );
+      return { ...candidate, imageId };
+    }
+  }
+  return void 0;
+}
+function describeRule(rule) {
+  return rule === "strip" ? "Stripping debug symbols" : `\`${rule}\` removal`;
+}
+
+// src/pipeline/files.ts
+import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
+import * as path10 from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
 var Diff = class {
@@ -65483,16 +68546,16 @@ var Diff = class {
       }
     }
   }
-  addToPath(path12, added, removed, oldPosInc, options) {
-    const last = path12.lastComponent;
+  addToPath(path14, added, removed, oldPosInc, options) {
+    const last = path14.lastComponent;
     if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
       return {
-        oldPos: path12.oldPos + oldPosInc,
+        oldPos: path14.oldPos + oldPosInc,
         lastComponent: { count: last.count + 1, added, removed, previousComponent: last.previousComponent }
       };
     } else {
       return {
-        oldPos: path12.oldPos + oldPosInc,
+        oldPos: path14.oldPos + oldPosInc,
         lastComponent: { count: 1, added, removed, previousComponent: last }
       };
     }
@@ -65898,2996 +68961,14 @@ function splitLines(text) {
 }
 
 // src/dockerfile/diff.ts
-function unifiedDiff(before, after, path12) {
+function unifiedDiff(before, after, path14) {
   if (before === after) return "";
-  const file = path12.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
+  const file = path14.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
   const patch = createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, void 0, void 0, {
     headerOptions: FILE_HEADERS_ONLY
   });
   return `diff --git a/${file} b/${file}
 ${patch}`;
-}
-
-// src/engine/buildkit-trace.ts
-var import_protobufjs = __toESM(require_protobufjs(), 1);
-var root = import_protobufjs.default.Root.fromJSON({
-  nested: {
-    StatusResponse: {
-      fields: {
-        vertexes: { rule: "repeated", type: "Vertex", id: 1 },
-        logs: { rule: "repeated", type: "VertexLog", id: 3 }
-      }
-    },
-    Vertex: {
-      fields: {
-        digest: { type: "string", id: 1 },
-        name: { type: "string", id: 3 },
-        cached: { type: "bool", id: 4 },
-        completed: { type: "Timestamp", id: 6 },
-        error: { type: "string", id: 7 }
-      }
-    },
-    VertexLog: {
-      fields: {
-        vertex: { type: "string", id: 1 },
-        msg: { type: "bytes", id: 4 }
-      }
-    },
-    Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } }
-  }
-});
-var StatusResponse = root.lookupType("StatusResponse");
-function decodeBuildKitTrace(base64) {
-  const raw = StatusResponse.toObject(
-    StatusResponse.decode(Buffer.from(base64, "base64"))
-  );
-  return {
-    vertexes: (raw.vertexes ?? []).map((v) => ({
-      digest: v.digest ?? "",
-      name: v.name ?? "",
-      cached: v.cached ?? false,
-      completed: v.completed !== void 0,
-      error: v.error ?? ""
-    })),
-    logs: (raw.logs ?? []).map((l) => ({
-      vertex: l.vertex ?? "",
-      text: Buffer.from(l.msg ?? new Uint8Array()).toString("utf8")
-    }))
-  };
-}
-
-// src/engine/build-progress.ts
-var TAIL_LINES = 60;
-var BuildProgress = class {
-  constructor(onLine = () => {
-  }) {
-    this.onLine = onLine;
-  }
-  onLine;
-  imageId;
-  error;
-  /** The instruction that failed, as the builder names it (`[builder 4/5] RUN pip install …`). */
-  failedInstruction;
-  tail = [];
-  vertexNames = /* @__PURE__ */ new Map();
-  announced = /* @__PURE__ */ new Set();
-  currentStep;
-  /** The last lines of the log, for error messages (bounded: a build log can be hundreds of MB). */
-  lastLines() {
-    return [...this.tail];
-  }
-  handle(event) {
-    if (event.error || event.errorDetail) {
-      this.error = event.errorDetail?.message ?? event.error ?? "build failed";
-      this.failedInstruction ??= this.currentStep;
-      this.emit(`ERROR: ${this.error}`);
-      return;
-    }
-    if (event.id === "moby.buildkit.trace" && typeof event.aux === "string") {
-      this.handleTrace(event.aux);
-      return;
-    }
-    if (event.aux && typeof event.aux === "object" && "ID" in event.aux) {
-      this.imageId = String(event.aux.ID);
-      return;
-    }
-    if (typeof event.stream === "string") this.handleClassicText(event.stream);
-    else if (event.status) this.emit(event.id ? `${event.id}: ${event.status}` : event.status);
-  }
-  handleClassicText(text) {
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
-      if (step) this.currentStep = step[1];
-      this.emit(line);
-    }
-  }
-  handleTrace(aux) {
-    const status = decodeBuildKitTrace(aux);
-    for (const vertex of status.vertexes) {
-      if (vertex.name) this.vertexNames.set(vertex.digest, vertex.name);
-      const name = this.vertexNames.get(vertex.digest) ?? vertex.digest;
-      if (!this.announced.has(vertex.digest) && vertex.name) {
-        this.announced.add(vertex.digest);
-        this.emit(`=> ${vertex.name}`);
-      }
-      if (vertex.completed && vertex.cached) this.emit(`=> CACHED ${name}`);
-      if (vertex.error) {
-        this.failedInstruction ??= name;
-        this.emit(`=> ERROR ${name}: ${vertex.error}`);
-      }
-    }
-    for (const log of status.logs) {
-      for (const line of log.text.split("\n")) if (line.trim() !== "") this.emit(`   ${line}`);
-    }
-  }
-  emit(line) {
-    this.tail.push(line);
-    if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.onLine(line);
-  }
-};
-async function* readBuildEvents(stream) {
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += chunk.toString();
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      const event2 = parseEvent(line);
-      if (event2) yield event2;
-    }
-  }
-  const event = parseEvent(pending.trim());
-  if (event) yield event;
-}
-function parseEvent(line) {
-  if (line === "") return void 0;
-  try {
-    return JSON.parse(line);
-  } catch {
-    return void 0;
-  }
-}
-
-// src/engine/build.ts
-var BuildError = class extends Error {
-  constructor(reason, instruction, logTail) {
-    super(
-      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}${hintFor(reason)}
-Last lines of the build log:
-${logTail.slice(-20).join("\n")}`
-    );
-    this.reason = reason;
-    this.instruction = instruction;
-    this.logTail = logTail;
-    this.name = "BuildError";
-    this.line = parseErrorLine(reason);
-  }
-  reason;
-  instruction;
-  logTail;
-  /**
-   * 1-based line of the Dockerfile the failure points at: from the engine's parse error, or found
-   * by the caller from the failing instruction; undefined when unknown.
-   */
-  line;
-};
-function hintFor(reason) {
-  if (/network bridge not found/i.test(reason)) {
-    return " (this engine has no bridge network: set `network` (--network) to `host`, or to `none` when the RUN steps need no network)";
-  }
-  return "";
-}
-var MAX_QUEUED_LOG_BYTES = 256 * 1024;
-async function logDrained() {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
-    await new Promise((resolve7) => {
-      const done = () => {
-        for (const event of ["drain", "close", "error"]) stream.off(event, done);
-        resolve7();
-      };
-      for (const event of ["drain", "close", "error"]) stream.on(event, done);
-    });
-  }
-}
-function parseErrorLine(reason) {
-  const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
-  return match ? Number(match[1]) : void 0;
-}
-async function buildImage(docker, request) {
-  const progress = new BuildProgress(request.onLine);
-  const stream = await docker.buildImage(request.context, {
-    dockerfile: request.dockerfile,
-    // Unset options must be absent: BuildKit reads an empty `t` or `target` as a reference.
-    ...request.target ? { target: request.target } : {},
-    ...request.tag ? { t: request.tag } : {},
-    buildargs: request.buildArgs,
-    // An engine started without a bridge needs an explicit mode (`host`) for RUN steps.
-    networkmode: request.network || "default",
-    labels: request.labels,
-    rm: true,
-    forcerm: true,
-    version: request.builder === "buildkit" ? "2" : "1",
-    ...request.signal ? { abortSignal: request.signal } : {}
-  });
-  for await (const event of readBuildEvents(stream)) {
-    progress.handle(event);
-    await logDrained();
-  }
-  if (progress.error !== void 0) {
-    throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
-  }
-  if (!progress.imageId) {
-    throw new BuildError("the engine reported no image id", void 0, progress.lastLines());
-  }
-  return progress.imageId;
-}
-
-// src/engine/context.ts
-var import_dockerignore = __toESM(require_ignore(), 1);
-var import_tar_stream = __toESM(require_tar_stream2(), 1);
-import { createReadStream } from "node:fs";
-import { lstat, readFile as readFile3, readdir as readdir3, readlink, realpath } from "node:fs/promises";
-import path6 from "node:path";
-import { Readable } from "node:stream";
-var GENERATED_DOCKERFILE = ".slimpy/Dockerfile";
-var GENERATED_MTIME = /* @__PURE__ */ new Date(0);
-var DOCKERIGNORE = ".dockerignore";
-var matcherFor = (patterns) => import_dockerignore.default.default({ ignorecase: false }).add(patterns);
-var ContextError = class extends Error {
-  name = "ContextError";
-};
-function parseDockerignore(text) {
-  const patterns = [];
-  for (const [index, raw] of text.split(/\r?\n/).entries()) {
-    const line = index === 0 ? raw.replace(/^\uFEFF/, "") : raw;
-    if (line.startsWith("#")) continue;
-    let pattern = line.trim();
-    if (pattern === "") continue;
-    const invert = pattern.startsWith("!");
-    if (invert) pattern = pattern.slice(1).trim();
-    if (pattern.length > 0) {
-      pattern = cleanPosix(pattern);
-      if (pattern.length > 1 && pattern.startsWith("/")) pattern = pattern.slice(1);
-    }
-    patterns.push(invert ? `!${pattern}` : pattern);
-  }
-  return patterns;
-}
-function cleanPosix(p) {
-  const normal = path6.posix.normalize(p);
-  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
-}
-async function createContextTar(contextDir, options) {
-  const root2 = await realpath(contextDir).catch((error) => {
-    throw new ContextError(`build context ${contextDir} is not readable: ${String(error)}`);
-  });
-  const classic = (options.builder ?? "classic") === "classic";
-  const extras = (options.extraFiles ?? []).map((extra) => ({
-    ...extra,
-    path: relativeTarPath(extra.path)
-  }));
-  const extraPaths = new Set(extras.map((extra) => extra.path));
-  const dockerfile = await locateDockerfile(root2, options.dockerfile, extraPaths);
-  const dockerfileInContext = dockerfile.inContext ? dockerfile.relative : freeName(GENERATED_DOCKERFILE, extraPaths);
-  const ignoreText = await readFile3(path6.join(root2, DOCKERIGNORE), "utf8").catch(() => void 0);
-  const patterns = withBuildFilesKept(parseDockerignore(ignoreText ?? ""), {
-    dockerfile: dockerfile.inContext && !dockerfile.generated ? dockerfile.relative : void 0,
-    dockerignore: classic
-  });
-  const shadowed = new Set(extraPaths);
-  if (!dockerfile.inContext) shadowed.add(dockerfileInContext);
-  const entries = await walkContext(root2, patterns, shadowed);
-  const generated = extras.map(
-    (extra) => generatedFile(extra.path, Buffer.from(extra.content), extra.mode ?? 420)
-  );
-  if (!dockerfile.inContext) {
-    const text = await readFile3(dockerfile.absolute);
-    generated.unshift(generatedFile(dockerfileInContext, text, 420));
-  }
-  if (dockerfile.generated && classic) {
-    hideGeneratedDockerfile(entries, generated, ignoreText, dockerfileInContext);
-  }
-  const all = [...entries, ...parentDirs(entries, generated), ...generated];
-  if (options.mtime) for (const entry of all) entry.mtime = options.mtime;
-  const files = all.filter((entry) => entry.kind !== "dir").map((entry) => entry.name).sort(compareBytes);
-  return { stream: streamEntries(all), files, dockerfileInContext };
-}
-function freeName(wanted, taken) {
-  let name = wanted;
-  for (let n = 1; taken.has(name); n++) name = `${wanted}.${n}`;
-  return name;
-}
-function relativeTarPath(p) {
-  const clean = cleanPosix(p.replace(/^(\.\/|\/)+/, ""));
-  if (clean === "." || clean === ".." || clean.startsWith("../")) {
-    throw new ContextError(`extra file path ${p} must stay inside the build context`);
-  }
-  return clean;
-}
-async function locateDockerfile(root2, dockerfile, extraPaths) {
-  if (!path6.isAbsolute(dockerfile)) {
-    const asExtra = cleanPosix(dockerfile.replace(/^(\.\/)+/, ""));
-    if (extraPaths.has(asExtra)) {
-      return { absolute: "", relative: asExtra, inContext: true, generated: true };
-    }
-  }
-  const given = path6.resolve(root2, dockerfile);
-  const absolute = await realpath(given).catch(() => {
-    throw new ContextError(`Dockerfile ${dockerfile} not found (looked at ${given})`);
-  });
-  const relative3 = path6.relative(root2, absolute);
-  const inContext = relative3 !== "" && !relative3.startsWith("..") && !path6.isAbsolute(relative3);
-  return {
-    absolute,
-    relative: relative3.split(path6.sep).join("/"),
-    inContext,
-    generated: !inContext
-  };
-}
-function withBuildFilesKept(patterns, keep) {
-  const matcher = matcherFor(patterns);
-  const kept = [...patterns];
-  if (keep.dockerignore && matcher.ignores(DOCKERIGNORE)) kept.push(`!${DOCKERIGNORE}`);
-  const { dockerfile } = keep;
-  if (dockerfile !== void 0 && matcher.ignores(dockerfile)) kept.push(`!${dockerfile}`);
-  return kept;
-}
-async function walkContext(root2, patterns, shadowed) {
-  const matcher = matcherFor(patterns);
-  const exceptions = patterns.filter((p) => p.startsWith("!")).map((p) => `${p.slice(1)}/`);
-  const entries = [];
-  const seenInodes = /* @__PURE__ */ new Map();
-  const visit = async (relDir) => {
-    const names = (await readdir3(path6.join(root2, relDir))).sort(compareBytes);
-    for (const name of names) {
-      const rel = relDir === "" ? name : `${relDir}/${name}`;
-      if (shadowed.has(rel)) continue;
-      const absolute = path6.join(root2, rel);
-      const stat3 = await lstat(absolute);
-      if (matcher.ignores(rel)) {
-        if (stat3.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
-          await visit(rel);
-        }
-        continue;
-      }
-      const mode = stat3.mode & 4095;
-      const mtime = stat3.mtime;
-      if (stat3.isDirectory()) {
-        entries.push({ kind: "dir", name: rel, mode, mtime });
-        await visit(rel);
-      } else if (stat3.isSymbolicLink()) {
-        entries.push({ kind: "symlink", name: rel, mode, mtime, target: await readlink(absolute) });
-      } else if (stat3.isFile()) {
-        const inode = `${stat3.dev}:${stat3.ino}`;
-        const first = stat3.nlink > 1 ? seenInodes.get(inode) : void 0;
-        if (first !== void 0) {
-          entries.push({ kind: "hardlink", name: rel, mode, mtime, target: first });
-        } else {
-          if (stat3.nlink > 1) seenInodes.set(inode, rel);
-          entries.push({ kind: "file", name: rel, mode, mtime, size: stat3.size, source: absolute });
-        }
-      }
-    }
-  };
-  await visit("");
-  return entries;
-}
-function generatedFile(name, content, mode) {
-  return { kind: "generated", name, mode, mtime: GENERATED_MTIME, content };
-}
-function hideGeneratedDockerfile(entries, generated, ignoreText, dockerfile) {
-  const index = entries.findIndex((entry) => entry.name === DOCKERIGNORE);
-  const existing = entries[index];
-  const text = `${ignoreText ?? DOCKERIGNORE}
-${dockerfile}
-`;
-  const replacement2 = generatedFile(DOCKERIGNORE, Buffer.from(text), existing?.mode ?? 384);
-  if (existing) entries.splice(index, 1);
-  generated.push(replacement2);
-}
-function parentDirs(entries, generated) {
-  const present = new Set(entries.filter((e) => e.kind === "dir").map((e) => e.name));
-  const dirs = [];
-  for (const file of generated) {
-    const parts2 = file.name.split("/").slice(0, -1);
-    for (let i = 1; i <= parts2.length; i++) {
-      const dir = parts2.slice(0, i).join("/");
-      if (present.has(dir)) continue;
-      present.add(dir);
-      dirs.push({ kind: "dir", name: dir, mode: 493, mtime: GENERATED_MTIME });
-    }
-  }
-  return dirs;
-}
-function compareBytes(a, b) {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-function streamEntries(entries) {
-  const pack = import_tar_stream.default.pack();
-  const fill = async () => {
-    for (const entry of entries) await packEntry(pack, entry);
-    pack.finalize();
-  };
-  fill().catch(
-    (error) => pack.destroy(error instanceof Error ? error : new Error(String(error)))
-  );
-  return Readable.from(pack, { objectMode: false });
-}
-async function packEntry(pack, entry) {
-  const base = { name: entry.name, mode: entry.mode, mtime: entry.mtime, uid: 0, gid: 0 };
-  switch (entry.kind) {
-    case "dir":
-      return addEntry(pack, { ...base, type: "directory" });
-    case "symlink":
-      return addEntry(pack, { ...base, type: "symlink", linkname: entry.target });
-    case "hardlink":
-      return addEntry(pack, { ...base, type: "link", linkname: entry.target });
-    case "generated":
-      return addEntry(pack, { ...base, type: "file", size: entry.content.length }, entry.content);
-    case "file":
-      return addFile(pack, { ...base, type: "file", size: entry.size }, entry.source);
-  }
-}
-function addEntry(pack, header, content) {
-  return new Promise((resolve7, reject) => {
-    const settle = (error) => error ? reject(error) : resolve7();
-    if (content) pack.entry(header, content, settle);
-    else pack.entry(header, settle);
-  });
-}
-async function addFile(pack, header, source) {
-  let settle = () => void 0;
-  const done = new Promise((resolve7, reject) => {
-    settle = (error) => error ? reject(error) : resolve7();
-  });
-  const sink = pack.entry(header, settle);
-  try {
-    await copyFile(source, sink, header);
-  } catch (error) {
-    sink.destroy(error instanceof Error ? error : new Error(String(error)));
-    await done.catch(() => void 0);
-    throw error;
-  }
-  sink.end(void 0);
-  await done;
-}
-async function copyFile(source, sink, header) {
-  const expected = header.size ?? 0;
-  let written = 0;
-  for await (const chunk of createReadStream(source)) {
-    const buffer = chunk;
-    written += buffer.length;
-    if (written > expected) break;
-    if (!sink.write(buffer)) await drained(sink);
-  }
-  if (written !== expected) {
-    throw new ContextError(
-      `${header.name} changed while the build context was being sent (${expected} bytes when listed, ${written} when read); run the build again once nothing writes to the context`
-    );
-  }
-}
-function drained(sink) {
-  return new Promise((resolve7, reject) => {
-    const onDrain = () => {
-      sink.off("close", onClose);
-      resolve7();
-    };
-    const onClose = () => {
-      sink.off("drain", onDrain);
-      reject(new ContextError("the build context tar was closed before it was fully sent"));
-    };
-    sink.once("drain", onDrain);
-    sink.once("close", onClose);
-  });
-}
-
-// src/engine/watchdog.ts
-var MAX_INTERVAL_MS = 15e3;
-function watchEngine(docker, during, timeoutMs = engineTimeoutMs()) {
-  const controller = new AbortController();
-  const intervalMs = Math.min(MAX_INTERVAL_MS, timeoutMs);
-  let timer;
-  let stopped = false;
-  const schedule = () => {
-    if (stopped) return;
-    timer = setTimeout(() => void check(), intervalMs).unref();
-  };
-  const check = async () => {
-    try {
-      await pingEngine(docker, timeoutMs);
-    } catch (error) {
-      if (!answered(error)) {
-        const why = error.name === "AbortError" ? `no answer to a ping within ${timeoutMs / 1e3} s` : error;
-        if (!stopped) controller.abort(new EngineLostError(during(), why));
-        return;
-      }
-    }
-    schedule();
-  };
-  schedule();
-  return {
-    signal: controller.signal,
-    stop: () => {
-      stopped = true;
-      clearTimeout(timer);
-    }
-  };
-}
-function answered(error) {
-  return typeof error?.statusCode === "number";
-}
-
-// src/measure/findings/content-hash.ts
-var import_tar_stream3 = __toESM(require_tar_stream2(), 1);
-import { createHash as createHash2 } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
-
-// src/measure/layer-tar.ts
-var import_tar_stream2 = __toESM(require_tar_stream2(), 1);
-import path7 from "node:path";
-var WHITEOUT_PREFIX = ".wh.";
-var OPAQUE_MARKER = ".wh..wh..opq";
-var AUFS_META_PREFIX = "/.wh..wh.";
-function absoluteLayerPath(name) {
-  const normal = path7.posix.normalize(`/${name}`);
-  return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
-}
-function describeLayerEntry(header) {
-  const absolute = absoluteLayerPath(header.name);
-  if (absolute === "/") return { kind: "skip" };
-  const base = path7.posix.basename(absolute);
-  const dir = path7.posix.dirname(absolute);
-  if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
-  if (absolute.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
-  if (base.startsWith(WHITEOUT_PREFIX)) {
-    return { kind: "whiteout", path: path7.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
-  }
-  const mode = header.mode & 4095;
-  switch (header.type) {
-    case "file":
-    case "contiguous-file":
-      return { kind: "entry", entry: { path: absolute, size: header.size, type: "file", mode } };
-    case "directory":
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "dir", mode } };
-    case "symlink":
-      return {
-        kind: "entry",
-        entry: {
-          path: absolute,
-          size: 0,
-          type: "symlink",
-          mode,
-          linkTarget: header.linkname ?? ""
-        }
-      };
-    case "link": {
-      const linkTarget = absoluteLayerPath(header.linkname ?? "");
-      return {
-        kind: "entry",
-        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
-      };
-    }
-    default:
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
-  }
-}
-var LayerIndexer = class {
-  extract = import_tar_stream2.default.extract();
-  index = { files: [], whiteouts: [], opaqueDirs: [] };
-  consumed;
-  constructor() {
-    this.consumed = this.consume();
-    this.consumed.catch(() => void 0);
-  }
-  async write(chunk) {
-    if (!this.extract.write(chunk)) await writable(this.extract);
-  }
-  async end() {
-    this.extract.end(void 0);
-    await this.consumed;
-    return this.index;
-  }
-  /** Stops parsing (the layer stream failed); `end` is not called then. */
-  destroy(error) {
-    this.extract.destroy(error);
-  }
-  async consume() {
-    for await (const entry of this.extract) {
-      this.record(describeLayerEntry(entry.header));
-      entry.resume();
-    }
-  }
-  record(meaning) {
-    if (meaning.kind === "entry") this.index.files.push(meaning.entry);
-    else if (meaning.kind === "whiteout") this.index.whiteouts.push(meaning.path);
-    else if (meaning.kind === "opaque") this.index.opaqueDirs.push(meaning.path);
-  }
-};
-function writable(stream) {
-  return new Promise((resolve7, reject) => {
-    const onDrain = () => {
-      stream.off("close", onClose);
-      resolve7();
-    };
-    const onClose = () => {
-      stream.off("drain", onDrain);
-      reject(new Error("the layer tar could not be parsed"));
-    };
-    stream.once("drain", onDrain);
-    stream.once("close", onClose);
-  });
-}
-
-// src/measure/findings/content-hash.ts
-function hashKey(diffId, path12) {
-  return `${diffId}
-${path12}`;
-}
-var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
-async function hashLayerFiles(docker, image, requests, layers = []) {
-  const keys = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
-  const wanted = {
-    shapes: new Set(requests.map((request) => `${request.path}\0${request.size}`)),
-    diffIds: new Set(requests.map((request) => request.diffId)),
-    known: new Set(layers.map((layer) => layer.diffId)),
-    bySize: uniqueSizes(layers)
-  };
-  const hashes = /* @__PURE__ */ new Map();
-  const source = await docker.getImage(image).get();
-  const extract = import_tar_stream3.default.extract();
-  source.on("error", (error) => extract.destroy(error));
-  source.pipe(extract);
-  try {
-    for await (const entry of extract) {
-      const layer = await readLayerEntry(entry, wanted);
-      for (const [path12, hash] of layer?.hashes ?? []) {
-        const key = hashKey(layer?.diffId ?? "", path12);
-        if (keys.has(key)) hashes.set(key, hash);
-      }
-    }
-  } finally {
-    source.destroy?.();
-  }
-  return hashes;
-}
-function uniqueSizes(layers) {
-  const bySize = /* @__PURE__ */ new Map();
-  for (const layer of layers) {
-    const seen = bySize.get(layer.tarBytes);
-    bySize.set(
-      layer.tarBytes,
-      bySize.has(layer.tarBytes) && seen !== layer.diffId ? void 0 : layer.diffId
-    );
-  }
-  return new Map([...bySize].filter((entry) => entry[1] !== void 0));
-}
-async function readLayerEntry(entry, wanted) {
-  const { name, type } = entry.header;
-  const body = entry;
-  const diffId = entryDiffId(entry.header, wanted);
-  if (diffId !== void 0 && wanted.diffIds.has(diffId))
-    return scanLayer(body, wanted.shapes, diffId);
-  if (diffId !== void 0 && wanted.known.has(diffId)) {
-    entry.resume();
-    return void 0;
-  }
-  if (type === "file" && LEGACY_LAYER.test(name)) return scanLayer(body, wanted.shapes);
-  if (type === "file" && OCI_BLOB.test(name)) return scanMaybeGzip(body, wanted.shapes);
-  entry.resume();
-  return void 0;
-}
-function entryDiffId(header, wanted) {
-  if (header.type !== "file") return void 0;
-  const blob = OCI_BLOB.exec(header.name)?.[1];
-  if (blob !== void 0) return `sha256:${blob}`;
-  return LEGACY_LAYER.test(header.name) ? wanted.bySize.get(header.size ?? -1) : void 0;
-}
-async function scanMaybeGzip(body, shapes) {
-  const iterator = body[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return void 0;
-  const rest = (async function* () {
-    yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next())
-      yield next.value;
-  })();
-  if (!(first.value[0] === 31 && first.value[1] === 139)) {
-    for await (const chunk of rest) void chunk;
-    return void 0;
-  }
-  const gunzip = createGunzip();
-  pipeline(rest, gunzip).catch(() => void 0);
-  return scanLayer(gunzip, shapes);
-}
-async function scanLayer(body, shapes, knownDiffId) {
-  const digest = knownDiffId === void 0 ? createHash2("sha256") : void 0;
-  const extract = import_tar_stream3.default.extract();
-  const feeding = feed(body, extract, digest);
-  feeding.catch(() => void 0);
-  const hashes = /* @__PURE__ */ new Map();
-  for await (const entry of extract) {
-    const { name, type, size } = entry.header;
-    const path12 = absoluteLayerPath(name);
-    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path12}\0${size ?? 0}`)) {
-      const hash = createHash2("sha256");
-      for await (const chunk of entry) hash.update(chunk);
-      hashes.set(path12, hash.digest("hex"));
-    } else {
-      entry.resume();
-    }
-  }
-  await feeding;
-  return { diffId: knownDiffId ?? `sha256:${digest?.digest("hex") ?? ""}`, hashes };
-}
-async function feed(body, extract, digest) {
-  try {
-    for await (const chunk of body) {
-      digest?.update(chunk);
-      if (!extract.write(chunk)) await drained2(extract);
-    }
-    extract.end(void 0);
-  } catch (error) {
-    extract.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-}
-function drained2(stream) {
-  return new Promise((resolve7, reject) => {
-    const onDrain = () => {
-      stream.off("close", onClose);
-      resolve7();
-    };
-    const onClose = () => {
-      stream.off("drain", onDrain);
-      reject(new Error("a layer of the image export could not be parsed"));
-    };
-    stream.once("drain", onDrain);
-    stream.once("close", onClose);
-  });
-}
-
-// src/measure/findings/duplicates.ts
-var DUPLICATE_MIN_SIZE = 64 * 1024;
-function duplicateCandidates(layers, view, ownFrom, limits = {}) {
-  const minSize = limits.minSize ?? DUPLICATE_MIN_SIZE;
-  const groups = [...sizeGroups(view, minSize).values()].filter(
-    (group) => group.length > 1 && group.some((file) => file.layer >= ownFrom)
-  );
-  groups.sort((a, b) => b[0].size * (b.length - 1) - a[0].size * (a.length - 1));
-  const requests = [];
-  let bytes = 0;
-  for (const group of groups) {
-    const groupBytes = group.length * group[0].size;
-    if (bytes + groupBytes > (limits.maxBytes ?? 2e9) || requests.length + group.length > (limits.maxFiles ?? 2e4))
-      continue;
-    bytes += groupBytes;
-    for (const file of group)
-      requests.push({ diffId: layers[file.layer]?.diffId ?? "", path: file.path, size: file.size });
-  }
-  return requests;
-}
-function duplicateCopies(layers, view, hashes, minSize = DUPLICATE_MIN_SIZE) {
-  const byContent = /* @__PURE__ */ new Map();
-  for (const group of sizeGroups(view, minSize).values()) {
-    for (const file of group) {
-      const hash = hashes.get(hashKey(layers[file.layer]?.diffId ?? "", file.path));
-      if (hash === void 0) continue;
-      const key = `${file.size}:${hash}`;
-      const same = byContent.get(key);
-      if (same) same.push(file);
-      else byContent.set(key, [file]);
-    }
-  }
-  const copies = [];
-  for (const same of byContent.values()) {
-    if (same.length < 2) continue;
-    same.sort((a, b) => a.layer - b.layer || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    const original = same[0].path;
-    for (const file of same.slice(1)) copies.push({ ...file, original });
-  }
-  return copies;
-}
-function sizeGroups(view, minSize) {
-  const groups = /* @__PURE__ */ new Map();
-  view.files.forEach((files, layer) => {
-    for (const file of files) {
-      if (file.hiddenBy !== void 0 || file.size < minSize) continue;
-      const group = groups.get(file.size);
-      const visible = { layer, path: file.path, size: file.size };
-      if (group) group.push(visible);
-      else groups.set(file.size, [visible]);
-    }
-  });
-  return groups;
-}
-
-// src/measure/findings/layer-view.ts
-function viewLayers(layers) {
-  const hiders = { exact: /* @__PURE__ */ new Map(), below: /* @__PURE__ */ new Map() };
-  const files = new Array(layers.length);
-  for (let index = layers.length - 1; index >= 0; index--) {
-    const layer = layers[index];
-    if (!layer) continue;
-    files[index] = layerFiles(layer, hiders);
-    addHiders(layer, index, hiders);
-  }
-  return {
-    files: Array.from(files, (list) => list ?? []),
-    fileBytes: Array.from(files, (list) => (list ?? []).reduce((sum, file) => sum + file.size, 0))
-  };
-}
-function layerFiles(layer, hiders) {
-  const entries = new Map(layer.files.map((entry) => [entry.path, entry]));
-  const aliases = /* @__PURE__ */ new Map();
-  for (const entry of entries.values()) {
-    if (entry.type !== "hardlink" || entry.linkTarget === void 0) continue;
-    aliases.set(entry.linkTarget, [...aliases.get(entry.linkTarget) ?? [], entry.path]);
-  }
-  const files = [];
-  for (const entry of entries.values()) {
-    if (entry.type !== "file" || entry.size === 0) continue;
-    const names = [entry.path, ...aliases.get(entry.path) ?? []];
-    const hiddenBy = names.map((name) => hiderOf(name, hiders));
-    const file = { path: entry.path, size: entry.size };
-    if (hiddenBy.every((by) => by !== void 0))
-      file.hiddenBy = Math.max(...hiddenBy);
-    if (names.length > 1) file.aliases = names.slice(1);
-    files.push(file);
-  }
-  return files;
-}
-function hiderOf(file, hiders) {
-  const found = [hiders.exact.get(file), hiders.below.get("/")];
-  for (let cut = file.lastIndexOf("/"); cut > 0; cut = file.lastIndexOf("/", cut - 1)) {
-    found.push(hiders.below.get(file.slice(0, cut)));
-  }
-  const by = found.filter((index) => index !== void 0);
-  return by.length > 0 ? Math.min(...by) : void 0;
-}
-function addHiders(layer, index, hiders) {
-  for (const entry of layer.files) {
-    hiders.exact.set(entry.path, index);
-    if (entry.type !== "dir") hiders.below.set(entry.path, index);
-  }
-  for (const removed of layer.whiteouts) {
-    hiders.exact.set(removed, index);
-    hiders.below.set(removed, index);
-  }
-  for (const dir of layer.opaqueDirs) hiders.below.set(dir, index);
-}
-
-// src/measure/findings/origins.ts
-var import_dockerfile_ast8 = __toESM(require_main(), 1);
-
-// src/measure/filesystem.ts
-function mergeLayers(layers) {
-  const root2 = newNode();
-  layers.forEach((layer, layerIndex) => {
-    for (const dir of layer.opaqueDirs) lookup(root2, dir)?.children.clear();
-    for (const gone of layer.whiteouts) remove(root2, gone);
-    for (const file of layer.files) add(root2, file, layerIndex);
-  });
-  const merged = /* @__PURE__ */ new Map();
-  const links = [];
-  const visit = (node, prefix) => {
-    for (const [name, child] of node.children) {
-      const childPath = `${prefix}/${name}`;
-      if (child.entry) merged.set(childPath, child.entry);
-      if (child.link) links.push({ path: childPath, node: child });
-      visit(child, childPath);
-    }
-  };
-  visit(root2, "");
-  countOrphanedLinks(merged, links);
-  return merged;
-}
-function largestFiles(layers, options) {
-  const files = [];
-  for (const [path12, entry] of mergeLayers(layers)) {
-    if (entry.type !== "file" || entry.layerIndex < options.fromLayer) continue;
-    files.push({ path: path12, size: entry.size, layerIndex: entry.layerIndex });
-  }
-  files.sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return files.slice(0, Math.max(0, options.limit));
-}
-function newNode() {
-  return { children: /* @__PURE__ */ new Map() };
-}
-function parts(path12) {
-  return path12.split("/").filter((part) => part !== "" && part !== ".");
-}
-function lookup(root2, path12) {
-  let node = root2;
-  for (const part of parts(path12)) node = node?.children.get(part);
-  return node;
-}
-function remove(root2, path12) {
-  const names = parts(path12);
-  const last = names.pop();
-  if (last !== void 0) lookup(root2, names.join("/"))?.children.delete(last);
-}
-function add(root2, file, layerIndex) {
-  let node = root2;
-  for (const part of parts(file.path)) {
-    let child = node.children.get(part);
-    if (!child) {
-      child = newNode();
-      node.children.set(part, child);
-    }
-    node = child;
-  }
-  if (file.type !== "dir") node.children.clear();
-  node.entry = { size: file.size, type: file.type, layerIndex };
-  node.link = void 0;
-  if (file.type === "hardlink" && file.linkTarget !== void 0) {
-    const target = lookup(root2, file.linkTarget)?.entry;
-    node.link = { target: file.linkTarget, size: target?.size ?? 0 };
-  }
-}
-function countOrphanedLinks(merged, links) {
-  const carried = /* @__PURE__ */ new Set();
-  for (const { path: path12, node } of links) {
-    const entry = node.entry;
-    const link = node.link;
-    if (!entry || !link) continue;
-    const target = merged.get(link.target);
-    const intact = target?.type === "file" && target.layerIndex === entry.layerIndex;
-    const key = `${entry.layerIndex}:${link.target}`;
-    if (intact || carried.has(key)) continue;
-    carried.add(key);
-    merged.set(path12, { size: link.size, type: "file", layerIndex: entry.layerIndex });
-  }
-}
-
-// src/measure/layers.ts
-var import_tar_stream4 = __toESM(require_tar_stream2(), 1);
-import { createHash as createHash3 } from "node:crypto";
-import { pipeline as pipeline2 } from "node:stream/promises";
-import { createGunzip as createGunzip2 } from "node:zlib";
-
-// src/measure/compress.ts
-import { availableParallelism } from "node:os";
-import { promisify } from "node:util";
-import { deflateRaw } from "node:zlib";
-var GZIP_LEVEL = 6;
-var CHUNK_BYTES = 4 * 1024 * 1024;
-var GZIP_FRAMING_BYTES = 18;
-var WINDOW_BYTES = 32 * 1024;
-var deflateRawAsync = promisify(deflateRaw);
-var DeflatePool = class {
-  concurrency;
-  active = 0;
-  waiting = [];
-  constructor(concurrency = availableParallelism()) {
-    this.concurrency = Math.max(1, Math.floor(concurrency));
-  }
-  /** Resolves once a slot is free; the caller must call `release` when its job ends. */
-  async acquire() {
-    if (this.active < this.concurrency) {
-      this.active++;
-      return;
-    }
-    await new Promise((resolve7) => this.waiting.push(resolve7));
-  }
-  release() {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
-};
-var GzipSizer = class {
-  constructor(pool) {
-    this.pool = pool;
-  }
-  pool;
-  pending = [];
-  pendingBytes = 0;
-  dictionary;
-  deflatedBytes = 0;
-  jobs = [];
-  /** Resolves when the bytes are taken; waits while every deflate slot is busy. */
-  async write(chunk) {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    while (this.pendingBytes >= CHUNK_BYTES) await this.submit(this.take(CHUNK_BYTES));
-  }
-  async end() {
-    await this.submit(this.take(this.pendingBytes));
-    await Promise.all(this.jobs);
-    return this.deflatedBytes + GZIP_FRAMING_BYTES;
-  }
-  take(bytes) {
-    const all = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
-    const chunk = all.subarray(0, bytes);
-    const rest = all.subarray(bytes);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return chunk;
-  }
-  async submit(chunk) {
-    const dictionary = this.dictionary;
-    this.dictionary = Buffer.from(chunk.subarray(Math.max(0, chunk.length - WINDOW_BYTES)));
-    await this.pool.acquire();
-    const options = { level: GZIP_LEVEL, ...dictionary ? { dictionary } : {} };
-    const job = deflateRawAsync(chunk, options).then((deflated) => {
-      this.deflatedBytes += deflated.length;
-    }).finally(() => this.pool.release());
-    job.catch(() => void 0);
-    this.jobs.push(job);
-  }
-};
-async function gzipSize(chunks, pool) {
-  const sizer = new GzipSizer(pool);
-  for (const chunk of chunks) await sizer.write(chunk);
-  return sizer.end();
-}
-
-// src/measure/gzip-cache.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { mkdir as mkdir3, readFile as readFile4, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
-import path8 from "node:path";
-var DIGEST = /^sha256:([0-9a-f]{64})$/;
-function recordPath(cacheDir, diffId) {
-  const hex = DIGEST.exec(diffId)?.[1];
-  return hex === void 0 ? void 0 : path8.join(cacheDir, `${hex}.json`);
-}
-async function readCachedSizes(cacheDir, diffIds) {
-  const records = /* @__PURE__ */ new Map();
-  for (const diffId of new Set(diffIds)) {
-    const file = recordPath(cacheDir, diffId);
-    if (file === void 0) continue;
-    const record = parseRecord(await readFile4(file, "utf8").catch(() => ""), diffId);
-    if (record) records.set(diffId, record);
-  }
-  return records;
-}
-function parseRecord(text, diffId) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return void 0;
-  }
-  if (typeof value !== "object" || value === null) return void 0;
-  const record = value;
-  const sizes = [record.tarBytes, record.compressed];
-  const fits = record.diffId === diffId && record.level === GZIP_LEVEL && sizes.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n > 0);
-  return fits ? record : void 0;
-}
-async function writeCachedSize(cacheDir, record) {
-  const file = recordPath(cacheDir, record.diffId);
-  if (file === void 0) return;
-  await mkdir3(cacheDir, { recursive: true });
-  const temporary = `${file}.${randomBytes2(6).toString("hex")}.tmp`;
-  await writeFile3(temporary, `${JSON.stringify(record)}
-`);
-  await rename2(temporary, file);
-}
-
-// src/measure/layers.ts
-var ImageExportError = class extends Error {
-  name = "ImageExportError";
-};
-var HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
-var LEGACY_LAYER2 = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-var OCI_BLOB2 = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
-async function readImageLayers(docker, image, options) {
-  const info = await docker.getImage(image).inspect();
-  const diffIds = info.RootFS?.Layers ?? [];
-  const cache = options.compressed && options.cacheDir ? await readCachedSizes(options.cacheDir, diffIds) : /* @__PURE__ */ new Map();
-  const session = {
-    docker,
-    imageId: info.Id,
-    diffIds: new Set(diffIds),
-    compressed: options.compressed,
-    cache,
-    pool: new DeflatePool(options.concurrency),
-    guess: true,
-    digestsByName: /* @__PURE__ */ new Map()
-  };
-  const computed = /* @__PURE__ */ new Set();
-  let found = await readExport(session);
-  await remember(found, session, computed, options.cacheDir);
-  if ([...found.values()].some((layer) => layer.wrongGuess)) {
-    const digestsByName = new Map([...found.values()].map((layer) => [layer.name, layer.diffId]));
-    found = await readExport({ ...session, guess: false, digestsByName });
-    await remember(found, session, computed, options.cacheDir);
-  }
-  return Promise.all(
-    diffIds.map((diffId) => settleLayer(found, diffId, image, computed.has(diffId)))
-  );
-}
-async function readExport(session) {
-  const found = /* @__PURE__ */ new Map();
-  const source = await session.docker.getImage(session.imageId).get();
-  const extract = import_tar_stream4.default.extract();
-  source.on("error", (error) => extract.destroy(error));
-  source.pipe(extract);
-  try {
-    for await (const entry of extract) {
-      const layer = await readEntry(entry, session);
-      if (layer && session.diffIds.has(layer.diffId)) found.set(layer.diffId, layer);
-    }
-  } finally {
-    source.destroy?.();
-  }
-  return found;
-}
-async function readEntry(entry, session) {
-  const { name, type, size } = entry.header;
-  const bytes = entry;
-  const blob = OCI_BLOB2.exec(name)?.[1];
-  if (type === "file" && LEGACY_LAYER2.test(name)) {
-    const known = session.digestsByName.get(name);
-    const treatment = known === void 0 ? treatUnnamed(session, size) : treatNamed(session, known, size);
-    return readLayerTar(name, bytes, size, treatment, session);
-  }
-  if (type === "file" && blob !== void 0) {
-    const diffId = `sha256:${blob}`;
-    if (session.diffIds.has(diffId)) {
-      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
-    }
-    return readMaybeGzipLayer(name, bytes, size, session);
-  }
-  entry.resume();
-  return void 0;
-}
-function treatNamed(session, diffId, size) {
-  const cached2 = session.cache.get(diffId)?.tarBytes === size;
-  return session.compressed && !cached2 ? "compress" : "skip";
-}
-function treatUnnamed(session, size) {
-  if (!session.compressed) return "skip";
-  const cachedSizes = new Set([...session.cache.values()].map((record) => record.tarBytes));
-  if (!cachedSizes.has(size)) return "compress";
-  const allCached = [...session.diffIds].every((diffId) => session.cache.has(diffId));
-  if (allCached) return "skip";
-  if (size <= HOLD_LIMIT_BYTES) return "hold";
-  return session.guess ? "skip" : "compress";
-}
-async function readLayerTar(name, source, size, treatment, session) {
-  const sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
-  const held = treatment === "hold" ? [] : void 0;
-  const read = await scanLayer2(source, async (chunk) => {
-    if (sizer) await sizer.write(chunk);
-    held?.push(chunk);
-  });
-  if (read.tarBytes !== size) {
-    throw new ImageExportError(`a layer of the export is ${read.tarBytes} bytes, not ${size}`);
-  }
-  const record = session.cache.get(read.diffId);
-  const hit = session.compressed && record?.tarBytes === read.tarBytes;
-  const layer = { ...read, name, fromCache: false, fresh: false, wrongGuess: false };
-  if (sizer) return { ...layer, compressed: settled(sizer.end()), fresh: true };
-  if (hit) return { ...layer, compressed: Promise.resolve(record.compressed), fromCache: true };
-  if (held) return { ...layer, compressed: settled(gzipSize(held, session.pool)), fresh: true };
-  return { ...layer, compressed: Promise.resolve(void 0), wrongGuess: session.compressed };
-}
-async function readMaybeGzipLayer(name, source, blobBytes, session) {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return void 0;
-  const rest = prepend(first.value, iterator);
-  if (!(first.value[0] === 31 && first.value[1] === 139)) {
-    for await (const chunk of rest) void chunk;
-    return void 0;
-  }
-  const gunzip = createGunzip2();
-  pipeline2(rest, gunzip).catch(() => void 0);
-  const read = await scanLayer2(gunzip, async () => void 0);
-  const compressed = session.compressed ? blobBytes : void 0;
-  return {
-    ...read,
-    name,
-    compressed: Promise.resolve(compressed),
-    fromCache: false,
-    fresh: false,
-    wrongGuess: false
-  };
-}
-async function* prepend(head, iterator) {
-  yield head;
-  for (; ; ) {
-    const next = await iterator.next();
-    if (next.done) return;
-    yield next.value;
-  }
-}
-async function scanLayer2(source, also) {
-  const hash = createHash3("sha256");
-  const indexer = new LayerIndexer();
-  let tarBytes = 0;
-  try {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      tarBytes += chunk.length;
-      await indexer.write(chunk);
-      await also(chunk);
-    }
-  } catch (error) {
-    indexer.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-  const index = await indexer.end();
-  return { diffId: `sha256:${hash.digest("hex")}`, tarBytes, index };
-}
-function settled(promise) {
-  promise.catch(() => void 0);
-  return promise;
-}
-async function settleLayer(found, diffId, image, computedNow) {
-  const layer = found.get(diffId);
-  if (!layer) {
-    throw new ImageExportError(
-      `the export of ${image} has no readable layer ${diffId} (zstd-compressed layers are not supported; rebuild with gzip or uncompressed layers)`
-    );
-  }
-  return {
-    diffId,
-    tarBytes: layer.tarBytes,
-    compressed: await layer.compressed,
-    fromCache: layer.fromCache && !computedNow,
-    files: layer.index.files,
-    whiteouts: layer.index.whiteouts,
-    opaqueDirs: layer.index.opaqueDirs
-  };
-}
-async function remember(found, session, computed, cacheDir) {
-  for (const layer of found.values()) {
-    if (layer.wrongGuess) session.cache.delete(layer.diffId);
-    const compressed = layer.fresh ? await layer.compressed : void 0;
-    if (compressed === void 0) continue;
-    const record = {
-      diffId: layer.diffId,
-      tarBytes: layer.tarBytes,
-      compressed,
-      level: GZIP_LEVEL
-    };
-    session.cache.set(layer.diffId, record);
-    computed.add(layer.diffId);
-    if (cacheDir) await writeCachedSize(cacheDir, record).catch(() => void 0);
-  }
-}
-
-// src/measure/sizes.ts
-async function measureImage(docker, image, options) {
-  const facts = await inspectImage(docker, image);
-  const [history, layers, baseLayerCount, size] = await Promise.all([
-    imageHistory(docker, image),
-    readImageLayers(docker, facts.id, {
-      compressed: options.compressed,
-      cacheDir: options.cacheDir
-    }),
-    countBaseLayers(docker, facts, options.baseImage),
-    options.store === "containerd" ? unpackedSize(docker, facts) : facts.size
-  ]);
-  const rows = layerRows(facts, layers, history, baseLayerCount);
-  const compressed = options.compressed ? sumDefined(rows.map((row) => row.compressed)) : void 0;
-  const baseSize = rows.filter((row) => row.base).reduce((sum, row) => sum + row.size, 0);
-  const measurement = {
-    id: facts.id,
-    size,
-    compressed,
-    compressedFromCache: options.compressed ? layers.filter((layer) => layer.fromCache).length : void 0,
-    layers: rows,
-    largestFiles: largestFiles(layers, {
-      fromLayer: baseLayerCount,
-      limit: options.largestFiles ?? 15
-    }).map(({ path: path12, size: size2 }) => ({ path: path12, size: size2 })),
-    baseSize,
-    ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize
-  };
-  return { measurement, files: mergeLayers(layers), layers, history };
-}
-async function unpackedSize(docker, facts) {
-  const listed = await docker.listImages({
-    manifests: true
-  });
-  const entry = listed.find((candidate) => candidate.Id === facts.id);
-  if (!entry)
-    throw new Error(
-      `Image ${facts.id} is missing from the engine's image list; it was removed while being measured.`
-    );
-  return unpackedFromListEntry(entry, facts.size);
-}
-function unpackedFromListEntry(entry, contentSize) {
-  const reported = entry.Manifests?.find(
-    (m) => m.Kind !== "attestation" && m.ImageData?.Size?.Unpacked !== void 0
-  );
-  return reported?.ImageData?.Size?.Unpacked ?? entry.Size - contentSize;
-}
-async function countBaseLayers(docker, facts, baseImage) {
-  if (!baseImage) return 0;
-  try {
-    const base = await inspectImage(docker, baseImage);
-    const isPrefix = base.diffIds.every((id, i) => facts.diffIds[i] === id);
-    return isPrefix ? base.diffIds.length : 0;
-  } catch {
-    return 0;
-  }
-}
-function layerRows(facts, layers, history, baseLayerCount) {
-  const byDiffId = new Map(layers.map((layer) => [layer.diffId, layer]));
-  const layerHistory = alignHistory(history, facts.diffIds.length);
-  return facts.diffIds.map((diffId, index) => {
-    const content = byDiffId.get(diffId);
-    return {
-      diffId,
-      size: layerHistory?.[index]?.size ?? (content ? contentBytes(content) : 0),
-      compressed: content?.compressed,
-      createdBy: shortenInstruction(layerHistory?.[index]?.createdBy ?? `layer ${index + 1}`),
-      base: index < baseLayerCount
-    };
-  });
-}
-function alignHistory(history, layerCount) {
-  const candidates = [
-    history.filter((row) => !row.emptyLayer),
-    history.filter((row) => row.size > 0)
-  ];
-  return candidates.find((rows) => rows.length === layerCount);
-}
-function contentBytes(layer) {
-  return layer.files.reduce((sum, file) => sum + (file.type === "file" ? file.size : 0), 0);
-}
-function shortenInstruction(createdBy, max = 120) {
-  const text = createdBy.replace(/^\/bin\/sh -c #\(nop\)\s+/, "").replace(/^\/bin\/sh -c /, "RUN ").replace(/\s+# buildkit$/, "").replace(/\s+/g, " ").trim();
-  return text.length > max ? `${text.slice(0, max - 1)}\u2026` : text || "(imported base)";
-}
-function sumDefined(values) {
-  return values.every((v) => v !== void 0) ? values.reduce((sum, v) => sum + (v ?? 0), 0) : void 0;
-}
-
-// src/measure/findings/origins.ts
-function layerOrigins(input) {
-  const rowOfLayer = alignRowsToLayers(input.history, input.layers);
-  const chain = input.dockerfile === void 0 ? void 0 : chainSteps(input);
-  const rows = input.history.map((row) => parseHistoryRow(row.createdBy));
-  const firstOwnRow = input.baseLayerCount > 0 ? (rowOfLayer[input.baseLayerCount - 1] ?? -1) + 1 : 0;
-  const stepOfRow = chain ? alignRowsToSteps(rows, chain.steps, firstOwnRow) : /* @__PURE__ */ new Map();
-  const stepOfLayer = rowOfLayer.map((row) => row === void 0 ? void 0 : stepOfRow.get(row));
-  const baseCount = input.baseLayerCount > 0 || !chain?.fromImage ? input.baseLayerCount : inferredBaseCount(stepOfLayer);
-  return input.layers.map((_, index) => {
-    if (index < baseCount) {
-      return {
-        instruction: chain?.from.display ?? "FROM (base image)",
-        line: chain?.from.line,
-        keyword: "FROM",
-        base: true
-      };
-    }
-    const step = chain?.steps[stepOfLayer[index] ?? -1];
-    if (step)
-      return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
-    const row = input.history[rowOfLayer[index] ?? -1];
-    const parsed = rows[rowOfLayer[index] ?? -1];
-    if (!row || !parsed) return { instruction: `layer ${index + 1}`, base: false };
-    return { instruction: historyDisplay(row, parsed), keyword: parsed.keyword, base: false };
-  });
-}
-function historyDisplay(row, parsed) {
-  if (parsed.keyword !== "RUN") return shortenInstruction(row.createdBy);
-  return shortenInstruction(`RUN ${parsed.text.replace(/^\/bin\/sh -c /, "")}`);
-}
-function inferredBaseCount(stepOfLayer) {
-  const first = stepOfLayer.findIndex((step) => step !== void 0);
-  return first === -1 ? 0 : first;
-}
-var UNALIGNED = Number.NEGATIVE_INFINITY;
-function alignRowsToLayers(rows, layers) {
-  const layerBytes = layers.map(historyBytes);
-  const n = rows.length;
-  const m = layers.length;
-  const best = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(UNALIGNED));
-  const paired = Array.from({ length: n + 1 }, () => new Array(m + 1).fill(false));
-  best[0][0] = 0;
-  for (let i = 0; i < n; i++) {
-    const row = rows[i];
-    for (let j = 0; j <= m; j++) {
-      const here = best[i][j];
-      if (here === UNALIGNED) continue;
-      const skip = here + (row.size > 0 ? -3 : 0);
-      if (skip > best[i + 1][j]) best[i + 1][j] = skip;
-      if (j < m && !row.emptyLayer) {
-        const pair = here + pairScore(row, layers[j], layerBytes[j] ?? 0);
-        if (pair >= best[i + 1][j + 1]) {
-          best[i + 1][j + 1] = pair;
-          paired[i + 1][j + 1] = true;
-        }
-      }
-    }
-  }
-  const result = new Array(m).fill(void 0);
-  if (best[n][m] === UNALIGNED) return result;
-  for (let i = n, j = m; i > 0 && j >= 0; i--) {
-    if (j > 0 && paired[i][j] && best[i][j] === best[i - 1][j - 1] + pairScore(rows[i - 1], layers[j - 1], layerBytes[j - 1] ?? 0)) {
-      result[j - 1] = i - 1;
-      j--;
-    }
-  }
-  return result;
-}
-function historyBytes(layer) {
-  const last = new Map(layer.files.map((entry) => [entry.path, entry]));
-  let bytes = 0;
-  for (const entry of last.values()) {
-    if (entry.type === "file") bytes += entry.size;
-    else if (entry.type === "symlink") bytes += Buffer.byteLength(entry.linkTarget ?? "");
-  }
-  return bytes;
-}
-function pairScore(row, layer, bytes) {
-  if (row.size === bytes) return 3 + zeroByteHint(row, layer, bytes);
-  if (row.size > 0 !== bytes > 0) return 0.25;
-  return 1 + 1 - Math.abs(row.size - bytes) / Math.max(row.size, bytes);
-}
-function zeroByteHint(row, layer, bytes) {
-  if (bytes > 0) return 0;
-  const keyword = parseHistoryRow(row.createdBy).keyword;
-  const onlyDirs = layer.whiteouts.length === 0 && layer.files.length > 0 && layer.files.every((f) => f.type === "dir");
-  if (keyword === "WORKDIR") return onlyDirs ? 0.5 : 0;
-  if (keyword === "RUN" && layer.whiteouts.length + layer.opaqueDirs.length > 0) return 0.5;
-  return 0;
-}
-var KEYWORD = /^(RUN|COPY|ADD|WORKDIR|ENV|ARG|LABEL|CMD|ENTRYPOINT|EXPOSE|USER|VOLUME|STOPSIGNAL|HEALTHCHECK|SHELL|ONBUILD|MAINTAINER)(?:\s+|$)/;
-function parseHistoryRow(createdBy) {
-  let text = createdBy.trim().replace(/\s+# buildkit$/, "");
-  if (text === "") return { keyword: void 0, text: "" };
-  text = text.replace(/^\/bin\/sh -c #\(nop\)\s*/, "");
-  const keyword = KEYWORD.exec(text);
-  if (keyword?.[1] && keyword[1] !== "RUN")
-    return { keyword: keyword[1], text: normalize(text.slice(keyword[0].length)) };
-  if (keyword) text = text.slice(keyword[0].length);
-  return { keyword: "RUN", text: normalize(withoutBuildArgs(text)) };
-}
-function withoutBuildArgs(text) {
-  const prefix = /^\|(\d+)\s+/.exec(text);
-  if (!prefix) return text;
-  let rest = text.slice(prefix[0].length);
-  for (let i = 0; i < Number(prefix[1]); i++) rest = rest.replace(/^[^\s=]+=\S*\s*/, "");
-  return rest;
-}
-function normalize(text) {
-  return text.replace(/\s+/g, " ").trim();
-}
-function chainSteps(input) {
-  try {
-    const parsed = parseDockerfile(input.dockerfile ?? "");
-    const placeholders = Object.fromEntries(
-      parsed.globalArgs.filter((arg) => !arg.value).map((arg) => [arg.name, "unknown-image"])
-    );
-    const stages = resolveStages(parsed, { ...placeholders, ...input.buildArgs });
-    const chain = stageChain(stages, findTargetStage(stages, input.target));
-    const root2 = stages[chain[0] ?? -1];
-    if (!root2) return void 0;
-    const steps = chain.flatMap(
-      (index) => (stages[index]?.instructions ?? []).slice(1).map((instruction) => dockerfileStep(instruction, parsed.escapeChar))
-    );
-    return {
-      steps,
-      from: dockerfileStep(root2.from, parsed.escapeChar),
-      fromImage: root2.base.toLowerCase() !== "scratch"
-    };
-  } catch {
-    return void 0;
-  }
-}
-function dockerfileStep(instruction, escapeChar) {
-  const keyword = instruction.getKeyword().toUpperCase();
-  const line = instruction.getRange().start.line + 1;
-  const display = shortenInstruction(joinContinuations(instruction.getTextContent(), escapeChar));
-  if (instruction instanceof import_dockerfile_ast8.Run)
-    return { keyword, line, display, text: normalize(runCommand(instruction, escapeChar)) };
-  if (instruction instanceof import_dockerfile_ast8.Copy) {
-    return {
-      keyword,
-      line,
-      display,
-      text: destination(copyWords(instruction, escapeChar).at(-1) ?? "")
-    };
-  }
-  if (instruction instanceof import_dockerfile_ast8.Add) {
-    const json = instruction.getJSONStrings().map((word) => word.getJSONValue());
-    const words = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
-    return { keyword, line, display, text: destination(words.at(-1) ?? "") };
-  }
-  return { keyword, line, display, text: normalize(instruction.getRawArgumentsContent() ?? "") };
-}
-function destination(word) {
-  return word.length > 1 ? word.replace(/\/+$/, "") : word;
-}
-function stepScore(row, step) {
-  if (row.keyword !== step.keyword) return 0;
-  if (step.keyword === "RUN")
-    return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
-  if (step.keyword === "COPY" || step.keyword === "ADD") {
-    return destination(row.text.split(" ").at(-1) ?? "") === step.text ? 3 : 1;
-  }
-  return row.text === step.text ? 3 : 1;
-}
-function alignRowsToSteps(rows, steps, firstRow) {
-  const n = rows.length;
-  const k = steps.length;
-  const best = Array.from({ length: n + 2 }, () => new Array(k + 1).fill(0));
-  for (let i2 = n - 1; i2 >= firstRow; i2--) {
-    for (let j2 = k - 1; j2 >= 0; j2--) {
-      const score = stepScore(rows[i2], steps[j2]);
-      best[i2][j2] = Math.max(
-        best[i2 + 1][j2],
-        best[i2][j2 + 1],
-        score > 0 ? score + best[i2 + 1][j2 + 1] : 0
-      );
-    }
-  }
-  const matches = /* @__PURE__ */ new Map();
-  let i = Math.max(firstRow, 0);
-  let j = 0;
-  while (i < n && j < k) {
-    const here = best[i][j];
-    if (here === best[i + 1][j]) i++;
-    else if (here === best[i][j + 1]) j++;
-    else {
-      matches.set(i, j);
-      i++;
-      j++;
-    }
-  }
-  return matches;
-}
-
-// src/measure/findings/rules.ts
-import path9 from "node:path";
-var TRIPLET = "[a-z0-9_]+-linux-gnu[a-z]*";
-var HOME = "(?:/root|/home/[^/]+)";
-var TOOLCHAIN_RULES = [
-  // gcc's drivers and compilers proper (cc1, cc1plus, lto1, collect2 live under libexec or lib).
-  ["compiler", /^\/usr\/(?:lib|libexec)\/gcc(?:-cross)?\//],
-  ["compiler", /^\/usr\/share\/gcc(?:-\d+)?\//],
-  [
-    "compiler",
-    new RegExp(
-      `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`
-    )
-  ],
-  [
-    "compiler",
-    new RegExp(
-      `^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`
-    )
-  ],
-  ["compiler", /^\/usr\/lib\/llvm-\d+\//],
-  ["compiler", /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
-  // binutils: the assembler, linkers and object tools, and the libraries only they use.
-  [
-    "binutils",
-    new RegExp(
-      `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`
-    )
-  ],
-  [
-    "binutils",
-    new RegExp(
-      `^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`
-    )
-  ],
-  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
-  ["binutils", /^\/usr\/lib\/bfd-plugins\//],
-  [
-    "binutils",
-    /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/
-  ],
-  // Headers of `-dev` packages and of Python itself, and what only a linker reads.
-  ["headers", /^\/usr\/(?:local\/)?include\//],
-  ["static-libs", new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
-  ["static-libs", /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
-  [
-    "build-tools",
-    /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/
-  ],
-  ["build-tools", /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
-  ["rust", new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
-  ["rust", /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
-  ["go", /^\/usr\/(?:local\/go|lib\/go-[\d.]+)\//]
-];
-var LEFTOVER_RULES = [
-  ["apt-lists", /^\/var\/lib\/apt\/lists\//],
-  ["apt-cache", /^\/var\/cache\/apt\/(?:archives\/.*\.deb|[^/]+\.bin)$/],
-  ["apk-cache", /^\/var\/cache\/apk\//],
-  ["dnf-cache", /^\/var\/cache\/(?:dnf|yum)\//],
-  ["pip-cache", /\/\.cache\/pip\//],
-  ["uv-cache", /\/\.cache\/uv\//],
-  ["poetry-cache", /\/\.cache\/pypoetry\//]
-];
-var INSTALLED_PLACES = /\/(?:site-packages|dist-packages)\/|^\/usr\/share\/python-wheels\/|\/ensurepip\/_bundled\/|\/\.cache\//;
-var WHEEL = /\.whl$/;
-var SDIST = /^[A-Za-z0-9][A-Za-z0-9_.]*-\d[^/]*\.(?:tar\.gz|tgz|tar\.bz2|zip)$/;
-var INPUT_DIRS = /^(?:wheels?|wheelhouse|dist|sdists?|packages|pkgs|vendor|deps)$/i;
-var REQUIREMENTS = /^(?:requirements|constraints)[^/]*\.(?:txt|in)$/i;
-function toolchainPart(file) {
-  return TOOLCHAIN_RULES.find(([, rule]) => rule.test(file))?.[0];
-}
-function leftoverPart(file) {
-  return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
-}
-function inputPart(file, inputDirs) {
-  if (INSTALLED_PLACES.test(file)) return void 0;
-  if (WHEEL.test(file)) return "wheels";
-  const dir = path9.posix.dirname(file);
-  if (SDIST.test(path9.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path9.posix.basename(dir)))) {
-    return "sdists";
-  }
-  return void 0;
-}
-function installInputDirs(paths) {
-  const dirs = /* @__PURE__ */ new Set();
-  for (const file of paths) {
-    const base = path9.posix.basename(file);
-    if (REQUIREMENTS.test(base) || WHEEL.test(base) && !INSTALLED_PLACES.test(file))
-      dirs.add(path9.posix.dirname(file));
-  }
-  return dirs;
-}
-var BOOKKEEPING = /^\/var\/(?:lib\/dpkg|cache\/debconf|cache\/ldconfig|log|lib\/rpm|lib\/pam)\/|^\/lib\/apk\/db\/|^\/etc\/(?:ld\.so\.cache|passwd-?|group-?|shadow-?|gshadow-?)$|^\/var\/lib\/apt\/extended_states$/;
-function isBookkeeping(file) {
-  return BOOKKEEPING.test(file);
-}
-var DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
-var TOOLCHAIN_PACKAGE = /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|binutils(?:-.+)?|libbinutils|.+-dev|libc-dev-bin|build-essential|dpkg-dev|make|cmake|cmake-data|ninja-build|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|golang(?:-.+)?|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
-function dpkgListPackage(file) {
-  return DPKG_LIST.exec(file)?.[1];
-}
-function isToolchainPackage(name) {
-  return TOOLCHAIN_PACKAGE.test(name);
-}
-function docPackage(file) {
-  return /^\/usr\/share\/doc\/([^/]+)\//.exec(file)?.[1];
-}
-
-// src/measure/findings/slim-variant.ts
-var DISTROS = /^(?:trixie|bookworm|bullseye|buster|stretch)$/;
-var VERSION2 = /^\d+(?:\.\d+)*(?:(?:a|b|rc)\d+)?$/;
-var NO_SLIM = /slim|alpine|windows|nanoserver/;
-function slimVariant(image) {
-  if (image.includes("@")) return void 0;
-  const slash = image.lastIndexOf("/");
-  const colon = image.lastIndexOf(":");
-  const hasTag = colon > slash;
-  const repository = hasTag ? image.slice(0, colon) : image;
-  const tag = hasTag ? image.slice(colon + 1) : "latest";
-  if (NO_SLIM.test(tag)) return void 0;
-  const name = officialName(repository);
-  const slimTag = name === "python" ? pythonSlimTag(tag) : name === "debian" ? debianSlimTag(tag) : void 0;
-  return slimTag === void 0 ? void 0 : `${repository}:${slimTag}`;
-}
-function officialName(repository) {
-  const match = /^(?:(?:docker\.io|index\.docker\.io|registry-1\.docker\.io)\/)?(?:library\/)?([a-z0-9]+)$/.exec(
-    repository
-  );
-  return match?.[1];
-}
-function pythonSlimTag(tag) {
-  if (tag === "latest") return "slim";
-  if (DISTROS.test(tag)) return `slim-${tag}`;
-  const withDistro = /^(.+)-([a-z]+)$/.exec(tag);
-  if (withDistro?.[1] && withDistro[2] && DISTROS.test(withDistro[2]) && VERSION2.test(withDistro[1])) {
-    return `${withDistro[1]}-slim-${withDistro[2]}`;
-  }
-  return VERSION2.test(tag) ? `${tag}-slim` : void 0;
-}
-function debianSlimTag(tag) {
-  if (tag === "latest") return "stable-slim";
-  if (tag === "experimental" || tag === "rc-buggy") return void 0;
-  return /^(?:[a-z]+|\d+(?:\.\d+)?)(?:-\d{8})?$/.test(tag) ? `${tag}-slim` : void 0;
-}
-
-// src/measure/findings.ts
-var FINDING_MIN_BYTES = 1e6;
-var EVIDENCE_PATHS = 5;
-async function imageFindings(docker, image, context) {
-  const input = {
-    ...context,
-    layers: image.layers,
-    history: image.history,
-    baseLayerCount: image.measurement.layers.filter((layer) => layer.base).length
-  };
-  const candidates = duplicateHashRequests(input);
-  const contentHashes = candidates.length > 0 ? await hashLayerFiles(docker, image.measurement.id, candidates, image.layers) : void 0;
-  const slim2 = context.baseImage === void 0 ? void 0 : slimVariant(context.baseImage);
-  const slimVariantSize = slim2 === void 0 ? void 0 : await inspectImage(docker, slim2).then(
-    (facts) => facts.size,
-    () => void 0
-  );
-  return computeFindings({ ...input, contentHashes, slimVariantSize });
-}
-function duplicateHashRequests(input) {
-  const { view, ownFrom } = analyse(input);
-  return duplicateCandidates(input.layers, view, ownFrom);
-}
-function computeFindings(input) {
-  const { view, origins, ownFrom } = analyse(input);
-  const buckets = new Buckets(input.layers, view);
-  const claimed = claimByPath(input.layers, view, ownFrom, buckets);
-  if (input.contentHashes) {
-    for (const copy of duplicateCopies(input.layers, view, input.contentHashes)) {
-      if (copy.layer < ownFrom || claimed.has(`${copy.layer}
-${copy.path}`)) continue;
-      const placement = { original: copy.original };
-      buckets.add("duplicate-files", copy.layer, copy, "duplicate", placement);
-    }
-  }
-  const minBytes = input.minBytes ?? FINDING_MIN_BYTES;
-  const findings = [...buckets.values()].filter((bucket) => bucket.bytes >= minBytes).map((bucket) => describe(bucket, origins));
-  const base = baseImageFinding(input, view, origins, ownFrom);
-  if (base && base.bytes >= minBytes) findings.push(base);
-  return findings.sort((a, b) => b.bytes - a.bytes || (a.line ?? 0) - (b.line ?? 0));
-}
-function analyse(input) {
-  const view = viewLayers(input.layers);
-  const origins = layerOrigins(input);
-  const firstOwn = origins.findIndex((origin) => !origin.base);
-  return { view, origins, ownFrom: firstOwn === -1 ? input.layers.length : firstOwn };
-}
-var Buckets = class {
-  byKey = /* @__PURE__ */ new Map();
-  ratios;
-  constructor(layers, view) {
-    this.ratios = layers.map((layer, index) => {
-      const bytes = view.fileBytes[index] ?? 0;
-      return layer.compressed !== void 0 && bytes > 0 ? layer.compressed / bytes : void 0;
-    });
-  }
-  add(kind, layer, file, part, placement = {}) {
-    const key = `${kind}:${layer}`;
-    let bucket = this.byKey.get(key);
-    if (!bucket) {
-      bucket = {
-        kind,
-        layer,
-        files: [],
-        bytes: 0,
-        compressed: 0,
-        parts: /* @__PURE__ */ new Set(),
-        hiders: /* @__PURE__ */ new Set(),
-        packages: [],
-        originals: /* @__PURE__ */ new Map()
-      };
-      this.byKey.set(key, bucket);
-    }
-    bucket.files.push({ path: file.path, size: file.size });
-    bucket.bytes += file.size;
-    const ratio = this.ratios[placement.fileLayer ?? layer];
-    bucket.compressed = bucket.compressed === void 0 || ratio === void 0 ? void 0 : bucket.compressed + file.size * ratio;
-    bucket.parts.add(part);
-    if (placement.original !== void 0) bucket.originals.set(file.path, placement.original);
-    if (file.hiddenBy !== void 0) bucket.hiders.add(file.hiddenBy);
-    return bucket;
-  }
-  values() {
-    return this.byKey.values();
-  }
-};
-function claimByPath(layers, view, ownFrom, buckets) {
-  const claimed = /* @__PURE__ */ new Set();
-  const inputDirs = installInputDirs(
-    layers.flatMap((layer) => layer.files.map((entry) => entry.path))
-  );
-  const listsBefore = /* @__PURE__ */ new Set();
-  layers.forEach((layer, index) => {
-    const files = view.files[index] ?? [];
-    if (index < ownFrom) {
-      for (const file of files)
-        if (isWaste(file)) buckets.add("layer-waste", -1, file, "hidden", { fileLayer: index });
-    } else {
-      const packages = installedToolchain(layer, listsBefore);
-      for (const file of files) {
-        const bucket = claimFile(buckets, index, file, packages, inputDirs);
-        if (!bucket) continue;
-        claimed.add(`${index}
-${file.path}`);
-        if (bucket.kind === "build-toolchain" && bucket.packages.length === 0)
-          bucket.packages = [...packages];
-      }
-    }
-    for (const entry of layer.files)
-      if (dpkgListPackage(entry.path) !== void 0) listsBefore.add(entry.path);
-  });
-  return claimed;
-}
-function claimFile(buckets, layer, file, packages, inputDirs) {
-  const doc = docPackage(file.path);
-  const toolchain = toolchainPart(file.path) ?? (doc !== void 0 && packages.has(doc) ? "docs" : void 0);
-  if (toolchain) return buckets.add("build-toolchain", layer, file, toolchain);
-  const leftover = leftoverPart(file.path);
-  if (leftover) return buckets.add("package-leftovers", layer, file, leftover);
-  const input = inputPart(file.path, inputDirs);
-  if (input) return buckets.add("install-inputs", layer, file, input);
-  if (isWaste(file)) buckets.add("layer-waste", layer, file, "hidden");
-  return void 0;
-}
-function isWaste(file) {
-  return file.hiddenBy !== void 0 && !isBookkeeping(file.path);
-}
-function installedToolchain(layer, listsBefore) {
-  const packages = /* @__PURE__ */ new Set();
-  for (const entry of layer.files) {
-    const name = dpkgListPackage(entry.path);
-    if (name !== void 0 && !listsBefore.has(entry.path) && isToolchainPackage(name))
-      packages.add(name);
-  }
-  return packages;
-}
-function describe(bucket, origins) {
-  const origin = origins[Math.max(bucket.layer, 0)] ?? {
-    instruction: `layer ${bucket.layer + 1}`,
-    base: false
-  };
-  const later = laterLines(bucket, origins);
-  const finding = {
-    kind: bucket.kind,
-    title: titleOf(bucket),
-    bytes: bucket.bytes,
-    instruction: origin.instruction,
-    fix: fixOf(bucket, origin, later),
-    paths: largest(bucket.files).slice(0, EVIDENCE_PATHS).map((file) => file.path)
-  };
-  if (bucket.compressed !== void 0) finding.compressedBytes = Math.round(bucket.compressed);
-  if (origin.line !== void 0) finding.line = origin.line;
-  return finding;
-}
-function laterLines(bucket, origins) {
-  const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
-  if (lines.length === 0 || lines.some((line) => line === void 0)) return "";
-  return ` (${lineList(lines)})`;
-}
-var TOOLCHAIN_WORDS = {
-  compiler: "C/C++ compiler",
-  binutils: "binutils",
-  headers: "headers",
-  "static-libs": "static libraries",
-  "build-tools": "make/CMake",
-  rust: "Rust toolchain",
-  go: "Go toolchain"
-};
-var LEFTOVER_WORDS = {
-  "apt-lists": { what: "apt package lists", fix: "`rm -rf /var/lib/apt/lists/*`" },
-  "apt-cache": { what: "apt's package cache", fix: "`apt-get clean`" },
-  "apk-cache": { what: "apk cache", fix: "`apk add --no-cache`" },
-  "dnf-cache": { what: "dnf/yum cache", fix: "`dnf clean all`" },
-  "pip-cache": {
-    what: "pip cache",
-    fix: "`pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)"
-  },
-  "uv-cache": {
-    what: "uv cache",
-    fix: "`uv \u2026 --no-cache` (or a cache mount on `/root/.cache/uv`)"
-  },
-  "poetry-cache": { what: "Poetry cache", fix: "`rm -rf ~/.cache/pypoetry` (or a cache mount)" }
-};
-function titleOf(bucket) {
-  const count = bucket.files.length;
-  switch (bucket.kind) {
-    case "build-toolchain":
-      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
-    case "package-leftovers":
-      return `Package manager leftovers: ${leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].what).join(", ")}`;
-    case "install-inputs":
-      return `Install inputs left in the image: ${inputCounts(bucket)}`;
-    case "layer-waste":
-      return bucket.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(count, "file")}`;
-    case "duplicate-files": {
-      const biggest = largest(bucket.files)[0]?.path ?? "";
-      return `Duplicate content: ${plural(count, "file")} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? "?"}\`)`;
-    }
-  }
-}
-function leftoverParts(bucket) {
-  return Object.keys(LEFTOVER_WORDS).filter((part) => bucket.parts.has(part));
-}
-function toolchainNames(bucket) {
-  if (bucket.packages.length === 0) {
-    return [...bucket.parts].filter((part) => part !== "docs").map((part) => TOOLCHAIN_WORDS[part] ?? part).join(", ");
-  }
-  const names = [...bucket.packages].sort(
-    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1)
-  );
-  const shown = names.slice(0, 4).map((name) => `\`${name}\``).join(", ");
-  return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
-}
-function packageRank(name) {
-  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
-  if (/^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
-    name
-  ))
-    return 1;
-  if (name.endsWith("-dev")) return 2;
-  return 3;
-}
-function inputCounts(bucket) {
-  const wheels = bucket.files.filter((file) => file.path.endsWith(".whl")).length;
-  const sdists = bucket.files.length - wheels;
-  return [wheels > 0 ? plural(wheels, "wheel") : "", sdists > 0 ? plural(sdists, "sdist") : ""].filter(Boolean).join(", ");
-}
-function fixOf(bucket, origin, later) {
-  const copied = origin.keyword === "COPY" || origin.keyword === "ADD";
-  const tooLate = bucket.hiders.size > 0 ? `; removing them in a later layer${later} does not help, they still ship in this layer` : "";
-  switch (bucket.kind) {
-    case "build-toolchain":
-      return copied ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.` : `Move this ${origin.keyword ?? "step"} to a builder stage (\`FROM \u2026 AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
-    case "package-leftovers": {
-      if (copied)
-        return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
-      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
-      return `Clean up in the same RUN that creates them: ${fixes.join(", ")}${tooLate}.`;
-    }
-    case "install-inputs":
-      return copied ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install \u2026\`), or install in a builder stage and copy the environment${tooLate}.` : `Delete them at the end of this RUN once installed (\`&& rm -rf \u2026\`), or download them in a builder stage${tooLate}.`;
-    case "layer-waste":
-      return bucket.layer < 0 ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.` : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
-    case "duplicate-files":
-      return copied ? "Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources." : "Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.";
-  }
-}
-function baseImageFinding(input, view, origins, ownFrom) {
-  const slim2 = input.baseImage === void 0 ? void 0 : slimVariant(input.baseImage);
-  if (slim2 === void 0 || ownFrom === 0) return void 0;
-  const sum = (values) => values.every((value) => value !== void 0) ? values.reduce((total2, value) => total2 + (value ?? 0), 0) : void 0;
-  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
-  const total = sum(view.fileBytes) ?? 0;
-  const from = origins[0];
-  const known = input.slimVariantSize === void 0 ? "" : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
-  const viaArg = from?.instruction.includes("$") ? ", set through the build arg your FROM line uses," : "";
-  const finding = {
-    kind: "base-image",
-    title: `Base image \`${input.baseImage ?? ""}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
-    bytes: baseBytes,
-    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ""}`,
-    fix: `\`${slim2}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
-    paths: []
-  };
-  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
-  if (compressed !== void 0) finding.compressedBytes = compressed;
-  if (from?.line !== void 0) finding.line = from.line;
-  return finding;
-}
-function largest(files) {
-  return [...files].sort(
-    (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
-  );
-}
-function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-// src/report/model.ts
-var REPORT_VERSION = 1;
-
-// src/report/redact.ts
-var SECRET_WORDS = /(?:_|^)(?:apikey|auth|credentials?|key|password|pword|passwd|secret|token)(?:_|$)/i;
-var PUBLIC_WORD = /(?:_|^)public(?:_|$)/i;
-var MIN_SECRET_LENGTH = 4;
-var MASK = "***";
-function looksSecret(name) {
-  return SECRET_WORDS.test(name) && !PUBLIC_WORD.test(name);
-}
-function secretBuildArgValues(buildArgs) {
-  return Object.entries(buildArgs).filter(([name, value]) => looksSecret(name) && value.length >= MIN_SECRET_LENGTH).map(([, value]) => value).sort((a, b) => b.length - a.length);
-}
-function redactText(text, secrets) {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length >= MIN_SECRET_LENGTH) result = result.split(secret).join(MASK);
-  }
-  return result;
-}
-function redactDeep(value, secrets) {
-  if (secrets.length === 0) return value;
-  return walk(value, secrets);
-}
-function walk(value, secrets) {
-  if (typeof value === "string") return redactText(value, secrets);
-  if (Array.isArray(value)) return value.map((item) => walk(item, secrets));
-  if (typeof value === "object" && value !== null) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, walk(item, secrets)])
-    );
-  }
-  return value;
-}
-
-// src/slim/savings.ts
-var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
-var PACKAGING = /\/(site|dist)-packages\/(pip|setuptools|wheel|_distutils_hack|pkg_resources)(\/|-[^/]*\.dist-info\/)|\/(site|dist)-packages\/distutils-precedence\.pth$|\/bin\/(pip|pip3|pip3\.\d+|wheel)$/;
-function categoryOf(path12) {
-  if (/\/__pycache__\//.test(path12) || /\.py[co]$/.test(path12)) return "pycache";
-  if (PACKAGING.test(path12)) return "packaging";
-  if (/\/(site|dist)-packages\/.+\/tests?\//.test(path12)) return "tests";
-  if (path12.endsWith(".pyi")) return "stubs";
-  if (SOURCE_SUFFIXES.some((suffix) => path12.endsWith(suffix))) return "sources";
-  if (path12.endsWith(".a")) return "static-libs";
-  if (/\/\.cache\/|\/\.(pytest|mypy|ruff)_cache\//.test(path12)) return "caches";
-  return "other";
-}
-function measureSavings(before, after, topN = 10) {
-  const totals = /* @__PURE__ */ new Map();
-  const stripped = [];
-  const add2 = (category, bytes) => {
-    const total = totals.get(category) ?? { files: 0, bytes: 0 };
-    total.files += 1;
-    total.bytes += bytes;
-    totals.set(category, total);
-  };
-  for (const [path12, file] of before.entries()) {
-    if (file.type !== "file") continue;
-    const now = after.get(path12);
-    if (now === void 0) add2(categoryOf(path12), file.size);
-    else if (now.type === "file" && now.size < file.size) {
-      add2("strip", file.size - now.size);
-      stripped.push({ path: path12, before: file.size, after: now.size });
-    }
-  }
-  const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
-  stripped.sort((a, b) => b.before - b.after - (a.before - a.after));
-  return { savings, strippedTop: stripped.slice(0, topN) };
-}
-
-// src/slim/script.ts
-import { readFileSync } from "node:fs";
-var PRUNE_SCRIPT_PATH = ".slimpy/prune.sh";
-var cached;
-function loadPruneScript() {
-  if (cached !== void 0) return cached;
-  for (const candidate of ["./prune.sh", "./slim/prune.sh", "../slim/prune.sh"]) {
-    try {
-      cached = readFileSync(new URL(candidate, import.meta.url), "utf8");
-      return cached;
-    } catch {
-    }
-  }
-  throw new Error(
-    "prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
-  );
-}
-function pruneScriptArgs(settings) {
-  const args = [];
-  if (!settings.strip) args.push("--no-strip");
-  args.push("--prune", settings.prune.length > 0 ? settings.prune.join(",") : "none");
-  for (const glob of settings.keep) args.push("--keep", glob);
-  return args;
-}
-
-// src/engine/containers.ts
-import { finished } from "node:stream/promises";
-import { Writable } from "node:stream";
-var GiB = 1024 ** 3;
-var DEFAULT_MEMORY_BYTES = 2 * GiB;
-var DEFAULT_PIDS_LIMIT = 512;
-var DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
-var OUTPUT_DRAIN_MS = 5e3;
-var ContainerStartError = class extends Error {
-  /** @param detail the engine's own message */
-  constructor(image, executable, detail) {
-    super(
-      `the engine could not start ${JSON.stringify(executable)} in ${image}: ${detail}. Check that the image contains that program (and /bin/sh for a shell command).`
-    );
-    this.detail = detail;
-    this.name = "ContainerStartError";
-    this.executableMissing = /executable file not found|no such file or directory/i.test(detail);
-  }
-  detail;
-  /** True when the command's executable (or the shell) does not exist in the image. */
-  executableMissing;
-};
-var OutputTail = class {
-  constructor(limit) {
-    this.limit = limit;
-  }
-  limit;
-  chunks = [];
-  held = 0;
-  dropped = 0;
-  push(chunk) {
-    if (chunk.length === 0) return;
-    this.chunks.push(chunk);
-    this.held += chunk.length;
-    let first = this.chunks[0];
-    while (first && this.held - first.length >= this.limit) {
-      this.chunks.shift();
-      this.held -= first.length;
-      this.dropped += first.length;
-      first = this.chunks[0];
-    }
-  }
-  get droppedBytes() {
-    return this.dropped + Math.max(0, this.held - this.limit);
-  }
-  /** UTF-8 text of the kept bytes; invalid sequences become U+FFFD. */
-  text() {
-    let bytes = Buffer.concat(this.chunks, this.held);
-    if (bytes.length > this.limit) bytes = bytes.subarray(bytes.length - this.limit);
-    if (this.droppedBytes > 0) bytes = bytes.subarray(leadingContinuationBytes(bytes));
-    return bytes.toString("utf8");
-  }
-};
-function leadingContinuationBytes(bytes) {
-  let n = 0;
-  while (n < 3 && n < bytes.length && ((bytes[n] ?? 0) & 192) === 128) n++;
-  return n;
-}
-function containerCreateOptions(options) {
-  const memory = options.memoryBytes ?? DEFAULT_MEMORY_BYTES;
-  return {
-    Image: options.image,
-    ...options.cmd ? { Cmd: options.cmd } : {},
-    ...options.entrypoint ? { Entrypoint: options.entrypoint } : {},
-    ...options.user !== void 0 ? { User: options.user } : {},
-    ...options.env ? { Env: options.env } : {},
-    Labels: options.labels,
-    Tty: false,
-    OpenStdin: false,
-    AttachStdin: false,
-    AttachStdout: true,
-    AttachStderr: true,
-    HostConfig: {
-      // The engine may have no bridge at all, and a smoke test must not reach anything anyway.
-      NetworkMode: "none",
-      CapDrop: ["ALL"],
-      SecurityOpt: ["no-new-privileges"],
-      Memory: memory,
-      MemorySwap: memory,
-      PidsLimit: options.pidsLimit ?? DEFAULT_PIDS_LIMIT,
-      // Imports may write (bytecode, caches); the container is thrown away afterwards.
-      ReadonlyRootfs: false,
-      // We remove it ourselves, after the output is read and whatever happened.
-      AutoRemove: false,
-      // Output is read from the attach stream; the daemon keeping a copy on disk would let a
-      // chatty command fill the host's disk.
-      LogConfig: { Type: "none", Config: {} }
-    }
-  };
-}
-async function runContainer(docker, options) {
-  options.signal?.throwIfAborted();
-  const container = await docker.createContainer(containerCreateOptions(options));
-  let failed = true;
-  try {
-    const run = await runCreated(docker, container, options);
-    failed = false;
-    return run;
-  } finally {
-    await removeContainer(container, failed);
-  }
-}
-async function runCreated(docker, container, options) {
-  const tail = new OutputTail(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
-  const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-  const drained3 = collectOutput(docker, stream, tail);
-  const stopper = new Stopper(container);
-  const timer = setTimeout(() => stopper.stop("deadline"), options.timeoutMs);
-  const onAbort = () => stopper.stop("abort");
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  try {
-    options.signal?.throwIfAborted();
-    const started = performance.now();
-    await startContainer(container, options);
-    if (stopper.reason) stopper.stop(stopper.reason);
-    const exit = await container.wait();
-    const durationMs = performance.now() - started;
-    const killed = await stopper.killed();
-    await withinMs(drained3, OUTPUT_DRAIN_MS);
-    if (killed && stopper.reason === "abort") options.signal?.throwIfAborted();
-    return {
-      exitCode: killed ? null : exit.StatusCode ?? null,
-      timedOut: killed && stopper.reason === "deadline",
-      output: tail.text(),
-      droppedBytes: tail.droppedBytes,
-      durationMs: Math.round(durationMs)
-    };
-  } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", onAbort);
-    stream.destroy?.();
-  }
-}
-var Stopper = class {
-  constructor(container) {
-    this.container = container;
-  }
-  container;
-  reason;
-  kill;
-  stop(reason) {
-    this.reason ??= reason;
-    const previous = this.kill ?? Promise.resolve(false);
-    this.kill = previous.then(
-      async (done) => done || this.container.kill({ signal: "SIGKILL" }).then(
-        () => true,
-        // 409: not running (it exited on its own just before the deadline, or has not started).
-        () => false
-      )
-    );
-  }
-  /** Whether slimpy's kill ended the process (false when it exited on its own first). */
-  async killed() {
-    return this.kill ? this.kill : false;
-  }
-};
-function collectOutput(docker, stream, tail) {
-  const sink = () => new Writable({
-    write(chunk, _encoding, callback) {
-      tail.push(chunk);
-      callback();
-    }
-  });
-  docker.modem.demuxStream(stream, sink(), sink());
-  return finished(stream).then(
-    () => void 0,
-    () => void 0
-  );
-}
-async function startContainer(container, options) {
-  try {
-    await container.start();
-  } catch (error) {
-    const executable = options.entrypoint?.[0] ?? options.cmd?.[0] ?? "(the image default)";
-    throw new ContainerStartError(options.image, executable, engineMessage(error));
-  }
-}
-async function removeContainer(container, quietly) {
-  for (let attempt2 = 1; ; attempt2++) {
-    try {
-      await container.remove({ force: true, v: true });
-      return;
-    } catch (error) {
-      const status = error.statusCode;
-      if (status === 404 || status === 409 || quietly) return;
-      if (attempt2 >= 2) {
-        throw new Error(
-          `could not remove smoke-test container ${container.id}: ${engineMessage(error)}. Remove it with: docker rm -f ${container.id}`
-        );
-      }
-    }
-  }
-}
-function engineMessage(error) {
-  const json = error.json;
-  if (json && typeof json.message === "string") return json.message.trim();
-  return error instanceof Error ? error.message : String(error);
-}
-async function withinMs(promise, ms) {
-  let timer;
-  const timeout = new Promise((resolve7) => timer = setTimeout(resolve7, ms));
-  try {
-    await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-// src/smoke/auto.ts
-var AUTO_SMOKE_DISPLAY = [
-  "python",
-  "-c",
-  "<slimpy auto smoke test: import the top-level modules of every installed distribution>"
-];
-var NO_PYTHON_MESSAGE = "no Python in the image";
-var AUTO_SMOKE_PROGRAM = String.raw`
-import sys
-if sys.version_info < (3, 8):
-    print("FAIL python: the auto smoke test needs Python 3.8+ (importlib.metadata), found " + sys.version.split()[0])
-    sys.exit(1)
-import faulthandler, importlib, importlib.util, os, re, time
-from importlib import metadata
-
-# A crash inside an extension module still names the module being imported.
-faulthandler.enable()
-
-# Tooling present in every environment, or names whose import runs scripts: not the app's code.
-SKIP_MODULES = {"pip", "setuptools", "pkg_resources", "wheel", "distutils", "tests", "test",
-                "testing", "docs", "doc", "examples", "example", "benchmarks", "scripts",
-                "setup", "conftest"}
-SKIP_DISTS = {"pip", "setuptools", "wheel", "distribute"}
-# Debian's and Ubuntu's apt-owned Python packages: the OS's, not what the image installed.
-OS_OWNED = re.compile(r"^/usr/lib/python3(\.\d+)?/dist-packages(/|$)")
-MODULE_FILE = re.compile(r"^([A-Za-z_]\w*)\.py$|^([A-Za-z_]\w*)(?:\.[\w-]+)?\.(?:so|pyd)$")
-PACKAGE_INIT = re.compile(r"^__init__(\.[\w-]+)?\.(py|pyc|so|pyd)$")
-
-
-def dist_name(dist):
-    return re.sub(r"[-_.]+", "-", dist.metadata["Name"] or "unnamed").lower()
-
-
-def recorded_modules(dist):
-    """Top-level modules from RECORD: x.py, x.cpython-311-....so, and the shallowest regular
-    package of each file (a namespace directory alone proves nothing)."""
-    paths = [str(p).replace("\\", "/") for p in (dist.files or [])]
-    packages = {p.rsplit("/", 1)[0] for p in paths if "/" in p and PACKAGE_INIT.match(p.rsplit("/", 1)[1])}
-    found = set()
-    for path in paths:
-        parts = path.split("/")
-        head = parts[0]
-        if head in ("", "..", "__pycache__") or head.endswith((".dist-info", ".egg-info", ".data")):
-            continue
-        if len(parts) == 1:
-            match = MODULE_FILE.match(head)
-            if match:
-                found.add(match.group(1) or match.group(2))
-            continue
-        for depth in range(1, len(parts)):
-            if "/".join(parts[:depth]) in packages:
-                found.add(".".join(parts[:depth]))
-                break
-    return found
-
-
-def declared_modules(dist):
-    text = dist.read_text("top_level.txt") or ""
-    return [line.strip().replace("/", ".") for line in text.splitlines() if line.strip()]
-
-
-def modules_of(dist):
-    recorded = recorded_modules(dist)
-    declared = declared_modules(dist)
-    if not declared:
-        return recorded
-    names = set()
-    for name in declared:
-        inside = {r for r in recorded if r == name or r.startswith(name + ".")}
-        # top_level.txt names a namespace package's root: import its regular packages instead.
-        names |= inside if inside and name not in inside else {name}
-    return names
-
-
-def importable(module):
-    parts = module.split(".")
-    return parts[0] not in SKIP_MODULES and all(p.isidentifier() and not p.startswith("_") for p in parts)
-
-
-def location(dist):
-    try:
-        return str(dist.locate_file(""))
-    except Exception:
-        return ""
-
-
-def collect():
-    modules, seen, os_owned = {}, set(), 0
-    for dist in metadata.distributions():
-        name = dist_name(dist)
-        if name in seen or name in SKIP_DISTS:
-            continue
-        seen.add(name)
-        if OS_OWNED.match(location(dist)):
-            os_owned += 1
-            continue
-        for module in modules_of(dist):
-            if importable(module):
-                modules.setdefault(module, name)
-    return modules, os_owned
-
-
-def missing_dependency(module, error):
-    """The top-level module an import needed that no installed distribution provides (an
-    optional dependency, like duckdb's adbc_driver_duckdb wanting adbc_driver_manager), or None
-    when the failure is the module's own (a file of its own package is gone)."""
-    if not isinstance(error, ModuleNotFoundError) or not error.name:
-        return None
-    top = error.name.split(".")[0]
-    if top == module.split(".")[0]:
-        return None
-    try:
-        return top if importlib.util.find_spec(top) is None else None
-    except Exception:
-        return None
-
-
-def parse_args(argv):
-    """--allow-missing=a,b: strict mode for the slimmed image, where only the modules the
-    original image skipped may be skipped again. Without it (the original image), any module
-    whose optional dependency is not installed is skipped."""
-    for arg in argv:
-        if arg.startswith("--allow-missing="):
-            return {m for m in arg.split("=", 1)[1].split(",") if m}
-    return None
-
-
-def main():
-    allowed = parse_args(sys.argv[1:])
-    modules, os_owned = collect()
-    if os_owned:
-        print("skip %d distributions owned by the OS package manager (/usr/lib/python3/dist-packages)" % os_owned)
-    if not modules:
-        print("slimpy: no installed distribution declares an importable module; nothing to import")
-        return 0
-    failed, skipped = [], []
-    began = time.perf_counter()
-    for module in sorted(modules):
-        start = time.perf_counter()
-        try:
-            importlib.import_module(module)
-        except BaseException as error:  # an import that calls sys.exit() fails too
-            missing = missing_dependency(module, error)
-            if missing and (allowed is None or module in allowed):
-                print("skip %s: needs %s, which is not installed" % (module, missing), flush=True)
-                skipped.append(module)
-                continue
-            message = " ".join(str(error).split())[:300]
-            print("FAIL %s: %s: %s" % (module, type(error).__name__, message), flush=True)
-            failed.append(module)
-        else:
-            print("ok %s %dms" % (module, round((time.perf_counter() - start) * 1000)), flush=True)
-    total = round((time.perf_counter() - began) * 1000)
-    if skipped:
-        print("slimpy: skipped %d modules whose optional dependencies are not installed: %s"
-              % (len(skipped), ",".join(skipped)))
-    if failed:
-        print("slimpy: %d of %d modules failed to import: %s" % (len(failed), len(modules), ", ".join(failed)))
-        return 1
-    imported = len(modules) - len(skipped)
-    dists = len({modules[m] for m in modules if m not in skipped})
-    print("slimpy: imported %d modules from %d distributions in %dms" % (imported, dists, total))
-    return 0
-
-
-code = main()
-sys.stdout.flush()
-sys.stderr.flush()
-# Skip interpreter shutdown: a thread or atexit hook an import started must not keep it alive.
-os._exit(code)
-`;
-var FIND_PYTHON = [
-  "program=$1; shift",
-  "for p in python3 python; do",
-  '  if command -v "$p" >/dev/null 2>&1; then exec "$p" -c "$program" "$@"; fi',
-  "done",
-  `echo "slimpy: ${NO_PYTHON_MESSAGE}: neither python3 nor python is on PATH ($PATH)" >&2`,
-  "exit 127"
-].join("\n");
-function autoSmokeCommand(options = {}) {
-  const args = options.allowMissing ? [`--allow-missing=${options.allowMissing.join(",")}`] : [];
-  return {
-    display: AUTO_SMOKE_DISPLAY,
-    attempts: [
-      ["/bin/sh", "-c", FIND_PYTHON, "slimpy-smoke", AUTO_SMOKE_PROGRAM, ...args],
-      ["python3", "-c", AUTO_SMOKE_PROGRAM, ...args],
-      ["python", "-c", AUTO_SMOKE_PROGRAM, ...args]
-    ],
-    unstartable: `${NO_PYTHON_MESSAGE}: it has none of /bin/sh, python3 or python to run the auto smoke test`
-  };
-}
-var SKIPPED_SUMMARY = /^slimpy: skipped \d+ modules whose optional dependencies are not installed: (\S+)$/m;
-function skippedOptionalModules(output) {
-  const list = SKIPPED_SUMMARY.exec(output)?.[1];
-  return list ? list.split(",").filter(Boolean) : [];
-}
-
-// src/smoke/command.ts
-function userSmokeCommand(text) {
-  const command = text.trim();
-  if (!command) throw new Error('smoke-test is empty: give a command, "auto" or "off"');
-  const shell = ["/bin/sh", "-c", command];
-  const words = splitCommandWords(command);
-  return {
-    display: shell,
-    attempts: words?.length ? [shell, words] : [shell],
-    unstartable: words?.length ? `the image has neither /bin/sh nor ${JSON.stringify(words[0])} to run the smoke test` : "the image has no /bin/sh, and the smoke-test command uses shell syntax, so it cannot run without one; give a command without pipes, variables, globs or redirections"
-  };
-}
-var SHELL_SYNTAX = /* @__PURE__ */ new Set([..."|&;<>()$`*?[~#{}!\n"]);
-var DOUBLE_QUOTE_ESCAPES = /* @__PURE__ */ new Set([...'$`"\\\n']);
-function splitCommandWords(line) {
-  const words = [];
-  let word;
-  for (let i = 0; i < line.length; i++) {
-    const c = line.charAt(i);
-    if (c === " " || c === "	") {
-      if (word !== void 0) words.push(word);
-      word = void 0;
-    } else if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      if (end < 0) return void 0;
-      word = (word ?? "") + line.slice(i + 1, end);
-      i = end;
-    } else if (c === '"') {
-      const quoted = readDoubleQuoted(line, i + 1);
-      if (!quoted) return void 0;
-      word = (word ?? "") + quoted.text;
-      i = quoted.end;
-    } else if (c === "\\") {
-      if (i + 1 >= line.length) return void 0;
-      word = (word ?? "") + line.charAt(++i);
-    } else if (SHELL_SYNTAX.has(c) || c === "=" && word !== void 0 && words.length === 0) {
-      return void 0;
-    } else {
-      word = (word ?? "") + c;
-    }
-  }
-  if (word !== void 0) words.push(word);
-  return words;
-}
-function readDoubleQuoted(line, from) {
-  let text = "";
-  for (let i = from; i < line.length; i++) {
-    const c = line.charAt(i);
-    if (c === '"') return { text, end: i };
-    if (c === "$" || c === "`") return void 0;
-    if (c === "\\" && DOUBLE_QUOTE_ESCAPES.has(line.charAt(i + 1))) {
-      text += line.charAt(++i);
-    } else {
-      text += c;
-    }
-  }
-  return void 0;
-}
-
-// src/smoke/timing.ts
-function timingOrder(runs) {
-  const order = [];
-  for (let i = 0; i < runs; i++) {
-    order.push(...i % 2 === 0 ? ["before", "after"] : ["after", "before"]);
-  }
-  return order;
-}
-function median(values) {
-  if (values.length === 0) throw new Error("median of no values");
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const upper = sorted[middle] ?? 0;
-  const value = sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? 0) + upper) / 2;
-  return Math.round(value);
-}
-
-// src/smoke/smoke.ts
-var DEFAULT_RUNS = 5;
-var DEFAULT_MAX_OUTPUT_BYTES2 = 16 * 1024;
-var TIMED_RUN_OUTPUT_BYTES = 8 * 1024;
-function smokeCommand(spec) {
-  return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
-}
-function isAuto(spec) {
-  return spec.trim() === "auto";
-}
-function afterCommand(spec, command, before) {
-  return isAuto(spec) ? autoSmokeCommand({ allowMissing: skippedOptionalModules(before.output) }) : command;
-}
-async function runSmoke(docker, options) {
-  const runs = options.runs ?? DEFAULT_RUNS;
-  if (!Number.isInteger(runs) || runs < 0) {
-    throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);
-  }
-  const command = smokeCommand(options.command);
-  const runner = new SmokeRunner(docker, options);
-  const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2;
-  const timedBytes = TIMED_RUN_OUTPUT_BYTES;
-  const { run: before } = await runner.run("before", options.before, command, firstBytes);
-  if (!before.passed || options.after === void 0) return { command: command.display, before };
-  const commands = {
-    before: command,
-    after: afterCommand(options.command, command, before)
-  };
-  const { run: after } = await runner.run("after", options.after, commands.after, firstBytes);
-  if (!after.passed || runs === 0) return { command: command.display, before, after };
-  const images = { before: options.before, after: options.after };
-  const results = { before, after };
-  const timings = { before: [], after: [] };
-  for (const side of timingOrder(runs)) {
-    const { run, durationMs } = await runner.run(side, images[side], commands[side], timedBytes);
-    if (!run.passed) {
-      results[side] = run;
-      return { command: command.display, ...results };
-    }
-    timings[side].push(durationMs);
-  }
-  before.runsMs = timings.before;
-  before.medianMs = median(timings.before);
-  after.runsMs = timings.after;
-  after.medianMs = median(timings.after);
-  return {
-    command: command.display,
-    before,
-    after,
-    coldStartDeltaMs: Math.round(after.medianMs - before.medianMs)
-  };
-}
-var SmokeRunner = class {
-  constructor(docker, options) {
-    this.docker = docker;
-    this.options = options;
-  }
-  docker;
-  options;
-  attemptFor = /* @__PURE__ */ new Map();
-  async run(side, image, command, maxOutputBytes) {
-    const attempts = command.attempts;
-    let lastError;
-    for (let index = this.attemptFor.get(image) ?? 0; index < attempts.length; index++) {
-      try {
-        const result = await runContainer(this.docker, {
-          image,
-          entrypoint: attempts[index],
-          timeoutMs: this.options.timeoutMs,
-          labels: this.options.labels,
-          maxOutputBytes,
-          signal: this.options.signal
-        });
-        this.attemptFor.set(image, index);
-        return this.smokeRun(side, command, result);
-      } catch (error) {
-        if (!(error instanceof ContainerStartError && error.executableMissing)) throw error;
-        lastError = error;
-      }
-    }
-    return this.smokeRun(side, command, {
-      exitCode: null,
-      timedOut: false,
-      output: `slimpy: ${command.unstartable}${lastError ? ` (engine: ${lastError.detail})` : ""}`,
-      droppedBytes: 0,
-      durationMs: 0
-    });
-  }
-  smokeRun(side, command, result) {
-    const run = {
-      image: side,
-      command: command.display,
-      exitCode: result.exitCode,
-      passed: result.exitCode === 0 && !result.timedOut,
-      timedOut: result.timedOut,
-      output: result.timedOut ? `${result.output}${result.output && !result.output.endsWith("\n") ? "\n" : ""}slimpy: killed after ${this.options.timeoutMs} ms (smoke-test timeout)` : result.output
-    };
-    return { run, durationMs: result.durationMs };
-  }
-};
-
-// src/pipeline.ts
-var ContextMissingError = class extends Error {
-  constructor(context) {
-    super(
-      `The build context ${context} does not exist or is not a directory. Set \`context\` (--context) to the directory your Dockerfile builds from.`
-    );
-    this.name = "ContextMissingError";
-  }
-};
-var DockerfileMissingError = class extends Error {
-  constructor(file) {
-    super(
-      `No Dockerfile at ${file}. Set \`file\` (--file) to the Dockerfile's path, or \`context\` to its directory.`
-    );
-    this.name = "DockerfileMissingError";
-  }
-};
-var BuildKitRequiredError = class extends Error {
-  constructor(uses, why) {
-    super(
-      `The Dockerfile needs BuildKit (${uses}), but slimpy has to use the classic builder on this engine: ${why} Run slimpy on Docker Engine >= 27.5 or on the classic (overlay2) image store, or avoid those features.`
-    );
-    this.name = "BuildKitRequiredError";
-  }
-};
-var SmokeBrokenError = class extends Error {
-  result;
-  constructor(message) {
-    super(message);
-    this.name = "SmokeBrokenError";
-  }
-};
-async function runPipeline(settings, hooks, signal) {
-  const run = await prepare(settings, hooks, signal);
-  try {
-    return await runSteps(run);
-  } catch (error) {
-    throw stoppedBy(run, error);
-  } finally {
-    run.watchdog.stop();
-  }
-}
-async function runSteps(run) {
-  const { settings } = run;
-  const original = await run.hooks.group("Build the image", () => buildVariant(run, void 0));
-  const before = await run.hooks.group("Measure the image", () => measure(run, original));
-  const report = {
-    version: REPORT_VERSION,
-    mode: settings.mode,
-    dockerfile: workspacePath(settings, settings.file),
-    target: settings.target,
-    engine: run.engine,
-    before: before.measurement,
-    warnings: []
-  };
-  if (run.engine.builderReason) report.warnings.push(run.engine.builderReason);
-  report.findings = await run.hooks.group(
-    "Look for what else makes the image heavy",
-    () => imageFindings(run.docker, before, {
-      dockerfile: run.dockerfileText,
-      target: settings.target,
-      buildArgs: settings.buildArgs,
-      baseImage: run.baseImage
-    })
-  ).catch((error) => {
-    report.warnings.push(
-      `Findings not computed: ${error instanceof Error ? error.message : String(error)}`
-    );
-    return void 0;
-  });
-  const files = {
-    report: path10.join(settings.outputDir, "slimpy-report.json")
-  };
-  try {
-    if (settings.mode === "slim") await slim(run, report, before, files);
-  } catch (error) {
-    if (error instanceof SmokeBrokenError)
-      error.result = await writeReport(report, files, settings);
-    throw error;
-  }
-  return writeReport(report, files, settings);
-}
-async function writeReport(report, files, settings) {
-  const delivered = report.after ?? report.before;
-  report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
-  const published = redactDeep(report, secretBuildArgValues(settings.buildArgs));
-  await mkdir4(settings.outputDir, { recursive: true });
-  await writeFile4(files.report, JSON.stringify(published, null, 2) + "\n");
-  return { report: published, files };
-}
-function stoppedBy(run, error) {
-  if (run.signal.aborted) return run.signal.reason;
-  if (isConnectionError(error)) return new EngineLostError(run.step.current, error);
-  return error;
-}
-function guardedHooks(hooks, signal, secrets, step) {
-  return {
-    info: (line) => hooks.info(redactText(line, secrets)),
-    warning: (message, where) => hooks.warning(redactText(message, secrets), where),
-    group: (title, work) => {
-      step.current = title;
-      return hooks.group(title, () => untilAborted(signal, work));
-    }
-  };
-}
-async function untilAborted(signal, work) {
-  signal.throwIfAborted();
-  const running = work();
-  running.catch(() => void 0);
-  let onAbort = () => void 0;
-  const aborted = new Promise((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([running, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-async function prepare(settings, hooks, cancel) {
-  const isDirectory = await stat2(settings.context).then(
-    (info) => info.isDirectory(),
-    () => false
-  );
-  if (!isDirectory) throw new ContextMissingError(settings.context);
-  const dockerfileText = await readFile5(settings.file, "utf8").catch(() => {
-    throw new DockerfileMissingError(settings.file);
-  });
-  const baseImage = finalBaseImage(dockerfileText, {
-    target: settings.target,
-    buildArgs: settings.buildArgs
-  });
-  const docker = connectEngine();
-  const facts = await engineFacts(docker);
-  const choice = chooseBuilder(facts);
-  const engine = { ...facts, builder: choice.builder, builderReason: choice.reason };
-  hooks.info(
-    `Engine ${engine.version} (API ${engine.apiVersion}), ${engine.store} image store (${engine.storageDriver}), ${engine.builder} builder`
-  );
-  if (choice.reason) hooks.warning(choice.reason);
-  const needsBuildKit = engine.builder === "classic" ? buildKitOnlyUses(dockerfileText) : [];
-  if (needsBuildKit.length > 0) {
-    throw new BuildKitRequiredError(
-      describeUses(needsBuildKit),
-      choice.reason ?? "the engine has no BuildKit."
-    );
-  }
-  const step = { current: "Connect to the engine" };
-  const watchdog = watchEngine(docker, () => step.current);
-  const signal = cancel ? AbortSignal.any([cancel, watchdog.signal]) : watchdog.signal;
-  return {
-    settings,
-    hooks: guardedHooks(hooks, signal, secretBuildArgValues(settings.buildArgs), step),
-    docker,
-    engine,
-    runId: settings.runId,
-    dockerfileText,
-    baseImage,
-    signal,
-    watchdog,
-    step
-  };
-}
-async function buildVariant(run, plan) {
-  const { settings } = run;
-  const extraFiles = plan ? [
-    { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 493 },
-    { path: ".slimpy/Dockerfile", content: plan.text }
-  ] : [];
-  const context = await createContextTar(settings.context, {
-    dockerfile: plan ? ".slimpy/Dockerfile" : settings.file,
-    extraFiles,
-    builder: run.engine.builder
-  });
-  return buildImage(run.docker, {
-    context: context.stream,
-    dockerfile: context.dockerfileInContext,
-    target: plan?.buildTarget !== void 0 ? String(plan.buildTarget) : settings.target,
-    buildArgs: settings.buildArgs,
-    network: settings.network,
-    builder: run.engine.builder,
-    labels: slimpyLabels(run.runId),
-    onLine: (line) => run.hooks.info(line),
-    signal: run.signal
-  }).catch((error) => {
-    if (error instanceof BuildError) {
-      error.line = plan ? void 0 : error.line ?? instructionLine(run.dockerfileText, error.instruction ?? "");
-    }
-    throw error;
-  });
-}
-async function measure(run, imageId) {
-  const measured = await measureImage(run.docker, imageId, {
-    compressed: run.settings.compressed,
-    cacheDir: run.settings.cacheDir,
-    baseImage: run.baseImage,
-    store: run.engine.store
-  });
-  const m = measured.measurement;
-  run.hooks.info(
-    `${imageId.slice(0, 19)}: ${m.size} bytes uncompressed` + (m.compressed !== void 0 ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)` : "")
-  );
-  return measured;
-}
-function planFor(run, script) {
-  return planSlim(run.dockerfileText, {
-    target: run.settings.target,
-    buildArgs: run.settings.buildArgs,
-    buildKit: run.engine.builder === "buildkit",
-    scriptPath: PRUNE_SCRIPT_PATH,
-    scriptArgs: pruneScriptArgs(script)
-  });
-}
-async function slim(run, report, before, files) {
-  const { settings, hooks } = run;
-  const wanted = {
-    strip: settings.strip,
-    prune: settings.prune,
-    keep: settings.keep
-  };
-  const plan = planFor(run, wanted);
-  for (const line of plan.notes) hooks.info(line);
-  const slimResult = {
-    strategy: plan.strategy,
-    notes: plan.notes,
-    skipped: [...plan.skipped],
-    variant: { strip: wanted.strip, prune: [...wanted.prune] },
-    savings: [],
-    strippedTop: [],
-    dockerfilePath: "",
-    patchPath: "",
-    patch: "",
-    warnings: []
-  };
-  report.slim = slimResult;
-  await writeSlimmedFiles(run, plan, slimResult, files);
-  if (plan.strategy === "none") {
-    report.smoke = await hooks.group(
-      "Smoke test",
-      () => runSmoke(run.docker, smokeRequest(run, before.measurement.id, void 0))
-    );
-    if (!report.smoke.before.passed) throw brokenBeforeSlimming(report.smoke.before);
-    return;
-  }
-  let slimmedId = await hooks.group("Build the slimmed image", () => buildVariant(run, plan));
-  let smoke = await hooks.group(
-    "Smoke test: original and slimmed image",
-    () => runSmoke(run.docker, smokeRequest(run, before.measurement.id, slimmedId))
-  );
-  report.smoke = smoke;
-  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
-  if (smoke.after && !smoke.after.passed) {
-    if (settings.strict) {
-      throw new SmokeBrokenError(
-        `Slimming breaks the smoke test and \`strict\` is on. Output in the slimmed image:
-${smoke.after.output.slice(-2e3)}`
-      );
-    }
-    const fallback = await hooks.group(
-      "Find what breaks the smoke test",
-      () => findCulprit(run, wanted, before)
-    );
-    if (!fallback) {
-      slimResult.skipped.push(
-        "No slimmed variant passes the smoke test; the original image is delivered unchanged."
-      );
-      slimResult.variant = { strip: false, prune: [] };
-      report.after = before.measurement;
-      return;
-    }
-    slimResult.culprit = fallback.culprit;
-    slimResult.variant = { strip: fallback.script.strip, prune: [...fallback.script.prune] };
-    slimResult.skipped.push(
-      `${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`
-    );
-    slimmedId = fallback.imageId;
-    smoke = await runSmoke(run.docker, smokeRequest(run, before.measurement.id, slimmedId));
-    report.smoke = smoke;
-    await writeSlimmedFiles(run, planFor(run, fallback.script), slimResult, files);
-  }
-  const after = await hooks.group("Measure the slimmed image", () => measure(run, slimmedId));
-  report.after = after.measurement;
-  const { savings, strippedTop } = measureSavings(before.files, after.files);
-  slimResult.savings = savings;
-  slimResult.strippedTop = strippedTop;
-}
-function smokeRequest(run, before, after) {
-  return {
-    before,
-    after,
-    command: run.settings.smokeTest,
-    timeoutMs: run.settings.smokeTimeoutMs,
-    labels: slimpyLabels(run.runId),
-    signal: run.signal
-  };
-}
-function brokenBeforeSlimming(before) {
-  const how = before.timedOut ? "it did not finish within `smoke-timeout` and was killed" : `exit ${before.exitCode}`;
-  return new SmokeBrokenError(
-    `The smoke test is broken before slimming: it fails on the original image (${how}), so slimpy did not look for a culprit. Fix the image or the \`smoke-test\` command. Output:
-` + before.output.slice(-2e3)
-  );
-}
-async function findCulprit(run, wanted, before) {
-  const candidates = [];
-  if (wanted.strip) candidates.push({ culprit: "strip", script: { ...wanted, strip: false } });
-  for (const category of wanted.prune) {
-    candidates.push({
-      culprit: category,
-      script: { ...wanted, prune: wanted.prune.filter((c) => c !== category) }
-    });
-  }
-  for (const candidate of candidates) {
-    run.hooks.info(`Trying without ${describeRule(candidate.culprit)}`);
-    const imageId = await buildVariant(run, planFor(run, candidate.script));
-    const smoke = await runSmoke(run.docker, {
-      ...smokeRequest(run, before.measurement.id, imageId),
-      runs: 1
-    });
-    if (smoke.after?.passed) {
-      run.hooks.warning(
-        `${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`
-      );
-      return { ...candidate, imageId };
-    }
-  }
-  return void 0;
-}
-function describeRule(rule) {
-  return rule === "strip" ? "Stripping debug symbols" : `\`${rule}\` removal`;
-}
-async function writeSlimmedFiles(run, plan, result, files) {
-  const { settings } = run;
-  await mkdir4(settings.outputDir, { recursive: true });
-  const dockerfileRel = workspacePath(settings, settings.file);
-  const scriptRel = workspacePath(settings, path10.join(settings.context, PRUNE_SCRIPT_PATH));
-  const patch = plan.strategy === "none" ? "" : unifiedDiff(run.dockerfileText, plan.text, dockerfileRel) + newFileDiff(scriptRel, loadPruneScript());
-  files.dockerfile = path10.join(settings.outputDir, `${path10.basename(settings.file)}.slimpy`);
-  files.patch = path10.join(settings.outputDir, "slimpy.patch");
-  await writeFile4(files.dockerfile, plan.text);
-  await writeFile4(files.patch, patch);
-  result.dockerfilePath = files.dockerfile;
-  result.patchPath = files.patch;
-  result.patch = patch;
 }
 function newFileDiff(file, content) {
   const lines = content.endsWith("\n") ? content.slice(0, -1).split("\n") : content.split("\n");
@@ -68902,203 +68983,260 @@ function newFileDiff(file, content) {
     ""
   ].join("\n");
 }
-function workspacePath(settings, file) {
-  const relative3 = path10.relative(settings.workspace, path10.resolve(file));
-  return relative3.startsWith("..") ? path10.resolve(file) : relative3.split(path10.sep).join("/");
-}
-function budgetVerdict(settings, size, compressed) {
-  if (settings.budget === void 0) return void 0;
-  const actual = settings.budgetMetric === "compressed" ? compressed : size;
-  if (actual === void 0) return void 0;
-  return {
-    metric: settings.budgetMetric,
-    limit: settings.budget,
-    actual,
-    over: actual > settings.budget
+
+// src/pipeline/files.ts
+async function writeSlimmedFiles(settings, dockerfileText, plan) {
+  const patch = plan.strategy === "none" ? "" : slimPatch(settings, dockerfileText, plan);
+  const files = {
+    dockerfile: path10.join(settings.outputDir, `${path10.basename(settings.file)}.slimpy`),
+    patch: path10.join(settings.outputDir, "slimpy.patch")
   };
+  await mkdir4(settings.outputDir, { recursive: true });
+  await writeFile4(files.dockerfile, plan.text);
+  await writeFile4(files.patch, patch);
+  return { files, patch };
+}
+function slimPatch(settings, dockerfileText, plan) {
+  const dockerfileRel = workspacePath(settings.workspace, settings.file);
+  const scriptRel = workspacePath(
+    settings.workspace,
+    path10.join(settings.context, PRUNE_SCRIPT_PATH)
+  );
+  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + newFileDiff(scriptRel, loadPruneScript());
 }
 
-// src/report/text.ts
-function renderText(report, files) {
-  const out = [];
-  out.push(
-    `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ""}`
-  );
-  out.push(
-    `engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`
-  );
-  out.push("");
-  out.push(...sizeTable(report));
-  out.push("");
-  out.push(...layerTable(report.after ?? report.before));
-  out.push("");
-  out.push("Largest files added by the image (not the base):");
-  for (const file of (report.after ?? report.before).largestFiles.slice(0, 10)) {
-    out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
+// src/pipeline/slim.ts
+async function slim(run, before) {
+  const wanted = {
+    strip: run.settings.strip,
+    prune: run.settings.prune,
+    keep: run.settings.keep
+  };
+  const plan = planFor(run, wanted);
+  for (const line of plan.notes) run.hooks.info(line);
+  const step = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
+  try {
+    await saveFiles(run, plan, step);
+    await slimAndTest(run, before, plan, wanted, step);
+    return step;
+  } catch (error) {
+    if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
+    throw error;
   }
-  out.push(...findingLines(report));
-  if (report.slim) {
-    out.push("");
-    out.push(`Strategy: ${report.slim.strategy}`);
-    for (const saving of report.slim.savings) {
-      out.push(
-        `  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`
+}
+function slimResult(plan, wanted) {
+  return {
+    strategy: plan.strategy,
+    notes: plan.notes,
+    skipped: [...plan.skipped],
+    variant: { strip: wanted.strip, prune: [...wanted.prune] },
+    savings: [],
+    strippedTop: [],
+    dockerfilePath: "",
+    patchPath: "",
+    patch: "",
+    warnings: []
+  };
+}
+async function saveFiles(run, plan, step) {
+  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
+  step.files = written.files;
+  const result = step.outcome.slim;
+  if (!result) return;
+  result.dockerfilePath = written.files.dockerfile;
+  result.patchPath = written.files.patch;
+  result.patch = written.patch;
+}
+async function slimAndTest(run, before, plan, wanted, step) {
+  const { hooks, settings } = run;
+  const originalId = before.measurement.id;
+  const result = step.outcome.slim;
+  if (plan.strategy === "none") {
+    step.outcome.smoke = await hooks.group(
+      "Smoke test",
+      () => runSmoke(run.docker, smokeRequest(run, originalId, void 0))
+    );
+    if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
+    return;
+  }
+  let slimmedId = await hooks.group("Build the slimmed image", () => buildVariant(run, plan));
+  const smoke = await hooks.group(
+    "Smoke test: original and slimmed image",
+    () => runSmoke(run.docker, smokeRequest(run, originalId, slimmedId))
+  );
+  step.outcome.smoke = smoke;
+  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
+  if (smoke.after && !smoke.after.passed) {
+    if (settings.strict) {
+      throw new SmokeBrokenError(
+        `Slimming breaks the smoke test and \`strict\` is on. Output in the slimmed image:
+${smoke.after.output.slice(-2e3)}`
       );
     }
-    for (const file of report.slim.strippedTop.slice(0, 5)) {
-      out.push(
-        `  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`
+    const fallback = await hooks.group(
+      "Find what breaks the smoke test",
+      () => findCulprit(run, wanted, before.measurement.id)
+    );
+    if (!fallback) {
+      result.skipped.push(
+        "No slimmed variant passes the smoke test; the original image is delivered unchanged."
       );
+      result.variant = { strip: false, prune: [] };
+      step.outcome.after = before.measurement;
+      return;
     }
-    for (const line of [...report.slim.notes, ...report.slim.skipped])
-      out.push(`  - ${printable(line)}`);
-  }
-  if (report.smoke) {
-    const { before, after } = report.smoke;
-    out.push("");
-    out.push(`Smoke test: ${report.smoke.command.join(" ")}`);
-    out.push(
-      `  original: ${before.passed ? "passed" : "FAILED"}${before.medianMs !== void 0 ? ` (median ${before.medianMs} ms)` : ""}`
+    result.culprit = fallback.culprit;
+    result.variant = { strip: fallback.script.strip, prune: [...fallback.script.prune] };
+    result.skipped.push(
+      `${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`
     );
-    if (after)
-      out.push(
-        `  slimmed:  ${after.passed ? "passed" : "FAILED"}${after.medianMs !== void 0 ? ` (median ${after.medianMs} ms)` : ""}`
-      );
-    if (report.smoke.coldStartDeltaMs !== void 0)
-      out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
+    slimmedId = fallback.imageId;
+    step.outcome.smoke = await runSmoke(run.docker, smokeRequest(run, originalId, slimmedId));
+    await saveFiles(run, planFor(run, fallback.script), step);
   }
-  if (report.budget) {
-    const b = report.budget;
-    out.push("");
-    out.push(
-      `Budget (${b.metric}): ${formatBytes(b.actual)} of ${formatBytes(b.limit)} \u2014 ${b.over ? "OVER BUDGET" : "within budget"}`
+  const after = await hooks.group(
+    "Measure the slimmed image",
+    () => measureVariant(run, slimmedId)
+  );
+  step.outcome.after = after.measurement;
+  const { savings, strippedTop } = measureSavings(before.files, after.files);
+  result.savings = savings;
+  result.strippedTop = strippedTop;
+}
+function brokenBeforeSlimming(before) {
+  const how = before.timedOut ? "it did not finish within `smoke-timeout` and was killed" : `exit ${before.exitCode}`;
+  return new SmokeBrokenError(
+    `The smoke test is broken before slimming: it fails on the original image (${how}), so slimpy did not look for a culprit. Fix the image or the \`smoke-test\` command. Output:
+` + before.output.slice(-2e3)
+  );
+}
+
+// src/pipeline/run.ts
+async function runPipeline(settings, hooks, signal) {
+  const run = await prepare(settings, hooks, signal);
+  try {
+    return await runSteps(run);
+  } catch (error) {
+    throw stoppedBy(run, error);
+  } finally {
+    run.watchdog.stop();
+  }
+}
+async function runSteps(run) {
+  const { settings, hooks } = run;
+  const original = await hooks.group("Build the image", () => buildVariant(run, void 0));
+  const before = await hooks.group("Measure the image", () => measureVariant(run, original));
+  const report = initialReport(run, before);
+  report.findings = await findings(run, before, report.warnings);
+  const files = { report: path11.join(settings.outputDir, "slimpy-report.json") };
+  if (settings.mode !== "slim") return { report, files };
+  try {
+    const step = await slim(run, before);
+    return { report: { ...report, ...step.outcome }, files: { ...files, ...step.files } };
+  } catch (error) {
+    if (error instanceof SmokeBrokenError)
+      error.partial = { report: { ...report, ...error.outcome }, files };
+    throw error;
+  }
+}
+function initialReport(run, before) {
+  const { settings } = run;
+  return {
+    version: REPORT_VERSION,
+    mode: settings.mode,
+    dockerfile: workspacePath(settings.workspace, settings.file),
+    target: settings.target,
+    engine: run.engine,
+    before: before.measurement,
+    warnings: run.engine.builderReason ? [run.engine.builderReason] : []
+  };
+}
+async function findings(run, before, warnings) {
+  return run.hooks.group(
+    "Look for what else makes the image heavy",
+    () => imageFindings(run.docker, before, {
+      dockerfile: run.dockerfileText,
+      target: run.settings.target,
+      buildArgs: run.settings.buildArgs,
+      baseImage: run.baseImage
+    })
+  ).catch((error) => {
+    warnings.push(
+      `Findings not computed: ${error instanceof Error ? error.message : String(error)}`
     );
+    return void 0;
+  });
+}
+function stoppedBy(run, error) {
+  if (run.signal.aborted) return run.signal.reason;
+  if (isConnectionError(error)) return new EngineLostError(run.step.current, error);
+  return error;
+}
+
+// src/session.ts
+async function runSession(settings, host) {
+  const history = host.history;
+  const restored = history ? await host.hooks.group("Restore the size history", () => restoreHistory(history)) : void 0;
+  const outcome = await pipelineOutcome(settings, host, restored);
+  const result = await concludeRun(settings, outcome, restored);
+  host.keepImages?.([result.report.before.id, result.report.after?.id ?? ""].filter(Boolean));
+  if (settings.tag && result.report.after && outcome.broken === void 0)
+    await tagDelivered(settings.tag, result.report.after.id, host.hooks);
+  await host.publish(result);
+  if (history && restored) await recordHistory(history, restored, result.report, settings);
+  return result;
+}
+async function pipelineOutcome(settings, host, restored) {
+  try {
+    return await runPipeline(settings, host.hooks, host.signal);
+  } catch (error) {
+    if (error instanceof SmokeBrokenError && error.partial)
+      return { ...error.partial, broken: error.message };
+    if (host.history && restored) await saveLayerCache(host.history, restored);
+    throw error;
   }
-  out.push("");
-  out.push(`Report: ${files.report}`);
-  if (files.dockerfile) out.push(`Slimmed Dockerfile: ${files.dockerfile}`);
-  if (files.patch) out.push(`Patch: ${files.patch}`);
-  return out.join("\n");
 }
-function sizeTable(report) {
-  const row = (label, size, compressed) => `  ${label.padEnd(8)} ${size.padStart(12)} ${compressed.padStart(12)}`;
-  const rows = [
-    row("Image", "Size", "Compressed"),
-    row("before", formatBytes(report.before.size), optionalBytes(report.before.compressed))
-  ];
-  if (report.after) {
-    rows.push(row("after", formatBytes(report.after.size), optionalBytes(report.after.compressed)));
-    rows.push(
-      row(
-        "delta",
-        formatDelta(report.after.size - report.before.size, report.before.size),
-        report.after.compressed !== void 0 && report.before.compressed !== void 0 ? formatDelta(
-          report.after.compressed - report.before.compressed,
-          report.before.compressed
-        ) : "-"
-      )
-    );
-  }
-  return rows;
+async function concludeRun(settings, outcome, restored) {
+  const report = { ...outcome.report };
+  const delivered = report.after ?? report.before;
+  report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
+  report.growth = restored ? growthOf(restored, report, settings) : void 0;
+  const published = redactDeep(report, secretBuildArgValues(settings.buildArgs));
+  await mkdir5(path12.dirname(outcome.files.report), { recursive: true });
+  await writeFile5(outcome.files.report, `${JSON.stringify(published, null, 2)}
+`);
+  const failures = [];
+  if (outcome.broken !== void 0)
+    failures.push(redactText(outcome.broken, secretBuildArgValues(settings.buildArgs)));
+  if (published.budget?.over) failures.push(budgetFailure(published.budget));
+  if (published.growth?.over) failures.push(growthFailure(published.growth));
+  return { report: published, files: outcome.files, failures };
 }
-function layerTable(image) {
-  const rows = ["Layers (oldest first):"];
-  for (const layer of image.layers) {
-    rows.push(
-      `  ${formatBytes(layer.size).padStart(10)} ${optionalBytes(layer.compressed).padStart(10)}  ${layer.base ? "[base] " : ""}${printable(layer.createdBy)}`
-    );
-  }
-  return rows;
-}
-function optionalBytes(value) {
-  return value === void 0 ? "-" : formatBytes(value);
-}
-function findingLines(report) {
-  if (!report.findings?.length) return [];
-  const rows = ["", "What else makes the image heavy (original image):"];
-  for (const finding of report.findings.slice(0, 10)) {
-    const where = finding.line === void 0 ? "" : `line ${finding.line}: `;
-    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
-    rows.push(`${" ".repeat(14)}${printable(finding.fix)}`);
-  }
-  return rows;
-}
-function printable(text) {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
+async function tagDelivered(tag, imageId, hooks) {
+  await tagImage(connectEngine(), imageId, tag);
+  hooks.info(`Tagged the delivered image ${imageId.slice(0, 19)} as ${tag}`);
 }
 
 // src/cli.ts
-var USAGE = `Usage:
-  slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
-  slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--no-strip] [--prune a,b] [--keep GLOB]...
-                 [--strict] [--network host] [--json]
-Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
-                 [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
-History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare
-  --json prints the report object (documented in README.md) on stdout; logs go to stderr.`;
-var OPTIONS = {
-  context: { type: "string" },
-  file: { type: "string", short: "f" },
-  target: { type: "string" },
-  "build-arg": { type: "string", multiple: true },
-  network: { type: "string" },
-  smoke: { type: "string" },
-  "smoke-timeout": { type: "string" },
-  "no-strip": { type: "boolean" },
-  prune: { type: "string" },
-  keep: { type: "string", multiple: true },
-  strict: { type: "boolean" },
-  budget: { type: "string" },
-  "budget-metric": { type: "string" },
-  out: { type: "string" },
-  "cache-dir": { type: "string" },
-  history: { type: "string" },
-  base: { type: "string" },
-  "max-growth": { type: "string" },
-  tag: { type: "string" },
-  "no-compressed": { type: "boolean" },
-  json: { type: "boolean" },
-  quiet: { type: "boolean", short: "q" },
-  help: { type: "boolean", short: "h" }
-};
 async function main(argv) {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseArgs({ args: argv, options: CLI_OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}
+    process.stderr.write(`${messageOf3(error)}
 
-${USAGE}
+${CLI_USAGE}
 `);
     return 2;
   }
   const { values, positionals } = parsed;
   const command = positionals[0];
   if (values.help || command !== "measure" && command !== "slim") {
-    process.stderr.write(`${USAGE}
+    process.stderr.write(`${CLI_USAGE}
 `);
     return values.help ? 0 : 2;
   }
-  const flags = {
-    context: values.context ?? ".",
-    file: values.file ?? "",
-    target: values.target ?? "",
-    "build-args": (values["build-arg"] ?? []).join("\n"),
-    network: values.network ?? "",
-    mode: command,
-    "smoke-test": values.smoke ?? "",
-    "smoke-timeout": values["smoke-timeout"] ?? "",
-    strip: values["no-strip"] ? "false" : "true",
-    prune: values.prune ?? "",
-    keep: (values.keep ?? []).join("\n"),
-    strict: values.strict ? "true" : "false",
-    budget: values.budget ?? "",
-    "budget-metric": values["budget-metric"] ?? "",
-    "max-growth": values["max-growth"] ?? "",
-    tag: values.tag ?? "",
-    "compressed-size": values["no-compressed"] ? "false" : "true"
-  };
-  const cwd = process.cwd();
+  const inputs = flagInputs(command, values);
   let settings;
   const cancelled = cancelOnSignals(() => settings?.runId, {
     info: (line) => process.stderr.write(`${line}
@@ -69107,38 +69245,37 @@ ${USAGE}
 `)
   });
   try {
-    settings = readSettings((name) => flags[name] ?? "", {
-      workspace: cwd,
-      outputDir: path11.resolve(values.out ?? ".slimpy"),
-      cacheDir: path11.resolve(
-        values["cache-dir"] ?? path11.join(values.out ?? ".slimpy", "layer-cache")
-      ),
+    const out = values.out ?? ".slimpy";
+    settings = readSettings((name) => inputs[name] ?? "", {
+      workspace: process.cwd(),
+      outputDir: path13.resolve(out),
+      cacheDir: path13.resolve(values["cache-dir"] ?? path13.join(out, "layer-cache")),
       runId: randomUUID().slice(0, 12)
     });
     const hooks = terminalHooks(values.quiet ?? false);
-    const history = values.history ? cliSizeHistory(values.history, { base: values.base }, settings, hooks) : void 0;
-    const restored = history ? await restoreHistory(history) : void 0;
-    const { report, files } = await runPipeline(settings, hooks, cancelled);
-    if (history && restored) {
-      report.growth = growthOf(restored, report, settings);
-      if (report.growth) await writeFile5(files.report, JSON.stringify(report, null, 2) + "\n");
-      await recordHistory(history, restored, report, settings);
-    }
-    if (values.json) process.stdout.write(JSON.stringify(report, null, 2) + "\n");
-    else process.stdout.write(renderText(report, files) + "\n");
-    if (report.growth?.over) process.stderr.write(`slimpy: ${growthFailure(report.growth)}
+    const result = await runSession(settings, {
+      hooks,
+      // Size history (src/history): a local directory instead of the Actions cache.
+      history: values.history ? cliSizeHistory(values.history, { base: values.base }, settings, hooks) : void 0,
+      signal: cancelled,
+      publish: async (done) => printResult(done, values.json ?? false)
+    });
+    for (const failure of result.failures) process.stderr.write(`slimpy: ${failure}
 `);
-    else if (report.growth) process.stderr.write(`Growth: ${report.growth.message}
-`);
-    return report.budget?.over || report.growth?.over ? 1 : 0;
+    return result.failures.length > 0 ? 1 : 0;
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
     const secrets = settings ? secretBuildArgValues(settings.buildArgs) : [];
-    process.stderr.write(`slimpy: ${redactText(message, secrets)}
+    process.stderr.write(`slimpy: ${redactText(messageOf3(error), secrets)}
 `);
     if (cancelled.aborted) return new Promise(() => void 0);
     return error instanceof InputError ? 2 : 1;
   }
+}
+function printResult({ report, files }, json) {
+  if (json) process.stdout.write(`${JSON.stringify(report, null, 2)}
+`);
+  else process.stdout.write(`${renderText(report, files)}
+`);
 }
 function terminalHooks(quiet) {
   return {
@@ -69157,6 +69294,9 @@ function terminalHooks(quiet) {
       return work();
     }
   };
+}
+function messageOf3(error) {
+  return error instanceof Error ? error.message : String(error);
 }
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

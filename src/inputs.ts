@@ -3,7 +3,9 @@
  * sizes, growth limits, lists, prune categories. Everything else takes typed values.
  */
 import * as path from 'node:path';
-import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from './slim/categories.js';
+import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from './model/categories.js';
+import type { Growth, Settings } from './model/settings.js';
+import { defaultCommentKey } from './model/workspace.js';
 
 export class InputError extends Error {
   constructor(
@@ -13,41 +15,6 @@ export class InputError extends Error {
     super(`Invalid \`${input}\`: ${message}`);
     this.name = 'InputError';
   }
-}
-
-export type Mode = 'slim' | 'measure';
-export type BudgetMetric = 'uncompressed' | 'compressed';
-export type CommentMode = 'auto' | 'always' | 'never';
-export type Growth = { kind: 'percent'; value: number } | { kind: 'bytes'; value: number };
-
-/** The settings of one run: what the pipeline needs, already validated. */
-export interface Settings {
-  /** The repository checkout; paths in the patch and report are relative to it. */
-  workspace: string;
-  context: string;
-  file: string;
-  target?: string;
-  buildArgs: Record<string, string>;
-  network: string;
-  mode: Mode;
-  smokeTest: string;
-  smokeTimeoutMs: number;
-  strip: boolean;
-  prune: PruneCategory[];
-  keep: string[];
-  strict: boolean;
-  budget?: number;
-  budgetMetric: BudgetMetric;
-  maxGrowth?: Growth;
-  /** Where slimpy writes the slimmed Dockerfile, the patch and the report. */
-  outputDir: string;
-  /** Directory of the per-layer compressed-size cache. */
-  cacheDir: string;
-  tag?: string;
-  /** Compute compressed sizes (always when the budget metric is compressed). */
-  compressed: boolean;
-  /** Labels every object this run creates (cleanup finds them by it). */
-  runId: string;
 }
 
 const UNITS: Record<string, number> = {
@@ -167,13 +134,15 @@ export function readSettings(
     'compressed',
   ] as const);
   const prune = parsePrune('prune', read('prune') || 'all');
+  const file = read('file')
+    ? path.resolve(defaults.workspace, read('file'))
+    : path.join(context, 'Dockerfile');
+  const target = read('target') || undefined;
   return {
     workspace: defaults.workspace,
     context,
-    file: read('file')
-      ? path.resolve(defaults.workspace, read('file'))
-      : path.join(context, 'Dockerfile'),
-    target: read('target') || undefined,
+    file,
+    target,
     buildArgs: parseBuildArgs('build-args', read('build-args')),
     network: read('network') || 'default',
     mode: parseChoice('mode', read('mode') || 'slim', ['slim', 'measure'] as const),
@@ -189,6 +158,12 @@ export function readSettings(
     outputDir: defaults.outputDir,
     cacheDir: defaults.cacheDir,
     tag: read('tag') || undefined,
+    commentKey: read('comment-key').trim() || defaultCommentKey(defaults.workspace, file, target),
+    comment: parseChoice('comment', read('comment') || 'auto', [
+      'auto',
+      'always',
+      'never',
+    ] as const),
     compressed:
       parseBoolean('compressed-size', read('compressed-size') || 'true') ||
       budgetMetric === 'compressed',

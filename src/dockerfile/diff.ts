@@ -13,3 +13,18 @@ export function unifiedDiff(before: string, after: string, path: string): string
   });
   return `diff --git a/${file} b/${file}\n${patch}`;
 }
+
+/** A `git apply`-able diff that creates an executable file. */
+export function newFileDiff(file: string, content: string): string {
+  const lines = content.endsWith('\n') ? content.slice(0, -1).split('\n') : content.split('\n');
+  return [
+    `diff --git a/${file} b/${file}`,
+    'new file mode 100755',
+    '--- /dev/null',
+    `+++ b/${file}`,
+    `@@ -0,0 +1,${lines.length} @@`,
+    ...lines.map((line) => `+${line}`),
+    ...(content.endsWith('\n') ? [] : ['\\ No newline at end of file']),
+    '',
+  ].join('\n');
+}

@@ -1,6 +1,6 @@
 /** Building an image through the Engine API from a context tar slimpy made itself. */
 import type Docker from 'dockerode';
-import type { EngineFacts } from '../report/model.js';
+import type { EngineFacts } from '../model/report.js';
 import { BuildProgress, readBuildEvents } from './build-progress.js';
 
 export interface BuildRequest {

@@ -1,6 +1,6 @@
 /** Connecting to the engine and learning what it is: version, image store, builder. */
 import Docker from 'dockerode';
-import type { EngineFacts } from '../report/model.js';
+import type { EngineFacts } from '../model/report.js';
 import { MANAGED_LABEL } from './labels.js';
 
 const START_ENGINE =

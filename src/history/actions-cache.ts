@@ -2,13 +2,12 @@
  * The size history of the action: the Actions cache (`@actions/cache`, cache service v2), and the
  * run's facts (event, commit, runner paths) read from the runner's environment.
  */
-import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as cache from '@actions/cache';
-import type { Settings } from '../inputs.js';
+import type { Settings } from '../model/settings.js';
 import type { HistoryLog, SizeHistory } from './history.js';
-import { historyCommentKey, planFromEvent } from './plan.js';
+import { planFromEvent, type RunFacts } from './plan.js';
 import type { CacheStore, SaveOutcome } from './store.js';
 
 /**
@@ -45,7 +44,7 @@ export class ActionsCacheStore implements CacheStore {
 /** The action's size history, from the runner's environment; reading it never throws. */
 export function actionsSizeHistory(
   settings: Settings,
-  commentKeyInput: string,
+  facts: RunFacts,
   log: HistoryLog,
   env: NodeJS.ProcessEnv = process.env,
   store: CacheStore = new ActionsCacheStore(),
@@ -53,13 +52,8 @@ export function actionsSizeHistory(
   const temp = env.RUNNER_TEMP || os.tmpdir();
   return {
     store,
-    commentKey: historyCommentKey(commentKeyInput, settings),
-    plan: planFromEvent({
-      eventName: env.GITHUB_EVENT_NAME,
-      payload: readPayload(env.GITHUB_EVENT_PATH),
-      sha: env.GITHUB_SHA,
-      ref: env.GITHUB_REF,
-    }),
+    commentKey: settings.commentKey,
+    plan: planFromEvent(facts),
     stagingDir: path.join(temp, 'slimpy-history'),
     layerCacheDir: settings.cacheDir,
     runUnique: [env.GITHUB_RUN_ID || 'run', env.GITHUB_RUN_ATTEMPT || '1', settings.runId].join(
@@ -67,13 +61,4 @@ export function actionsSizeHistory(
     ),
     log,
   };
-}
-
-function readPayload(eventPath: string | undefined): unknown {
-  if (!eventPath) return undefined;
-  try {
-    return JSON.parse(readFileSync(eventPath, 'utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
 }

@@ -4,15 +4,14 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import type { Settings } from '../inputs.js';
+import type { Settings } from '../model/settings.js';
 import type { HistoryLog, SizeHistory } from './history.js';
 import type { HistoryPlan } from './plan.js';
-import { historyCommentKey } from './plan.js';
 import { LocalDirectoryStore } from './store.js';
 
 export function cliSizeHistory(
   dir: string,
-  options: { base?: string; commentKey?: string },
+  options: { base?: string },
   settings: Settings,
   log: HistoryLog,
 ): SizeHistory {
@@ -31,7 +30,7 @@ export function cliSizeHistory(
   const historyDir = path.resolve(dir);
   return {
     store: new LocalDirectoryStore(historyDir),
-    commentKey: historyCommentKey(options.commentKey ?? '', settings),
+    commentKey: settings.commentKey,
     plan,
     stagingDir: path.join(historyDir, '.staging'),
     layerCacheDir: settings.cacheDir,

@@ -3,8 +3,8 @@
  * It holds the whole report (sizes, compressed sizes, per-layer digests and sizes, largest files)
  * and the settings that produced it, so a baseline can be told apart from a differently slimmed run.
  */
-import type { Settings } from '../inputs.js';
-import type { SlimpyReport } from '../report/model.js';
+import type { Settings } from '../model/settings.js';
+import type { SlimpyReport } from '../model/report.js';
 import type { EntryKind } from './keys.js';
 
 export const ENTRY_FILE = 'slimpy-history.json';

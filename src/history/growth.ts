@@ -2,9 +2,9 @@
  * "Did this PR make the image bigger?": the delivered size against the base commit's recorded
  * size, and the `max-growth` verdict on it. Pure: the caller restores the baseline.
  */
-import type { BudgetMetric, Growth } from '../inputs.js';
+import type { BudgetMetric, Growth } from '../model/settings.js';
 import { formatBytes, formatDelta, shortSha } from '../report/format.js';
-import type { GrowthVerdict } from '../report/model.js';
+import type { GrowthVerdict } from '../model/report.js';
 import type { HistoryEntry } from './entry.js';
 import { deliveredSize } from './entry.js';
 

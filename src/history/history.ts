@@ -12,8 +12,8 @@
  */
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { Settings } from '../inputs.js';
-import type { GrowthVerdict, SlimpyReport } from '../report/model.js';
+import type { Settings } from '../model/settings.js';
+import type { GrowthVerdict, SlimpyReport } from '../model/report.js';
 import { createEntry, deliveredSize, ENTRY_FILE, parseEntry } from './entry.js';
 import { chooseBaseline, growthVerdict, type BaselineLookup } from './growth.js';
 import {

@@ -2,8 +2,6 @@
  * What a run does with the size history, from its event: which commit it records its report
  * under (and as what kind of entry), and which base commit it compares with. Pure.
  */
-import * as path from 'node:path';
-import type { Settings } from '../inputs.js';
 import type { EntryKind } from './keys.js';
 
 export interface HistoryPlan {
@@ -71,22 +69,6 @@ function base(sha: unknown, ref: unknown): HistoryPlan['compare'] {
     baseSha: sha.toLowerCase(),
     baseRef: typeof ref === 'string' && ref !== '' ? ref : undefined,
   };
-}
-
-/**
- * The image's identity across runs: the `comment-key` input, or the default comment key (the
- * Dockerfile's workspace path, `#target` when set), as `main.ts` derives it from the report.
- */
-export function historyCommentKey(
-  commentKeyInput: string,
-  settings: Pick<Settings, 'workspace' | 'file' | 'target'>,
-): string {
-  if (commentKeyInput.trim() !== '') return commentKeyInput.trim();
-  const relative = path.relative(settings.workspace, path.resolve(settings.file));
-  const file = relative.startsWith('..')
-    ? path.resolve(settings.file)
-    : relative.split(path.sep).join('/');
-  return `${file}${settings.target ? `#${settings.target}` : ''}`;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -23,7 +23,7 @@ import type Docker from 'dockerode';
 import { lineList } from '../dockerfile/context.js';
 import type { HistoryRow } from '../engine/images.js';
 import { inspectImage } from '../engine/images.js';
-import type { Finding, FindingKind } from '../report/model.js';
+import type { Finding, FindingKind } from '../model/report.js';
 import { formatBytes } from '../report/format.js';
 import { hashLayerFiles } from './findings/content-hash.js';
 import { duplicateCandidates, duplicateCopies } from './findings/duplicates.js';

@@ -2,7 +2,7 @@
 import type Docker from 'dockerode';
 import type { HistoryRow, ImageFacts } from '../engine/images.js';
 import { imageHistory, inspectImage } from '../engine/images.js';
-import type { EngineFacts, ImageMeasurement, LayerRow } from '../report/model.js';
+import type { EngineFacts, ImageMeasurement, LayerRow } from '../model/report.js';
 import { largestFiles, mergeLayers } from './filesystem.js';
 import type { LayerContent } from './layers.js';
 import { readImageLayers } from './layers.js';

@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core';
 import { formatBytes } from './format.js';
-import type { SlimpyReport } from './model.js';
+import type { SlimpyReport } from '../model/report.js';
 
 export type AnnotationSink = (message: string, properties: core.AnnotationProperties) => void;
 

@@ -6,7 +6,7 @@
  */
 import { codeText, escapeProse, escapeText } from './escape.js';
 import { formatBytes, truncateMiddle, truncateText } from './format.js';
-import type { Finding } from './model.js';
+import type { Finding } from '../model/report.js';
 
 export interface FindingsMarkdownOptions {
   /** Rows shown; the rest are counted in a closing line. Default 10. */

@@ -7,7 +7,8 @@
  * biggest part is halved until the body fits; each shortened part says "(truncated)".
  */
 import { renderFindings } from './findings-markdown.js';
-import { CATEGORY_DESCRIPTIONS, isPruneCategory } from '../slim/categories.js';
+import { isPruneCategory } from '../model/categories.js';
+import { CATEGORY_DESCRIPTIONS } from '../slim/categories.js';
 import { codeText, escapeProse, escapeText, fencedBlock, sanitizeMarkerKey } from './escape.js';
 import {
   formatBytes,
@@ -26,7 +27,7 @@ import type {
   LayerRow,
   SlimpyReport,
   SmokeRun,
-} from './model.js';
+} from '../model/report.js';
 
 /** GitHub rejects issue comments longer than this many characters. */
 export const GITHUB_COMMENT_LIMIT = 65_536;

@@ -1,9 +1,8 @@
 /** The report for a terminal: the same facts as the PR comment, as plain aligned text. */
-import type { PipelineResult } from '../pipeline.js';
-import type { ImageMeasurement, SlimpyReport } from './model.js';
+import type { ImageMeasurement, ReportFiles, SlimpyReport } from '../model/report.js';
 import { formatBytes, formatDelta } from './format.js';
 
-export function renderText(report: SlimpyReport, files: PipelineResult['files']): string {
+export function renderText(report: SlimpyReport, files: ReportFiles): string {
   const out: string[] = [];
   out.push(
     `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ''}`,
@@ -58,6 +57,11 @@ export function renderText(report: SlimpyReport, files: PipelineResult['files'])
       `Budget (${b.metric}): ${formatBytes(b.actual)} of ${formatBytes(b.limit)} — ${b.over ? 'OVER BUDGET' : 'within budget'}`,
     );
   }
+  if (report.growth) {
+    out.push('');
+    out.push(`Growth: ${report.growth.message}${report.growth.over ? ' — OVER max-growth' : ''}`);
+  }
+  out.push(...warningLines(report));
   out.push('');
   out.push(`Report: ${files.report}`);
   if (files.dockerfile) out.push(`Slimmed Dockerfile: ${files.dockerfile}`);
@@ -114,6 +118,13 @@ function findingLines(report: SlimpyReport): string[] {
     rows.push(`${' '.repeat(14)}${printable(finding.fix)}`);
   }
   return rows;
+}
+
+/** What did not stop the run but the user should know (the same list the comment shows). */
+function warningLines(report: SlimpyReport): string[] {
+  const warnings = [...report.warnings, ...(report.slim?.warnings ?? [])];
+  if (warnings.length === 0) return [];
+  return ['', 'Warnings:', ...warnings.map((warning) => `  - ${printable(warning)}`)];
 }
 
 /** Control characters in names from the image would move the cursor or clear the terminal. */

@@ -1,15 +1,5 @@
-/** The prune categories a user can switch on and off (`prune` input, `--prune` flag). */
-export const PRUNE_CATEGORIES = [
-  'tests',
-  'pycache',
-  'stubs',
-  'sources',
-  'static-libs',
-  'packaging',
-  'caches',
-] as const;
-
-export type PruneCategory = (typeof PRUNE_CATEGORIES)[number];
+/** What each prune category removes, in the user's words (reports and docs). */
+import type { PruneCategory } from '../model/categories.js';
 
 /** One line each: what the category removes, and why it is safe to. */
 export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
@@ -24,7 +14,3 @@ export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
   packaging: 'pip, setuptools and wheel inside a virtual environment that only runs the app',
   caches: "pip's and other tool caches (`/root/.cache/pip`, `.pytest_cache`, `.mypy_cache`)",
 };
-
-export function isPruneCategory(value: string): value is PruneCategory {
-  return (PRUNE_CATEGORIES as readonly string[]).includes(value);
-}

@@ -3,7 +3,7 @@
  * environment and category. `parseManifest` checks its shape so the rest of slimpy works on
  * typed values.
  */
-import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from './categories.js';
+import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from '../model/categories.js';
 
 export const MANIFEST_VERSION = 1;
 

@@ -3,8 +3,8 @@
  * path that is gone or smaller in the slimmed image, attributed to the rule that explains it.
  * Measured figures stay true when the build cache replays the prune step without running it.
  */
-import type { CategorySaving, StrippedFile } from '../report/model.js';
-import type { PruneCategory } from './categories.js';
+import type { CategorySaving, StrippedFile } from '../model/report.js';
+import type { PruneCategory } from '../model/categories.js';
 
 export interface FileSizes {
   get(path: string): { size: number; type: string } | undefined;

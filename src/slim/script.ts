@@ -1,6 +1,6 @@
 /** The prune script's text and the words slimpy passes it. */
 import { readFileSync } from 'node:fs';
-import type { PruneCategory } from './categories.js';
+import type { PruneCategory } from '../model/categories.js';
 
 /** Where the script goes inside the build context (and in a patched repository). */
 export const PRUNE_SCRIPT_PATH = '.slimpy/prune.sh';

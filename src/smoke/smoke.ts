@@ -5,7 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import { ContainerStartError, runContainer, type ContainerRun } from '../engine/containers.js';
-import type { SmokeRun } from '../report/model.js';
+import type { SmokeReport, SmokeRun } from '../model/report.js';
 import { autoSmokeCommand, skippedOptionalModules } from './auto.js';
 import { userSmokeCommand, type SmokeCommand } from './command.js';
 import { median, timingOrder, type SmokeSide } from './timing.js';
@@ -34,14 +34,6 @@ export interface SmokeOptions {
   signal?: AbortSignal;
 }
 
-export interface SmokeResult {
-  command: string[];
-  before: SmokeRun;
-  after?: SmokeRun;
-  /** median(after) − median(before), milliseconds; positive means the slim image starts slower. */
-  coldStartDeltaMs?: number;
-}
-
 export function smokeCommand(spec: 'auto' | string): SmokeCommand {
   return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
 }
@@ -67,7 +59,7 @@ function afterCommand(spec: string, command: SmokeCommand, before: SmokeRun): Sm
  * first runs are warm-up and not timed: they pay for reading the image from disk into the page
  * cache, which would flatter whichever image ran second.
  */
-export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promise<SmokeResult> {
+export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promise<SmokeReport> {
   const runs = options.runs ?? DEFAULT_RUNS;
   if (!Number.isInteger(runs) || runs < 0) {
     throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);

@@ -13,10 +13,11 @@ import { BuildError } from '../../src/engine/build.js';
 import { chooseBuilder, engineFacts, versionAtLeast } from '../../src/engine/docker.js';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { readSettings } from '../../src/inputs.js';
-import { BuildKitRequiredError, runPipeline } from '../../src/pipeline.js';
-import type { EngineFacts, ImageMeasurement } from '../../src/report/model.js';
+import { BuildKitRequiredError } from '../../src/pipeline/errors.js';
+import { runSession } from '../../src/session.js';
+import type { EngineFacts, ImageMeasurement } from '../../src/model/report.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
-import { collectingHooks } from '../support/hooks.js';
+import { collectingHooks, testHost } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-compat-${process.pid}`;
@@ -101,7 +102,7 @@ describe.skipIf(engineMissing())('engine compatibility', () => {
   });
 
   it(`slims the shipped example within ${BUDGET}, sizes as this store counts them, smoke test passing`, async () => {
-    const { report } = await runPipeline(
+    const { report } = await runSession(
       settingsFor({
         context: 'examples/pyarrow-duckdb',
         'build-args': `PYTHON_IMAGE=${baseImage()}`,
@@ -110,7 +111,7 @@ describe.skipIf(engineMissing())('engine compatibility', () => {
         'smoke-test':
           'python -c "import duckdb, pyarrow, numpy, prometheus_client" && python -m app',
       }),
-      hooks,
+      testHost(hooks),
     );
     expect(report.engine).toMatchObject({ version: facts.version, store: facts.store });
     expect(report.engine.builder).toBe(classicBuilder ? 'classic' : 'buildkit');
@@ -136,7 +137,7 @@ describe.skipIf(engineMissing())('engine compatibility', () => {
   it('builds COPY --link where BuildKit builds it, and says why where it cannot', async () => {
     const settings = settingsFor({ mode: 'measure', context: 'test/fixtures/compat/copy-link' });
     const logStart = logs.length;
-    const outcome = await runPipeline(settings, hooks).catch((error: unknown) => error);
+    const outcome = await runSession(settings, testHost(hooks)).catch((error: unknown) => error);
     if (classicBuilder) {
       // Before any build: the user learns which line needs BuildKit and which engine runs it.
       expect(outcome).toBeInstanceOf(BuildKitRequiredError);
@@ -144,7 +145,7 @@ describe.skipIf(engineMissing())('engine compatibility', () => {
       expect((outcome as Error).message).toMatch(/Engine >= 27\.5/);
       expect(logs.slice(logStart)).not.toContain('== Build the image');
     } else if (versionAtLeast(facts.version, '23.0')) {
-      const { report } = outcome as Awaited<ReturnType<typeof runPipeline>>;
+      const { report } = outcome as Awaited<ReturnType<typeof runSession>>;
       expect(report.before.largestFiles.map((file) => file.path)).toEqual(['/hello.txt']);
     } else {
       // Engine 20.10's Dockerfile frontend predates --link: the engine's own error, at that line.

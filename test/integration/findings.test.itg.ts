@@ -9,7 +9,7 @@ import { removeOwnObjects } from '../../src/engine/images.js';
 import { slimpyLabels } from '../../src/engine/labels.js';
 import { imageFindings } from '../../src/measure/findings.js';
 import { measureImage } from '../../src/measure/sizes.js';
-import type { Finding } from '../../src/report/model.js';
+import type { Finding } from '../../src/model/report.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 
 const docker = testDocker();

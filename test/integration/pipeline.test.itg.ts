@@ -5,9 +5,9 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { readSettings } from '../../src/inputs.js';
-import { runPipeline } from '../../src/pipeline.js';
+import { runSession } from '../../src/session.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
-import { collectingHooks } from '../support/hooks.js';
+import { collectingHooks, testHost } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-pipeline-${process.pid}`;
@@ -30,7 +30,7 @@ afterAll(async () => {
 
 describe.skipIf(engineMissing())('pipeline on the shipped example', () => {
   it('measure mode: sizes as the engine reports them, layers with their instructions, largest files', async () => {
-    const { report, files } = await runPipeline(
+    const { report, files } = await runSession(
       settingsFor({
         mode: 'measure',
         context: 'examples/pyarrow-duckdb',
@@ -38,7 +38,7 @@ describe.skipIf(engineMissing())('pipeline on the shipped example', () => {
         network: 'host',
         budget: '100MB',
       }),
-      hooks,
+      testHost(hooks),
     );
     const inspect = await docker.getImage(report.before.id).inspect();
     expect(report.before.size).toBe(inspect.Size);
@@ -61,7 +61,7 @@ describe.skipIf(engineMissing())('pipeline on the shipped example', () => {
   });
 
   it('slim mode: smaller, still imports, savings measured, patch applies to the repository', async () => {
-    const { report, files } = await runPipeline(
+    const { report, files } = await runSession(
       settingsFor({
         context: 'examples/pyarrow-duckdb',
         'build-args': `PYTHON_IMAGE=${baseImage()}`,
@@ -69,7 +69,7 @@ describe.skipIf(engineMissing())('pipeline on the shipped example', () => {
         'smoke-test':
           'python -c "import duckdb, pyarrow, numpy, prometheus_client" && python -m app',
       }),
-      hooks,
+      testHost(hooks),
     );
     expect(report.slim?.strategy).toBe('derived-stages');
     expect(report.smoke?.before.passed).toBe(true);
@@ -104,9 +104,9 @@ describe.skipIf(engineMissing())('pipeline on a Dockerfile with no Python', () =
     const context = path.join(work, 'no-python');
     cpSync('test/fixtures/pipeline/no-python', context, { recursive: true });
     writeFileSync(path.join(context, 'payload.bin'), Buffer.alloc(2_000_000, 7));
-    const { report } = await runPipeline(
+    const { report } = await runSession(
       settingsFor({ mode: 'measure', context, budget: '1MB' }, context),
-      hooks,
+      testHost(hooks),
     );
     expect(report.before.size).toBeGreaterThan(2_000_000);
     expect(report.budget?.over).toBe(true);

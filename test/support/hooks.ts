@@ -1,5 +1,6 @@
-/** Pipeline hooks for tests: every line the pipeline logs, in order, for assertions. */
-import type { PipelineHooks } from '../../src/pipeline.js';
+/** Pipeline hooks and a session host for tests: every line logged, in order, for assertions. */
+import type { PipelineHooks } from '../../src/pipeline/hooks.js';
+import type { SessionHost, SessionResult } from '../../src/session.js';
 
 export function collectingHooks(): { hooks: PipelineHooks; logs: string[] } {
   const logs: string[] = [];
@@ -12,4 +13,20 @@ export function collectingHooks(): { hooks: PipelineHooks; logs: string[] } {
     },
   };
   return { hooks, logs };
+}
+
+/** A session host that keeps what was published (no history, no terminal, no GitHub). */
+export function testHost(
+  hooks: PipelineHooks,
+  extra: Partial<SessionHost> = {},
+): SessionHost & { published: SessionResult[] } {
+  const published: SessionResult[] = [];
+  return {
+    hooks,
+    publish: async (result) => {
+      published.push(result);
+    },
+    ...extra,
+    published,
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { annotateFindings } from '../../src/report/annotations.js';
 import { renderFindings } from '../../src/report/findings-markdown.js';
-import type { Finding, SlimpyReport } from '../../src/report/model.js';
+import type { Finding, SlimpyReport } from '../../src/model/report.js';
 import { renderText } from '../../src/report/text.js';
 
 const toolchain: Finding = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEntry } from '../../src/history/entry.js';
 import { readSettings } from '../../src/inputs.js';
-import type { SlimpyReport } from '../../src/report/model.js';
+import type { SlimpyReport } from '../../src/model/report.js';
 import {
   looksSecret,
   MASK,

@@ -3,6 +3,7 @@
  * REAL @actions/cache against the loopback cache-service fake, over runs that share nothing but
  * the cache, as consecutive jobs on fresh runners do.
  */
+import { readRunnerEvent } from '../../src/runner-event.js';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,10 +17,11 @@ import {
   restoreHistory,
   type HistoryLog,
 } from '../../src/history/history.js';
-import { readSettings, type Settings } from '../../src/inputs.js';
+import { readSettings } from '../../src/inputs.js';
+import type { Settings } from '../../src/model/settings.js';
 import { readCachedSizes, writeCachedSize } from '../../src/measure/gzip-cache.js';
 import { renderReport } from '../../src/report/markdown.js';
-import type { ImageMeasurement, SlimpyReport } from '../../src/report/model.js';
+import type { ImageMeasurement, SlimpyReport } from '../../src/model/report.js';
 import { startCacheServiceFake, type CacheServiceFake } from '../support/cache-service-fake.js';
 
 const MAIN_1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
@@ -151,7 +153,7 @@ async function runJob(run: Run, index: number): Promise<RunResult> {
     warning: (m) => logged.warnings.push(m),
   };
 
-  const history = actionsSizeHistory(settings, '', log);
+  const history = actionsSizeHistory(settings, readRunnerEvent(), log);
   const restored = await restoreHistory(history);
   // The pipeline's measure step: layers already in the cache are not compressed again.
   const cached = await readCachedSizes(settings.cacheDir, run.layers.map(diffId));

@@ -8,8 +8,8 @@ import {
   type BaselineLookup,
 } from '../../src/history/growth.js';
 import { readSettings } from '../../src/inputs.js';
-import type { Growth } from '../../src/inputs.js';
-import type { SlimpyReport } from '../../src/report/model.js';
+import type { Growth } from '../../src/model/settings.js';
+import type { SlimpyReport } from '../../src/model/report.js';
 
 const BASE = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const OTHER = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';

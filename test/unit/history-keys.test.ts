@@ -9,10 +9,10 @@ import {
   reportKeyPrefix,
   shaOfReportKey,
 } from '../../src/history/keys.js';
-import { historyCommentKey, planFromEvent } from '../../src/history/plan.js';
+import { planFromEvent } from '../../src/history/plan.js';
 import { matchKey } from '../../src/history/store.js';
 import { readSettings } from '../../src/inputs.js';
-import type { SlimpyReport } from '../../src/report/model.js';
+import type { SlimpyReport } from '../../src/model/report.js';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const MERGE = 'd4e5f60718293a4b5c6d7e8f90123456789012ab';
@@ -123,14 +123,20 @@ describe('planFromEvent', () => {
   });
 });
 
-describe('historyCommentKey', () => {
-  it('is the comment-key input, or the Dockerfile path in the workspace with #target, as main.ts derives it', () => {
-    const settings = { workspace: '/repo', file: '/repo/docker/api.Dockerfile', target: 'runtime' };
-    expect(historyCommentKey('my-image', settings)).toBe('my-image');
-    expect(historyCommentKey('', settings)).toBe('docker/api.Dockerfile#runtime');
-    expect(historyCommentKey('', { workspace: '/repo', file: '/elsewhere/Dockerfile' })).toBe(
-      '/elsewhere/Dockerfile',
-    );
+describe('the comment key', () => {
+  it('is the comment-key input, or the Dockerfile path in the workspace with #target', () => {
+    const key = (inputs: Record<string, string>): string =>
+      readSettings((name) => inputs[name] ?? '', {
+        workspace: '/repo',
+        outputDir: '/o',
+        cacheDir: '/c',
+        runId: 'r',
+      }).commentKey;
+    const file = 'docker/api.Dockerfile';
+    expect(key({ 'comment-key': ' my-image ', file, target: 'runtime' })).toBe('my-image');
+    expect(key({ file, target: 'runtime' })).toBe('docker/api.Dockerfile#runtime');
+    expect(key({ context: 'app' })).toBe('app/Dockerfile');
+    expect(key({ file: '/elsewhere/Dockerfile' })).toBe('/elsewhere/Dockerfile');
   });
 });
 

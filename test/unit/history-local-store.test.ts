@@ -8,7 +8,7 @@ import { growthOf, recordHistory, restoreHistory } from '../../src/history/histo
 import { baselineLookupKeys, historyId } from '../../src/history/keys.js';
 import { LocalDirectoryStore } from '../../src/history/store.js';
 import { readSettings } from '../../src/inputs.js';
-import type { SlimpyReport } from '../../src/report/model.js';
+import type { SlimpyReport } from '../../src/model/report.js';
 
 let root: string;
 

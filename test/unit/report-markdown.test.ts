@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { commentMarker, GITHUB_COMMENT_LIMIT, renderReport } from '../../src/report/markdown.js';
-import type { ImageMeasurement, SlimpyReport, SmokeRun } from '../../src/report/model.js';
+import type { ImageMeasurement, SlimpyReport, SmokeRun } from '../../src/model/report.js';
 
 const MB = 1_000_000;
 const options = { commentKey: 'examples/pyarrow-duckdb/Dockerfile' };

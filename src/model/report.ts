@@ -3,7 +3,7 @@
  * output path, and what the markdown is rendered from. Field names are a stable contract
  * (documented in README.md); add fields, never rename them.
  */
-import type { PruneCategory } from '../slim/categories.js';
+import type { PruneCategory } from './categories.js';
 
 export const REPORT_VERSION = 1;
 
@@ -81,6 +81,15 @@ export interface SmokeRun {
   runsMs?: number[];
 }
 
+/** The smoke test in the original image and (slim mode) the delivered one. */
+export interface SmokeReport {
+  command: string[];
+  before: SmokeRun;
+  after?: SmokeRun;
+  /** median(after) − median(before), milliseconds; positive means the slim image starts slower. */
+  coldStartDeltaMs?: number;
+}
+
 export interface SlimResult {
   /** How the Dockerfile was rewritten: derived builder stages, or prune in the installing RUN. */
   strategy: 'derived-stages' | 'same-run' | 'none';
@@ -154,6 +163,13 @@ export interface Finding {
   paths: string[];
 }
 
+/** Paths a run wrote: the JSON report, and in slim mode the slimmed Dockerfile and the patch. */
+export interface ReportFiles {
+  report: string;
+  dockerfile?: string;
+  patch?: string;
+}
+
 export interface SlimpyReport {
   version: typeof REPORT_VERSION;
   mode: 'slim' | 'measure';
@@ -164,7 +180,7 @@ export interface SlimpyReport {
   before: ImageMeasurement;
   after?: ImageMeasurement;
   slim?: SlimResult;
-  smoke?: { command: string[]; before: SmokeRun; after?: SmokeRun; coldStartDeltaMs?: number };
+  smoke?: SmokeReport;
   budget?: BudgetVerdict;
   growth?: GrowthVerdict;
   /** What else makes the original image heavy, biggest first (absent when not computed). */

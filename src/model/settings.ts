@@ -1,0 +1,41 @@
+/** The settings of one run, already validated (src/inputs.ts parses them). */
+import type { PruneCategory } from './categories.js';
+
+export type Mode = 'slim' | 'measure';
+export type BudgetMetric = 'uncompressed' | 'compressed';
+export type CommentMode = 'auto' | 'always' | 'never';
+export type Growth = { kind: 'percent'; value: number } | { kind: 'bytes'; value: number };
+
+/** The settings of one run: what the pipeline needs, already validated. */
+export interface Settings {
+  /** The repository checkout; paths in the patch and report are relative to it. */
+  workspace: string;
+  context: string;
+  file: string;
+  target?: string;
+  buildArgs: Record<string, string>;
+  network: string;
+  mode: Mode;
+  smokeTest: string;
+  smokeTimeoutMs: number;
+  strip: boolean;
+  prune: PruneCategory[];
+  keep: string[];
+  strict: boolean;
+  budget?: number;
+  budgetMetric: BudgetMetric;
+  maxGrowth?: Growth;
+  /** Where slimpy writes the slimmed Dockerfile, the patch and the report. */
+  outputDir: string;
+  /** Directory of the per-layer compressed-size cache. */
+  cacheDir: string;
+  tag?: string;
+  /** The image's identity across runs: the history key and the sticky comment's marker. */
+  commentKey: string;
+  /** When the action comments on the pull request. */
+  comment: CommentMode;
+  /** Compute compressed sizes (always when the budget metric is compressed). */
+  compressed: boolean;
+  /** Labels every object this run creates (cleanup finds them by it). */
+  runId: string;
+}

@@ -1,0 +1,42 @@
+/** What a slim run leaves for the user: the slimmed Dockerfile and a patch to make it permanent. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { newFileDiff, unifiedDiff } from '../dockerfile/diff.js';
+import type { SlimPlan } from '../dockerfile/plan.js';
+import type { ReportFiles } from '../model/report.js';
+import type { Settings } from '../model/settings.js';
+import { workspacePath } from '../model/workspace.js';
+import { loadPruneScript, PRUNE_SCRIPT_PATH } from '../slim/script.js';
+
+export interface SlimmedFiles {
+  files: Required<Pick<ReportFiles, 'dockerfile' | 'patch'>>;
+  patch: string;
+}
+
+export async function writeSlimmedFiles(
+  settings: Settings,
+  dockerfileText: string,
+  plan: SlimPlan,
+): Promise<SlimmedFiles> {
+  const patch = plan.strategy === 'none' ? '' : slimPatch(settings, dockerfileText, plan);
+  const files = {
+    dockerfile: path.join(settings.outputDir, `${path.basename(settings.file)}.slimpy`),
+    patch: path.join(settings.outputDir, 'slimpy.patch'),
+  };
+  await mkdir(settings.outputDir, { recursive: true });
+  await writeFile(files.dockerfile, plan.text);
+  await writeFile(files.patch, patch);
+  return { files, patch };
+}
+
+function slimPatch(settings: Settings, dockerfileText: string, plan: SlimPlan): string {
+  const dockerfileRel = workspacePath(settings.workspace, settings.file);
+  const scriptRel = workspacePath(
+    settings.workspace,
+    path.join(settings.context, PRUNE_SCRIPT_PATH),
+  );
+  return (
+    unifiedDiff(dockerfileText, plan.text, dockerfileRel) +
+    newFileDiff(scriptRel, loadPruneScript())
+  );
+}

@@ -1,0 +1,62 @@
+/** Building a variant of the user's Dockerfile (as it is, or slimmed) and measuring an image. */
+import type { SlimPlan } from '../dockerfile/plan.js';
+import { instructionLine } from '../dockerfile/parse.js';
+import { BuildError, buildImage } from '../engine/build.js';
+import { createContextTar } from '../engine/context.js';
+import { slimpyLabels } from '../engine/labels.js';
+import { measureImage, type MeasuredImage } from '../measure/sizes.js';
+import { loadPruneScript, PRUNE_SCRIPT_PATH } from '../slim/script.js';
+import type { RunContext } from './prepare.js';
+
+/** Builds the user's Dockerfile as it is (plan undefined) or a slimmed variant of it. */
+export async function buildVariant(run: RunContext, plan: SlimPlan | undefined): Promise<string> {
+  const { settings } = run;
+  const extraFiles = plan
+    ? [
+        { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 0o755 },
+        { path: '.slimpy/Dockerfile', content: plan.text },
+      ]
+    : [];
+  // The slimmed Dockerfile travels as an extra file and is the one the build reads.
+  const context = await createContextTar(settings.context, {
+    dockerfile: plan ? '.slimpy/Dockerfile' : settings.file,
+    extraFiles,
+    builder: run.engine.builder,
+  });
+  return buildImage(run.docker, {
+    context: context.stream,
+    dockerfile: context.dockerfileInContext,
+    target: plan?.buildTarget !== undefined ? String(plan.buildTarget) : settings.target,
+    buildArgs: settings.buildArgs,
+    network: settings.network,
+    builder: run.engine.builder,
+    labels: slimpyLabels(run.runId),
+    onLine: (line) => run.hooks.info(line),
+    signal: run.signal,
+  }).catch((error: unknown) => {
+    // Lines of a slimmed variant are lines of the rewritten file; only the user's own count.
+    if (error instanceof BuildError) {
+      error.line = plan
+        ? undefined
+        : (error.line ?? instructionLine(run.dockerfileText, error.instruction ?? ''));
+    }
+    throw error;
+  });
+}
+
+export async function measureVariant(run: RunContext, imageId: string): Promise<MeasuredImage> {
+  const measured = await measureImage(run.docker, imageId, {
+    compressed: run.settings.compressed,
+    cacheDir: run.settings.cacheDir,
+    baseImage: run.baseImage,
+    store: run.engine.store,
+  });
+  const m = measured.measurement;
+  run.hooks.info(
+    `${imageId.slice(0, 19)}: ${m.size} bytes uncompressed` +
+      (m.compressed !== undefined
+        ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)`
+        : ''),
+  );
+  return measured;
+}
