@@ -3,7 +3,8 @@
  * sizes, growth limits, lists, prune categories. Everything else takes typed values.
  */
 import * as path from 'node:path';
-import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from './model/categories.js';
+import { PRUNE_CATEGORIES, type PruneCategory } from './model/categories.js';
+import { FIX_RULES } from './model/fixes.js';
 import type { Growth, Settings } from './model/settings.js';
 import { defaultCommentKey } from './model/workspace.js';
 
@@ -68,24 +69,35 @@ export function parseList(text: string, separators: RegExp = /[\n,]/): string[] 
     .filter((item) => item !== '');
 }
 
-/** `all` (default), `none`, or a list of categories; `-name` removes one from all. */
-export function parsePrune(input: string, text: string): PruneCategory[] {
+/**
+ * `all` (default), `none`, or a list of names; `-name` removes one from all. Shared by `prune`
+ * (categories) and `fix` (fix rules).
+ */
+export function parseRuleList<T extends string>(
+  input: string,
+  text: string,
+  known: readonly T[],
+  noun = 'name',
+): T[] {
   const items = parseList(text);
-  if (items.length === 0 || (items.length === 1 && items[0] === 'all'))
-    return [...PRUNE_CATEGORIES];
+  if (items.length === 0 || (items.length === 1 && items[0] === 'all')) return [...known];
   if (items.length === 1 && items[0] === 'none') return [];
   const exclusions = items.filter((item) => item.startsWith('-')).map((item) => item.slice(1));
-  const inclusions = items.filter((item) => !item.startsWith('-'));
+  const inclusions = items.filter((item) => !item.startsWith('-') && item !== 'all');
   for (const name of [...exclusions, ...inclusions]) {
-    if (!isPruneCategory(name)) {
+    if (!(known as readonly string[]).includes(name)) {
       throw new InputError(
         input,
-        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(', ')}`,
+        `unknown ${noun} "${name}"; known: all, none, ${known.join(', ')}`,
       );
     }
   }
-  const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
-  return PRUNE_CATEGORIES.filter((c) => base.includes(c) && !exclusions.includes(c));
+  const base = inclusions.length > 0 ? inclusions : [...known];
+  return known.filter((name) => base.includes(name) && !exclusions.includes(name));
+}
+
+export function parsePrune(input: string, text: string): PruneCategory[] {
+  return parseRuleList(input, text, PRUNE_CATEGORIES, 'category');
 }
 
 /** `KEY=VALUE` per line; a line without `=` is an error (docker would pass the env var). */
@@ -150,6 +162,7 @@ export function readSettings(
     smokeTimeoutMs: parseDuration('smoke-timeout', read('smoke-timeout') || DEFAULT_SMOKE_TIMEOUT),
     strip: parseBoolean('strip', read('strip') || 'true'),
     prune,
+    fix: parseRuleList('fix', read('fix') || 'all', FIX_RULES, 'fix rule'),
     keep: parseList(read('keep'), /\n/),
     strict: parseBoolean('strict', read('strict') || 'false'),
     budget: budgetText ? parseSize('budget', budgetText) : undefined,

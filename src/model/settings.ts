@@ -1,5 +1,6 @@
 /** The settings of one run, already validated (src/inputs.ts parses them). */
 import type { PruneCategory } from './categories.js';
+import type { FixRule } from './fixes.js';
 
 export type Mode = 'slim' | 'measure';
 export type BudgetMetric = 'uncompressed' | 'compressed';
@@ -20,6 +21,8 @@ export interface Settings {
   smokeTimeoutMs: number;
   strip: boolean;
   prune: PruneCategory[];
+  /** Fix rules applied to the user's own instructions (src/model/fixes.ts). */
+  fix: FixRule[];
   keep: string[];
   strict: boolean;
   budget?: number;
