@@ -63887,9 +63887,20 @@ var PRUNE_CATEGORIES = [
   "packaging",
   "caches"
 ];
-function isPruneCategory(value) {
-  return PRUNE_CATEGORIES.includes(value);
-}
+
+// src/model/fixes.ts
+var FIX_RULES = [
+  /** apt/apk/dnf/pip/uv/poetry caches removed at the end of the RUN that wrote them. */
+  "leftovers",
+  /** COPYed wheels/sdists/dist dirs only read by later RUNs become bind mounts (BuildKit). */
+  "install-inputs",
+  /** Identical files inside the slimmed environments become hard links. */
+  "duplicates",
+  /** Files pruned in the RUN that created them, not in a later layer that cannot shrink it. */
+  "earlier-layers",
+  /** Build-only OS packages (compilers, headers) out of the shipped stage. */
+  "toolchain"
+];
 
 // src/model/workspace.ts
 import * as path3 from "node:path";
@@ -63952,23 +63963,25 @@ function parseBoolean(input, text) {
 function parseList(text, separators = /[\n,]/) {
   return text.split(separators).map((item) => item.trim()).filter((item) => item !== "");
 }
-function parsePrune(input, text) {
+function parseRuleList(input, text, known, noun = "name") {
   const items = parseList(text);
-  if (items.length === 0 || items.length === 1 && items[0] === "all")
-    return [...PRUNE_CATEGORIES];
+  if (items.length === 0 || items.length === 1 && items[0] === "all") return [...known];
   if (items.length === 1 && items[0] === "none") return [];
   const exclusions = items.filter((item) => item.startsWith("-")).map((item) => item.slice(1));
-  const inclusions = items.filter((item) => !item.startsWith("-"));
+  const inclusions = items.filter((item) => !item.startsWith("-") && item !== "all");
   for (const name of [...exclusions, ...inclusions]) {
-    if (!isPruneCategory(name)) {
+    if (!known.includes(name)) {
       throw new InputError(
         input,
-        `unknown category "${name}"; known: all, none, ${PRUNE_CATEGORIES.join(", ")}`
+        `unknown ${noun} "${name}"; known: all, none, ${known.join(", ")}`
       );
     }
   }
-  const base = inclusions.length > 0 ? inclusions : [...PRUNE_CATEGORIES];
-  return PRUNE_CATEGORIES.filter((c) => base.includes(c) && !exclusions.includes(c));
+  const base = inclusions.length > 0 ? inclusions : [...known];
+  return known.filter((name) => base.includes(name) && !exclusions.includes(name));
+}
+function parsePrune(input, text) {
+  return parseRuleList(input, text, PRUNE_CATEGORIES, "category");
 }
 function parseBuildArgs(input, text) {
   const args = {};
@@ -64014,6 +64027,7 @@ function readSettings(read, defaults) {
     smokeTimeoutMs: parseDuration("smoke-timeout", read("smoke-timeout") || DEFAULT_SMOKE_TIMEOUT),
     strip: parseBoolean("strip", read("strip") || "true"),
     prune,
+    fix: parseRuleList("fix", read("fix") || "all", FIX_RULES, "fix rule"),
     keep: parseList(read("keep"), /\n/),
     strict: parseBoolean("strict", read("strict") || "false"),
     budget: budgetText ? parseSize("budget", budgetText) : void 0,
@@ -66259,23 +66273,110 @@ function describe(bucket, origins) {
     instruction: `layer ${bucket.layer + 1}`,
     base: false
   };
-  const later = laterLines(bucket, origins);
+  const biggest = largest(bucket.files);
   const finding = {
     kind: bucket.kind,
-    title: titleOf(bucket),
     bytes: bucket.bytes,
     instruction: origin.instruction,
-    fix: fixOf(bucket, origin, later),
-    paths: largest(bucket.files).slice(0, EVIDENCE_PATHS).map((file) => file.path)
+    paths: biggest.slice(0, EVIDENCE_PATHS).map((file) => file.path),
+    layer: bucket.layer,
+    files: bucket.files.length,
+    parts: partsOf(bucket),
+    hidden: bucket.hiders.size > 0,
+    hiddenByLines: hiderLines(bucket, origins)
   };
+  if (origin.keyword !== void 0) finding.keyword = origin.keyword;
   if (bucket.compressed !== void 0) finding.compressedBytes = Math.round(bucket.compressed);
   if (origin.line !== void 0) finding.line = origin.line;
+  if (bucket.kind === "build-toolchain") finding.packages = rankedPackages(bucket.packages);
+  if (bucket.kind === "install-inputs") finding.inputs = inputCounts(bucket);
+  const copy = biggest[0];
+  if (bucket.kind === "duplicate-files" && copy)
+    finding.duplicate = { path: copy.path, original: bucket.originals.get(copy.path) ?? "?" };
   return finding;
 }
-function laterLines(bucket, origins) {
+function hiderLines(bucket, origins) {
   const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
-  if (lines.length === 0 || lines.some((line) => line === void 0)) return "";
-  return ` (${lineList(lines)})`;
+  return lines.some((line) => line === void 0) ? [] : lines;
+}
+function partsOf(bucket) {
+  return [...bucket.parts].sort((a, b) => PART_ORDER.indexOf(a) - PART_ORDER.indexOf(b));
+}
+var PART_ORDER = [
+  "compiler",
+  "binutils",
+  "headers",
+  "static-libs",
+  "build-tools",
+  "rust",
+  "go",
+  "docs",
+  "apt-lists",
+  "apt-cache",
+  "apk-cache",
+  "dnf-cache",
+  "pip-cache",
+  "uv-cache",
+  "poetry-cache"
+];
+function rankedPackages(packages) {
+  return [...packages].sort((a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1));
+}
+function packageRank(name) {
+  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
+  if (/^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
+    name
+  ))
+    return 1;
+  if (name.endsWith("-dev")) return 2;
+  return 3;
+}
+function inputCounts(bucket) {
+  const wheels = bucket.files.filter((file) => file.path.endsWith(".whl")).length;
+  return { wheels, sdists: bucket.files.length - wheels };
+}
+function baseImageFinding(input, view, origins, ownFrom) {
+  const slim2 = input.baseImage === void 0 ? void 0 : slimVariant(input.baseImage);
+  if (slim2 === void 0 || input.baseImage === void 0 || ownFrom === 0) return void 0;
+  const sum = (values) => values.every((value) => value !== void 0) ? values.reduce((total, value) => total + (value ?? 0), 0) : void 0;
+  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
+  const from = origins[0];
+  const finding = {
+    kind: "base-image",
+    bytes: baseBytes,
+    instruction: from?.instruction ?? `FROM ${input.baseImage}`,
+    paths: [],
+    layer: -1,
+    keyword: "FROM",
+    files: 0,
+    parts: [],
+    base: {
+      image: input.baseImage,
+      slimVariant: slim2,
+      baseBytes,
+      totalBytes: sum(view.fileBytes) ?? 0,
+      viaArg: from?.instruction.includes("$") ?? false
+    }
+  };
+  if (input.slimVariantSize !== void 0 && finding.base)
+    finding.base.slimVariantSize = input.slimVariantSize;
+  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
+  if (compressed !== void 0) finding.compressedBytes = compressed;
+  if (from?.line !== void 0) finding.line = from.line;
+  return finding;
+}
+function largest(files) {
+  return [...files].sort(
+    (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
+  );
+}
+
+// src/model/report.ts
+var REPORT_VERSION = 1;
+
+// src/report/findings-wording.ts
+function wordFindings(facts) {
+  return facts.map((finding) => ({ ...finding, title: titleOf(finding), fix: fixOf(finding) }));
 }
 var TOOLCHAIN_WORDS = {
   compiler: "C/C++ compiler",
@@ -66301,103 +66402,75 @@ var LEFTOVER_WORDS = {
   },
   "poetry-cache": { what: "Poetry cache", fix: "`rm -rf ~/.cache/pypoetry` (or a cache mount)" }
 };
-function titleOf(bucket) {
-  const count = bucket.files.length;
-  switch (bucket.kind) {
+function titleOf(finding) {
+  switch (finding.kind) {
     case "build-toolchain":
-      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
+      return `Build toolchain in the final image: ${toolchainNames(finding)}`;
     case "package-leftovers":
-      return `Package manager leftovers: ${leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].what).join(", ")}`;
+      return `Package manager leftovers: ${leftoverParts(finding).map((part) => LEFTOVER_WORDS[part]?.what ?? part).join(", ")}`;
     case "install-inputs":
-      return `Install inputs left in the image: ${inputCounts(bucket)}`;
+      return `Install inputs left in the image: ${inputCounts2(finding)}`;
     case "layer-waste":
-      return bucket.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(count, "file")}`;
-    case "duplicate-files": {
-      const biggest = largest(bucket.files)[0]?.path ?? "";
-      return `Duplicate content: ${plural(count, "file")} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? "?"}\`)`;
+      return finding.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(finding.files, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(finding.files, "file")}`;
+    case "duplicate-files":
+      return `Duplicate content: ${plural(finding.files, "file")} whose content the image already has (the biggest, \`${finding.duplicate?.path ?? ""}\`, repeats \`${finding.duplicate?.original ?? "?"}\`)`;
+    case "base-image": {
+      const base = finding.base;
+      return `Base image \`${base?.image ?? ""}\`: ${formatBytes(base?.baseBytes ?? finding.bytes)} of the image's ${formatBytes(base?.totalBytes ?? 0)} (your layers: ${formatBytes((base?.totalBytes ?? 0) - (base?.baseBytes ?? 0))})`;
     }
   }
 }
-function leftoverParts(bucket) {
-  return Object.keys(LEFTOVER_WORDS).filter((part) => bucket.parts.has(part));
+function leftoverParts(finding) {
+  return finding.parts.filter((part) => part in LEFTOVER_WORDS);
 }
-function toolchainNames(bucket) {
-  if (bucket.packages.length === 0) {
-    return [...bucket.parts].filter((part) => part !== "docs").map((part) => TOOLCHAIN_WORDS[part] ?? part).join(", ");
+function toolchainNames(finding) {
+  const names = finding.packages ?? [];
+  if (names.length === 0) {
+    return finding.parts.filter((part) => part !== "docs").map((part) => TOOLCHAIN_WORDS[part] ?? part).join(", ");
   }
-  const names = [...bucket.packages].sort(
-    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1)
-  );
   const shown = names.slice(0, 4).map((name) => `\`${name}\``).join(", ");
   return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
 }
-function packageRank(name) {
-  if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
-  if (/^(?:cpp|binutils|make|cmake|ninja|meson|build-essential|pkg-?config|autoconf|automake|libtool)/.test(
-    name
-  ))
-    return 1;
-  if (name.endsWith("-dev")) return 2;
-  return 3;
-}
-function inputCounts(bucket) {
-  const wheels = bucket.files.filter((file) => file.path.endsWith(".whl")).length;
-  const sdists = bucket.files.length - wheels;
+function inputCounts2(finding) {
+  const { wheels, sdists } = finding.inputs ?? { wheels: 0, sdists: finding.files };
   return [wheels > 0 ? plural(wheels, "wheel") : "", sdists > 0 ? plural(sdists, "sdist") : ""].filter(Boolean).join(", ");
 }
-function fixOf(bucket, origin, later) {
-  const copied = origin.keyword === "COPY" || origin.keyword === "ADD";
-  const tooLate = bucket.hiders.size > 0 ? `; removing them in a later layer${later} does not help, they still ship in this layer` : "";
-  switch (bucket.kind) {
+function fixOf(finding) {
+  const copied = finding.keyword === "COPY" || finding.keyword === "ADD";
+  const later = laterLines(finding);
+  const tooLate = finding.hidden ? `; removing them in a later layer${later} does not help, they still ship in this layer` : "";
+  switch (finding.kind) {
     case "build-toolchain":
-      return copied ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.` : `Move this ${origin.keyword ?? "step"} to a builder stage (\`FROM \u2026 AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
+      return copied ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.` : `Move this ${finding.keyword ?? "step"} to a builder stage (\`FROM \u2026 AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
     case "package-leftovers": {
       if (copied)
         return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
-      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
+      const fixes = leftoverParts(finding).map((part) => LEFTOVER_WORDS[part]?.fix ?? part);
       return `Clean up in the same RUN that creates them: ${fixes.join(", ")}${tooLate}.`;
     }
     case "install-inputs":
       return copied ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install \u2026\`), or install in a builder stage and copy the environment${tooLate}.` : `Delete them at the end of this RUN once installed (\`&& rm -rf \u2026\`), or download them in a builder stage${tooLate}.`;
     case "layer-waste":
-      return bucket.layer < 0 ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.` : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
+      return finding.layer < 0 ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.` : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
     case "duplicate-files":
       return copied ? "Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources." : "Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.";
+    case "base-image":
+      return baseImageFix(finding);
   }
 }
-function baseImageFinding(input, view, origins, ownFrom) {
-  const slim2 = input.baseImage === void 0 ? void 0 : slimVariant(input.baseImage);
-  if (slim2 === void 0 || ownFrom === 0) return void 0;
-  const sum = (values) => values.every((value) => value !== void 0) ? values.reduce((total2, value) => total2 + (value ?? 0), 0) : void 0;
-  const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
-  const total = sum(view.fileBytes) ?? 0;
-  const from = origins[0];
-  const known = input.slimVariantSize === void 0 ? "" : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
-  const viaArg = from?.instruction.includes("$") ? ", set through the build arg your FROM line uses," : "";
-  const finding = {
-    kind: "base-image",
-    title: `Base image \`${input.baseImage ?? ""}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
-    bytes: baseBytes,
-    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ""}`,
-    fix: `\`${slim2}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
-    paths: []
-  };
-  const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
-  if (compressed !== void 0) finding.compressedBytes = compressed;
-  if (from?.line !== void 0) finding.line = from.line;
-  return finding;
+function baseImageFix(finding) {
+  const base = finding.base;
+  const known = base?.slimVariantSize === void 0 ? "" : ` (${formatBytes(base.slimVariantSize)} on this engine)`;
+  const viaArg = base?.viaArg ? ", set through the build arg your FROM line uses," : "";
+  return `\`${base?.slimVariant ?? ""}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`;
 }
-function largest(files) {
-  return [...files].sort(
-    (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)
-  );
+function laterLines(finding) {
+  const lines = finding.hiddenByLines ?? [];
+  return lines.length === 0 ? "" : ` (${lineList(lines)})`;
 }
 function plural(count, noun) {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
-
-// src/model/report.ts
-var REPORT_VERSION = 1;
 
 // src/pipeline/prepare.ts
 import { readFile as readFile4, stat as stat2 } from "node:fs/promises";
@@ -69160,7 +69233,7 @@ async function findings(run, before, warnings) {
       buildArgs: run.settings.buildArgs,
       baseImage: run.baseImage
     })
-  ).catch((error) => {
+  ).then(wordFindings).catch((error) => {
     warnings.push(
       `Findings not computed: ${error instanceof Error ? error.message : String(error)}`
     );

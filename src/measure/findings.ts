@@ -23,8 +23,7 @@ import type Docker from 'dockerode';
 import { lineList } from '../dockerfile/context.js';
 import type { HistoryRow } from '../engine/images.js';
 import { inspectImage } from '../engine/images.js';
-import type { Finding, FindingKind } from '../model/report.js';
-import { formatBytes } from '../report/format.js';
+import type { FindingFacts, FindingKind } from '../model/report.js';
 import { hashLayerFiles } from './findings/content-hash.js';
 import { duplicateCandidates, duplicateCopies } from './findings/duplicates.js';
 import { viewLayers, type LayerView, type ViewFile } from './findings/layer-view.js';
@@ -84,7 +83,7 @@ export async function imageFindings(
   docker: Docker,
   image: Pick<MeasuredImage, 'measurement' | 'layers' | 'history'>,
   context: FindingsContext,
-): Promise<Finding[]> {
+): Promise<FindingFacts[]> {
   const input: FindingsInput = {
     ...context,
     layers: image.layers,
@@ -116,7 +115,7 @@ export function duplicateHashRequests(
   return duplicateCandidates(input.layers, view, ownFrom);
 }
 
-export function computeFindings(input: FindingsInput): Finding[] {
+export function computeFindings(input: FindingsInput): FindingFacts[] {
   const { view, origins, ownFrom } = analyse(input);
   const buckets = new Buckets(input.layers, view);
   const claimed = claimByPath(input.layers, view, ownFrom, buckets);
@@ -298,107 +297,70 @@ function installedToolchain(layer: LayerContent, listsBefore: ReadonlySet<string
 }
 
 // ---------------------------------------------------------------------------------------------
-// Words.
+// Facts (report/findings-wording.ts puts them into words).
 
-function describe(bucket: Bucket, origins: readonly LayerOrigin[]): Finding {
+function describe(bucket: Bucket, origins: readonly LayerOrigin[]): FindingFacts {
   const origin = origins[Math.max(bucket.layer, 0)] ?? {
     instruction: `layer ${bucket.layer + 1}`,
     base: false,
   };
-  const later = laterLines(bucket, origins);
-  const finding: Finding = {
+  const biggest = largest(bucket.files);
+  const finding: FindingFacts = {
     kind: bucket.kind,
-    title: titleOf(bucket),
     bytes: bucket.bytes,
     instruction: origin.instruction,
-    fix: fixOf(bucket, origin, later),
-    paths: largest(bucket.files)
-      .slice(0, EVIDENCE_PATHS)
-      .map((file) => file.path),
+    paths: biggest.slice(0, EVIDENCE_PATHS).map((file) => file.path),
+    layer: bucket.layer,
+    files: bucket.files.length,
+    parts: partsOf(bucket),
+    hidden: bucket.hiders.size > 0,
+    hiddenByLines: hiderLines(bucket, origins),
   };
+  if (origin.keyword !== undefined) finding.keyword = origin.keyword;
   if (bucket.compressed !== undefined) finding.compressedBytes = Math.round(bucket.compressed);
   if (origin.line !== undefined) finding.line = origin.line;
+  if (bucket.kind === 'build-toolchain') finding.packages = rankedPackages(bucket.packages);
+  if (bucket.kind === 'install-inputs') finding.inputs = inputCounts(bucket);
+  const copy = biggest[0];
+  if (bucket.kind === 'duplicate-files' && copy)
+    finding.duplicate = { path: copy.path, original: bucket.originals.get(copy.path) ?? '?' };
   return finding;
 }
 
-/** ` (line 9)`, ` (lines 9 and 12)`: the lines of the layers hiding these bytes, when all are known. */
-function laterLines(bucket: Bucket, origins: readonly LayerOrigin[]): string {
+/** The lines of the layers hiding these bytes, when all are known; [] otherwise. */
+function hiderLines(bucket: Bucket, origins: readonly LayerOrigin[]): number[] {
   const lines = [...bucket.hiders].sort((a, b) => a - b).map((index) => origins[index]?.line);
-  if (lines.length === 0 || lines.some((line) => line === undefined)) return '';
-  return ` (${lineList(lines as number[])})`;
+  return lines.some((line) => line === undefined) ? [] : (lines as number[]);
 }
 
-const TOOLCHAIN_WORDS: Record<string, string> = {
-  compiler: 'C/C++ compiler',
-  binutils: 'binutils',
-  headers: 'headers',
-  'static-libs': 'static libraries',
-  'build-tools': 'make/CMake',
-  rust: 'Rust toolchain',
-  go: 'Go toolchain',
-};
-
-const LEFTOVER_WORDS: Record<LeftoverPart, { what: string; fix: string }> = {
-  'apt-lists': { what: 'apt package lists', fix: '`rm -rf /var/lib/apt/lists/*`' },
-  'apt-cache': { what: "apt's package cache", fix: '`apt-get clean`' },
-  'apk-cache': { what: 'apk cache', fix: '`apk add --no-cache`' },
-  'dnf-cache': { what: 'dnf/yum cache', fix: '`dnf clean all`' },
-  'pip-cache': {
-    what: 'pip cache',
-    fix: '`pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)',
-  },
-  'uv-cache': {
-    what: 'uv cache',
-    fix: '`uv … --no-cache` (or a cache mount on `/root/.cache/uv`)',
-  },
-  'poetry-cache': { what: 'Poetry cache', fix: '`rm -rf ~/.cache/pypoetry` (or a cache mount)' },
-};
-
-function titleOf(bucket: Bucket): string {
-  const count = bucket.files.length;
-  switch (bucket.kind) {
-    case 'build-toolchain':
-      return `Build toolchain in the final image: ${toolchainNames(bucket)}`;
-    case 'package-leftovers':
-      return `Package manager leftovers: ${leftoverParts(bucket)
-        .map((part) => LEFTOVER_WORDS[part].what)
-        .join(', ')}`;
-    case 'install-inputs':
-      return `Install inputs left in the image: ${inputCounts(bucket)}`;
-    case 'layer-waste':
-      return bucket.layer < 0
-        ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(count, 'file')}`
-        : `Deleted or overwritten by a later layer, still shipped: ${plural(count, 'file')}`;
-    case 'duplicate-files': {
-      const biggest = largest(bucket.files)[0]?.path ?? '';
-      return `Duplicate content: ${plural(count, 'file')} whose content the image already has (the biggest, \`${biggest}\`, repeats \`${bucket.originals.get(biggest) ?? '?'}\`)`;
-    }
-  }
+/** In the order the rules list them, so the facts do not depend on file order. */
+function partsOf(bucket: Bucket): string[] {
+  return [...bucket.parts].sort((a, b) => PART_ORDER.indexOf(a) - PART_ORDER.indexOf(b));
 }
 
-/** In the order the rules list them, so the words do not depend on file order. */
-function leftoverParts(bucket: Bucket): LeftoverPart[] {
-  return (Object.keys(LEFTOVER_WORDS) as LeftoverPart[]).filter((part) => bucket.parts.has(part));
-}
-
-function toolchainNames(bucket: Bucket): string {
-  if (bucket.packages.length === 0) {
-    return [...bucket.parts]
-      .filter((part) => part !== 'docs')
-      .map((part) => TOOLCHAIN_WORDS[part] ?? part)
-      .join(', ');
-  }
-  const names = [...bucket.packages].sort(
-    (a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1),
-  );
-  const shown = names
-    .slice(0, 4)
-    .map((name) => `\`${name}\``)
-    .join(', ');
-  return names.length > 4 ? `${shown} and ${names.length - 4} more packages` : shown;
-}
+const PART_ORDER: readonly string[] = [
+  'compiler',
+  'binutils',
+  'headers',
+  'static-libs',
+  'build-tools',
+  'rust',
+  'go',
+  'docs',
+  'apt-lists',
+  'apt-cache',
+  'apk-cache',
+  'dnf-cache',
+  'pip-cache',
+  'uv-cache',
+  'poetry-cache',
+];
 
 /** Compilers first, then the other tools, then `-dev` packages, then the libraries they pull in. */
+function rankedPackages(packages: readonly string[]): string[] {
+  return [...packages].sort((a, b) => packageRank(a) - packageRank(b) || (a < b ? -1 : 1));
+}
+
 function packageRank(name: string): number {
   if (/^(?:gcc|g\+\+|clang|gfortran|rustc|cargo|golang)/.test(name)) return 0;
   if (
@@ -411,44 +373,9 @@ function packageRank(name: string): number {
   return 3;
 }
 
-function inputCounts(bucket: Bucket): string {
+function inputCounts(bucket: Bucket): { wheels: number; sdists: number } {
   const wheels = bucket.files.filter((file) => file.path.endsWith('.whl')).length;
-  const sdists = bucket.files.length - wheels;
-  return [wheels > 0 ? plural(wheels, 'wheel') : '', sdists > 0 ? plural(sdists, 'sdist') : '']
-    .filter(Boolean)
-    .join(', ');
-}
-
-function fixOf(bucket: Bucket, origin: LayerOrigin, later: string): string {
-  const copied = origin.keyword === 'COPY' || origin.keyword === 'ADD';
-  const tooLate =
-    bucket.hiders.size > 0
-      ? `; removing them in a later layer${later} does not help, they still ship in this layer`
-      : '';
-  switch (bucket.kind) {
-    case 'build-toolchain':
-      return copied
-        ? `Copy only the build's result into the final stage, not the toolchain${tooLate}.`
-        : `Move this ${origin.keyword ?? 'step'} to a builder stage (\`FROM … AS build\`), build the wheels or the virtual environment there, and \`COPY --from=build\` only the result${tooLate}.`;
-    case 'package-leftovers': {
-      if (copied)
-        return `Keep caches out of the build context (\`.dockerignore\`) instead of copying them in${tooLate}.`;
-      const fixes = leftoverParts(bucket).map((part) => LEFTOVER_WORDS[part].fix);
-      return `Clean up in the same RUN that creates them: ${fixes.join(', ')}${tooLate}.`;
-    }
-    case 'install-inputs':
-      return copied
-        ? `Mount the packages for the install instead of copying them in (\`RUN --mount=type=bind,source=wheels,target=/wheels pip install …\`), or install in a builder stage and copy the environment${tooLate}.`
-        : `Delete them at the end of this RUN once installed (\`&& rm -rf …\`), or download them in a builder stage${tooLate}.`;
-    case 'layer-waste':
-      return bucket.layer < 0
-        ? `Deleting or replacing the base image's files in a later layer${later} does not shrink the image: drop that step or choose a smaller base image.`
-        : `Create, change and delete these files in one RUN (or in a builder stage): a later layer${later} hides them, but their bytes stay in this layer.`;
-    case 'duplicate-files':
-      return copied
-        ? 'Copy each file once: deduplicate in the stage you copy from (e.g. `ln -sf` the copies to the original) or narrow the COPY sources.'
-        : 'Keep one copy: replace the others with links (`ln -sf`) in the same RUN that creates them.';
-  }
+  return { wheels, sdists: bucket.files.length - wheels };
 }
 
 function baseImageFinding(
@@ -456,31 +383,34 @@ function baseImageFinding(
   view: LayerView,
   origins: readonly LayerOrigin[],
   ownFrom: number,
-): Finding | undefined {
+): FindingFacts | undefined {
   const slim = input.baseImage === undefined ? undefined : slimVariant(input.baseImage);
-  if (slim === undefined || ownFrom === 0) return undefined;
+  if (slim === undefined || input.baseImage === undefined || ownFrom === 0) return undefined;
   const sum = (values: ReadonlyArray<number | undefined>): number | undefined =>
     values.every((value) => value !== undefined)
       ? values.reduce<number>((total, value) => total + (value ?? 0), 0)
       : undefined;
   const baseBytes = sum(view.fileBytes.slice(0, ownFrom)) ?? 0;
-  const total = sum(view.fileBytes) ?? 0;
   const from = origins[0];
-  const known =
-    input.slimVariantSize === undefined
-      ? ''
-      : ` (${formatBytes(input.slimVariantSize)} on this engine)`;
-  const viaArg = from?.instruction.includes('$')
-    ? ', set through the build arg your FROM line uses,'
-    : '';
-  const finding: Finding = {
+  const finding: FindingFacts = {
     kind: 'base-image',
-    title: `Base image \`${input.baseImage ?? ''}\`: ${formatBytes(baseBytes)} of the image's ${formatBytes(total)} (your layers: ${formatBytes(total - baseBytes)})`,
     bytes: baseBytes,
-    instruction: from?.instruction ?? `FROM ${input.baseImage ?? ''}`,
-    fix: `\`${slim}\`${known}${viaArg} would do when the app needs none of the full image's extra packages (compilers, headers, tools): build in the full image if you must, and run on the slim one.`,
+    instruction: from?.instruction ?? `FROM ${input.baseImage}`,
     paths: [],
+    layer: -1,
+    keyword: 'FROM',
+    files: 0,
+    parts: [],
+    base: {
+      image: input.baseImage,
+      slimVariant: slim,
+      baseBytes,
+      totalBytes: sum(view.fileBytes) ?? 0,
+      viaArg: from?.instruction.includes('$') ?? false,
+    },
   };
+  if (input.slimVariantSize !== undefined && finding.base)
+    finding.base.slimVariantSize = input.slimVariantSize;
   const compressed = sum(input.layers.slice(0, ownFrom).map((layer) => layer.compressed));
   if (compressed !== undefined) finding.compressedBytes = compressed;
   if (from?.line !== undefined) finding.line = from.line;
@@ -492,8 +422,4 @@ function largest<T extends { path: string; size: number }>(files: readonly T[]):
   return [...files].sort(
     (a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0),
   );
-}
-
-function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }

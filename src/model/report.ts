@@ -139,13 +139,11 @@ export type FindingKind =
   | 'base-image';
 
 /**
- * Measured advice on weight that strip and prune do not remove, pointing at the Dockerfile line
- * that causes it (`src/measure/findings.ts` explains how each kind is detected and counted).
+ * What the measurement found, without words: the facts a fix rule plans from and the report words
+ * (`src/measure/findings.ts` explains how each kind is detected and counted).
  */
-export interface Finding {
+export interface FindingFacts {
   kind: FindingKind;
-  /** What it is, e.g. `Build toolchain (gcc-12, libpython3.11-dev, +9 more)`. */
-  title: string;
   /** Uncompressed bytes the image ships for it. */
   bytes: number;
   /**
@@ -157,10 +155,44 @@ export interface Finding {
   instruction: string;
   /** 1-based Dockerfile line of that instruction; undefined when the layer cannot be mapped. */
   line?: number;
-  /** One sentence: what to change. */
-  fix: string;
   /** The biggest paths involved, as evidence (absolute, from the image). */
   paths: string[];
+  /** Index of the layer holding the bytes (RootFS order); -1 for the base image's layers together. */
+  layer: number;
+  /** The instruction's keyword (`RUN`, `COPY`, …) when known. */
+  keyword?: string;
+  /** How many files. */
+  files: number;
+  /** Which rule matched: toolchain parts, leftover kinds, install-input kinds (findings/rules.ts). */
+  parts: string[];
+  /** Toolchain packages the layer installed (dpkg), compilers first. */
+  packages?: string[];
+  /** Lines of the later instructions that delete or hide these bytes (all known), or []. */
+  hiddenByLines?: number[];
+  /** True when a later layer deletes or hides these bytes (they still ship in `layer`). */
+  hidden?: boolean;
+  /** Install inputs: how many wheels and sdists. */
+  inputs?: { wheels: number; sdists: number };
+  /** Duplicates: the biggest copy and the file it repeats. */
+  duplicate?: { path: string; original: string };
+  /** The base image and its `-slim` twin. */
+  base?: {
+    image: string;
+    slimVariant: string;
+    slimVariantSize?: number;
+    baseBytes: number;
+    totalBytes: number;
+    /** The FROM line names the base through a build arg. */
+    viaArg: boolean;
+  };
+}
+
+/** A finding as the report shows it: the facts, what it is, and what to change. */
+export interface Finding extends FindingFacts {
+  /** What it is, e.g. `Build toolchain (gcc-12, libpython3.11-dev, +9 more)`. */
+  title: string;
+  /** One sentence: what to change. */
+  fix: string;
 }
 
 /** Paths a run wrote: the JSON report, and in slim mode the slimmed Dockerfile and the patch. */

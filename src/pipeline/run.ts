@@ -9,6 +9,7 @@ import { imageFindings } from '../measure/findings.js';
 import type { MeasuredImage } from '../measure/sizes.js';
 import { REPORT_VERSION, type ReportFiles, type SlimpyReport } from '../model/report.js';
 import { workspacePath } from '../model/workspace.js';
+import { wordFindings } from '../report/findings-wording.js';
 import { SmokeBrokenError } from './errors.js';
 import type { PipelineHooks } from './hooks.js';
 import { prepare, type RunContext } from './prepare.js';
@@ -86,6 +87,7 @@ async function findings(
         baseImage: run.baseImage,
       }),
     )
+    .then(wordFindings)
     .catch((error: unknown) => {
       warnings.push(
         `Findings not computed: ${error instanceof Error ? error.message : String(error)}`,

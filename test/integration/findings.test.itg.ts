@@ -10,6 +10,7 @@ import { slimpyLabels } from '../../src/engine/labels.js';
 import { imageFindings } from '../../src/measure/findings.js';
 import { measureImage } from '../../src/measure/sizes.js';
 import type { Finding } from '../../src/model/report.js';
+import { wordFindings } from '../../src/report/findings-wording.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 
 const docker = testDocker();
@@ -48,11 +49,12 @@ async function findingsOf(
     cacheDir: path.join(work, 'gzip-cache'),
     baseImage: base,
   });
-  return imageFindings(docker, measured, {
+  const facts = await imageFindings(docker, measured, {
     dockerfile: readFileSync(path.join(context, 'Dockerfile'), 'utf8'),
     buildArgs: { PYTHON_IMAGE: base },
     baseImage: base,
   });
+  return wordFindings(facts);
 }
 
 /** Runs `script` with sh in the image (no network) and returns its stdout. */

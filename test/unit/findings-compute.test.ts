@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { wordFindings } from '../../src/report/findings-wording.js';
 import {
-  computeFindings,
+  computeFindings as computeFacts,
   duplicateHashRequests,
   type FindingsInput,
 } from '../../src/measure/findings.js';
@@ -77,6 +78,13 @@ function withHashes(input: FindingsInput): FindingsInput {
     [hashKey(l5.diffId, '/big2'), 'same'],
   ]);
   return { ...input, contentHashes };
+}
+
+/** The findings as the report shows them: facts and words. */
+function computeFindings(
+  ...args: Parameters<typeof computeFacts>
+): ReturnType<typeof wordFindings> {
+  return wordFindings(computeFacts(...args));
 }
 
 describe('computeFindings', () => {

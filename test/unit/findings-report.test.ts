@@ -3,8 +3,9 @@ import { annotateFindings } from '../../src/report/annotations.js';
 import { renderFindings } from '../../src/report/findings-markdown.js';
 import type { Finding, SlimpyReport } from '../../src/model/report.js';
 import { renderText } from '../../src/report/text.js';
+import { testFinding, testImage, testReport } from '../support/report.js';
 
-const toolchain: Finding = {
+const toolchain: Finding = testFinding({
   kind: 'build-toolchain',
   title: 'Build toolchain in the final image: `gcc-12`, `libc6-dev`',
   bytes: 224_763_101,
@@ -19,10 +20,10 @@ const toolchain: Finding = {
     '/usr/include/a.h',
     '/usr/include/b.h',
   ],
-};
+});
 
 /** A finding whose every field carries hostile text from the image. */
-const hostile: Finding = {
+const hostile: Finding = testFinding({
   kind: 'duplicate-files',
   title:
     'Duplicate content: 1 file (the biggest, `/x|y</details>\u001b[2J`, repeats `/@octocat #1`)',
@@ -30,9 +31,9 @@ const hostile: Finding = {
   instruction: 'COPY <script> | @team',
   fix: 'Keep one copy | **really**',
   paths: ['/app/a|b`c\n<img src=x>'],
-};
+});
 
-const base: Finding = {
+const base: Finding = testFinding({
   kind: 'base-image',
   title: "Base image `python:3.11`: 1.02 GB of the image's 1.35 GB (your layers: 330.0 MB)",
   bytes: 1_020_000_000,
@@ -41,7 +42,7 @@ const base: Finding = {
   line: 1,
   fix: '`python:3.11-slim` would do.',
   paths: [],
-};
+});
 
 describe('renderFindings', () => {
   it('one row per finding: size (compressed as an estimate), line and instruction, what, fix', () => {
@@ -120,28 +121,10 @@ describe('annotateFindings', () => {
 });
 
 describe('renderText', () => {
-  const report: SlimpyReport = {
-    version: 1,
-    mode: 'measure',
-    dockerfile: 'Dockerfile',
-    engine: {
-      version: '20.10.24',
-      apiVersion: '1.41',
-      store: 'classic',
-      storageDriver: 'overlay2',
-      builder: 'buildkit',
-    },
-    before: {
-      id: 'sha256:abc',
-      size: 394_388_864,
-      layers: [],
-      largestFiles: [],
-      baseSize: 155e6,
-      ownSize: 239e6,
-    },
+  const report: SlimpyReport = testReport({
+    before: testImage(394_388_864, { baseSize: 155e6, ownSize: 239e6 }),
     findings: [toolchain, { ...hostile, line: undefined }],
-    warnings: [],
-  };
+  });
 
   it('lists the findings with their line and fix, control characters made harmless', () => {
     const text = renderText(report, { report: 'out/slimpy-report.json' });

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEntry } from '../../src/history/entry.js';
 import { readSettings } from '../../src/inputs.js';
-import type { SlimpyReport } from '../../src/model/report.js';
 import {
   looksSecret,
   MASK,
@@ -9,6 +8,7 @@ import {
   redactText,
   secretBuildArgValues,
 } from '../../src/report/redact.js';
+import { testImage, testReport } from '../support/report.js';
 
 describe('which build args are secret', () => {
   it.each([
@@ -76,7 +76,7 @@ describe('the size history entry', () => {
       (name) => ({ 'build-args': 'PYTHON_IMAGE=python:3.11\nAPI_TOKEN=s3cr3t-value' })[name] ?? '',
       { workspace: '/w', outputDir: '/o', cacheDir: '/c', runId: 'r' },
     );
-    const report = { version: 1, before: { size: 1 } } as unknown as SlimpyReport;
+    const report = testReport({ before: testImage(1) });
     const entry = createEntry(report, settings, {
       kind: 'pull-request',
       sha: 'a'.repeat(40),

@@ -23,6 +23,7 @@ import { readCachedSizes, writeCachedSize } from '../../src/measure/gzip-cache.j
 import { renderReport } from '../../src/report/markdown.js';
 import type { ImageMeasurement, SlimpyReport } from '../../src/model/report.js';
 import { startCacheServiceFake, type CacheServiceFake } from '../support/cache-service-fake.js';
+import { testReport } from '../support/report.js';
 
 const MAIN_1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const MAIN_2 = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
@@ -74,20 +75,7 @@ function image(size: number, layers: number[]): ImageMeasurement {
 }
 
 function report(size: number): SlimpyReport {
-  return {
-    version: 1,
-    mode: 'measure',
-    dockerfile: 'Dockerfile',
-    engine: {
-      version: '26.1.5',
-      apiVersion: '1.45',
-      store: 'classic',
-      storageDriver: 'overlay2',
-      builder: 'buildkit',
-    },
-    before: image(size, [0, 1, 2]),
-    warnings: [],
-  };
+  return testReport({ before: image(size, [0, 1, 2]) });
 }
 
 interface Run {

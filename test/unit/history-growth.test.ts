@@ -10,6 +10,7 @@ import {
 import { readSettings } from '../../src/inputs.js';
 import type { Growth } from '../../src/model/settings.js';
 import type { SlimpyReport } from '../../src/model/report.js';
+import { testImage, testReport } from '../support/report.js';
 
 const BASE = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const OTHER = 'b2c3d4e5f60718293a4b5c6d7e8f901234567890';
@@ -165,32 +166,11 @@ describe('chooseBaseline', () => {
     cacheDir: '/c',
     runId: 'r',
   });
-  const report = (before: number, after?: number): SlimpyReport => ({
-    version: 1,
-    mode: after === undefined ? 'measure' : 'slim',
-    dockerfile: 'Dockerfile',
-    engine: {
-      version: '1',
-      apiVersion: '1',
-      store: 'classic',
-      storageDriver: 'overlay2',
-      builder: 'buildkit',
-    },
-    before: {
-      id: 'b',
-      size: before,
-      compressed: before / 2,
-      layers: [],
-      largestFiles: [],
-      baseSize: 0,
-      ownSize: before,
-    },
-    after:
-      after === undefined
-        ? undefined
-        : { id: 'a', size: after, layers: [], largestFiles: [], baseSize: 0, ownSize: after },
-    warnings: [],
-  });
+  const report = (before: number, after?: number): SlimpyReport =>
+    testReport({
+      before: testImage(before, { compressed: before / 2 }),
+      after: after === undefined ? undefined : testImage(after),
+    });
   const entry = (kind: 'baseline' | 'pull-request', r: SlimpyReport) =>
     createEntry(r, settings, {
       kind,

@@ -13,6 +13,7 @@ import { planFromEvent } from '../../src/history/plan.js';
 import { matchKey } from '../../src/history/store.js';
 import { readSettings } from '../../src/inputs.js';
 import type { SlimpyReport } from '../../src/model/report.js';
+import { testImage, testReport } from '../support/report.js';
 
 const SHA = 'a1b2c3d4e5f60718293a4b5c6d7e8f9012345678';
 const MERGE = 'd4e5f60718293a4b5c6d7e8f90123456789012ab';
@@ -147,29 +148,10 @@ describe('history entries', () => {
     cacheDir: '/c',
     runId: 'r',
   });
-  const report: SlimpyReport = {
-    version: 1,
-    mode: 'slim',
-    dockerfile: 'Dockerfile',
-    engine: {
-      version: '1',
-      apiVersion: '1',
-      store: 'classic',
-      storageDriver: 'overlay2',
-      builder: 'buildkit',
-    },
-    before: { id: 'b', size: 500, layers: [], largestFiles: [], baseSize: 0, ownSize: 500 },
-    after: {
-      id: 'a',
-      size: 300,
-      compressed: 100,
-      layers: [],
-      largestFiles: [],
-      baseSize: 0,
-      ownSize: 300,
-    },
-    warnings: [],
-  };
+  const report: SlimpyReport = testReport({
+    before: testImage(500),
+    after: testImage(300, { compressed: 100 }),
+  });
 
   it('round-trip through JSON with the settings that shaped the sizes and no paths of the machine', () => {
     const entry = createEntry(report, settings, {

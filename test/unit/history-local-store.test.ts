@@ -9,6 +9,7 @@ import { baselineLookupKeys, historyId } from '../../src/history/keys.js';
 import { LocalDirectoryStore } from '../../src/history/store.js';
 import { readSettings } from '../../src/inputs.js';
 import type { SlimpyReport } from '../../src/model/report.js';
+import { testImage, testReport } from '../support/report.js';
 
 let root: string;
 
@@ -77,20 +78,7 @@ describe('the CLI history (--history DIR --base REV)', () => {
     }).trim();
 
   function report(size: number): SlimpyReport {
-    return {
-      version: 1,
-      mode: 'measure',
-      dockerfile: 'Dockerfile',
-      engine: {
-        version: '1',
-        apiVersion: '1',
-        store: 'classic',
-        storageDriver: 'overlay2',
-        builder: 'buildkit',
-      },
-      before: { id: 'i', size, layers: [], largestFiles: [], baseSize: 0, ownSize: size },
-      warnings: [],
-    };
+    return testReport({ before: testImage(size) });
   }
 
   it('records HEAD and compares with --base in a local directory', async () => {

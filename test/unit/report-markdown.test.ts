@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { commentMarker, GITHUB_COMMENT_LIMIT, renderReport } from '../../src/report/markdown.js';
 import type { ImageMeasurement, SlimpyReport, SmokeRun } from '../../src/model/report.js';
+import { testEngine, testReport } from '../support/report.js';
 
 const MB = 1_000_000;
 const options = { commentKey: 'examples/pyarrow-duckdb/Dockerfile' };
@@ -77,17 +78,9 @@ const PATCH = [
 ].join('\n');
 
 function slimReport(overrides: Partial<SlimpyReport> = {}): SlimpyReport {
-  return {
-    version: 1,
-    mode: 'slim',
+  return testReport({
     dockerfile: 'examples/pyarrow-duckdb/Dockerfile',
-    engine: {
-      version: '20.10.24+dfsg1',
-      apiVersion: '1.41',
-      store: 'classic',
-      storageDriver: 'overlay2',
-      builder: 'buildkit',
-    },
+    engine: testEngine({ version: '20.10.24+dfsg1', apiVersion: '1.41' }),
     before: image({}),
     after: image({
       id: 'sha256:2222222222222222222222222222222222222222222222222222222222222222',
@@ -127,9 +120,8 @@ function slimReport(overrides: Partial<SlimpyReport> = {}): SlimpyReport {
       coldStartDeltaMs: 800,
     },
     budget: { metric: 'compressed', limit: 150 * MB, actual: 120 * MB, over: false },
-    warnings: [],
     ...overrides,
-  };
+  });
 }
 
 /** Tables: runs of lines starting with `|`. */
