@@ -20,7 +20,6 @@
  * need the engine: hashing duplicate candidates and the size of the suggested `-slim` base.
  */
 import type Docker from 'dockerode';
-import { lineList } from '../dockerfile/context.js';
 import type { HistoryRow } from '../engine/images.js';
 import { inspectImage } from '../engine/images.js';
 import type { FindingFacts, FindingKind } from '../model/report.js';
