@@ -5,7 +5,18 @@
  */
 import path from 'node:path';
 import tar from 'tar-stream';
-import type { FileEntry } from './layers.js';
+
+/** One entry of a layer tar, as the index keeps it. */
+export interface FileEntry {
+  /** Absolute POSIX path, no trailing slash. */
+  path: string;
+  /** Bytes of a regular file; 0 for everything else, hardlinks included (counted at the target). */
+  size: number;
+  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
+  mode: number;
+  /** Symlink target as written; for a hardlink the absolute path of the file it shares. */
+  linkTarget?: string;
+}
 
 export interface LayerIndex {
   files: FileEntry[];

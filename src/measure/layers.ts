@@ -26,18 +26,9 @@ import type Dockerode from 'dockerode';
 import tar from 'tar-stream';
 import { DeflatePool, GZIP_LEVEL, GzipSizer, gzipSize } from './compress.js';
 import { readCachedSizes, writeCachedSize, type CompressedSizeRecord } from './gzip-cache.js';
-import { LayerIndexer, type LayerIndex } from './layer-tar.js';
+import { LayerIndexer, type FileEntry, type LayerIndex } from './layer-tar.js';
 
-export interface FileEntry {
-  /** Absolute POSIX path, no trailing slash. */
-  path: string;
-  /** Bytes of a regular file; 0 for everything else, hardlinks included (counted at the target). */
-  size: number;
-  type: 'file' | 'dir' | 'symlink' | 'hardlink' | 'other';
-  mode: number;
-  /** Symlink target as written; for a hardlink the absolute path of the file it shares. */
-  linkTarget?: string;
-}
+export type { FileEntry } from './layer-tar.js';
 
 export interface LayerContent {
   /** sha256:… of the uncompressed layer tar (= image inspect RootFS.Layers[i]). */
