@@ -1,12 +1,14 @@
 import { defineConfig } from 'vitest/config';
 
-// Unit tests are pure and fast; integration and e2e tests drive a real Docker engine and
+// Unit tests are pure and fast; e2e tests without an engine spawn the bundle (dist/); integration and e2e tests drive a real Docker engine and
 // run one file at a time (two cores, one engine). The compat suite is the engine-compatibility
 // check that scripts/test.sh runs once per engine (DOCKER_HOST selects it).
 export default defineConfig({
   test: {
     projects: [
       { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      // The action and the CLI as processes, on what needs no engine (bad inputs, no engine).
+      { test: { name: 'e2e', include: ['test/e2e/**/*.test.ts'], testTimeout: 60_000 } },
       {
         test: {
           name: 'integration',

@@ -61,7 +61,7 @@ if [ $# -gt 0 ]; then
   exit $status
 fi
 
-run_vitest unit "unit" -- --project unit
+run_vitest unit "unit + e2e without an engine" -- --project unit --project e2e
 
 # Default engine first: scripts/engine.sh starts it (and installs the docker CLI) when none answers.
 default_host=${DOCKER_HOST:-unix:///var/run/docker.sock}
@@ -89,9 +89,12 @@ if $default_ok; then
     DOCKER_HOST="$default_host" -- --project compat
 fi
 
-containerd_host=$(bash scripts/engines/docker26.sh containerd | sed -n 's/^DOCKER_HOST=//p')
+containerd_env=$(bash scripts/engines/docker26.sh containerd)
+containerd_host=$(sed -n 's/^DOCKER_HOST=//p' <<<"$containerd_env")
 if [ -n "$containerd_host" ]; then
+  # SLIMPY_CTR / SLIMPY_CONTAINERD_ADDRESS: the store's own figures, to check slimpy's against.
   run_vitest compat-containerd "compat on $(engine_label "$containerd_host") (containerd store)" \
+    $(grep '^SLIMPY_' <<<"$containerd_env") \
     DOCKER_HOST="$containerd_host" SLIMPY_COMPAT_EXPECT=26/containerd -- --project compat
 else
   engine_missing "Docker 26 (containerd store)"

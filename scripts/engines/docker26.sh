@@ -3,6 +3,7 @@
 # image store, or the containerd image store (what fresh Engine 29 installs default to).
 #
 #   bash scripts/engines/docker26.sh [classic|containerd]   start once; print DOCKER_HOST=unix://…
+#                                   (after SLIMPY_CTR= and SLIMPY_CONTAINERD_ADDRESS= of its containerd)
 #   bash scripts/engines/docker26.sh stop [classic|containerd]   stop one (default: both)
 #   export "$(bash scripts/engines/docker26.sh containerd)"     then docker/slimpy/tests use it
 #
@@ -37,6 +38,14 @@ paths() {
   socket=$run/docker.sock
   ctr_socket=$run/containerd/containerd.sock
   host=unix://$socket
+}
+
+# What tests need to reach the engine and, beside it, its containerd (`ctr` checks the store's own
+# figures); DOCKER_HOST last, so `export "$(... | tail -1)"` keeps working.
+print_addresses() {
+  echo "SLIMPY_CTR=$binaries/usr/bin/ctr"
+  echo "SLIMPY_CONTAINERD_ADDRESS=$ctr_socket"
+  echo "DOCKER_HOST=$host"
 }
 
 answers() { timeout 10 env DOCKER_HOST="$1" docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
@@ -135,7 +144,7 @@ start() {
   local mode=$1
   paths "$mode"
   if answers "$host"; then
-    echo "DOCKER_HOST=$host"
+    print_addresses
     return 0
   fi
   command -v docker >/dev/null || die "the docker CLI is missing (apt-get install docker.io, or bash scripts/engine.sh)"
@@ -160,7 +169,7 @@ start() {
     >"$state/dockerd.log" 2>&1 </dev/null &
   wait_for dockerd 90 "$state/dockerd.log" answers "$host" || die "dockerd for $name failed"
   log "$(DOCKER_HOST=$host docker version --format 'Engine {{.Server.Version}} (API {{.Server.APIVersion}})') answers at $host"
-  echo "DOCKER_HOST=$host"
+  print_addresses
 }
 
 # Stops what this script started for one engine, by the pids it recorded, and waits (bounded).

@@ -27,17 +27,13 @@ import { removeOwnObjects } from '../../src/engine/images.js';
 import { formatBytes } from '../../src/report/format.js';
 import { commentMarker } from '../../src/report/markdown.js';
 import {
+  actionHarness,
   OWNER,
   PR,
   REPO,
-  parseCommandFile,
-  runnerEnvironment,
-  startNode,
+  runIdOf,
   startPost,
   waitFor,
-  type ActionFiles,
-  type Finished,
-  type Running,
 } from '../support/action-process.js';
 import { startCacheServiceFake } from '../support/cache-service-fake.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
@@ -46,71 +42,15 @@ import { loadGitHubOpenApi, startGitHubFake, type GitHubFake } from '../support/
 const TOKEN = 'ghs_hardeningToken0000000000000000000000';
 const SECRET = `s3cr3t-${randomUUID()}`;
 const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-hardening-'));
-const runnerTemp = path.join(work, 'runner-temp');
-const toolCache = path.join(work, 'tool-cache');
 const WHEELS = 'examples/pyarrow-duckdb/wheels';
 const docker = testDocker();
 let fake: GitHubFake;
 let counter = 0;
-/** Every action run's files: afterAll removes whatever a failed assertion left of a run. */
-const started: ActionFiles[] = [];
-
-interface ActionRun {
-  running: Running;
-  env: Record<string, string>;
-  files: ActionFiles;
-}
-
-function startAction(
-  inputs: Record<string, string>,
-  options: {
-    event?: 'pull_request' | 'push';
-    env?: Record<string, string>;
-    github?: GitHubFake;
-  } = {},
-): ActionRun {
-  const { env, files } = runnerEnvironment(inputs, {
-    dir: path.join(work, `run-${counter++}`),
-    apiUrl: (options.github ?? fake).url,
-    token: TOKEN,
-    event: options.event ?? 'push',
-    runnerTemp,
-    toolCache,
-    env: options.env,
-  });
-  started.push(files);
-  return { running: startNode('dist/index.js', [], env), env, files };
-}
-
-async function action(
-  inputs: Record<string, string>,
-  options: Parameters<typeof startAction>[1] = {},
-): Promise<
-  Finished & {
-    outputs: Record<string, string>;
-    summary: string;
-    files: ActionFiles;
-    env: Record<string, string>;
-  }
-> {
-  const run = startAction(inputs, options);
-  const finished = await run.running.finished;
-  return {
-    ...finished,
-    outputs: parseCommandFile(readFileSync(run.files.output, 'utf8')),
-    summary: readFileSync(run.files.summary, 'utf8'),
-    files: run.files,
-    env: run.env,
-  };
-}
-
-function cli(args: string[], env: Record<string, string> = {}): Promise<Finished> {
-  return startNode(path.resolve('dist/cli.js'), args, env, { cwd: work }).finished;
-}
-
-function runIdOf(files: ActionFiles): string | undefined {
-  return parseCommandFile(readFileSync(files.state, 'utf8'))['run-id'];
-}
+const { startAction, action, started, runnerTemp } = actionHarness({
+  work,
+  token: TOKEN,
+  apiUrl: () => fake.url,
+});
 
 async function objectsOf(runId: string): Promise<{ containers: string[]; images: string[] }> {
   const label = [`dev.slimpy.run=${runId}`];
@@ -211,8 +151,6 @@ const stdoutWithoutMasks = (output: string): string =>
     .filter((line) => !line.startsWith('::add-mask::'))
     .join('\n');
 
-const ranBuild = (output: string): boolean => output.includes('::group::Build the image');
-
 beforeAll(async () => {
   if (engineMissing()) return;
   mkdirSync(runnerTemp, { recursive: true });
@@ -231,121 +169,40 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe.skipIf(engineMissing())('bad inputs: exit 1, the input named, nothing built', () => {
-  it.each([
-    ['budget', 'big', /Invalid `budget`: "big" is not a size/],
-    ['max-growth', 'lots', /Invalid `max-growth`: "lots" is neither a percentage/],
-    ['prune', 'tests,bogus', /Invalid `prune`: unknown category "bogus"; known: all, none, tests/],
-  ])('%s: %j', async (input, value, message) => {
-    const run = await action({ context: 'test/fixtures/pipeline/no-python', [input]: value });
-    expect(run.code).toBe(1);
-    expect(run.output).toMatch(new RegExp(`::error::${message.source}`));
-    expect(ranBuild(run.output)).toBe(false);
-    expect(runIdOf(run.files)).toBeUndefined();
-  });
-
-  it('the CLI exits 2 for an invalid value, naming the input', async () => {
-    const run = await cli(['measure', '--context', 'x', '--budget', 'big']);
-    expect(run.code).toBe(2);
-    expect(run.output).toContain('slimpy: Invalid `budget`: "big" is not a size');
-  });
-
-  it('a missing context names the path and `context`', async () => {
-    const run = await action({ context: 'no/such/dir', mode: 'measure' });
-    expect(run.code).toBe(1);
-    expect(run.output).toContain(
-      `::error::The build context ${path.resolve('no/such/dir')} does not exist or is not a directory. Set \`context\``,
-    );
-    expect(ranBuild(run.output)).toBe(false);
-  });
-
-  it('a missing Dockerfile names the path and `file`', async () => {
-    const run = await action({ context: 'test/fixtures', mode: 'measure' });
-    expect(run.code).toBe(1);
-    expect(run.output).toContain(
-      `::error::No Dockerfile at ${path.resolve('test/fixtures/Dockerfile')}. Set \`file\``,
-    );
-    expect(ranBuild(run.output)).toBe(false);
-  });
-
-  it('an unknown target lists the stage names, before any build', async () => {
-    const run = await action({
-      context: 'examples/pyarrow-duckdb',
-      target: 'prod',
-      mode: 'measure',
+describe.skipIf(engineMissing())(
+  'errors the engine finds: exit 1, an annotation on the line',
+  () => {
+    it('a syntax error the engine finds gets an annotation on its line', async () => {
+      const dir = context('syntax', 'FROM scratch\nCOPY Dockerfile /Dockerfile\nRUNN echo hi\n');
+      const run = await action({ context: dir, mode: 'measure', network: 'none' });
+      expect(run.code).toBe(1);
+      const file = path.relative(process.cwd(), path.join(dir, 'Dockerfile'));
+      expect(run.output).toMatch(
+        new RegExp(
+          `::error file=${file},line=3::The image build failed: .*unknown instruction: RUNN`,
+        ),
+      );
     });
-    expect(run.code).toBe(1);
-    expect(run.output).toContain(
-      '::error file=examples/pyarrow-duckdb/Dockerfile::build target "prod" is not a stage in this Dockerfile (stages: builder)',
-    );
-    expect(ranBuild(run.output)).toBe(false);
-  });
 
-  it('a Dockerfile slimpy cannot read gets an annotation on its line', async () => {
-    const dir = context('preamble', 'ARG BASE\nENV A=1\nFROM scratch\n');
-    const run = await action({ context: dir, mode: 'measure' });
-    expect(run.code).toBe(1);
-    const file = path.relative(process.cwd(), path.join(dir, 'Dockerfile'));
-    expect(run.output).toContain(
-      `::error file=${file},line=2::Dockerfile line 2: ENV appears before the first FROM`,
-    );
-    expect(ranBuild(run.output)).toBe(false);
-  });
-
-  it('a syntax error the engine finds gets an annotation on its line', async () => {
-    const dir = context('syntax', 'FROM scratch\nCOPY Dockerfile /Dockerfile\nRUNN echo hi\n');
-    const run = await action({ context: dir, mode: 'measure', network: 'none' });
-    expect(run.code).toBe(1);
-    const file = path.relative(process.cwd(), path.join(dir, 'Dockerfile'));
-    expect(run.output).toMatch(
-      new RegExp(
-        `::error file=${file},line=3::The image build failed: .*unknown instruction: RUNN`,
-      ),
-    );
-  });
-
-  it('a failing RUN: the instruction, the log tail and an annotation on its line', async () => {
-    const run = await action({
-      context: 'test/fixtures/engine/failing-run',
-      mode: 'measure',
-      network: 'none',
-      'build-args': `PYTHON_IMAGE=${baseImage()}`,
+    it('a failing RUN: the instruction, the log tail and an annotation on its line', async () => {
+      const run = await action({
+        context: 'test/fixtures/engine/failing-run',
+        mode: 'measure',
+        network: 'none',
+        'build-args': `PYTHON_IMAGE=${baseImage()}`,
+      });
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(
+        /::error file=test\/fixtures\/engine\/failing-run\/Dockerfile,line=4::The image build failed at `\[\d\/\d\] RUN echo "about to fail" && exit 7`/,
+      );
+      const failure = run.output.split('\n').find((line) => line.startsWith('::error::'));
+      expect(failure).toContain('Last lines of the build log:%0A');
+      expect(failure).toContain('about to fail');
     });
-    expect(run.code).toBe(1);
-    expect(run.output).toMatch(
-      /::error file=test\/fixtures\/engine\/failing-run\/Dockerfile,line=4::The image build failed at `\[\d\/\d\] RUN echo "about to fail" && exit 7`/,
-    );
-    const failure = run.output.split('\n').find((line) => line.startsWith('::error::'));
-    expect(failure).toContain('Last lines of the build log:%0A');
-    expect(failure).toContain('about to fail');
-  });
-});
+  },
+);
 
-describe.skipIf(engineMissing())('the engine: unreachable, gone, hung', () => {
-  const nowhere = { DOCKER_HOST: 'unix:///nonexistent.sock' };
-
-  it('unreachable, action: says how to start one', async () => {
-    const run = await action(
-      { context: 'test/fixtures/pipeline/no-python', mode: 'measure' },
-      { env: nowhere },
-    );
-    expect(run.code).toBe(1);
-    expect(run.output).toMatch(
-      /::error::No Docker engine answers at unix:\/\/\/nonexistent\.sock \(connect ENOENT \/nonexistent\.sock\)\. Start one .*or point DOCKER_HOST at it\./,
-    );
-  });
-
-  it('unreachable, CLI: says how to start one', async () => {
-    const run = await cli(
-      ['measure', '--context', path.resolve('test/fixtures/pipeline/no-python')],
-      nowhere,
-    );
-    expect(run.code).toBe(1);
-    expect(run.output).toMatch(
-      /slimpy: No Docker engine answers at unix:\/\/\/nonexistent\.sock .*Start one .*`sudo systemctl start docker`/,
-    );
-  });
-
+describe.skipIf(engineMissing())('the engine: gone, hung', () => {
   it('a socket that accepts and never answers: unreachable after SLIMPY_ENGINE_TIMEOUT_MS, no hang', async () => {
     const proxy = await startSocketProxy();
     proxy.process.kill('SIGUSR1');
@@ -414,7 +271,7 @@ describe.skipIf(engineMissing())('the smoke test', () => {
     try {
       const run = await action(pythonInputs('echo smoke-said-this; exit 3'), {
         event: 'pull_request',
-        github,
+        apiUrl: github.url,
       });
       expect(run.code, run.output.slice(-3000)).toBe(1);
       expect(run.output).toContain(
@@ -481,7 +338,9 @@ describe.skipIf(engineMissing())('cancellation and the post step', () => {
     await expect(docker.getImage(bystander.image).inspect()).resolves.toBeTruthy();
   }
 
-  async function smokeContainer(run: ActionRun): Promise<Dockerode.ContainerInspectInfo> {
+  async function smokeContainer(
+    run: ReturnType<typeof startAction>,
+  ): Promise<Dockerode.ContainerInspectInfo> {
     const runId = await waitFor('the run id', () => runIdOf(run.files), 30_000);
     return waitFor(
       'the smoke-test container',
@@ -609,7 +468,7 @@ describe.skipIf(engineMissing())('output that is too big or too strange', () => 
     try {
       const run = await action(
         { context: dir, mode: 'measure', network: 'none', 'build-args': `BASE=${baseImage()}` },
-        { event: 'pull_request', github },
+        { event: 'pull_request', apiUrl: github.url },
       );
       expect(run.code, run.output.slice(-3000)).toBe(0);
       const report = JSON.parse(readFileSync(run.outputs.report!, 'utf8')) as {
@@ -646,7 +505,7 @@ describe.skipIf(engineMissing())('GitHub API faults', () => {
     try {
       const run = await action(
         { context: noPythonContext(), mode: 'measure' },
-        { event: 'pull_request', github },
+        { event: 'pull_request', apiUrl: github.url },
       );
       expect(run.code, run.output.slice(-3000)).toBe(0);
       expect(run.output).toContain('::warning::Posting the PR comment failed: ');
@@ -667,7 +526,7 @@ describe.skipIf(engineMissing())('invariants', () => {
     try {
       const run = await action(pythonInputs('python -c "import prometheus_client"'), {
         event: 'pull_request',
-        github,
+        apiUrl: github.url,
         env: cache.env,
       });
       expect(run.code, run.output.slice(-3000)).toBe(0);

@@ -182,3 +182,69 @@ export async function waitFor<T>(
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
+
+/** Finished action run, with what it wrote for the runner. */
+export type ActionRunResult = Finished & {
+  outputs: Record<string, string>;
+  summary: string;
+  files: ActionFiles;
+  env: Record<string, string>;
+};
+
+export interface ActionHarnessOptions {
+  /** A temp directory of the test file's; runs get their own folders in it. */
+  work: string;
+  token: string;
+  /** The GitHub API fake's base URL (read at each run: the fake starts in beforeAll). */
+  apiUrl: () => string;
+}
+
+/**
+ * Runs the action and the CLI as the runner and a terminal do, in folders of `work`; `started`
+ * keeps every action run's files so afterAll can remove what a failed assertion left behind.
+ */
+export function actionHarness(options: ActionHarnessOptions) {
+  const runnerTemp = path.join(options.work, 'runner-temp');
+  const toolCache = path.join(options.work, 'tool-cache');
+  const started: ActionFiles[] = [];
+  let counter = 0;
+  function startAction(
+    inputs: Record<string, string>,
+    run: { event?: 'pull_request' | 'push'; env?: Record<string, string>; apiUrl?: string } = {},
+  ): { running: Running; env: Record<string, string>; files: ActionFiles } {
+    mkdirSync(runnerTemp, { recursive: true });
+    const { env, files } = runnerEnvironment(inputs, {
+      dir: path.join(options.work, `run-${counter++}`),
+      apiUrl: run.apiUrl ?? options.apiUrl(),
+      token: options.token,
+      event: run.event ?? 'push',
+      runnerTemp,
+      toolCache,
+      env: run.env,
+    });
+    started.push(files);
+    return { running: startNode('dist/index.js', [], env), env, files };
+  }
+  async function action(
+    inputs: Record<string, string>,
+    run: Parameters<typeof startAction>[1] = {},
+  ): Promise<ActionRunResult> {
+    const startedRun = startAction(inputs, run);
+    const finished = await startedRun.running.finished;
+    return {
+      ...finished,
+      outputs: parseCommandFile(readFileSync(startedRun.files.output, 'utf8')),
+      summary: readFileSync(startedRun.files.summary, 'utf8'),
+      files: startedRun.files,
+      env: startedRun.env,
+    };
+  }
+  const cli = (args: string[], env: Record<string, string> = {}): Promise<Finished> =>
+    startNode(path.resolve('dist/cli.js'), args, env, { cwd: options.work }).finished;
+  return { startAction, action, cli, started, runnerTemp, toolCache };
+}
+
+/** The run id the action saved for its post step; undefined when it stopped before saving it. */
+export function runIdOf(files: ActionFiles): string | undefined {
+  return parseCommandFile(readFileSync(files.state, 'utf8'))['run-id'];
+}
