@@ -210,7 +210,12 @@ export function actionHarness(options: ActionHarnessOptions) {
   let counter = 0;
   function startAction(
     inputs: Record<string, string>,
-    run: { event?: 'pull_request' | 'push'; env?: Record<string, string>; apiUrl?: string } = {},
+    run: {
+      event?: 'pull_request' | 'push';
+      env?: Record<string, string>;
+      apiUrl?: string;
+      workspace?: string;
+    } = {},
   ): { running: Running; env: Record<string, string>; files: ActionFiles } {
     mkdirSync(runnerTemp, { recursive: true });
     const { env, files } = runnerEnvironment(inputs, {
@@ -220,6 +225,7 @@ export function actionHarness(options: ActionHarnessOptions) {
       event: run.event ?? 'push',
       runnerTemp,
       toolCache,
+      workspace: run.workspace,
       env: run.env,
     });
     started.push(files);
@@ -239,8 +245,11 @@ export function actionHarness(options: ActionHarnessOptions) {
       env: startedRun.env,
     };
   }
-  const cli = (args: string[], env: Record<string, string> = {}): Promise<Finished> =>
-    startNode(path.resolve('dist/cli.js'), args, env, { cwd: options.work }).finished;
+  const cli = (
+    args: string[],
+    env: Record<string, string> = {},
+    cwd = options.work,
+  ): Promise<Finished> => startNode(path.resolve('dist/cli.js'), args, env, { cwd }).finished;
   return { startAction, action, cli, started, runnerTemp, toolCache };
 }
 
