@@ -20,13 +20,12 @@
  * need the engine: hashing duplicate candidates and the size of the suggested `-slim` base.
  */
 import type Docker from 'dockerode';
-import type { HistoryRow } from '../engine/images.js';
 import { inspectImage } from '../engine/images.js';
 import type { FindingFacts, FindingKind } from '../model/report.js';
 import { hashLayerFiles } from './findings/content-hash.js';
 import { duplicateCandidates, duplicateCopies } from './findings/duplicates.js';
 import { viewLayers, type LayerView, type ViewFile } from './findings/layer-view.js';
-import { layerOrigins, type LayerOrigin } from './findings/origins.js';
+import { layerOrigins, type LayerOrigin, type OriginInput } from './findings/origins.js';
 import {
   docPackage,
   dpkgListPackage,
@@ -50,17 +49,8 @@ export const FINDING_MIN_BYTES = 1_000_000;
 /** Paths given as evidence per finding. */
 const EVIDENCE_PATHS = 5;
 
-export interface FindingsInput {
-  /** The image's layers in RootFS order (`readImageLayers`). */
-  layers: readonly LayerContent[];
-  /** Image history, oldest first (`imageHistory`). */
-  history: readonly HistoryRow[];
-  /** How many bottom layers are the base image's (0 when unknown: inferred from the history). */
-  baseLayerCount: number;
-  /** The Dockerfile's text, to map layers to lines. */
-  dockerfile?: string;
-  target?: string;
-  buildArgs?: Record<string, string>;
+/** The layers, history and Dockerfile (see OriginInput), and what the advice needs beyond them. */
+export interface FindingsInput extends OriginInput {
   /** The image the built stage ultimately builds FROM, resolved (`finalBaseImage`). */
   baseImage?: string;
   /** Size of the suggested `-slim` base when the engine has it. */
