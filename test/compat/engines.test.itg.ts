@@ -103,8 +103,13 @@ function chainIds(diffIds: readonly string[]): string[] {
 
 async function expectEngineFigures(measured: ImageMeasurement): Promise<Record<string, number>> {
   const figures = await engineFigures(measured.id);
-  if (facts.store === 'containerd') expect(measured.size).toBe(await snapshotUsage(measured.id));
-  else expect(measured.size).toBe(figures.inspectSize);
+  if (facts.store === 'containerd') {
+    // Docker's unpacked figure counts a few directory blocks more than the layers' snapshots (seen:
+    // 12 kB of 500 MB); a wrong formula (content size, list size) would be off by 100+ MB.
+    expect(Math.abs(measured.size - (await snapshotUsage(measured.id)))).toBeLessThanOrEqual(
+      64 * 1024,
+    );
+  } else expect(measured.size).toBe(figures.inspectSize);
   expect(measured.compressed).toBeGreaterThan(0);
   if (facts.store === 'containerd') {
     // The blobs the store keeps (gzip layers), as a push sends them: inspect Size is those plus
