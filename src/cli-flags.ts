@@ -3,7 +3,7 @@
 export const CLI_USAGE = `Usage:
   slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
   slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
-                 [--prune a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--strict] [--network host] [--json]
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
@@ -20,6 +20,7 @@ export const CLI_OPTIONS = {
   'smoke-timeout': { type: 'string' },
   'no-strip': { type: 'boolean' },
   prune: { type: 'string' },
+  fix: { type: 'string' },
   keep: { type: 'string', multiple: true },
   strict: { type: 'boolean' },
   budget: { type: 'string' },
@@ -47,6 +48,7 @@ export interface FlagValues {
   'smoke-timeout'?: string;
   'no-strip'?: boolean;
   prune?: string;
+  fix?: string;
   keep?: string[];
   strict?: boolean;
   budget?: string;
@@ -73,6 +75,7 @@ export function flagInputs(
     'smoke-timeout': values['smoke-timeout'] ?? '',
     strip: values['no-strip'] ? 'false' : 'true',
     prune: values.prune ?? '',
+    fix: values.fix ?? '',
     keep: (values.keep ?? []).join('\n'),
     strict: values.strict ? 'true' : 'false',
     budget: values.budget ?? '',

@@ -5,6 +5,7 @@
 import { Run } from 'dockerfile-ast';
 import { lineOf, capitalStageLabel, stageLabel, stageOf, type PlanContext } from './context.js';
 import { planDerivedStages, type DerivedStagePlan } from './derived.js';
+import { planFixes, type FixOptions, type FixOutcome } from './fixes/index.js';
 import { assertUsableScriptPath } from './invocation.js';
 import { runCommand, parseDockerfile, type ParsedDockerfile } from './parse.js';
 import { createsPythonEnvironment, isPythonImage } from './python.js';
@@ -19,6 +20,7 @@ import { planSameRun } from './same-run.js';
 import { findTargetStage, listStages, resolveStages, stageChain } from './stages.js';
 
 export { DockerfileError } from './parse.js';
+export type { FixOptions, FixOutcome } from './fixes/index.js';
 export { finalBaseImage, listStages, type StageSummary } from './stages.js';
 export type { TextEdit } from './rewrite.js';
 
@@ -33,6 +35,8 @@ export interface PlanOptions {
   scriptPath: string;
   /** Option words for the script, placed before the roots (already validated; shell-quoted here). */
   scriptArgs: string[];
+  /** Fix rules to plan beside the prune, with what was measured on the original image. */
+  fixes?: FixOptions;
 }
 
 export interface DerivedStage {
@@ -52,7 +56,7 @@ export interface DerivedStage {
 export interface SlimPlan {
   /** The stage being built, in the original Dockerfile (line numbers 1-based). */
   finalStage: { index: number; name?: string; line: number };
-  strategy: 'derived-stages' | 'same-run' | 'none';
+  strategy: 'derived-stages' | 'same-run' | 'fixes' | 'none';
   derived: DerivedStage[];
   /** RUN instructions the prune was appended to (1-based lines of the original Dockerfile). */
   sameRun: Array<{ line: number }>;
@@ -69,16 +73,25 @@ export interface SlimPlan {
   buildTarget?: string;
   /** The edits that turn the original into `text`; offsets index the original. */
   edits: TextEdit[];
+  /** The fix rules that changed something, with the lines whose bytes they remove. */
+  fixes: FixOutcome[];
+  /** True when the slimmed Dockerfile runs the prune script (its file goes into the build). */
+  usesPruneScript: boolean;
 }
 
 export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
   assertUsableScriptPath(options.scriptPath);
-  const context = planContext(parseDockerfile(dockerfile), options);
+  const planned = planContext(parseDockerfile(dockerfile), options);
+  // The fix rules append after the prune, and may add words to it (the prune's RUNs do not
+  // depend on its words).
+  const prunedRuns = new Set(planSameRun(planned).runs.map((run) => run.line));
+  const fixes = planFixes(planned, options.fixes, prunedRuns);
+  const context = { ...planned, scriptArgs: [...planned.scriptArgs, ...fixes.scriptArgs] };
   const references = chainReferences(context);
   const derived = planDerivedStages(context, references.copies);
   const sameRun = planSameRun(context);
   const renumbered = renumberIndices(context, derived.stages, derived.edits);
-  const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits];
+  const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits, ...fixes.edits];
   const text = applyTextEdits(dockerfile, edits);
   const skipped = [
     ...references.skipped,
@@ -86,13 +99,14 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
     ...mountedOnly(context, references),
     ...sameRun.skipped,
     ...unreachedPython(context),
+    ...fixes.skipped,
   ];
   if (derived.pythonSources === 0 && sameRun.runs.length === 0 && sameRun.skipped.length === 0) {
     skipped.push(nothingToPrune(context));
   }
   const plan: SlimPlan = {
     finalStage: finalStageSummary(context),
-    strategy: strategyOf(derived.stages.length, sameRun.runs.length),
+    strategy: strategyOf(derived.stages.length, sameRun.runs.length, fixes.outcomes.length),
     derived: describeDerived(context, derived.stages, text),
     sameRun: sameRun.runs,
     text,
@@ -101,9 +115,12 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
       ...derived.notes,
       ...renumbered.notes,
       ...sameRun.notes,
+      ...fixes.notes,
     ],
     skipped,
     edits,
+    fixes: fixes.outcomes,
+    usesPruneScript: derived.stages.length > 0 || sameRun.runs.length > 0 || fixes.runsPruneScript,
   };
   if (options.target !== undefined) plan.buildTarget = options.target;
   return plan;
@@ -141,9 +158,10 @@ function frontendNotes(
   ];
 }
 
-function strategyOf(derived: number, sameRun: number): SlimPlan['strategy'] {
+function strategyOf(derived: number, sameRun: number, fixes: number): SlimPlan['strategy'] {
   if (derived > 0) return 'derived-stages';
-  return sameRun > 0 ? 'same-run' : 'none';
+  if (sameRun > 0) return 'same-run';
+  return fixes > 0 ? 'fixes' : 'none';
 }
 
 function finalStageSummary(context: PlanContext): SlimPlan['finalStage'] {

@@ -57,24 +57,42 @@ export function applyTextEdits(text: string, edits: readonly TextEdit[]): string
 
 export type RunEdit = { edits: TextEdit[] } | { skip: string };
 
+export interface AppendOptions {
+  /**
+   * True when another of slimpy's commands is already appended at the same place: that command
+   * ends in a plain command, so this one follows it with `&&` whatever the original ends with.
+   */
+  chained?: boolean;
+}
+
 /**
  * Makes `command` run at the end of an existing RUN, inside the same layer. Returns why not when
  * the RUN's form leaves no safe place for it.
  */
-export function appendToRun(parsed: ParsedDockerfile, run: Run, command: string): RunEdit {
+export function appendToRun(
+  parsed: ParsedDockerfile,
+  run: Run,
+  command: string,
+  options: AppendOptions = {},
+): RunEdit {
   if (isExecForm(run)) {
     return {
-      skip: 'it is in exec form (a JSON array), which has no shell to append the prune to; write it in shell form to have it slimmed',
+      skip: 'it is in exec form (a JSON array), which has no shell to append to; write it in shell form to have it slimmed',
     };
   }
   const heredocs = run.getHeredocs();
-  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command);
+  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command, options);
   return isBareHeredocScript(parsed, run)
     ? appendToHeredocScript(parsed, run, command)
-    : appendToHeredocCommand(parsed, run, command);
+    : appendToHeredocCommand(parsed, run, command, options);
 }
 
-function appendToShellCommand(parsed: ParsedDockerfile, run: Run, command: string): RunEdit {
+function appendToShellCommand(
+  parsed: ParsedDockerfile,
+  run: Run,
+  command: string,
+  options: AppendOptions,
+): RunEdit {
   const { source, escapeChar } = parsed;
   const end = offsetAt(source, run.getRange().end);
   const argumentsStart = offsetAt(source, run.getInstructionRange().end);
@@ -85,7 +103,11 @@ function appendToShellCommand(parsed: ParsedDockerfile, run: Run, command: strin
   const joint = shellJoint(joinContinuations(raw, escapeChar));
   if ('skip' in joint) return joint;
   const trailing = raw.length - raw.trimEnd().length;
-  return { edits: [insertion(end - trailing, `${joint.text}${command}`)] };
+  return { edits: [insertion(end - trailing, `${jointText(joint, options)}${command}`)] };
+}
+
+function jointText(joint: { text: string }, options: AppendOptions): string {
+  return options.chained ? ' && ' : joint.text;
 }
 
 /** `RUN <<EOF` with nothing else on the line: Docker runs the body as a script. */
@@ -125,7 +147,12 @@ function appendToHeredocScript(parsed: ParsedDockerfile, run: Run, command: stri
 }
 
 /** `RUN cmd <<EOF ... EOF`: the shell reads the body as input; the command line is ours to extend. */
-function appendToHeredocCommand(parsed: ParsedDockerfile, run: Run, command: string): RunEdit {
+function appendToHeredocCommand(
+  parsed: ParsedDockerfile,
+  run: Run,
+  command: string,
+  options: AppendOptions,
+): RunEdit {
   const { source, escapeChar } = parsed;
   const lines = new Set(run.getHeredocs().map((heredoc) => heredoc.getStartRange().start.line));
   const [line, ...others] = [...lines];
@@ -141,7 +168,7 @@ function appendToHeredocCommand(parsed: ParsedDockerfile, run: Run, command: str
   const joint = shellJoint(joinContinuations(commandLine, escapeChar));
   if ('skip' in joint) return joint;
   const trailing = commandLine.length - commandLine.trimEnd().length;
-  return { edits: [insertion(lineEnd - trailing, `${joint.text}${command}`)] };
+  return { edits: [insertion(lineEnd - trailing, `${jointText(joint, options)}${command}`)] };
 }
 
 function lineBreakLength(source: SourceText, line: number): number {

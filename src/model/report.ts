@@ -4,6 +4,7 @@
  * (documented in README.md); add fields, never rename them.
  */
 import type { PruneCategory } from './categories.js';
+import type { FixRule } from './fixes.js';
 
 export const REPORT_VERSION = 1;
 
@@ -62,10 +63,49 @@ export interface StrippedFile {
 }
 
 export interface CategorySaving {
-  /** A prune category, `strip`, or `other` for removed files no rule names. */
-  category: PruneCategory | 'strip' | 'other';
+  /**
+   * A prune category, a fix rule, `strip`, or `other` for changes no rule names (negative when
+   * the rewrite added bytes, e.g. the prune script copied in on the classic builder).
+   */
+  category: PruneCategory | FixRule | 'strip' | 'other';
   files: number;
+  /** Bytes that left the image: the rows add up to the size change. */
   bytes: number;
+}
+
+/**
+ * Bytes the slimmed image deletes but still ships: a later layer hides them, the layer that made
+ * them keeps them. Never counted as saved.
+ */
+export interface StillShipped {
+  /** 1-based position of the layer holding them in the delivered image. */
+  layer: number;
+  /** The instruction that made that layer, shortened to one line. */
+  instruction: string;
+  /** Its 1-based line in the original Dockerfile, when known. */
+  line?: number;
+  /** True for a layer of the base image. */
+  base: boolean;
+  bytes: number;
+  files: number;
+  /** What they are, by the rule that deleted them, biggest first. */
+  categories: Array<{ category: CategorySaving['category']; bytes: number }>;
+  /** One sentence each: why they still ship, and what would make them leave. */
+  why: string;
+  fix: string;
+  /** The biggest paths, as evidence. */
+  paths: string[];
+}
+
+/** ELF files strip left as they were because the stripped copy failed a check. */
+export interface StripKept {
+  files: number;
+  /** Their sizes together. */
+  bytes: number;
+  /** How many files each reason kept, most first (e.g. a loadable segment would move). */
+  reasons: Array<{ reason: string; files: number }>;
+  /** Some of the files, as evidence. */
+  paths: string[];
 }
 
 export interface SmokeRun {
@@ -92,16 +132,20 @@ export interface SmokeReport {
 
 export interface SlimResult {
   /** How the Dockerfile was rewritten: derived builder stages, or prune in the installing RUN. */
-  strategy: 'derived-stages' | 'same-run' | 'none';
+  strategy: 'derived-stages' | 'same-run' | 'fixes' | 'none';
   /** Human-readable reasons for the choices made (one sentence each). */
   notes: string[];
   /** What slimpy chose not to do, and why. */
   skipped: string[];
   /** The variant delivered: the full settings, or a fallback found by the culprit search. */
-  variant: { strip: boolean; prune: PruneCategory[] };
+  variant: { strip: boolean; prune: PruneCategory[]; fix?: FixRule[] };
   /** When the full settings broke the smoke test: the rule that broke it, e.g. `tests`. */
   culprit?: string;
   savings: CategorySaving[];
+  /** Deleted by the slimmed Dockerfile but still shipped in an earlier layer (not in `savings`). */
+  stillShipped?: StillShipped[];
+  /** What strip refused, from the slimmed build's log (absent when that step came from cache). */
+  stripKept?: StripKept;
   strippedTop: StrippedFile[];
   /** Paths (relative to the workspace when known) of the slimmed Dockerfile and the patch. */
   dockerfilePath: string;

@@ -18,7 +18,7 @@ export async function writeSlimmedFiles(
   dockerfileText: string,
   plan: SlimPlan,
 ): Promise<SlimmedFiles> {
-  const patch = plan.strategy === 'none' ? '' : slimPatch(settings, dockerfileText, plan);
+  const patch = plan.edits.length === 0 ? '' : slimPatch(settings, dockerfileText, plan);
   const files = {
     dockerfile: path.join(settings.outputDir, `${path.basename(settings.file)}.slimpy`),
     patch: path.join(settings.outputDir, 'slimpy.patch'),
@@ -35,8 +35,6 @@ function slimPatch(settings: Settings, dockerfileText: string, plan: SlimPlan): 
     settings.workspace,
     path.join(settings.context, PRUNE_SCRIPT_PATH),
   );
-  return (
-    unifiedDiff(dockerfileText, plan.text, dockerfileRel) +
-    newFileDiff(scriptRel, loadPruneScript())
-  );
+  const script = plan.usesPruneScript ? newFileDiff(scriptRel, loadPruneScript()) : '';
+  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + script;
 }

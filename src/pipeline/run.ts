@@ -49,7 +49,7 @@ async function runSteps(run: RunContext): Promise<PipelineResult> {
   const files: ReportFiles = { report: path.join(settings.outputDir, 'slimpy-report.json') };
   if (settings.mode !== 'slim') return { report, files };
   try {
-    const step = await slim(run, before);
+    const step = await slim(run, before, report.findings);
     return { report: { ...report, ...step.outcome }, files: { ...files, ...step.files } };
   } catch (error) {
     // Broken smoke test: the report still says what was measured and what the test printed.

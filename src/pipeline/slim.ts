@@ -1,14 +1,25 @@
 /**
- * Slim mode: plan the rewrite, build the slimmed variant, smoke-test both images, fall back to a
- * variant without the rule that broke the test, measure what is delivered.
+ * Slim mode: plan the rewrite (prune and fix rules), build the slimmed variant, smoke-test both
+ * images, fall back to a variant without the rule that broke the test or the build, measure what
+ * is delivered and where the bytes went.
  */
 import type { SlimPlan } from '../dockerfile/plan.js';
+import { BuildError } from '../engine/build.js';
+import { fixFacts } from '../measure/fix-facts.js';
 import type { MeasuredImage } from '../measure/sizes.js';
-import type { ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '../model/report.js';
+import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '../model/report.js';
+import { formatBytes } from '../report/format.js';
 import { measureSavings } from '../slim/savings.js';
-import type { ScriptSettings } from '../slim/script.js';
+import { stripKeptFromLog } from '../slim/strip-log.js';
 import { runSmoke } from '../smoke/smoke.js';
-import { describeRule, findCulprit, planFor, smokeRequest } from './culprit.js';
+import {
+  describeRule,
+  findCulprit,
+  planFor,
+  smokeRequest,
+  type OriginalFacts,
+  type Variant,
+} from './culprit.js';
 import { SmokeBrokenError } from './errors.js';
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
@@ -23,18 +34,24 @@ export interface SlimStep {
 }
 
 /** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
-export async function slim(run: RunContext, before: MeasuredImage): Promise<SlimStep> {
-  const wanted: ScriptSettings = {
+export async function slim(
+  run: RunContext,
+  before: MeasuredImage,
+  findings: readonly Finding[] | undefined,
+): Promise<SlimStep> {
+  const wanted: Variant = {
     strip: run.settings.strip,
     prune: run.settings.prune,
     keep: run.settings.keep,
+    fix: run.settings.fix,
   };
-  const plan = planFor(run, wanted);
+  const original = originalFacts(run, before, findings);
+  const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
-    await slimAndTest(run, before, plan, wanted, step);
+    await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
@@ -42,12 +59,28 @@ export async function slim(run: RunContext, before: MeasuredImage): Promise<Slim
   }
 }
 
-function slimResult(plan: SlimPlan, wanted: ScriptSettings): SlimResult {
+function originalFacts(
+  run: RunContext,
+  before: MeasuredImage,
+  findings: readonly Finding[] | undefined,
+): OriginalFacts & { imageId: string } {
+  const facts = fixFacts({
+    layers: before.layers,
+    history: before.history,
+    baseLayerCount: before.measurement.layers.filter((layer) => layer.base).length,
+    dockerfile: run.dockerfileText,
+    target: run.settings.target,
+    buildArgs: run.settings.buildArgs,
+  });
+  return { findings: findings ?? [], facts, imageId: before.measurement.id };
+}
+
+function slimResult(plan: SlimPlan, wanted: Variant): SlimResult {
   return {
     strategy: plan.strategy,
     notes: plan.notes,
     skipped: [...plan.skipped],
-    variant: { strip: wanted.strip, prune: [...wanted.prune] },
+    variant: variantOf(wanted),
     savings: [],
     strippedTop: [],
     dockerfilePath: '',
@@ -55,6 +88,10 @@ function slimResult(plan: SlimPlan, wanted: ScriptSettings): SlimResult {
     patch: '',
     warnings: [],
   };
+}
+
+function variantOf(variant: Variant): SlimResult['variant'] {
+  return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
 
 async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promise<void> {
@@ -67,62 +104,151 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
   result.patch = written.patch;
 }
 
+interface Images {
+  before: MeasuredImage;
+  original: OriginalFacts & { imageId: string };
+}
+
+/** A variant as built: its plan, and its image and build log once built. */
+interface Built {
+  plan: SlimPlan;
+  variant: Variant;
+  imageId?: string;
+  log?: string[];
+}
+
 async function slimAndTest(
   run: RunContext,
-  before: MeasuredImage,
-  plan: SlimPlan,
-  wanted: ScriptSettings,
+  images: Images,
+  wanted: Built,
   step: SlimStep,
 ): Promise<void> {
-  const { hooks, settings } = run;
-  const originalId = before.measurement.id;
-  const result = step.outcome.slim as SlimResult;
-  if (plan.strategy === 'none') {
+  const { hooks } = run;
+  const originalId = images.original.imageId;
+  if (wanted.plan.edits.length === 0) {
     step.outcome.smoke = await hooks.group('Smoke test', () =>
       runSmoke(run.docker, smokeRequest(run, originalId, undefined)),
     );
     if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
     return;
   }
-  let slimmedId = await hooks.group('Build the slimmed image', () => buildVariant(run, plan));
+  const buildError = await hooks.group('Build the slimmed image', () => buildWanted(run, wanted));
   const smoke = await hooks.group('Smoke test: original and slimmed image', () =>
-    runSmoke(run.docker, smokeRequest(run, originalId, slimmedId)),
+    runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId)),
   );
   step.outcome.smoke = smoke;
   if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
-  if (smoke.after && !smoke.after.passed) {
-    if (settings.strict) {
-      throw new SmokeBrokenError(
-        `Slimming breaks the smoke test and \`strict\` is on. Output in the slimmed image:\n${smoke.after.output.slice(-2000)}`,
-      );
-    }
-    const fallback = await hooks.group('Find what breaks the smoke test', () =>
-      findCulprit(run, wanted, before.measurement.id),
-    );
-    if (!fallback) {
-      result.skipped.push(
-        'No slimmed variant passes the smoke test; the original image is delivered unchanged.',
-      );
-      result.variant = { strip: false, prune: [] };
-      step.outcome.after = before.measurement;
-      return;
-    }
-    result.culprit = fallback.culprit;
-    result.variant = { strip: fallback.script.strip, prune: [...fallback.script.prune] };
-    result.skipped.push(
-      `${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`,
-    );
-    slimmedId = fallback.imageId;
-    step.outcome.smoke = await runSmoke(run.docker, smokeRequest(run, originalId, slimmedId));
-    await saveFiles(run, planFor(run, fallback.script), step);
+  let delivered = wanted;
+  if (buildError !== undefined || (smoke.after && !smoke.after.passed)) {
+    const fallback = await fallBack(run, images, wanted, step, buildError);
+    if (fallback === undefined) return;
+    delivered = fallback;
   }
-  const after = await hooks.group('Measure the slimmed image', () =>
-    measureVariant(run, slimmedId),
+  await measureDelivered(run, images, delivered, step);
+}
+
+/**
+ * Builds the wanted variant. A build that a fix rule may have broken is not the end: the culprit
+ * search tries the variants without each rule (the error is returned); any other failure is.
+ */
+async function buildWanted(run: RunContext, wanted: Built): Promise<BuildError | undefined> {
+  const log: string[] = [];
+  try {
+    wanted.imageId = await buildVariant(run, wanted.plan, (line) => log.push(line));
+    wanted.log = log;
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof BuildError) || wanted.plan.fixes.length === 0) throw error;
+    run.hooks.warning(`The slimmed Dockerfile does not build: ${error.reason}`);
+    return error;
+  }
+}
+
+/** The culprit search, or `strict`'s failure; undefined when the original is delivered. */
+async function fallBack(
+  run: RunContext,
+  images: Images,
+  wanted: Built,
+  step: SlimStep,
+  buildError: BuildError | undefined,
+): Promise<Built | undefined> {
+  const result = step.outcome.slim as SlimResult;
+  const breaks = buildError ? 'the build' : 'the smoke test';
+  if (run.settings.strict) {
+    const output = buildError ? buildError.message : (step.outcome.smoke?.after?.output ?? '');
+    throw new SmokeBrokenError(
+      `Slimming breaks ${breaks} and \`strict\` is on. Output in the slimmed image:\n${output.slice(-2000)}`,
+    );
+  }
+  const active = wanted.plan.fixes.map((fix) => fix.rule);
+  const fallback = await run.hooks.group(`Find what breaks ${breaks}`, () =>
+    findCulprit(run, wanted.variant, images.original, active),
+  );
+  if (!fallback) {
+    result.skipped.push(
+      'No slimmed variant passes the smoke test; the original image is delivered unchanged.',
+    );
+    result.variant = { strip: false, prune: [], fix: [] };
+    step.outcome.after = images.before.measurement;
+    return undefined;
+  }
+  result.culprit = fallback.culprit;
+  result.variant = variantOf(fallback.script);
+  result.skipped.push(
+    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`,
+  );
+  const plan = planFor(run, fallback.script, images.original);
+  step.outcome.smoke = await runSmoke(
+    run.docker,
+    smokeRequest(run, images.original.imageId, fallback.imageId),
+  );
+  await saveFiles(run, plan, step);
+  result.notes = plan.notes;
+  return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
+}
+
+async function measureDelivered(
+  run: RunContext,
+  images: Images,
+  delivered: Built,
+  step: SlimStep,
+): Promise<void> {
+  const result = step.outcome.slim as SlimResult;
+  const imageId = delivered.imageId as string;
+  const after = await run.hooks.group('Measure the slimmed image', () =>
+    measureVariant(run, imageId),
   );
   step.outcome.after = after.measurement;
-  const { savings, strippedTop } = measureSavings(before.files, after.files);
-  result.savings = savings;
-  result.strippedTop = strippedTop;
+  const savings = measureSavings({
+    before: images.before,
+    after,
+    fixes: delivered.plan.fixes,
+    facts: images.original.facts,
+  });
+  result.savings = savings.savings;
+  result.strippedTop = savings.strippedTop;
+  if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
+  const kept = stripKeptFromLog(delivered.log ?? [], after.files);
+  if (kept) result.stripKept = kept;
+  logSavings(run, result, images.before.measurement.size - after.measurement.size);
+}
+
+/** The same figures as the report's "Where the bytes went", in the log. */
+function logSavings(run: RunContext, result: SlimResult, delta: number): void {
+  for (const saving of result.savings) {
+    run.hooks.info(
+      `saved: ${saving.category.padEnd(14)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`,
+    );
+  }
+  const total = result.savings.reduce((sum, saving) => sum + saving.bytes, 0);
+  run.hooks.info(
+    `saved: ${'total'.padEnd(14)} ${formatBytes(total).padStart(10)}  (image: ${formatBytes(delta)} smaller)`,
+  );
+  for (const shipped of result.stillShipped ?? []) {
+    run.hooks.info(
+      `still shipped in layer ${shipped.layer}: ${formatBytes(shipped.bytes)} (${shipped.files} files deleted later, not saved)`,
+    );
+  }
 }
 
 /** Slimming is not to blame for a test that already fails: no culprit search, the image's output. */

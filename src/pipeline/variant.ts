@@ -8,15 +8,24 @@ import { measureImage, type MeasuredImage } from '../measure/sizes.js';
 import { loadPruneScript, PRUNE_SCRIPT_PATH } from '../slim/script.js';
 import type { RunContext } from './prepare.js';
 
-/** Builds the user's Dockerfile as it is (plan undefined) or a slimmed variant of it. */
-export async function buildVariant(run: RunContext, plan: SlimPlan | undefined): Promise<string> {
+/**
+ * Builds the user's Dockerfile as it is (plan undefined) or a slimmed variant of it; `onLine`
+ * also gets each line of the build log.
+ */
+export async function buildVariant(
+  run: RunContext,
+  plan: SlimPlan | undefined,
+  onLine?: (line: string) => void,
+): Promise<string> {
   const { settings } = run;
-  const extraFiles = plan
+  const extraFiles = plan?.usesPruneScript
     ? [
         { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 0o755 },
         { path: '.slimpy/Dockerfile', content: plan.text },
       ]
-    : [];
+    : plan
+      ? [{ path: '.slimpy/Dockerfile', content: plan.text }]
+      : [];
   // The slimmed Dockerfile travels as an extra file and is the one the build reads.
   const context = await createContextTar(settings.context, {
     dockerfile: plan ? '.slimpy/Dockerfile' : settings.file,
@@ -31,7 +40,10 @@ export async function buildVariant(run: RunContext, plan: SlimPlan | undefined):
     network: settings.network,
     builder: run.engine.builder,
     labels: slimpyLabels(run.runId),
-    onLine: (line) => run.hooks.info(line),
+    onLine: (line) => {
+      run.hooks.info(line);
+      onLine?.(line);
+    },
     signal: run.signal,
   }).catch((error: unknown) => {
     // Lines of a slimmed variant are lines of the rewritten file; only the user's own count.

@@ -8,7 +8,8 @@
  */
 import { renderFindings } from './findings-markdown.js';
 import { isPruneCategory } from '../model/categories.js';
-import { CATEGORY_DESCRIPTIONS } from '../slim/categories.js';
+import { isFixRule } from '../model/fixes.js';
+import { CATEGORY_DESCRIPTIONS, FIX_DESCRIPTIONS } from '../slim/categories.js';
 import { codeText, escapeProse, escapeText, fencedBlock, sanitizeMarkerKey } from './escape.js';
 import {
   formatBytes,
@@ -255,7 +256,8 @@ function runOutcome(run: SmokeRun): string {
 }
 
 function ruleName(rule: string): string {
-  return rule === 'strip' ? 'Stripping debug symbols' : `${inlineCode(rule)} removal`;
+  if (rule === 'strip') return 'Stripping debug symbols';
+  return isFixRule(rule) ? `The ${inlineCode(rule)} fix` : `${inlineCode(rule)} removal`;
 }
 
 // Sizes ----------------------------------------------------------------------------------------
@@ -309,7 +311,8 @@ function compressedDelta(before: ImageMeasurement, after: ImageMeasurement): str
 
 const STRIP_DESCRIPTION =
   'debug symbols stripped from shared libraries (`.so`); the code itself is unchanged';
-const OTHER_DESCRIPTION = 'other removed files that no single rule accounts for';
+const OTHER_DESCRIPTION =
+  'other changes no single rule accounts for (negative: bytes the rewrite added, such as the prune script copied in)';
 
 function savingsSection(report: SlimpyReport, maxFiles: number): string {
   const slim = report.slim;
@@ -324,10 +327,15 @@ function savingsSection(report: SlimpyReport, maxFiles: number): string {
         formatBytes(saving.bytes),
         categoryDescription(saving.category),
       ]);
+    rows.push(totalRow(report));
     parts.push(
       table(['Category', 'Files', 'Saved', 'What it removes'], [':--', '--:', '--:', ':--'], rows),
     );
   }
+  const shipped = stillShippedList(report);
+  if (shipped) parts.push(shipped);
+  const kept = stripKeptLine(report);
+  if (kept) parts.push(kept);
   if (slim.strippedTop.length > 0 && maxFiles > 0) {
     const shown = slim.strippedTop.slice(0, maxFiles);
     const rows = shown.map((file) => [
@@ -348,10 +356,52 @@ function savingsSection(report: SlimpyReport, maxFiles: number): string {
 function categoryDescription(category: CategorySaving['category']): string {
   const text = isPruneCategory(category)
     ? CATEGORY_DESCRIPTIONS[category]
-    : category === 'strip'
-      ? STRIP_DESCRIPTION
-      : OTHER_DESCRIPTION;
+    : isFixRule(category)
+      ? FIX_DESCRIPTIONS[category]
+      : category === 'strip'
+        ? STRIP_DESCRIPTION
+        : OTHER_DESCRIPTION;
   return text.replace(/\|/g, '\\|');
+}
+
+/** The rows' sum beside the measured change: they count only bytes that left the image. */
+function totalRow(report: SlimpyReport): string[] {
+  const savings = report.slim?.savings ?? [];
+  const total = savings.reduce((sum, saving) => sum + saving.bytes, 0);
+  const files = savings.reduce((sum, saving) => sum + Math.max(saving.files, 0), 0);
+  const delta = report.after ? report.before.size - report.after.size : undefined;
+  const measured =
+    delta === undefined ? '' : `the image is ${formatBytes(delta)} smaller, as measured`;
+  return ['**total**', formatCount(files), `**${formatBytes(total)}**`, measured];
+}
+
+/** Bytes deleted in a later layer than the one that holds them: listed, never counted. */
+function stillShippedList(report: SlimpyReport): string {
+  const entries = report.slim?.stillShipped ?? [];
+  if (entries.length === 0) return '';
+  const total = entries.reduce((sum, entry) => sum + entry.bytes, 0);
+  const lines = entries.slice(0, 10).map((entry) => {
+    const where = entry.line === undefined ? '' : `, line ${entry.line}`;
+    const what = entry.categories
+      .map((part) => `${inlineCode(part.category)} ${formatBytes(part.bytes)}`)
+      .join(', ');
+    return `- Still shipped in layer ${entry.layer} (${inlineCode(entry.instruction)}${where}): ${formatBytes(entry.bytes)} in ${plural(entry.files, 'file')} (${what}). ${escapeProse(entry.why)} ${escapeProse(entry.fix)}`;
+  });
+  if (entries.length > 10) lines.push(`- ${truncationNote(10, entries.length, 'layers')}`);
+  return [
+    `Deleted but still shipped, not counted above (${formatBytes(total)}):`,
+    lines.join('\n'),
+  ].join('\n\n');
+}
+
+function stripKeptLine(report: SlimpyReport): string {
+  const kept = report.slim?.stripKept;
+  if (!kept) return '';
+  const reasons = kept.reasons
+    .map((reason) => `${escapeProse(reason.reason)} (${formatCount(reason.files)})`)
+    .join('; ');
+  const examples = kept.paths.map((path) => inlineCode(path)).join(', ');
+  return `Strip kept ${plural(kept.files, 'file')} as they were (${formatBytes(kept.bytes)}), because the stripped copy failed a check: ${reasons}. Among them: ${examples}.`;
 }
 
 // Largest files and layers -----------------------------------------------------------------------

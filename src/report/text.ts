@@ -23,11 +23,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
   if (report.slim) {
     out.push('');
     out.push(`Strategy: ${report.slim.strategy}`);
-    for (const saving of report.slim.savings) {
-      out.push(
-        `  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`,
-      );
-    }
+    out.push(...savingLines(report));
     for (const file of report.slim.strippedTop.slice(0, 5)) {
       out.push(
         `  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`,
@@ -106,6 +102,34 @@ function layerTable(image: ImageMeasurement): string[] {
 
 function optionalBytes(value: number | undefined): string {
   return value === undefined ? '-' : formatBytes(value);
+}
+
+/** "Where the bytes went": the same rows, total, still-shipped and strip lines as the comment. */
+function savingLines(report: SlimpyReport): string[] {
+  const slim = report.slim;
+  if (!slim || slim.savings.length === 0) return [];
+  const row = (label: string, bytes: number, note: string): string =>
+    `  ${label.padEnd(14)} ${formatBytes(bytes).padStart(10)}  ${note}`;
+  const rows = ['Where the bytes went:'];
+  for (const saving of slim.savings)
+    rows.push(row(saving.category, saving.bytes, `(${saving.files} files)`));
+  const total = slim.savings.reduce((sum, saving) => sum + saving.bytes, 0);
+  const delta = report.after ? report.before.size - report.after.size : 0;
+  rows.push(row('total', total, `(the image is ${formatBytes(delta)} smaller, as measured)`));
+  for (const entry of slim.stillShipped ?? []) {
+    const where = entry.line === undefined ? '' : `, line ${entry.line}`;
+    rows.push(
+      `  still shipped in layer ${entry.layer}${where}: ${formatBytes(entry.bytes)} (${entry.files} files, not counted). ${printable(entry.why)} ${printable(entry.fix)}`,
+    );
+  }
+  const kept = slim.stripKept;
+  if (kept) {
+    const reasons = kept.reasons.map((reason) => `${reason.reason} (${reason.files})`).join('; ');
+    rows.push(
+      `  strip kept ${kept.files} files as they were (${formatBytes(kept.bytes)}): ${printable(reasons)}`,
+    );
+  }
+  return rows;
 }
 
 /** What else makes the original image heavy: size, line, what, and the fix on the next line. */

@@ -1,5 +1,6 @@
 /** What each prune category removes, in the user's words (reports and docs). */
 import type { PruneCategory } from '../model/categories.js';
+import type { FixRule } from '../model/fixes.js';
 
 /** One line each: what the category removes, and why it is safe to. */
 export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
@@ -13,4 +14,16 @@ export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
   'static-libs': '`*.a` static libraries (only a linker reads them)',
   packaging: 'pip, setuptools and wheel inside a virtual environment that only runs the app',
   caches: "pip's and other tool caches (`/root/.cache/pip`, `.pytest_cache`, `.mypy_cache`)",
+};
+
+/** One line each: what a fix rule removes, and how (the same words in every report). */
+export const FIX_DESCRIPTIONS: Record<FixRule, string> = {
+  leftovers:
+    'package-manager lists and caches (apt, apk, dnf/yum, pip, uv, Poetry), removed at the end of the RUN that writes them',
+  'install-inputs':
+    'COPYed wheels and sdists only later RUNs read, bind-mounted into those RUNs instead (BuildKit)',
+  duplicates: 'identical files in the slimmed environments, made hard links of one another',
+  'earlier-layers':
+    'Python files pruned in the RUN that created them, where a later RUN would only hide them',
+  toolchain: 'build-only OS packages (compilers, headers) out of the shipped stage',
 };

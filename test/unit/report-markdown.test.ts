@@ -216,6 +216,12 @@ describe('renderReport: a slimmed image', () => {
     );
   });
 
+  it('adds the rows up beside the measured change', () => {
+    expect(body).toContain(
+      '| **total** | 6,781 | **141.1 MB** | the image is 141.1 MB smaller, as measured |',
+    );
+  });
+
   it('puts largest files and layers in a collapsed block, base layers as one row', () => {
     expect(body).toContain(
       '<details><summary>Largest files and layers of the slimmed image</summary>',
@@ -400,6 +406,50 @@ describe('renderReport: other outcomes', () => {
     expect(body).toContain(
       '- <code>tests</code> removal breaks the smoke test; delivered the variant without it.',
     );
+  });
+
+  it('fix rules: their rows, what still ships in an earlier layer, and what strip kept', () => {
+    const report = slimReport();
+    if (report.slim) {
+      report.slim.savings.push({ category: 'leftovers', files: 120, bytes: 220 * MB });
+      report.slim.stillShipped = [
+        {
+          layer: 5,
+          instruction: 'RUN python3 -m venv /app/.venv',
+          line: 7,
+          base: false,
+          bytes: 12.3 * MB,
+          files: 900,
+          categories: [{ category: 'packaging', bytes: 12.3 * MB }],
+          why: 'Made by the instruction at line 7 and deleted by layer 6, a later one.',
+          fix: 'Create the environment and install into it in one RUN.',
+          paths: ['/app/.venv/lib/python3.11/site-packages/pip/__init__.py'],
+        },
+      ];
+      report.slim.stripKept = {
+        files: 6,
+        bytes: 40 * MB,
+        reasons: [{ reason: 'loadable segments changed', files: 6 }],
+        paths: ['/venv/lib/python3.12/site-packages/numpy.libs/libscipy_openblas.so'],
+      };
+      report.slim.culprit = 'install-inputs';
+    }
+    const body = renderReport(report, options);
+    expect(body).toContain(
+      '| <code>leftovers</code> | 120 | 220.0 MB | package-manager lists and caches',
+    );
+    expect(body).toContain('| **total** | 6,901 | **361.1 MB** |');
+    expect(body).toContain('Deleted but still shipped, not counted above (12.3 MB):');
+    expect(body).toContain(
+      '- Still shipped in layer 5 (<code>RUN python3 -m venv /app/.venv</code>, line 7): 12.3 MB in 900 files (<code>packaging</code> 12.3 MB).',
+    );
+    expect(body).toContain(
+      'Strip kept 6 files as they were (40.0 MB), because the stripped copy failed a check: loadable segments changed (6).',
+    );
+    expect(body).toContain(
+      'The <code>install-inputs</code> fix broke the smoke test, so slimpy delivered the variant without it.',
+    );
+    expectWellFormed(body);
   });
 
   it('no variant passes: the original image is kept', () => {

@@ -5,11 +5,11 @@
  * a layer index without reading file contents.
  */
 import path from 'node:path';
+import type { LeftoverKind } from '../../model/fixes.js';
 
 export type ToolchainPart =
   'compiler' | 'binutils' | 'headers' | 'static-libs' | 'build-tools' | 'rust' | 'go';
-export type LeftoverPart =
-  'apt-lists' | 'apt-cache' | 'apk-cache' | 'dnf-cache' | 'pip-cache' | 'uv-cache' | 'poetry-cache';
+export type LeftoverPart = LeftoverKind;
 export type InputPart = 'wheels' | 'sdists';
 
 /** Multiarch directory names such as `x86_64-linux-gnu`, `aarch64-linux-gnu`, `arm-linux-gnueabihf`. */
@@ -92,6 +92,22 @@ export function toolchainPart(file: string): ToolchainPart | undefined {
 
 export function leftoverPart(file: string): LeftoverPart | undefined {
   return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+
+/** The directory a cleanup removes (the content of) for a leftover file of that kind. */
+export function leftoverDir(file: string, kind: LeftoverPart): string {
+  switch (kind) {
+    case 'apt-lists':
+      return '/var/lib/apt/lists';
+    case 'apt-cache':
+      return '/var/cache/apt';
+    case 'apk-cache':
+      return '/var/cache/apk';
+    case 'dnf-cache':
+      return file.startsWith('/var/cache/yum/') ? '/var/cache/yum' : '/var/cache/dnf';
+    default:
+      return /^(.*?\/\.cache\/(?:pip|uv|pypoetry))\//.exec(file)?.[1] ?? path.posix.dirname(file);
+  }
 }
 
 /**

@@ -1,0 +1,6 @@
+/** `earlier-layers`: not planned yet. */
+import { emptyFixPlan, type FixInput, type FixRulePlan } from './rule.js';
+
+export function planEarlierLayers(_input: FixInput): FixRulePlan {
+  return emptyFixPlan();
+}
