@@ -213,7 +213,7 @@ var require_safer = __commonJS({
   "node_modules/safer-buffer/safer.js"(exports, module) {
     "use strict";
     var buffer = __require("buffer");
-    var Buffer2 = buffer.Buffer;
+    var Buffer3 = buffer.Buffer;
     var safer = {};
     var key;
     for (key in buffer) {
@@ -222,12 +222,12 @@ var require_safer = __commonJS({
       safer[key] = buffer[key];
     }
     var Safer = safer.Buffer = {};
-    for (key in Buffer2) {
-      if (!Buffer2.hasOwnProperty(key)) continue;
+    for (key in Buffer3) {
+      if (!Buffer3.hasOwnProperty(key)) continue;
       if (key === "allocUnsafe" || key === "allocUnsafeSlow") continue;
-      Safer[key] = Buffer2[key];
+      Safer[key] = Buffer3[key];
     }
-    safer.Buffer.prototype = Buffer2.prototype;
+    safer.Buffer.prototype = Buffer3.prototype;
     if (!Safer.from || Safer.from === Uint8Array.from) {
       Safer.from = function(value, encodingOrOffset, length) {
         if (typeof value === "number") {
@@ -236,7 +236,7 @@ var require_safer = __commonJS({
         if (value && typeof value.length === "undefined") {
           throw new TypeError("The first argument must be one of type string, Buffer, ArrayBuffer, Array, or Array-like Object. Received type " + typeof value);
         }
-        return Buffer2(value, encodingOrOffset, length);
+        return Buffer3(value, encodingOrOffset, length);
       };
     }
     if (!Safer.alloc) {
@@ -247,7 +247,7 @@ var require_safer = __commonJS({
         if (size < 0 || size >= 2 * (1 << 30)) {
           throw new RangeError('The value "' + size + '" is invalid for option "size"');
         }
-        var buf = Buffer2(size);
+        var buf = Buffer3(size);
         if (!fill || fill.length === 0) {
           buf.fill(0);
         } else if (typeof encoding === "string") {
@@ -280,12 +280,12 @@ var require_safer = __commonJS({
 var require_reader = __commonJS({
   "node_modules/asn1/lib/ber/reader.js"(exports, module) {
     var assert = __require("assert");
-    var Buffer2 = require_safer().Buffer;
+    var Buffer3 = require_safer().Buffer;
     var ASN1 = require_types();
     var errors = require_errors();
     var newInvalidAsn1Error = errors.newInvalidAsn1Error;
     function Reader(data) {
-      if (!data || !Buffer2.isBuffer(data))
+      if (!data || !Buffer3.isBuffer(data))
         throw new TypeError("data must be a node Buffer");
       this._buf = data;
       this._size = data.length;
@@ -385,7 +385,7 @@ var require_reader = __commonJS({
         return null;
       this._offset = o;
       if (this.length === 0)
-        return retbuf ? Buffer2.alloc(0) : "";
+        return retbuf ? Buffer3.alloc(0) : "";
       var str = this._buf.slice(this._offset, this._offset + this.length);
       this._offset += this.length;
       return retbuf ? str : str.toString("utf8");
@@ -445,7 +445,7 @@ var require_reader = __commonJS({
 var require_writer = __commonJS({
   "node_modules/asn1/lib/ber/writer.js"(exports, module) {
     var assert = __require("assert");
-    var Buffer2 = require_safer().Buffer;
+    var Buffer3 = require_safer().Buffer;
     var ASN1 = require_types();
     var errors = require_errors();
     var newInvalidAsn1Error = errors.newInvalidAsn1Error;
@@ -469,7 +469,7 @@ var require_writer = __commonJS({
     }
     function Writer(options) {
       options = merge(DEFAULT_OPTS, options || {});
-      this._buf = Buffer2.alloc(options.size || 1024);
+      this._buf = Buffer3.alloc(options.size || 1024);
       this._size = this._buf.length;
       this._offset = 0;
       this._options = options;
@@ -534,7 +534,7 @@ var require_writer = __commonJS({
         throw new TypeError("argument must be a string (was: " + typeof s + ")");
       if (typeof tag !== "number")
         tag = ASN1.OctetString;
-      var len = Buffer2.byteLength(s);
+      var len = Buffer3.byteLength(s);
       this.writeByte(tag);
       this.writeLength(len);
       if (len) {
@@ -546,7 +546,7 @@ var require_writer = __commonJS({
     Writer.prototype.writeBuffer = function(buf, tag) {
       if (typeof tag !== "number")
         throw new TypeError("tag must be a number");
-      if (!Buffer2.isBuffer(buf))
+      if (!Buffer3.isBuffer(buf))
         throw new TypeError("argument must be a buffer");
       this.writeByte(tag);
       this.writeLength(buf.length);
@@ -674,7 +674,7 @@ var require_writer = __commonJS({
         var sz = this._size * this._options.growthFactor;
         if (sz - this._offset < len)
           sz += len;
-        var buf = Buffer2.alloc(sz);
+        var buf = Buffer3.alloc(sz);
         this._buf.copy(buf, 0, 0, this._offset);
         this._buf = buf;
         this._size = sz;
@@ -8203,11 +8203,11 @@ var require_agent = __commonJS({
       };
     })();
     var WINDOWS_PIPE_REGEX = /^[/\\][/\\]\.[/\\]pipe[/\\].+/;
-    function createAgent(path14) {
-      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path14)) {
-        return path14 === "pageant" ? new PageantAgent() : new CygwinAgent(path14);
+    function createAgent(path15) {
+      if (process.platform === "win32" && !WINDOWS_PIPE_REGEX.test(path15)) {
+        return path15 === "pageant" ? new PageantAgent() : new CygwinAgent(path15);
       }
-      return new OpenSSHAgent(path14);
+      return new OpenSSHAgent(path15);
     }
     var AgentProtocol = (() => {
       const SSH_AGENTC_REQUEST_IDENTITIES = 11;
@@ -13451,17 +13451,17 @@ var require_SFTP = __commonJS({
       // ===========================================================================
       // Client-specific ===========================================================
       // ===========================================================================
-      createReadStream(path14, options) {
+      createReadStream(path15, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new ReadStream(this, path14, options);
+        return new ReadStream(this, path15, options);
       }
-      createWriteStream(path14, options) {
+      createWriteStream(path15, options) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        return new WriteStream(this, path14, options);
+        return new WriteStream(this, path15, options);
       }
-      open(path14, flags_, attrs, cb) {
+      open(path15, flags_, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof attrs === "function") {
@@ -13480,7 +13480,7 @@ var require_SFTP = __commonJS({
           attrsFlags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13488,7 +13488,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         writeUInt32BE(buf, attrsFlags, p += 4);
         if (attrsLen) {
@@ -13619,7 +13619,7 @@ var require_SFTP = __commonJS({
           throw new Error("Client-only method called in server mode");
         fastXfer(fs, this, localPath, remotePath, opts, cb);
       }
-      readFile(path14, options, callback_) {
+      readFile(path15, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13692,13 +13692,13 @@ var require_SFTP = __commonJS({
             return callback && callback(er, buffer);
           });
         };
-        this.open(path14, flag, 438, (er, handle_) => {
+        this.open(path15, flag, 438, (er, handle_) => {
           if (er)
             return callback && callback(er);
           handle = handle_;
           const tryStat = (er2, st) => {
             if (er2) {
-              this.stat(path14, (er_, st_) => {
+              this.stat(path15, (er_, st_) => {
                 if (er_) {
                   return this.close(handle, () => {
                     callback && callback(er2);
@@ -13719,7 +13719,7 @@ var require_SFTP = __commonJS({
           this.fstat(handle, tryStat);
         });
       }
-      writeFile(path14, data, options, callback_) {
+      writeFile(path15, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13738,7 +13738,7 @@ var require_SFTP = __commonJS({
         if (options.encoding && !Buffer.isEncoding(options.encoding))
           throw new Error(`Unknown encoding: ${options.encoding}`);
         const flag = options.flag || "w";
-        this.open(path14, flag, options.mode, (openErr, handle) => {
+        this.open(path15, flag, options.mode, (openErr, handle) => {
           if (openErr) {
             callback && callback(openErr);
           } else {
@@ -13747,7 +13747,7 @@ var require_SFTP = __commonJS({
             if (position === null) {
               const tryStat = (er, st) => {
                 if (er) {
-                  this.stat(path14, (er_, st_) => {
+                  this.stat(path15, (er_, st_) => {
                     if (er_) {
                       return this.close(handle, () => {
                         callback && callback(er);
@@ -13766,7 +13766,7 @@ var require_SFTP = __commonJS({
           }
         });
       }
-      appendFile(path14, data, options, callback_) {
+      appendFile(path15, data, options, callback_) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let callback;
@@ -13784,12 +13784,12 @@ var require_SFTP = __commonJS({
           throw new TypeError("Bad arguments");
         if (!options.flag)
           options = Object.assign({ flag: "a" }, options);
-        this.writeFile(path14, data, options, callback);
+        this.writeFile(path15, data, options, callback);
       }
-      exists(path14, cb) {
+      exists(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        this.stat(path14, (err) => {
+        this.stat(path15, (err) => {
           cb && cb(err ? false : true);
         });
       }
@@ -13832,7 +13832,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RENAME`
         );
       }
-      mkdir(path14, attrs, cb) {
+      mkdir(path15, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -13846,7 +13846,7 @@ var require_SFTP = __commonJS({
           flags = attrs.flags;
           attrsLen = attrs.nb;
         }
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13854,7 +13854,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -13870,10 +13870,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} MKDIR`
         );
       }
-      rmdir(path14, cb) {
+      rmdir(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13881,7 +13881,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
@@ -13971,10 +13971,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} FSTAT`
         );
       }
-      stat(path14, cb) {
+      stat(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13982,17 +13982,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} STAT`
         );
       }
-      lstat(path14, cb) {
+      lstat(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14000,17 +14000,17 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} LSTAT`
         );
       }
-      opendir(path14, cb) {
+      opendir(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14018,14 +14018,14 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = { cb };
         const isBuffered = sendOrBuffer(this, buf);
         this._debug && this._debug(
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} OPENDIR`
         );
       }
-      setstat(path14, attrs, cb) {
+      setstat(path15, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         let flags = 0;
@@ -14037,7 +14037,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14045,7 +14045,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14105,8 +14105,8 @@ var require_SFTP = __commonJS({
           mtime: toUnixTimestamp(mtime)
         }, cb);
       }
-      utimes(path14, atime, mtime, cb) {
-        return this.setstat(path14, {
+      utimes(path15, atime, mtime, cb) {
+        return this.setstat(path15, {
           atime: toUnixTimestamp(atime),
           mtime: toUnixTimestamp(mtime)
         }, cb);
@@ -14117,8 +14117,8 @@ var require_SFTP = __commonJS({
           gid
         }, cb);
       }
-      chown(path14, uid, gid, cb) {
-        return this.setstat(path14, {
+      chown(path15, uid, gid, cb) {
+        return this.setstat(path15, {
           uid,
           gid
         }, cb);
@@ -14128,15 +14128,15 @@ var require_SFTP = __commonJS({
           mode
         }, cb);
       }
-      chmod(path14, mode, cb) {
-        return this.setstat(path14, {
+      chmod(path15, mode, cb) {
+        return this.setstat(path15, {
           mode
         }, cb);
       }
-      readlink(path14, cb) {
+      readlink(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14144,7 +14144,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14189,10 +14189,10 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} SYMLINK`
         );
       }
-      realpath(path14, cb) {
+      realpath(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14200,7 +14200,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, pathLen, p);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -14245,13 +14245,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${which} posix-rename@openssh.com`);
         }
       }
-      ext_openssh_statvfs(path14, cb) {
+      ext_openssh_statvfs(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["statvfs@openssh.com"];
         if (!ext || ext !== "2")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 19 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14261,7 +14261,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 19, p);
         buf.utf8Write("statvfs@openssh.com", p += 4, 19);
         writeUInt32BE(buf, pathLen, p += 19);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = { extended: "statvfs@openssh.com", cb };
         const isBuffered = sendOrBuffer(this, buf);
         if (this._debug) {
@@ -14347,7 +14347,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} fsync@openssh.com`
         );
       }
-      ext_openssh_lsetstat(path14, attrs, cb) {
+      ext_openssh_lsetstat(path15, attrs, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["lsetstat@openssh.com"];
@@ -14362,7 +14362,7 @@ var require_SFTP = __commonJS({
         } else if (typeof attrs === "function") {
           cb = attrs;
         }
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 20 + 4 + pathLen + 4 + attrsLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14372,7 +14372,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 20, p);
         buf.utf8Write("lsetstat@openssh.com", p += 4, 20);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         writeUInt32BE(buf, flags, p += pathLen);
         if (attrsLen) {
           p += 4;
@@ -14389,13 +14389,13 @@ var require_SFTP = __commonJS({
           this._debug(`SFTP: Outbound: ${status} lsetstat@openssh.com`);
         }
       }
-      ext_openssh_expandPath(path14, cb) {
+      ext_openssh_expandPath(path15, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         const ext = this._extensions["expand-path@openssh.com"];
         if (ext !== "1")
           throw new Error("Server does not support this extended request");
-        const pathLen = Buffer.byteLength(path14);
+        const pathLen = Buffer.byteLength(path15);
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + 23 + 4 + pathLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -14405,7 +14405,7 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, 23, p);
         buf.utf8Write("expand-path@openssh.com", p += 4, 23);
         writeUInt32BE(buf, pathLen, p += 20);
-        buf.utf8Write(path14, p += 4, pathLen);
+        buf.utf8Write(path15, p += 4, pathLen);
         this._requests[reqid] = {
           cb: (err, names) => {
             if (typeof cb !== "function")
@@ -15683,12 +15683,12 @@ var require_SFTP = __commonJS({
       [REQUEST.LSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed LSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received LSTAT (id:${reqID})`);
-        if (!sftp.emit("LSTAT", reqID, path14)) {
+        if (!sftp.emit("LSTAT", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15707,13 +15707,13 @@ var require_SFTP = __commonJS({
       [REQUEST.SETSTAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed SETSTAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received SETSTAT (id:${reqID})`);
-        if (!sftp.emit("SETSTAT", reqID, path14, attrs)) {
+        if (!sftp.emit("SETSTAT", reqID, path15, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15735,12 +15735,12 @@ var require_SFTP = __commonJS({
       [REQUEST.OPENDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed OPENDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received OPENDIR (id:${reqID})`);
-        if (!sftp.emit("OPENDIR", reqID, path14)) {
+        if (!sftp.emit("OPENDIR", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15759,63 +15759,63 @@ var require_SFTP = __commonJS({
       [REQUEST.REMOVE]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed REMOVE packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received REMOVE (id:${reqID})`);
-        if (!sftp.emit("REMOVE", reqID, path14)) {
+        if (!sftp.emit("REMOVE", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.MKDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         const attrs = readAttrs(sftp._biOpt);
         bufferParser.clear();
         if (attrs === void 0)
           return doFatalSFTPError(sftp, "Malformed MKDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received MKDIR (id:${reqID})`);
-        if (!sftp.emit("MKDIR", reqID, path14, attrs)) {
+        if (!sftp.emit("MKDIR", reqID, path15, attrs)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.RMDIR]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed RMDIR packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received RMDIR (id:${reqID})`);
-        if (!sftp.emit("RMDIR", reqID, path14)) {
+        if (!sftp.emit("RMDIR", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.REALPATH]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed REALPATH packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received REALPATH (id:${reqID})`
         );
-        if (!sftp.emit("REALPATH", reqID, path14)) {
+        if (!sftp.emit("REALPATH", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
       [REQUEST.STAT]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed STAT packet");
         sftp._debug && sftp._debug(`SFTP: Inbound: Received STAT (id:${reqID})`);
-        if (!sftp.emit("STAT", reqID, path14)) {
+        if (!sftp.emit("STAT", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15835,14 +15835,14 @@ var require_SFTP = __commonJS({
       [REQUEST.READLINK]: (sftp, payload) => {
         bufferParser.init(payload, 1);
         const reqID = bufferParser.readUInt32BE();
-        const path14 = bufferParser.readString(true);
+        const path15 = bufferParser.readString(true);
         bufferParser.clear();
-        if (path14 === void 0)
+        if (path15 === void 0)
           return doFatalSFTPError(sftp, "Malformed READLINK packet");
         sftp._debug && sftp._debug(
           `SFTP: Inbound: Received READLINK (id:${reqID})`
         );
-        if (!sftp.emit("READLINK", reqID, path14)) {
+        if (!sftp.emit("READLINK", reqID, path15)) {
           sftp.status(reqID, STATUS_CODE.OP_UNSUPPORTED);
         }
       },
@@ -15913,7 +15913,7 @@ var require_SFTP = __commonJS({
     function roundUpToMultipleOf8(n) {
       return n + 7 & ~7;
     }
-    function ReadStream(sftp, path14, options) {
+    function ReadStream(sftp, path15, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -15927,7 +15927,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       ReadableStream.call(this, options);
-      this.path = path14;
+      this.path = path15;
       this.flags = options.flags === void 0 ? "r" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -16058,7 +16058,7 @@ var require_SFTP = __commonJS({
       },
       configurable: true
     });
-    function WriteStream(sftp, path14, options) {
+    function WriteStream(sftp, path15, options) {
       if (options === void 0)
         options = {};
       else if (typeof options === "string")
@@ -16070,7 +16070,7 @@ var require_SFTP = __commonJS({
       options.emitClose = false;
       options.autoDestroy = false;
       WritableStream.call(this, options);
-      this.path = path14;
+      this.path = path15;
       this.flags = options.flags === void 0 ? "w" : options.flags;
       this.mode = options.mode === void 0 ? 438 : options.mode;
       this.start = options.start;
@@ -20396,12 +20396,12 @@ var require_buffer_list = __commonJS({
       return (hint === "string" ? String : Number)(input);
     }
     var _require = __require("buffer");
-    var Buffer2 = _require.Buffer;
+    var Buffer3 = _require.Buffer;
     var _require2 = __require("util");
     var inspect = _require2.inspect;
     var custom = inspect && inspect.custom || "inspect";
     function copyBuffer(src, target, offset) {
-      Buffer2.prototype.copy.call(src, target, offset);
+      Buffer3.prototype.copy.call(src, target, offset);
     }
     module.exports = /* @__PURE__ */ (function() {
       function BufferList() {
@@ -20412,7 +20412,7 @@ var require_buffer_list = __commonJS({
       }
       _createClass(BufferList, [{
         key: "push",
-        value: function push(v) {
+        value: function push2(v) {
           var entry = {
             data: v,
             next: null
@@ -20461,8 +20461,8 @@ var require_buffer_list = __commonJS({
       }, {
         key: "concat",
         value: function concat(n) {
-          if (this.length === 0) return Buffer2.alloc(0);
-          var ret = Buffer2.allocUnsafe(n >>> 0);
+          if (this.length === 0) return Buffer3.alloc(0);
+          var ret = Buffer3.allocUnsafe(n >>> 0);
           var p = this.head;
           var i = 0;
           while (p) {
@@ -20526,7 +20526,7 @@ var require_buffer_list = __commonJS({
       }, {
         key: "_getBuffer",
         value: function _getBuffer(n) {
-          var ret = Buffer2.allocUnsafe(n);
+          var ret = Buffer3.allocUnsafe(n);
           var p = this.head;
           var c = 1;
           p.data.copy(ret);
@@ -20855,14 +20855,14 @@ var require_stream_writable = __commonJS({
       deprecate: require_node()
     };
     var Stream = require_stream();
-    var Buffer2 = __require("buffer").Buffer;
+    var Buffer3 = __require("buffer").Buffer;
     var OurUint8Array = (typeof global !== "undefined" ? global : typeof window !== "undefined" ? window : typeof self !== "undefined" ? self : {}).Uint8Array || function() {
     };
     function _uint8ArrayToBuffer(chunk) {
-      return Buffer2.from(chunk);
+      return Buffer3.from(chunk);
     }
     function _isUint8Array(obj) {
-      return Buffer2.isBuffer(obj) || obj instanceof OurUint8Array;
+      return Buffer3.isBuffer(obj) || obj instanceof OurUint8Array;
     }
     var destroyImpl = require_destroy();
     var _require = require_state();
@@ -20990,7 +20990,7 @@ var require_stream_writable = __commonJS({
       var state = this._writableState;
       var ret = false;
       var isBuf = !state.objectMode && _isUint8Array(chunk);
-      if (isBuf && !Buffer2.isBuffer(chunk)) {
+      if (isBuf && !Buffer3.isBuffer(chunk)) {
         chunk = _uint8ArrayToBuffer(chunk);
       }
       if (typeof encoding === "function") {
@@ -21034,7 +21034,7 @@ var require_stream_writable = __commonJS({
     });
     function decodeChunk(state, chunk, encoding) {
       if (!state.objectMode && state.decodeStrings !== false && typeof chunk === "string") {
-        chunk = Buffer2.from(chunk, encoding);
+        chunk = Buffer3.from(chunk, encoding);
       }
       return chunk;
     }
@@ -21404,34 +21404,34 @@ var require_stream_duplex = __commonJS({
 var require_safe_buffer = __commonJS({
   "node_modules/safe-buffer/index.js"(exports, module) {
     var buffer = __require("buffer");
-    var Buffer2 = buffer.Buffer;
+    var Buffer3 = buffer.Buffer;
     function copyProps(src, dst) {
       for (var key in src) {
         dst[key] = src[key];
       }
     }
-    if (Buffer2.from && Buffer2.alloc && Buffer2.allocUnsafe && Buffer2.allocUnsafeSlow) {
+    if (Buffer3.from && Buffer3.alloc && Buffer3.allocUnsafe && Buffer3.allocUnsafeSlow) {
       module.exports = buffer;
     } else {
       copyProps(buffer, exports);
       exports.Buffer = SafeBuffer;
     }
     function SafeBuffer(arg, encodingOrOffset, length) {
-      return Buffer2(arg, encodingOrOffset, length);
+      return Buffer3(arg, encodingOrOffset, length);
     }
-    SafeBuffer.prototype = Object.create(Buffer2.prototype);
-    copyProps(Buffer2, SafeBuffer);
+    SafeBuffer.prototype = Object.create(Buffer3.prototype);
+    copyProps(Buffer3, SafeBuffer);
     SafeBuffer.from = function(arg, encodingOrOffset, length) {
       if (typeof arg === "number") {
         throw new TypeError("Argument must not be a number");
       }
-      return Buffer2(arg, encodingOrOffset, length);
+      return Buffer3(arg, encodingOrOffset, length);
     };
     SafeBuffer.alloc = function(size, fill, encoding) {
       if (typeof size !== "number") {
         throw new TypeError("Argument must be a number");
       }
-      var buf = Buffer2(size);
+      var buf = Buffer3(size);
       if (fill !== void 0) {
         if (typeof encoding === "string") {
           buf.fill(fill, encoding);
@@ -21447,7 +21447,7 @@ var require_safe_buffer = __commonJS({
       if (typeof size !== "number") {
         throw new TypeError("Argument must be a number");
       }
-      return Buffer2(size);
+      return Buffer3(size);
     };
     SafeBuffer.allocUnsafeSlow = function(size) {
       if (typeof size !== "number") {
@@ -21462,8 +21462,8 @@ var require_safe_buffer = __commonJS({
 var require_string_decoder = __commonJS({
   "node_modules/string_decoder/lib/string_decoder.js"(exports) {
     "use strict";
-    var Buffer2 = require_safe_buffer().Buffer;
-    var isEncoding = Buffer2.isEncoding || function(encoding) {
+    var Buffer3 = require_safe_buffer().Buffer;
+    var isEncoding = Buffer3.isEncoding || function(encoding) {
       encoding = "" + encoding;
       switch (encoding && encoding.toLowerCase()) {
         case "hex":
@@ -21511,7 +21511,7 @@ var require_string_decoder = __commonJS({
     }
     function normalizeEncoding(enc) {
       var nenc = _normalizeEncoding(enc);
-      if (typeof nenc !== "string" && (Buffer2.isEncoding === isEncoding || !isEncoding(enc))) throw new Error("Unknown encoding: " + enc);
+      if (typeof nenc !== "string" && (Buffer3.isEncoding === isEncoding || !isEncoding(enc))) throw new Error("Unknown encoding: " + enc);
       return nenc || enc;
     }
     exports.StringDecoder = StringDecoder;
@@ -21540,7 +21540,7 @@ var require_string_decoder = __commonJS({
       }
       this.lastNeed = 0;
       this.lastTotal = 0;
-      this.lastChar = Buffer2.allocUnsafe(nb);
+      this.lastChar = Buffer3.allocUnsafe(nb);
     }
     StringDecoder.prototype.write = function(buf) {
       if (buf.length === 0) return "";
@@ -22101,14 +22101,14 @@ var require_stream_readable = __commonJS({
       return emitter.listeners(type).length;
     };
     var Stream = require_stream();
-    var Buffer2 = __require("buffer").Buffer;
+    var Buffer3 = __require("buffer").Buffer;
     var OurUint8Array = (typeof global !== "undefined" ? global : typeof window !== "undefined" ? window : typeof self !== "undefined" ? self : {}).Uint8Array || function() {
     };
     function _uint8ArrayToBuffer(chunk) {
-      return Buffer2.from(chunk);
+      return Buffer3.from(chunk);
     }
     function _isUint8Array(obj) {
-      return Buffer2.isBuffer(obj) || obj instanceof OurUint8Array;
+      return Buffer3.isBuffer(obj) || obj instanceof OurUint8Array;
     }
     var debugUtil = __require("util");
     var debug;
@@ -22216,7 +22216,7 @@ var require_stream_readable = __commonJS({
         if (typeof chunk === "string") {
           encoding = encoding || state.defaultEncoding;
           if (encoding !== state.encoding) {
-            chunk = Buffer2.from(chunk, encoding);
+            chunk = Buffer3.from(chunk, encoding);
             encoding = "";
           }
           skipChunkCheck = true;
@@ -22241,7 +22241,7 @@ var require_stream_readable = __commonJS({
         if (er) {
           errorOrDestroy(stream, er);
         } else if (state.objectMode || chunk && chunk.length > 0) {
-          if (typeof chunk !== "string" && !state.objectMode && Object.getPrototypeOf(chunk) !== Buffer2.prototype) {
+          if (typeof chunk !== "string" && !state.objectMode && Object.getPrototypeOf(chunk) !== Buffer3.prototype) {
             chunk = _uint8ArrayToBuffer(chunk);
           }
           if (addToFront) {
@@ -23895,7 +23895,7 @@ var require_modem = __commonJS({
     var querystring = __require("querystring");
     var http = require_http();
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var url = __require("url");
     var ssh = require_ssh();
     var HttpDuplex = require_http_duplex();
@@ -23944,9 +23944,9 @@ var require_modem = __commonJS({
         }
         opts.host = host.hostname;
         if (process.env.DOCKER_CERT_PATH) {
-          opts.ca = splitca(path14.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
-          opts.cert = fs.readFileSync(path14.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
-          opts.key = fs.readFileSync(path14.join(process.env.DOCKER_CERT_PATH, "key.pem"));
+          opts.ca = splitca(path15.join(process.env.DOCKER_CERT_PATH, "ca.pem"));
+          opts.cert = fs.readFileSync(path15.join(process.env.DOCKER_CERT_PATH, "cert.pem"));
+          opts.key = fs.readFileSync(path15.join(process.env.DOCKER_CERT_PATH, "key.pem"));
         }
         if (process.env.DOCKER_CLIENT_TIMEOUT) {
           opts.timeout = parseInt(process.env.DOCKER_CLIENT_TIMEOUT, 10);
@@ -23956,7 +23956,7 @@ var require_modem = __commonJS({
     };
     var findDefaultUnixSocket = function() {
       return new Promise(function(resolve6) {
-        var userDockerSocket = path14.join(os.homedir(), ".docker", "run", "docker.sock");
+        var userDockerSocket = path15.join(os.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
           if (err) resolve6("/var/run/docker.sock");
           else resolve6(userDockerSocket);
@@ -24050,7 +24050,7 @@ var require_modem = __commonJS({
       }
       if (options.file) {
         if (typeof options.file === "string") {
-          data = fs.createReadStream(path14.resolve(options.file));
+          data = fs.createReadStream(path15.resolve(options.file));
         } else {
           data = options.file;
         }
@@ -24368,7 +24368,7 @@ var require_modem = __commonJS({
 var require_ignore = __commonJS({
   "node_modules/@balena/dockerignore/ignore.js"(exports, module) {
     "use strict";
-    var path14 = __require("path");
+    var path15 = __require("path");
     var factory = (options) => new IgnoreBase(options);
     factory.default = factory;
     module.exports = factory;
@@ -24377,22 +24377,22 @@ var require_ignore = __commonJS({
     }
     var REGEX_TRAILING_SLASH = /(?<=.)\/$/;
     var REGEX_TRAILING_BACKSLASH = /(?<=.)\\$/;
-    var REGEX_TRAILING_PATH_SEP = path14.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
+    var REGEX_TRAILING_PATH_SEP = path15.sep === "\\" ? REGEX_TRAILING_BACKSLASH : REGEX_TRAILING_SLASH;
     var KEY_IGNORE = typeof Symbol !== "undefined" ? /* @__PURE__ */ Symbol.for("dockerignore") : "dockerignore";
     function cleanPath(file) {
-      return path14.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
+      return path15.normalize(file).replace(REGEX_TRAILING_PATH_SEP, "");
     }
     function toSlash(file) {
-      if (path14.sep === "/") {
+      if (path15.sep === "/") {
         return file;
       }
       return file.replace(/\\/g, "/");
     }
     function fromSlash(file) {
-      if (path14.sep === "/") {
+      if (path15.sep === "/") {
         return file;
       }
-      return file.replace(/\//g, path14.sep);
+      return file.replace(/\//g, path15.sep);
     }
     var IgnoreBase = class {
       constructor({
@@ -24441,13 +24441,13 @@ var require_ignore = __commonJS({
         return pattern && typeof pattern === "string" && pattern.indexOf("#") !== 0 && pattern.trim() !== "";
       }
       filter(paths) {
-        return make_array(paths).filter((path15) => this._filter(path15));
+        return make_array(paths).filter((path16) => this._filter(path16));
       }
       createFilter() {
-        return (path15) => this._filter(path15);
+        return (path16) => this._filter(path16);
       }
-      ignores(path15) {
-        return !this._filter(path15);
+      ignores(path16) {
+        return !this._filter(path16);
       }
       // https://github.com/moby/moby/blob/v19.03.8/builder/dockerignore/dockerignore.go#L41-L53
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L29-L55
@@ -24486,36 +24486,36 @@ var require_ignore = __commonJS({
           origin,
           pattern,
           // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L54
-          dirs: pattern.split(path14.sep),
+          dirs: pattern.split(path15.sep),
           negative
         };
       }
       // @returns `Boolean` true if the `path` is NOT ignored
-      _filter(path15) {
-        if (!path15) {
+      _filter(path16) {
+        if (!path16) {
           return false;
         }
-        if (path15 in this._cache) {
-          return this._cache[path15];
+        if (path16 in this._cache) {
+          return this._cache[path16];
         }
-        return this._cache[path15] = this._test(path15);
+        return this._cache[path16] = this._test(path16);
       }
       // @returns {Boolean} true if a file is NOT ignored
       // https://github.com/moby/moby/blob/v19.03.8/pkg/fileutils/fileutils.go#L62
       _test(file) {
         file = fromSlash(file);
-        const parentPath = cleanPath(path14.dirname(file));
-        const parentPathDirs = parentPath.split(path14.sep);
+        const parentPath = cleanPath(path15.dirname(file));
+        const parentPathDirs = parentPath.split(path15.sep);
         let matched = false;
         this._rules.forEach((rule) => {
           let match = this._match(file, rule);
           if (!match && parentPath !== ".") {
             if (rule.dirs.includes("**")) {
               for (let i = rule.dirs.filter((x) => x !== "**").length; i <= parentPathDirs.length; i++) {
-                match = match || this._match(parentPathDirs.slice(0, i).join(path14.sep), rule);
+                match = match || this._match(parentPathDirs.slice(0, i).join(path15.sep), rule);
               }
             } else if (rule.dirs.length <= parentPathDirs.length) {
-              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path14.sep), rule);
+              match = this._match(parentPathDirs.slice(0, rule.dirs.length).join(path15.sep), rule);
             }
           }
           if (match) {
@@ -24534,13 +24534,13 @@ var require_ignore = __commonJS({
           return rule;
         }
         let regStr = "^";
-        let escapedSlash = path14.sep === "\\" ? "\\\\" : path14.sep;
+        let escapedSlash = path15.sep === "\\" ? "\\\\" : path15.sep;
         for (let i = 0; i < rule.pattern.length; i++) {
           const ch = rule.pattern[i];
           if (ch === "*") {
             if (rule.pattern[i + 1] === "*") {
               i++;
-              if (rule.pattern[i + 1] === path14.sep) {
+              if (rule.pattern[i + 1] === path15.sep) {
                 i++;
               }
               if (rule.pattern[i + 1] === void 0) {
@@ -24556,7 +24556,7 @@ var require_ignore = __commonJS({
           } else if (ch === "." || ch === "$") {
             regStr += `\\${ch}`;
           } else if (ch === "\\") {
-            if (path14.sep === "\\") {
+            if (path15.sep === "\\") {
               regStr += escapedSlash;
               continue;
             }
@@ -24583,46 +24583,46 @@ var require_chownr = __commonJS({
   "node_modules/chownr/chownr.js"(exports, module) {
     "use strict";
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var LCHOWN = fs.lchown ? "lchown" : "chown";
     var LCHOWNSYNC = fs.lchownSync ? "lchownSync" : "chownSync";
     var needEISDIRHandled = fs.lchown && !process.version.match(/v1[1-9]+\./) && !process.version.match(/v10\.[6-9]/);
-    var lchownSync = (path15, uid, gid) => {
+    var lchownSync = (path16, uid, gid) => {
       try {
-        return fs[LCHOWNSYNC](path15, uid, gid);
+        return fs[LCHOWNSYNC](path16, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var chownSync = (path15, uid, gid) => {
+    var chownSync = (path16, uid, gid) => {
       try {
-        return fs.chownSync(path15, uid, gid);
+        return fs.chownSync(path16, uid, gid);
       } catch (er) {
         if (er.code !== "ENOENT")
           throw er;
       }
     };
-    var handleEISDIR = needEISDIRHandled ? (path15, uid, gid, cb) => (er) => {
+    var handleEISDIR = needEISDIRHandled ? (path16, uid, gid, cb) => (er) => {
       if (!er || er.code !== "EISDIR")
         cb(er);
       else
-        fs.chown(path15, uid, gid, cb);
+        fs.chown(path16, uid, gid, cb);
     } : (_, __, ___, cb) => cb;
-    var handleEISDirSync = needEISDIRHandled ? (path15, uid, gid) => {
+    var handleEISDirSync = needEISDIRHandled ? (path16, uid, gid) => {
       try {
-        return lchownSync(path15, uid, gid);
+        return lchownSync(path16, uid, gid);
       } catch (er) {
         if (er.code !== "EISDIR")
           throw er;
-        chownSync(path15, uid, gid);
+        chownSync(path16, uid, gid);
       }
-    } : (path15, uid, gid) => lchownSync(path15, uid, gid);
+    } : (path16, uid, gid) => lchownSync(path16, uid, gid);
     var nodeVersion = process.version;
-    var readdir4 = (path15, options, cb) => fs.readdir(path15, options, cb);
-    var readdirSync = (path15, options) => fs.readdirSync(path15, options);
+    var readdir4 = (path16, options, cb) => fs.readdir(path16, options, cb);
+    var readdirSync = (path16, options) => fs.readdirSync(path16, options);
     if (/^v4\./.test(nodeVersion))
-      readdir4 = (path15, options, cb) => fs.readdir(path15, cb);
+      readdir4 = (path16, options, cb) => fs.readdir(path16, cb);
     var chown = (cpath, uid, gid, cb) => {
       fs[LCHOWN](cpath, uid, gid, handleEISDIR(cpath, uid, gid, (er) => {
         cb(er && er.code !== "ENOENT" ? er : null);
@@ -24630,21 +24630,21 @@ var require_chownr = __commonJS({
     };
     var chownrKid = (p, child, uid, gid, cb) => {
       if (typeof child === "string")
-        return fs.lstat(path14.resolve(p, child), (er, stats) => {
+        return fs.lstat(path15.resolve(p, child), (er, stats) => {
           if (er)
             return cb(er.code !== "ENOENT" ? er : null);
           stats.name = child;
           chownrKid(p, stats, uid, gid, cb);
         });
       if (child.isDirectory()) {
-        chownr(path14.resolve(p, child.name), uid, gid, (er) => {
+        chownr(path15.resolve(p, child.name), uid, gid, (er) => {
           if (er)
             return cb(er);
-          const cpath = path14.resolve(p, child.name);
+          const cpath = path15.resolve(p, child.name);
           chown(cpath, uid, gid, cb);
         });
       } else {
-        const cpath = path14.resolve(p, child.name);
+        const cpath = path15.resolve(p, child.name);
         chown(cpath, uid, gid, cb);
       }
     };
@@ -24674,7 +24674,7 @@ var require_chownr = __commonJS({
     var chownrKidSync = (p, child, uid, gid) => {
       if (typeof child === "string") {
         try {
-          const stats = fs.lstatSync(path14.resolve(p, child));
+          const stats = fs.lstatSync(path15.resolve(p, child));
           stats.name = child;
           child = stats;
         } catch (er) {
@@ -24685,8 +24685,8 @@ var require_chownr = __commonJS({
         }
       }
       if (child.isDirectory())
-        chownrSync(path14.resolve(p, child.name), uid, gid);
-      handleEISDirSync(path14.resolve(p, child.name), uid, gid);
+        chownrSync(path15.resolve(p, child.name), uid, gid);
+      handleEISDirSync(path15.resolve(p, child.name), uid, gid);
     };
     var chownrSync = (p, uid, gid) => {
       let children;
@@ -24713,7 +24713,7 @@ var require_chownr = __commonJS({
 var require_BufferList = __commonJS({
   "node_modules/bl/BufferList.js"(exports, module) {
     "use strict";
-    var { Buffer: Buffer2 } = __require("buffer");
+    var { Buffer: Buffer3 } = __require("buffer");
     var symbol = /* @__PURE__ */ Symbol.for("BufferList");
     function BufferList(buf) {
       if (!(this instanceof BufferList)) {
@@ -24777,10 +24777,10 @@ var require_BufferList = __commonJS({
         srcEnd = this.length;
       }
       if (srcStart >= this.length) {
-        return dst || Buffer2.alloc(0);
+        return dst || Buffer3.alloc(0);
       }
       if (srcEnd <= 0) {
-        return dst || Buffer2.alloc(0);
+        return dst || Buffer3.alloc(0);
       }
       const copy2 = !!dst;
       const off = this._offset(srcStart);
@@ -24790,7 +24790,7 @@ var require_BufferList = __commonJS({
       let start = off[1];
       if (srcStart === 0 && srcEnd === this.length) {
         if (!copy2) {
-          return this._bufs.length === 1 ? this._bufs[0] : Buffer2.concat(this._bufs, this.length);
+          return this._bufs.length === 1 ? this._bufs[0] : Buffer3.concat(this._bufs, this.length);
         }
         for (let i = 0; i < this._bufs.length; i++) {
           this._bufs[i].copy(dst, bufoff);
@@ -24802,7 +24802,7 @@ var require_BufferList = __commonJS({
         return copy2 ? this._bufs[off[0]].copy(dst, dstStart, start, start + bytes) : this._bufs[off[0]].slice(start, start + bytes);
       }
       if (!copy2) {
-        dst = Buffer2.allocUnsafe(len);
+        dst = Buffer3.allocUnsafe(len);
       }
       for (let i = off[0]; i < this._bufs.length; i++) {
         const l = this._bufs[i].length - start;
@@ -24878,7 +24878,7 @@ var require_BufferList = __commonJS({
         return this;
       }
       if (buf.buffer) {
-        this._appendBuffer(Buffer2.from(buf.buffer, buf.byteOffset, buf.byteLength));
+        this._appendBuffer(Buffer3.from(buf.buffer, buf.byteOffset, buf.byteLength));
       } else if (Array.isArray(buf)) {
         for (let i = 0; i < buf.length; i++) {
           this.append(buf[i]);
@@ -24891,7 +24891,7 @@ var require_BufferList = __commonJS({
         if (typeof buf === "number") {
           buf = buf.toString();
         }
-        this._appendBuffer(Buffer2.from(buf));
+        this._appendBuffer(Buffer3.from(buf));
       }
       return this;
     };
@@ -24907,15 +24907,15 @@ var require_BufferList = __commonJS({
       if (typeof search === "function" || Array.isArray(search)) {
         throw new TypeError('The "value" argument must be one of type string, Buffer, BufferList, or Uint8Array.');
       } else if (typeof search === "number") {
-        search = Buffer2.from([search]);
+        search = Buffer3.from([search]);
       } else if (typeof search === "string") {
-        search = Buffer2.from(search, encoding);
+        search = Buffer3.from(search, encoding);
       } else if (this._isBufferList(search)) {
         search = search.slice();
       } else if (Array.isArray(search.buffer)) {
-        search = Buffer2.from(search.buffer, search.byteOffset, search.byteLength);
-      } else if (!Buffer2.isBuffer(search)) {
-        search = Buffer2.from(search);
+        search = Buffer3.from(search.buffer, search.byteOffset, search.byteLength);
+      } else if (!Buffer3.isBuffer(search)) {
+        search = Buffer3.from(search);
       }
       offset = Number(offset || 0);
       if (isNaN(offset)) {
@@ -26002,7 +26002,7 @@ var require_pump = __commonJS({
 // node_modules/mkdirp-classic/index.js
 var require_mkdirp_classic = __commonJS({
   "node_modules/mkdirp-classic/index.js"(exports, module) {
-    var path14 = __require("path");
+    var path15 = __require("path");
     var fs = __require("fs");
     var _0777 = parseInt("0777", 8);
     module.exports = mkdirP.mkdirp = mkdirP.mkdirP = mkdirP;
@@ -26021,7 +26021,7 @@ var require_mkdirp_classic = __commonJS({
       if (!made) made = null;
       var cb = f || function() {
       };
-      p = path14.resolve(p);
+      p = path15.resolve(p);
       xfs.mkdir(p, mode, function(er) {
         if (!er) {
           made = made || p;
@@ -26029,7 +26029,7 @@ var require_mkdirp_classic = __commonJS({
         }
         switch (er.code) {
           case "ENOENT":
-            mkdirP(path14.dirname(p), opts, function(er2, made2) {
+            mkdirP(path15.dirname(p), opts, function(er2, made2) {
               if (er2) cb(er2, made2);
               else mkdirP(p, opts, cb, made2);
             });
@@ -26056,14 +26056,14 @@ var require_mkdirp_classic = __commonJS({
         mode = _0777 & ~process.umask();
       }
       if (!made) made = null;
-      p = path14.resolve(p);
+      p = path15.resolve(p);
       try {
         xfs.mkdirSync(p, mode);
         made = made || p;
       } catch (err0) {
         switch (err0.code) {
           case "ENOENT":
-            made = sync(path14.dirname(p), opts, made);
+            made = sync(path15.dirname(p), opts, made);
             sync(p, opts, made);
             break;
           // In the case of any other error, just see if there's a dir
@@ -26093,7 +26093,7 @@ var require_tar_fs = __commonJS({
     var pump = require_pump();
     var mkdirp = require_mkdirp_classic();
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var os = __require("os");
     var win32 = os.platform() === "win32";
     var DOTDOT_LEADING = 1;
@@ -26109,12 +26109,12 @@ var require_tar_fs = __commonJS({
     var statAll = function(fs2, stat3, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
-        if (!inCwd(path14.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
+        if (!inCwd(path15.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
       }
       return function loop(callback) {
         if (!queue.length) return callback();
         var next = queue.shift();
-        var nextAbs = path14.join(cwd, next);
+        var nextAbs = path15.join(cwd, next);
         stat3.call(fs2, nextAbs, function(err, stat4) {
           if (err) return callback(err);
           if (!stat4.isDirectory()) return callback(null, next, stat4);
@@ -26122,7 +26122,7 @@ var require_tar_fs = __commonJS({
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
-              if (!ignore(path14.join(cwd, next, files[i2]))) queue.push(path14.join(next, files[i2]));
+              if (!ignore(path15.join(cwd, next, files[i2]))) queue.push(path15.join(next, files[i2]));
             }
             callback(null, next, stat4);
           });
@@ -26133,7 +26133,7 @@ var require_tar_fs = __commonJS({
       return function(header) {
         header.name = header.name.split("/").slice(level).join("/");
         var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path14.isAbsolute(linkname))) {
+        if (linkname && (header.type === "link" || path15.isAbsolute(linkname))) {
           header.linkname = linkname.split("/").slice(level).join("/");
         }
         return map(header);
@@ -26163,7 +26163,7 @@ var require_tar_fs = __commonJS({
         fmode |= parseInt(222, 8);
       }
       var onsymlink = function(filename, header) {
-        xfs.readlink(path14.join(cwd, filename), function(err, linkname) {
+        xfs.readlink(path15.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
           header.linkname = normalize2(linkname);
           pack.entry(header, onnextentry);
@@ -26204,7 +26204,7 @@ var require_tar_fs = __commonJS({
         }
         var entry = pack.entry(header, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path14.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path15.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -26286,7 +26286,7 @@ var require_tar_fs = __commonJS({
       extract.on("entry", function(header, stream, next) {
         header = map(header) || header;
         header.name = normalize2(header.name);
-        var name = path14.join(cwd, path14.join("/", header.name));
+        var name = path15.join(cwd, path15.join("/", header.name));
         if (ignore(name, header)) {
           stream.resume();
           return next();
@@ -26294,7 +26294,7 @@ var require_tar_fs = __commonJS({
         if (!validPath(header.name, DOTDOT_NONE)) {
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
-        var isRoot = path14.join(name, ".") === path14.join(cwd, ".");
+        var isRoot = path15.join(name, ".") === path15.join(cwd, ".");
         var stat3 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
@@ -26324,9 +26324,9 @@ var require_tar_fs = __commonJS({
         var onsymlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path14.resolve(path14.dirname(name), header.linkname);
+          var dst = path15.resolve(path15.dirname(name), header.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
-          validateNotSymlink(xfs, dst, path14.resolve(cwd), function(err, valid) {
+          validateNotSymlink(xfs, dst, path15.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
@@ -26337,7 +26337,7 @@ var require_tar_fs = __commonJS({
         var onlink = function() {
           if (win32) return next();
           if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path14.join(cwd, path14.join("/", header.linkname));
+          var srcpath = path15.join(cwd, path15.join("/", header.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -26369,8 +26369,8 @@ var require_tar_fs = __commonJS({
             });
           }
         };
-        var dir = isRoot ? path14.join(cwd, ".") : path14.dirname(name);
-        validate(xfs, dir, path14.join(cwd, "."), function(err, valid) {
+        var dir = isRoot ? path15.join(cwd, ".") : path15.dirname(name);
+        validate(xfs, dir, path15.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
           if (header.type === "directory") return ondirectory();
@@ -26402,16 +26402,16 @@ var require_tar_fs = __commonJS({
       if (name === root2) return cb(null, true);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT") return cb(err);
-        if (err || st.isDirectory()) return validate(fs2, path14.join(name, ".."), root2, cb);
+        if (err || st.isDirectory()) return validate(fs2, path15.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
     function validateNotSymlink(fs2, name, root2, cb) {
       if (name === root2) return cb(null, true);
-      if (!name.startsWith(root2 + path14.sep)) return cb(null, false);
+      if (!name.startsWith(root2 + path15.sep)) return cb(null, false);
       fs2.lstat(name, function(err, st) {
         if (err && err.code !== "ENOENT" && err.code !== "EPERM") return cb(err);
-        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path14.join(name, ".."), root2, cb);
+        if (err || !st.isSymbolicLink()) return validateNotSymlink(fs2, path15.join(name, ".."), root2, cb);
         cb(null, false);
       });
     }
@@ -26442,8 +26442,8 @@ var require_tar_fs = __commonJS({
       });
     }
     function inCwd(dst, cwd) {
-      cwd = path14.resolve(cwd);
-      return cwd === dst || dst.startsWith(cwd + path14.sep);
+      cwd = path15.resolve(cwd);
+      return cwd === dst || dst.startsWith(cwd + path15.sep);
     }
   }
 });
@@ -26453,7 +26453,7 @@ var require_util = __commonJS({
   "node_modules/dockerode/lib/util.js"(exports, module) {
     var DockerIgnore = require_ignore();
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var tar5 = require_tar_fs();
     var zlib = __require("zlib");
     var arr = [];
@@ -26505,14 +26505,14 @@ var require_util = __commonJS({
     };
     module.exports.prepareBuildContext = function(file, next) {
       if (file && file.context) {
-        fs.readFile(path14.join(file.context, ".dockerignore"), (err, data) => {
+        fs.readFile(path15.join(file.context, ".dockerignore"), (err, data) => {
           let ignoreFn;
           let filterFn;
           if (!err) {
             const dockerIgnore = DockerIgnore({ ignorecase: false }).add(data.toString());
             filterFn = dockerIgnore.createFilter();
-            ignoreFn = (path15) => {
-              return !filterFn(path15);
+            ignoreFn = (path16) => {
+              return !filterFn(path16);
             };
           }
           const entries = file.src.slice() || [];
@@ -29486,19 +29486,19 @@ var require_uri_parser = __commonJS({
       };
     }
     var NUMBER_REGEX = /^\d+$/;
-    function splitHostPort(path14) {
-      if (path14.startsWith("[")) {
-        const hostEnd = path14.indexOf("]");
+    function splitHostPort(path15) {
+      if (path15.startsWith("[")) {
+        const hostEnd = path15.indexOf("]");
         if (hostEnd === -1) {
           return null;
         }
-        const host = path14.substring(1, hostEnd);
+        const host = path15.substring(1, hostEnd);
         if (host.indexOf(":") === -1) {
           return null;
         }
-        if (path14.length > hostEnd + 1) {
-          if (path14[hostEnd + 1] === ":") {
-            const portString = path14.substring(hostEnd + 2);
+        if (path15.length > hostEnd + 1) {
+          if (path15[hostEnd + 1] === ":") {
+            const portString = path15.substring(hostEnd + 2);
             if (NUMBER_REGEX.test(portString)) {
               return {
                 host,
@@ -29516,7 +29516,7 @@ var require_uri_parser = __commonJS({
           };
         }
       } else {
-        const splitPath = path14.split(":");
+        const splitPath = path15.split(":");
         if (splitPath.length === 2) {
           if (NUMBER_REGEX.test(splitPath[1])) {
             return {
@@ -29528,7 +29528,7 @@ var require_uri_parser = __commonJS({
           }
         } else {
           return {
-            host: path14
+            host: path15
           };
         }
       }
@@ -32564,14 +32564,14 @@ var require_client_interceptors = __commonJS({
       }
     };
     exports.InterceptingCall = InterceptingCall;
-    function getCall(channel, path14, options) {
+    function getCall(channel, path15, options) {
       var _a, _b;
       const deadline = (_a = options.deadline) !== null && _a !== void 0 ? _a : Infinity;
       const host = options.host;
       const parent = (_b = options.parent) !== null && _b !== void 0 ? _b : null;
       const propagateFlags = options.propagate_flags;
       const credentials = options.credentials;
-      const call = channel.createCall(path14, deadline, host, parent, propagateFlags);
+      const call = channel.createCall(path15, deadline, host, parent, propagateFlags);
       if (credentials) {
         call.setCredentials(credentials);
       }
@@ -33141,9 +33141,9 @@ var require_make_client = __commonJS({
       ServiceClientImpl.serviceName = serviceName;
       return ServiceClientImpl;
     }
-    function partial(fn, path14, serialize, deserialize) {
+    function partial(fn, path15, serialize, deserialize) {
       return function(...args) {
-        return fn.call(this, path14, serialize, deserialize, ...args);
+        return fn.call(this, path15, serialize, deserialize, ...args);
       };
     }
     function isProtobufTypeDefinition(obj) {
@@ -35172,8 +35172,8 @@ var require_minimal = __commonJS({
     };
     util.Buffer = (function() {
       try {
-        var Buffer2 = util.global.Buffer;
-        return Buffer2.prototype.utf8Write ? Buffer2 : (
+        var Buffer3 = util.global.Buffer;
+        return Buffer3.prototype.utf8Write ? Buffer3 : (
           /* istanbul ignore next */
           null
         );
@@ -35306,18 +35306,18 @@ var require_minimal = __commonJS({
       json: true
     };
     util._configure = function() {
-      var Buffer2 = util.Buffer;
-      if (!Buffer2) {
+      var Buffer3 = util.Buffer;
+      if (!Buffer3) {
         util._Buffer_from = util._Buffer_allocUnsafe = null;
         return;
       }
-      util._Buffer_from = Buffer2.from !== Uint8Array.from && Buffer2.from || /* istanbul ignore next */
+      util._Buffer_from = Buffer3.from !== Uint8Array.from && Buffer3.from || /* istanbul ignore next */
       function Buffer_from(value, encoding) {
-        return new Buffer2(value, encoding);
+        return new Buffer3(value, encoding);
       };
-      util._Buffer_allocUnsafe = Buffer2.allocUnsafe || /* istanbul ignore next */
+      util._Buffer_allocUnsafe = Buffer3.allocUnsafe || /* istanbul ignore next */
       function Buffer_allocUnsafe(size) {
-        return new Buffer2(size);
+        return new Buffer3(size);
       };
     };
   }
@@ -35368,7 +35368,7 @@ var require_writer2 = __commonJS({
     };
     if (util.Array !== Array)
       Writer.alloc = util.pool(Writer.alloc, util.Array.prototype.subarray);
-    Writer.prototype._push = function push(fn, len, val) {
+    Writer.prototype._push = function push2(fn, len, val) {
       this.tail = this.tail.next = new Op(fn, len, val);
       this.len += len;
       return this;
@@ -36094,15 +36094,15 @@ var require_fetch = __commonJS({
 var require_path = __commonJS({
   "node_modules/@protobufjs/path/index.js"(exports) {
     "use strict";
-    var path14 = exports;
+    var path15 = exports;
     var isAbsolute2 = (
       /**
        * Tests if the specified path is absolute.
        * @param {string} path Path to test
        * @returns {boolean} `true` if path is absolute
        */
-      path14.isAbsolute = function isAbsolute3(path15) {
-        return /^(?:\/|\w+:)/.test(path15);
+      path15.isAbsolute = function isAbsolute3(path16) {
+        return /^(?:\/|\w+:)/.test(path16);
       }
     );
     var normalize2 = (
@@ -36111,9 +36111,9 @@ var require_path = __commonJS({
        * @param {string} path Path to normalize
        * @returns {string} Normalized path
        */
-      path14.normalize = function normalize3(path15) {
-        path15 = path15.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts2 = path15.split("/"), absolute = isAbsolute2(path15), prefix = "";
+      path15.normalize = function normalize3(path16) {
+        path16 = path16.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
+        var parts2 = path16.split("/"), absolute = isAbsolute2(path16), prefix = "";
         if (absolute)
           prefix = parts2.shift() + "/";
         for (var i = 0; i < parts2.length; ) {
@@ -36132,7 +36132,7 @@ var require_path = __commonJS({
         return prefix + parts2.join("/");
       }
     );
-    path14.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
+    path15.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize2(includePath);
       if (isAbsolute2(includePath))
@@ -36316,18 +36316,18 @@ var require_namespace = __commonJS({
       object.onRemove(this);
       return clearCache(this);
     };
-    Namespace.prototype.define = function define2(path14, json) {
-      if (util.isString(path14))
-        path14 = path14.split(".");
-      else if (!Array.isArray(path14))
+    Namespace.prototype.define = function define2(path15, json) {
+      if (util.isString(path15))
+        path15 = path15.split(".");
+      else if (!Array.isArray(path15))
         throw TypeError("illegal path");
-      if (path14 && path14.length && path14[0] === "")
+      if (path15 && path15.length && path15[0] === "")
         throw Error("path must be relative");
-      if (path14.length > util.recursionLimit)
+      if (path15.length > util.recursionLimit)
         throw Error("max depth exceeded");
       var ptr = this;
-      while (path14.length > 0) {
-        var part = path14.shift();
+      while (path15.length > 0) {
+        var part = path15.shift();
         if (ptr.nested && ptr.nested[part]) {
           ptr = ptr.nested[part];
           if (!(ptr instanceof Namespace))
@@ -36362,26 +36362,26 @@ var require_namespace = __commonJS({
       });
       return this;
     };
-    Namespace.prototype.lookup = function lookup2(path14, filterTypes, parentAlreadyChecked) {
+    Namespace.prototype.lookup = function lookup2(path15, filterTypes, parentAlreadyChecked) {
       if (typeof filterTypes === "boolean") {
         parentAlreadyChecked = filterTypes;
         filterTypes = void 0;
       } else if (filterTypes && !Array.isArray(filterTypes))
         filterTypes = [filterTypes];
-      if (util.isString(path14) && path14.length) {
-        if (path14 === ".")
+      if (util.isString(path15) && path15.length) {
+        if (path15 === ".")
           return this.root;
-        path14 = path14.split(".");
-      } else if (!path14.length)
+        path15 = path15.split(".");
+      } else if (!path15.length)
         return this;
-      var flatPath = path14.join(".");
-      if (path14[0] === "")
-        return this.root.lookup(path14.slice(1), filterTypes);
+      var flatPath = path15.join(".");
+      if (path15[0] === "")
+        return this.root.lookup(path15.slice(1), filterTypes);
       var found = this.root._fullyQualifiedObjects && this.root._fullyQualifiedObjects["." + flatPath];
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
-      found = this._lookupImpl(path14, flatPath);
+      found = this._lookupImpl(path15, flatPath);
       if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
         return found;
       }
@@ -36389,7 +36389,7 @@ var require_namespace = __commonJS({
         return null;
       var current = this;
       while (current.parent) {
-        found = current.parent._lookupImpl(path14, flatPath);
+        found = current.parent._lookupImpl(path15, flatPath);
         if (found && (!filterTypes || filterTypes.indexOf(found.constructor) > -1)) {
           return found;
         }
@@ -36397,22 +36397,22 @@ var require_namespace = __commonJS({
       }
       return null;
     };
-    Namespace.prototype._lookupImpl = function lookup2(path14, flatPath) {
+    Namespace.prototype._lookupImpl = function lookup2(path15, flatPath) {
       if (Object.prototype.hasOwnProperty.call(this._lookupCache, flatPath)) {
         return this._lookupCache[flatPath];
       }
-      var found = this.get(path14[0]);
+      var found = this.get(path15[0]);
       var exact = null;
       if (found) {
-        if (path14.length === 1) {
+        if (path15.length === 1) {
           exact = found;
         } else if (found instanceof Namespace) {
-          path14 = path14.slice(1);
-          exact = found._lookupImpl(path14, path14.join("."));
+          path15 = path15.slice(1);
+          exact = found._lookupImpl(path15, path15.join("."));
         }
       } else {
         for (var i = 0; i < this.nestedArray.length; ++i)
-          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path14, flatPath))) {
+          if (this._nestedArray[i] instanceof Namespace && (found = this._nestedArray[i]._lookupImpl(path15, flatPath))) {
             exact = found;
             break;
           }
@@ -36420,28 +36420,28 @@ var require_namespace = __commonJS({
       this._lookupCache[flatPath] = exact;
       return exact;
     };
-    Namespace.prototype.lookupType = function lookupType(path14) {
-      var found = this.lookup(path14, [Type]);
+    Namespace.prototype.lookupType = function lookupType(path15) {
+      var found = this.lookup(path15, [Type]);
       if (!found)
-        throw Error("no such type: " + path14);
+        throw Error("no such type: " + path15);
       return found;
     };
-    Namespace.prototype.lookupEnum = function lookupEnum(path14) {
-      var found = this.lookup(path14, [Enum]);
+    Namespace.prototype.lookupEnum = function lookupEnum(path15) {
+      var found = this.lookup(path15, [Enum]);
       if (!found)
-        throw Error("no such Enum '" + path14 + "' in " + this);
+        throw Error("no such Enum '" + path15 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path14) {
-      var found = this.lookup(path14, [Type, Enum]);
+    Namespace.prototype.lookupTypeOrEnum = function lookupTypeOrEnum(path15) {
+      var found = this.lookup(path15, [Type, Enum]);
       if (!found)
-        throw Error("no such Type or Enum '" + path14 + "' in " + this);
+        throw Error("no such Type or Enum '" + path15 + "' in " + this);
       return found;
     };
-    Namespace.prototype.lookupService = function lookupService(path14) {
-      var found = this.lookup(path14, [Service]);
+    Namespace.prototype.lookupService = function lookupService(path15) {
+      var found = this.lookup(path15, [Service]);
       if (!found)
-        throw Error("no such Service '" + path14 + "' in " + this);
+        throw Error("no such Service '" + path15 + "' in " + this);
       return found;
     };
     Namespace._configure = function(Type_, Service_, Enum_) {
@@ -37858,13 +37858,13 @@ var require_util2 = __commonJS({
       Object.defineProperty(object, "$type", { value: enm, enumerable: false });
       return enm;
     };
-    util.setProperty = function setProperty(dst, path14, value, ifNotSet) {
-      function setProp(dst2, path15, value2) {
-        var part = path15.shift();
+    util.setProperty = function setProperty(dst, path15, value, ifNotSet) {
+      function setProp(dst2, path16, value2) {
+        var part = path16.shift();
         if (util.isUnsafeProperty(part))
           return dst2;
-        if (path15.length > 0) {
-          dst2[part] = setProp(dst2[part] || {}, path15, value2);
+        if (path16.length > 0) {
+          dst2[part] = setProp(dst2[part] || {}, path16, value2);
         } else {
           var prevValue = dst2[part];
           if (prevValue && ifNotSet)
@@ -37877,12 +37877,12 @@ var require_util2 = __commonJS({
       }
       if (typeof dst !== "object")
         throw TypeError("dst must be an object");
-      if (!path14)
+      if (!path15)
         throw TypeError("path must be specified");
-      path14 = path14.split(".");
-      if (path14.length > util.recursionLimit)
+      path15 = path15.split(".");
+      if (path15.length > util.recursionLimit)
         throw Error("max depth exceeded");
-      return setProp(dst, path14, value);
+      return setProp(dst, path15, value);
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
@@ -38428,12 +38428,12 @@ var require_object = __commonJS({
        */
       fullName: {
         get: function() {
-          var path14 = [this.name], ptr = this.parent;
+          var path15 = [this.name], ptr = this.parent;
           while (ptr) {
-            path14.unshift(ptr.name);
+            path15.unshift(ptr.name);
             ptr = ptr.parent;
           }
-          return path14.join(".");
+          return path15.join(".");
         }
       }
     });
@@ -38832,7 +38832,7 @@ var require_tokenize = __commonJS({
         if (!match)
           throw illegal("string");
         offset = re.lastIndex;
-        push(stringDelim);
+        push2(stringDelim);
         stringDelim = null;
         return unescape(match[1]);
       }
@@ -38975,7 +38975,7 @@ var require_tokenize = __commonJS({
           stringDelim = token;
         return token;
       }
-      function push(token) {
+      function push2(token) {
         stack.push(token);
       }
       function peek() {
@@ -38983,7 +38983,7 @@ var require_tokenize = __commonJS({
           var token = next();
           if (token === null)
             return null;
-          push(token);
+          push2(token);
         }
         return stack[0];
       }
@@ -39021,7 +39021,7 @@ var require_tokenize = __commonJS({
       return Object.defineProperty({
         next,
         peek,
-        push,
+        push: push2,
         skip,
         cmnt
       }, "line", {
@@ -39069,7 +39069,7 @@ var require_parse = __commonJS({
       if (!options)
         options = parse.defaults;
       var preferTrailingComment = options.preferTrailingComment || false;
-      var tn = tokenize2(source, options.alternateCommentMode || false), next = tn.next, push = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
+      var tn = tokenize2(source, options.alternateCommentMode || false), next = tn.next, push2 = tn.push, peek = tn.peek, skip = tn.skip, cmnt = tn.cmnt;
       var head = true, pkg, imports, weakImports, edition = "proto2";
       var ptr = root2;
       var topLevelObjects = [];
@@ -39108,7 +39108,7 @@ var require_parse = __commonJS({
         switch (token2) {
           case "'":
           case '"':
-            push(token2);
+            push2(token2);
             return readString();
           case "true":
           case "TRUE":
@@ -39348,7 +39348,7 @@ var require_parse = __commonJS({
               if (edition === "proto2" || !typeRefRe.test(token3)) {
                 throw illegal(token3);
               }
-              push(token3);
+              push2(token3);
               parseField(type, "optional", void 0, depth + 1);
               break;
           }
@@ -39484,7 +39484,7 @@ var require_parse = __commonJS({
             parseOption(oneof, token3);
             skip(";");
           } else {
-            push(token3);
+            push2(token3);
             parseField(oneof, "optional", void 0, depth);
           }
         });
@@ -39721,7 +39721,7 @@ var require_parse = __commonJS({
             default:
               if (edition === "proto2" || !typeRefRe.test(token3))
                 throw illegal(token3);
-              push(token3);
+              push2(token3);
               parseField(parent, "optional", reference, depth + 1);
               break;
           }
@@ -42471,16 +42471,16 @@ var require_util3 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path14.isAbsolute(target)) {
+        if (path15.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path14.join(directory, target);
+          const fullPath = path15.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -48093,9 +48093,9 @@ var require_server_call = __commonJS({
       return status;
     }
     var ServerUnaryCallImpl = class extends events_1.EventEmitter {
-      constructor(path14, call, metadata, request) {
+      constructor(path15, call, metadata, request) {
         super();
-        this.path = path14;
+        this.path = path15;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -48125,9 +48125,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerUnaryCallImpl = ServerUnaryCallImpl;
     var ServerReadableStreamImpl = class extends stream_1.Readable {
-      constructor(path14, call, metadata) {
+      constructor(path15, call, metadata) {
         super({ objectMode: true });
-        this.path = path14;
+        this.path = path15;
         this.call = call;
         this.metadata = metadata;
         this.cancelled = false;
@@ -48159,9 +48159,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerReadableStreamImpl = ServerReadableStreamImpl;
     var ServerWritableStreamImpl = class extends stream_1.Writable {
-      constructor(path14, call, metadata, request) {
+      constructor(path15, call, metadata, request) {
         super({ objectMode: true });
-        this.path = path14;
+        this.path = path15;
         this.call = call;
         this.metadata = metadata;
         this.request = request;
@@ -48215,9 +48215,9 @@ var require_server_call = __commonJS({
     };
     exports.ServerWritableStreamImpl = ServerWritableStreamImpl;
     var ServerDuplexStreamImpl = class extends stream_1.Duplex {
-      constructor(path14, call, metadata) {
+      constructor(path15, call, metadata) {
         super({ objectMode: true });
-        this.path = path14;
+        this.path = path15;
         this.call = call;
         this.metadata = metadata;
         this.pendingStatus = {
@@ -50518,11 +50518,11 @@ var require_server2 = __commonJS({
           }
           return true;
         }
-        _retrieveHandler(path14) {
-          serverCallTrace("Received call to method " + path14 + " at address " + this.serverAddressString);
-          const handler = this.handlers.get(path14);
+        _retrieveHandler(path15) {
+          serverCallTrace("Received call to method " + path15 + " at address " + this.serverAddressString);
+          const handler = this.handlers.get(path15);
           if (handler === void 0) {
-            serverCallTrace("No handler registered for method " + path14 + ". Sending UNIMPLEMENTED status.");
+            serverCallTrace("No handler registered for method " + path15 + ". Sending UNIMPLEMENTED status.");
             return null;
           }
           return handler;
@@ -50546,10 +50546,10 @@ var require_server2 = __commonJS({
             channelzSessionInfo === null || channelzSessionInfo === void 0 ? void 0 : channelzSessionInfo.streamTracker.addCallFailed();
             return;
           }
-          const path14 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path14);
+          const path15 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path15);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path14), stream, channelzSessionInfo);
+            this._respondWithError(getUnimplementedStatusResponse(path15), stream, channelzSessionInfo);
             return;
           }
           const callEventTracker = {
@@ -50599,10 +50599,10 @@ var require_server2 = __commonJS({
           if (this._verifyContentType(stream, headers) !== true) {
             return;
           }
-          const path14 = headers[HTTP2_HEADER_PATH];
-          const handler = this._retrieveHandler(path14);
+          const path15 = headers[HTTP2_HEADER_PATH];
+          const handler = this._retrieveHandler(path15);
           if (!handler) {
-            this._respondWithError(getUnimplementedStatusResponse(path14), stream, null);
+            this._respondWithError(getUnimplementedStatusResponse(path15), stream, null);
             return;
           }
           const call = (0, server_interceptors_1.getServerInterceptingCall)([...extraInterceptors, ...this.interceptors], stream, headers, null, handler, this.options);
@@ -51910,13 +51910,13 @@ var require_resolver_uds = __commonJS({
         this.listener = listener;
         this.hasReturnedResult = false;
         this.endpoints = [];
-        let path14;
+        let path15;
         if (target.authority === "") {
-          path14 = "/" + target.path;
+          path15 = "/" + target.path;
         } else {
-          path14 = target.path;
+          path15 = target.path;
         }
-        this.endpoints = [{ addresses: [{ path: path14 }] }];
+        this.endpoints = [{ addresses: [{ path: path15 }] }];
       }
       updateResolution() {
         if (!this.hasReturnedResult) {
@@ -51976,12 +51976,12 @@ var require_resolver_ip = __commonJS({
           return;
         }
         const pathList = target.path.split(",");
-        for (const path14 of pathList) {
-          const hostPort = (0, uri_parser_1.splitHostPort)(path14);
+        for (const path15 of pathList) {
+          const hostPort = (0, uri_parser_1.splitHostPort)(path15);
           if (hostPort === null) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path14}`,
+              details: `Failed to parse ${target.scheme} address ${path15}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -51989,7 +51989,7 @@ var require_resolver_ip = __commonJS({
           if (target.scheme === IPV4_SCHEME && !(0, net_1.isIPv4)(hostPort.host) || target.scheme === IPV6_SCHEME && !(0, net_1.isIPv6)(hostPort.host)) {
             this.error = {
               code: constants_1.Status.UNAVAILABLE,
-              details: `Failed to parse ${target.scheme} address ${path14}`,
+              details: `Failed to parse ${target.scheme} address ${path15}`,
               metadata: new metadata_1.Metadata()
             };
             return;
@@ -53345,16 +53345,16 @@ var require_util4 = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.addCommonProtos = exports.loadProtosWithOptionsSync = exports.loadProtosWithOptions = void 0;
     var fs = __require("fs");
-    var path14 = __require("path");
+    var path15 = __require("path");
     var Protobuf = require_protobufjs();
     function addIncludePathResolver(root2, includePaths) {
       const originalResolvePath = root2.resolvePath;
       root2.resolvePath = (origin, target) => {
-        if (path14.isAbsolute(target)) {
+        if (path15.isAbsolute(target)) {
           return target;
         }
         for (const directory of includePaths) {
-          const fullPath = path14.join(directory, target);
+          const fullPath = path15.join(directory, target);
           try {
             fs.accessSync(fullPath, fs.constants.R_OK);
             return fullPath;
@@ -53601,7 +53601,7 @@ var require_session = __commonJS({
   "node_modules/dockerode/lib/session.js"(exports, module) {
     var grpc = require_src4();
     var protoLoader = require_src5();
-    var path14 = __require("path");
+    var path15 = __require("path");
     var crypto = __require("crypto");
     function withSession(docker, auth, handler) {
       const sessionId = crypto.randomUUID();
@@ -53628,7 +53628,7 @@ var require_session = __commonJS({
         const injector = server.createConnectionInjector(creds);
         injector.injectConnection(socket);
         const pkg = protoLoader.loadSync(
-          path14.resolve(__dirname, "proto", "auth.proto")
+          path15.resolve(__dirname, "proto", "auth.proto")
         );
         const service = grpc.loadPackageDefinition(pkg);
         server.addService(service.moby.filesync.v1.Auth.service, {
@@ -53658,7 +53658,7 @@ var require_session = __commonJS({
 var require_buildkit = __commonJS({
   "node_modules/dockerode/lib/buildkit.js"(exports, module) {
     var protobuf2 = require_protobufjs();
-    var path14 = __require("path");
+    var path15 = __require("path");
     var BUILDKIT_TRACE_ID = "moby.buildkit.trace";
     var BUILDKIT_IMAGE_ID = "moby.image.id";
     var PROTO_TYPE = "moby.buildkit.v1.StatusResponse";
@@ -53668,7 +53668,7 @@ var require_buildkit = __commonJS({
     function loadProto() {
       if (StatusResponse2) return StatusResponse2;
       var root2 = protobuf2.loadSync(
-        path14.resolve(__dirname, "proto", "buildkit_status.proto")
+        path15.resolve(__dirname, "proto", "buildkit_status.proto")
       );
       StatusResponse2 = root2.lookupType(PROTO_TYPE);
       return StatusResponse2;
@@ -56466,7 +56466,7 @@ var require_streamx = __commonJS({
         const rs = new _Readable({
           ...opts,
           read(cb) {
-            ite.next().then(push).then(cb.bind(null, null)).catch(cb);
+            ite.next().then(push2).then(cb.bind(null, null)).catch(cb);
           },
           predestroy() {
             destroy = ite.return();
@@ -56477,7 +56477,7 @@ var require_streamx = __commonJS({
           }
         });
         return rs;
-        function push(data) {
+        function push2(data) {
           if (data.done) rs.push(null);
           else rs.push(data.value);
         }
@@ -62316,7 +62316,7 @@ var require_run = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Run = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Run7 = class extends jsonInstruction_1.JSONInstruction {
+    var Run8 = class extends jsonInstruction_1.JSONInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -62333,7 +62333,7 @@ var require_run = __commonJS({
         return super.getHeredocs();
       }
     };
-    exports.Run = Run7;
+    exports.Run = Run8;
   }
 });
 
@@ -62403,9 +62403,9 @@ var require_workdir = __commonJS({
        *         found
        */
       getAbsolutePath() {
-        const path14 = this.getPath();
-        if (path14 === null || path14.startsWith("/")) {
-          return path14;
+        const path15 = this.getPath();
+        if (path15 === null || path15.startsWith("/")) {
+          return path15;
         }
         const startLine = this.getRange().start.line;
         const hierarchy = this.dockerfile.getStageHierarchy(startLine);
@@ -62417,7 +62417,7 @@ var require_workdir = __commonJS({
               if (parent === void 0 || parent === null) {
                 return void 0;
               }
-              return parent.endsWith("/") ? parent + path14 : parent + "/" + path14;
+              return parent.endsWith("/") ? parent + path15 : parent + "/" + path15;
             }
           }
         }
@@ -63516,7 +63516,7 @@ var require_main = __commonJS({
 
 // src/cli.ts
 import { randomUUID } from "node:crypto";
-import * as path13 from "node:path";
+import * as path14 from "node:path";
 import { parseArgs } from "node:util";
 
 // src/engine/docker.ts
@@ -63901,6 +63901,9 @@ var FIX_RULES = [
   /** Build-only OS packages (compilers, headers) out of the shipped stage. */
   "toolchain"
 ];
+function isFixRule(value) {
+  return FIX_RULES.includes(value);
+}
 
 // src/model/workspace.ts
 import * as path3 from "node:path";
@@ -64140,11 +64143,7 @@ function renderText(report, files) {
   if (report.slim) {
     out.push("");
     out.push(`Strategy: ${report.slim.strategy}`);
-    for (const saving of report.slim.savings) {
-      out.push(
-        `  ${saving.category.padEnd(12)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`
-      );
-    }
+    out.push(...savingLines(report));
     for (const file of report.slim.strippedTop.slice(0, 5)) {
       out.push(
         `  stripped ${printable(file.path)}: ${formatBytes(file.before)} -> ${formatBytes(file.after)}`
@@ -64218,6 +64217,31 @@ function layerTable(image) {
 function optionalBytes(value) {
   return value === void 0 ? "-" : formatBytes(value);
 }
+function savingLines(report) {
+  const slim2 = report.slim;
+  if (!slim2 || slim2.savings.length === 0) return [];
+  const row = (label, bytes, note) => `  ${label.padEnd(14)} ${formatBytes(bytes).padStart(10)}  ${note}`;
+  const rows = ["Where the bytes went:"];
+  for (const saving of slim2.savings)
+    rows.push(row(saving.category, saving.bytes, `(${saving.files} files)`));
+  const total = slim2.savings.reduce((sum, saving) => sum + saving.bytes, 0);
+  const delta = report.after ? report.before.size - report.after.size : 0;
+  rows.push(row("total", total, `(the image is ${formatBytes(delta)} smaller, as measured)`));
+  for (const entry of slim2.stillShipped ?? []) {
+    const where = entry.line === void 0 ? "" : `, line ${entry.line}`;
+    rows.push(
+      `  still shipped in layer ${entry.layer}${where}: ${formatBytes(entry.bytes)} (${entry.files} files, not counted). ${printable(entry.why)} ${printable(entry.fix)}`
+    );
+  }
+  const kept = slim2.stripKept;
+  if (kept) {
+    const reasons = kept.reasons.map((reason) => `${reason.reason} (${reason.files})`).join("; ");
+    rows.push(
+      `  strip kept ${kept.files} files as they were (${formatBytes(kept.bytes)}): ${printable(reasons)}`
+    );
+  }
+  return rows;
+}
 function findingLines(report) {
   if (!report.findings?.length) return [];
   const rows = ["", "What else makes the image heavy (original image):"];
@@ -64241,7 +64265,7 @@ function printable(text) {
 var CLI_USAGE = `Usage:
   slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
   slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
-                 [--prune a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--strict] [--network host] [--json]
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
@@ -64257,6 +64281,7 @@ var CLI_OPTIONS = {
   "smoke-timeout": { type: "string" },
   "no-strip": { type: "boolean" },
   prune: { type: "string" },
+  fix: { type: "string" },
   keep: { type: "string", multiple: true },
   strict: { type: "boolean" },
   budget: { type: "string" },
@@ -64285,6 +64310,7 @@ function flagInputs(command, values) {
     "smoke-timeout": values["smoke-timeout"] ?? "",
     strip: values["no-strip"] ? "false" : "true",
     prune: values.prune ?? "",
+    fix: values.fix ?? "",
     keep: (values.keep ?? []).join("\n"),
     strict: values.strict ? "true" : "false",
     budget: values.budget ?? "",
@@ -64298,7 +64324,7 @@ function flagInputs(command, values) {
 
 // src/session.ts
 import { mkdir as mkdir5, writeFile as writeFile5 } from "node:fs/promises";
-import * as path12 from "node:path";
+import * as path13 from "node:path";
 
 // src/history/entry.ts
 var ENTRY_FILE = "slimpy-history.json";
@@ -64632,7 +64658,7 @@ var SmokeBrokenError = class extends Error {
 };
 
 // src/pipeline/run.ts
-import * as path11 from "node:path";
+import * as path12 from "node:path";
 
 // src/measure/findings/content-hash.ts
 var import_tar_stream2 = __toESM(require_tar_stream2(), 1);
@@ -64737,9 +64763,9 @@ function writable(stream) {
 }
 
 // src/measure/findings/content-hash.ts
-function hashKey(diffId, path14) {
+function hashKey(diffId, path15) {
   return `${diffId}
-${path14}`;
+${path15}`;
 }
 var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
 var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
@@ -64759,8 +64785,8 @@ async function hashLayerFiles(docker, image, requests, layers = []) {
   try {
     for await (const entry of extract) {
       const layer = await readLayerEntry(entry, wanted);
-      for (const [path14, hash] of layer?.hashes ?? []) {
-        const key = hashKey(layer?.diffId ?? "", path14);
+      for (const [path15, hash] of layer?.hashes ?? []) {
+        const key = hashKey(layer?.diffId ?? "", path15);
         if (keys.has(key)) hashes.set(key, hash);
       }
     }
@@ -64826,11 +64852,11 @@ async function scanLayer(body, shapes, knownDiffId) {
   const hashes = /* @__PURE__ */ new Map();
   for await (const entry of extract) {
     const { name, type, size } = entry.header;
-    const path14 = absoluteLayerPath(name);
-    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path14}\0${size ?? 0}`)) {
+    const path15 = absoluteLayerPath(name);
+    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path15}\0${size ?? 0}`)) {
       const hash = createHash2("sha256");
       for await (const chunk of entry) hash.update(chunk);
-      hashes.set(path14, hash.digest("hex"));
+      hashes.set(path15, hash.digest("hex"));
     } else {
       entry.resume();
     }
@@ -65286,9 +65312,9 @@ function mergeLayers(layers) {
 }
 function largestFiles(layers, options) {
   const files = [];
-  for (const [path14, entry] of mergeLayers(layers)) {
+  for (const [path15, entry] of mergeLayers(layers)) {
     if (entry.type !== "file" || entry.layerIndex < options.fromLayer) continue;
-    files.push({ path: path14, size: entry.size, layerIndex: entry.layerIndex });
+    files.push({ path: path15, size: entry.size, layerIndex: entry.layerIndex });
   }
   files.sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return files.slice(0, Math.max(0, options.limit));
@@ -65296,16 +65322,16 @@ function largestFiles(layers, options) {
 function newNode() {
   return { children: /* @__PURE__ */ new Map() };
 }
-function parts(path14) {
-  return path14.split("/").filter((part) => part !== "" && part !== ".");
+function parts(path15) {
+  return path15.split("/").filter((part) => part !== "" && part !== ".");
 }
-function lookup(root2, path14) {
+function lookup(root2, path15) {
   let node = root2;
-  for (const part of parts(path14)) node = node?.children.get(part);
+  for (const part of parts(path15)) node = node?.children.get(part);
   return node;
 }
-function remove(root2, path14) {
-  const names = parts(path14);
+function remove(root2, path15) {
+  const names = parts(path15);
   const last = names.pop();
   if (last !== void 0) lookup(root2, names.join("/"))?.children.delete(last);
 }
@@ -65329,7 +65355,7 @@ function add(root2, file, layerIndex) {
 }
 function countOrphanedLinks(merged, links) {
   const carried = /* @__PURE__ */ new Set();
-  for (const { path: path14, node } of links) {
+  for (const { path: path15, node } of links) {
     const entry = node.entry;
     const link = node.link;
     if (!entry || !link) continue;
@@ -65338,7 +65364,7 @@ function countOrphanedLinks(merged, links) {
     const key = `${entry.layerIndex}:${link.target}`;
     if (intact || carried.has(key)) continue;
     carried.add(key);
-    merged.set(path14, { size: link.size, type: "file", layerIndex: entry.layerIndex });
+    merged.set(path15, { size: link.size, type: "file", layerIndex: entry.layerIndex });
   }
 }
 
@@ -65676,7 +65702,7 @@ async function measureImage(docker, image, options) {
     largestFiles: largestFiles(layers, {
       fromLayer: baseLayerCount,
       limit: options.largestFiles ?? 15
-    }).map(({ path: path14, size: size2 }) => ({ path: path14, size: size2 })),
+    }).map(({ path: path15, size: size2 }) => ({ path: path15, size: size2 })),
     baseSize,
     ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize
   };
@@ -66011,6 +66037,20 @@ function toolchainPart(file) {
 }
 function leftoverPart(file) {
   return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function leftoverDir(file, kind) {
+  switch (kind) {
+    case "apt-lists":
+      return "/var/lib/apt/lists";
+    case "apt-cache":
+      return "/var/cache/apt";
+    case "apk-cache":
+      return "/var/cache/apk";
+    case "dnf-cache":
+      return file.startsWith("/var/cache/yum/") ? "/var/cache/yum" : "/var/cache/dnf";
+    default:
+      return /^(.*?\/\.cache\/(?:pip|uv|pypoetry))\//.exec(file)?.[1] ?? path8.posix.dirname(file);
+  }
 }
 function inputPart(file, inputDirs) {
   if (INSTALLED_PLACES.test(file)) return void 0;
@@ -66508,7 +66548,7 @@ function describeUses(uses) {
 }
 
 // src/dockerfile/plan.ts
-var import_dockerfile_ast8 = __toESM(require_main(), 1);
+var import_dockerfile_ast9 = __toESM(require_main(), 1);
 
 // src/dockerfile/derived.ts
 var import_dockerfile_ast5 = __toESM(require_main(), 1);
@@ -66572,8 +66612,8 @@ function installsPythonPackages(command) {
 function createsPythonEnvironment(command) {
   return installsPythonPackages(command) || ENVIRONMENT_CREATIONS.some((pattern) => pattern.test(command));
 }
-function isPythonEnvironmentPath(path14) {
-  return ENVIRONMENT_PATH.test(path14);
+function isPythonEnvironmentPath(path15) {
+  return ENVIRONMENT_PATH.test(path15);
 }
 function isPythonImage(image) {
   return /python/i.test(image);
@@ -66607,17 +66647,17 @@ function applyTextEdits(text, edits) {
   }
   return result + text.slice(cursor);
 }
-function appendToRun(parsed, run, command) {
+function appendToRun(parsed, run, command, options = {}) {
   if (isExecForm(run)) {
     return {
-      skip: "it is in exec form (a JSON array), which has no shell to append the prune to; write it in shell form to have it slimmed"
+      skip: "it is in exec form (a JSON array), which has no shell to append to; write it in shell form to have it slimmed"
     };
   }
   const heredocs = run.getHeredocs();
-  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command);
-  return isBareHeredocScript(parsed, run) ? appendToHeredocScript(parsed, run, command) : appendToHeredocCommand(parsed, run, command);
+  if (heredocs.length === 0) return appendToShellCommand(parsed, run, command, options);
+  return isBareHeredocScript(parsed, run) ? appendToHeredocScript(parsed, run, command) : appendToHeredocCommand(parsed, run, command, options);
 }
-function appendToShellCommand(parsed, run, command) {
+function appendToShellCommand(parsed, run, command, options) {
   const { source, escapeChar } = parsed;
   const end = offsetAt(source, run.getRange().end);
   const argumentsStart = offsetAt(source, run.getInstructionRange().end);
@@ -66628,7 +66668,10 @@ function appendToShellCommand(parsed, run, command) {
   const joint = shellJoint(joinContinuations(raw, escapeChar));
   if ("skip" in joint) return joint;
   const trailing = raw.length - raw.trimEnd().length;
-  return { edits: [insertion(end - trailing, `${joint.text}${command}`)] };
+  return { edits: [insertion(end - trailing, `${jointText(joint, options)}${command}`)] };
+}
+function jointText(joint, options) {
+  return options.chained ? " && " : joint.text;
 }
 function isBareHeredocScript(parsed, run) {
   const { source } = parsed;
@@ -66659,7 +66702,7 @@ function appendToHeredocScript(parsed, run, command) {
   const lineStart = source.lineStarts[delimiter.start.line] ?? source.text.length;
   return { edits: [insertion(lineStart, `${command}${source.eol}`)] };
 }
-function appendToHeredocCommand(parsed, run, command) {
+function appendToHeredocCommand(parsed, run, command, options) {
   const { source, escapeChar } = parsed;
   const lines = new Set(run.getHeredocs().map((heredoc) => heredoc.getStartRange().start.line));
   const [line, ...others] = [...lines];
@@ -66675,7 +66718,7 @@ function appendToHeredocCommand(parsed, run, command) {
   const joint = shellJoint(joinContinuations(commandLine, escapeChar));
   if ("skip" in joint) return joint;
   const trailing = commandLine.length - commandLine.trimEnd().length;
-  return { edits: [insertion(lineEnd - trailing, `${joint.text}${command}`)] };
+  return { edits: [insertion(lineEnd - trailing, `${jointText(joint, options)}${command}`)] };
 }
 function lineBreakLength(source, line) {
   const next = source.lineStarts[line + 1];
@@ -66755,7 +66798,7 @@ function assessSource(context, source, references) {
     return { python: false, skipped: [notPythonReason(context, source, lines)] };
   }
   const skipped = unresolved.map(
-    (path14) => `COPY source \`${path14}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
+    (path15) => `COPY source \`${path15}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
   );
   if (roots.length === 0) return { python: true, skipped };
   const chain = stageChain(context.stages, source);
@@ -66802,16 +66845,16 @@ function copyRoots(context, references) {
   const unresolved = [];
   for (const reference of references) {
     const lookup2 = variablesAt(context, reference.copy);
-    for (const path14 of reference.paths) {
-      const expansion = expandVariables(path14, lookup2, context.parsed.escapeChar);
-      if (expansion.unresolved.length > 0) unresolved.push(path14);
+    for (const path15 of reference.paths) {
+      const expansion = expandVariables(path15, lookup2, context.parsed.escapeChar);
+      if (expansion.unresolved.length > 0) unresolved.push(path15);
       else roots.add(rootPath(expansion.value));
     }
   }
   return { roots: [...roots], unresolved };
 }
-function rootPath(path14) {
-  const normalized = posix.normalize(posix.join("/", path14));
+function rootPath(path15) {
+  const normalized = posix.normalize(posix.join("/", path15));
   return normalized.length > 1 ? normalized.replace(/\/$/, "") : normalized;
 }
 function pythonEnvironmentReason(context, source, roots) {
@@ -66824,8 +66867,8 @@ function pythonEnvironmentReason(context, source, roots) {
       return `its RUN at line ${lineOf(instruction)} ${what}`;
     }
   }
-  const path14 = roots.find(isPythonEnvironmentPath);
-  if (path14 !== void 0) return `the copied path \`${path14}\` is one`;
+  const path15 = roots.find(isPythonEnvironmentPath);
+  if (path15 !== void 0) return `the copied path \`${path15}\` is one`;
   const base = stageOf(context, chain[0] ?? source).base;
   if (isPythonImage(base) && roots.some(containsPythonHome)) return `it builds on \`${base}\``;
   return void 0;
@@ -66902,14 +66945,205 @@ function pointAt(context, reference, derivedName) {
   );
 }
 
-// src/dockerfile/references.ts
+// src/dockerfile/fixes/rule.ts
+function emptyFixPlan() {
+  return {
+    edits: [],
+    appends: [],
+    scriptArgs: [],
+    runsPruneScript: false,
+    notes: [],
+    skipped: [],
+    lines: []
+  };
+}
+function layerAt(facts, line) {
+  return facts.layers.find((layer) => layer.line === line);
+}
+
+// src/dockerfile/fixes/duplicates.ts
+function planDuplicates(_input) {
+  return emptyFixPlan();
+}
+
+// src/dockerfile/fixes/earlier-layers.ts
+function planEarlierLayers(_input) {
+  return emptyFixPlan();
+}
+
+// src/dockerfile/fixes/install-inputs.ts
+function planInstallInputs(_input) {
+  return emptyFixPlan();
+}
+
+// src/dockerfile/fixes/leftovers.ts
 var import_dockerfile_ast6 = __toESM(require_main(), 1);
+var KIND_WORDS = {
+  "apt-lists": "apt package lists",
+  "apt-cache": "apt's package cache",
+  "apk-cache": "the apk cache",
+  "dnf-cache": "the dnf/yum cache",
+  "pip-cache": "pip's cache",
+  "uv-cache": "uv's cache",
+  "poetry-cache": "Poetry's cache"
+};
+function planLeftovers(input) {
+  const plan = emptyFixPlan();
+  const { context } = input;
+  const instructions = chainInstructions(context, context.chain);
+  instructions.forEach((instruction, position) => {
+    if (!(instruction instanceof import_dockerfile_ast6.Run)) return;
+    const layer = layerAt(input.facts, lineOf(instruction));
+    if (layer === void 0 || layer.leftovers.length === 0) return;
+    planRun(input, instruction, layer.leftovers, instructions, position, plan);
+  });
+  return plan;
+}
+function planRun(input, run, leftovers2, instructions, position, plan) {
+  const line = lineOf(run);
+  const what = describeKinds(leftovers2);
+  if (!isPosixShell(shellInForce(instructions.slice(0, position)))) {
+    plan.skipped.push(
+      `The RUN at line ${line} leaves ${what} in the image, but a SHELL instruction replaced the POSIX shell the cleanup needs; remove them at the end of that RUN yourself.`
+    );
+    return;
+  }
+  const later = instructions.slice(position + 1);
+  const needed = leftovers2.filter((leftover) => laterRunNeeds(input, leftover.kind, later));
+  for (const leftover of needed) {
+    plan.skipped.push(
+      `The RUN at line ${line} leaves ${KIND_WORDS[leftover.kind]} in the image, but a later RUN installs from them without refreshing them; run both in one RUN to have them removed.`
+    );
+  }
+  const removed = leftovers2.filter((leftover) => !needed.includes(leftover));
+  if (removed.length === 0) return;
+  plan.appends.push({
+    run,
+    command: cleanupCommand(removed),
+    order: "cleanup",
+    note: `Removed ${describeKinds(removed)} at the end of the RUN at line ${line}, which writes them: deleted by a later RUN they would still ship in this one's layer.`,
+    what: `leaves ${describeKinds(removed)} in the image`
+  });
+}
+function cleanupCommand(leftovers2) {
+  const kinds = new Set(leftovers2.map((leftover) => leftover.kind));
+  const paths = [
+    ...new Set(
+      leftovers2.flatMap(
+        (leftover) => leftover.kind === "apt-cache" ? [] : [cleanupPath(leftover)]
+      )
+    )
+  ];
+  const commands = [
+    ...kinds.has("apt-cache") ? ["apt-get clean"] : [],
+    ...paths.length > 0 ? [`rm -rf ${paths.join(" ")}`] : []
+  ];
+  return commands.join(" && ");
+}
+function cleanupPath(leftover) {
+  const system = ["apt-lists", "apk-cache", "dnf-cache"].includes(leftover.kind);
+  return system ? `${shellQuote(leftover.dir)}/*` : shellQuote(leftover.dir);
+}
+function describeKinds(leftovers2) {
+  const words = [...new Set(leftovers2.map((leftover) => KIND_WORDS[leftover.kind]))];
+  return words.length <= 1 ? words[0] ?? "" : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
+var APT_NEEDS_LISTS = /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:install|build-dep|source|download|upgrade|dist-upgrade|full-upgrade)\b/;
+var APT_UPDATE = /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/;
+var APK_ADD = /\bapk\s+(?:-\S+\s+)*add\b/;
+var APK_REFRESHES = /\bapk\s+(?:\S+\s+)*?(?:update\b|--update\b|-U\b|--no-cache\b)/;
+function laterRunNeeds(input, kind, later) {
+  if (kind !== "apt-lists" && kind !== "apk-cache") return false;
+  return later.some((instruction) => {
+    if (!(instruction instanceof import_dockerfile_ast6.Run)) return false;
+    const command = runCommand(instruction, input.context.parsed.escapeChar);
+    return kind === "apt-lists" ? APT_NEEDS_LISTS.test(command) && !APT_UPDATE.test(command) : APK_ADD.test(command) && !APK_REFRESHES.test(command);
+  });
+}
+
+// src/dockerfile/fixes/toolchain.ts
+function planToolchain(_input) {
+  return emptyFixPlan();
+}
+
+// src/dockerfile/fixes/index.ts
+var FIX_PLANNERS = {
+  leftovers: planLeftovers,
+  "install-inputs": planInstallInputs,
+  duplicates: planDuplicates,
+  "earlier-layers": planEarlierLayers,
+  toolchain: planToolchain
+};
+function planFixes(context, options, prunedRuns) {
+  const result = {
+    edits: [],
+    scriptArgs: [],
+    runsPruneScript: false,
+    notes: [],
+    skipped: [],
+    outcomes: []
+  };
+  if (options === void 0) return result;
+  const input = { context, findings: options.findings, facts: options.facts, prunedRuns };
+  const planned = FIX_RULES.filter((rule) => options.rules.includes(rule)).map((rule) => ({
+    rule,
+    plan: FIX_PLANNERS[rule](input)
+  }));
+  const appended = appendAll(context, planned, prunedRuns);
+  for (const { rule, plan } of planned) {
+    result.edits.push(...plan.edits);
+    result.runsPruneScript ||= plan.runsPruneScript;
+    result.scriptArgs.push(...plan.scriptArgs.filter((arg) => !result.scriptArgs.includes(arg)));
+    result.notes.push(...plan.notes, ...appended.notes.get(rule) ?? []);
+    result.skipped.push(...plan.skipped, ...appended.skipped.get(rule) ?? []);
+    const lines = [...plan.lines, ...appended.lines.get(rule) ?? []];
+    const changed = plan.edits.length > 0 || plan.scriptArgs.length > 0 || lines.length > 0;
+    if (changed) result.outcomes.push({ rule, lines: [...new Set(lines)].sort((a, b) => a - b) });
+  }
+  result.edits.push(...appended.edits);
+  return result;
+}
+function appendAll(context, planned, prunedRuns) {
+  const result = { edits: [], notes: /* @__PURE__ */ new Map(), skipped: /* @__PURE__ */ new Map(), lines: /* @__PURE__ */ new Map() };
+  const byRun = /* @__PURE__ */ new Map();
+  for (const { rule, plan } of planned) {
+    for (const append of plan.appends) {
+      const line = lineOf(append.run);
+      byRun.set(line, [...byRun.get(line) ?? [], { rule, append }]);
+    }
+  }
+  for (const [line, appends] of [...byRun].sort(([a], [b]) => a - b)) {
+    const ordered = [
+      ...appends.filter(({ append }) => append.order === "prune"),
+      ...appends.filter(({ append }) => append.order === "cleanup")
+    ];
+    const command = ordered.map(({ append }) => append.command).join(" && ");
+    const run = ordered[0].append.run;
+    const edit = appendToRun(context.parsed, run, command, { chained: prunedRuns.has(line) });
+    for (const { rule, append } of ordered) {
+      if ("skip" in edit) {
+        push(result.skipped, rule, `The RUN at line ${line} ${append.what}, but ${edit.skip}.`);
+      } else {
+        push(result.notes, rule, append.note);
+        push(result.lines, rule, line);
+      }
+    }
+    if ("edits" in edit) result.edits.push(...edit.edits);
+  }
+  return result;
+}
+function push(map, rule, value) {
+  map.set(rule, [...map.get(rule) ?? [], value]);
+}
+
+// src/dockerfile/references.ts
+var import_dockerfile_ast7 = __toESM(require_main(), 1);
 function chainReferences(context) {
   const references = { copies: [], mounts: [], skipped: [] };
   for (const stage of context.chain) {
     for (const instruction of stageOf(context, stage).instructions) {
-      if (instruction instanceof import_dockerfile_ast6.Copy) addCopy(context, references, instruction, stage);
-      if (instruction instanceof import_dockerfile_ast6.Run) addMounts(context, references, instruction, stage);
+      if (instruction instanceof import_dockerfile_ast7.Copy) addCopy(context, references, instruction, stage);
+      if (instruction instanceof import_dockerfile_ast7.Run) addMounts(context, references, instruction, stage);
     }
   }
   return references;
@@ -66962,7 +67196,7 @@ function stagesReachingTarget(context) {
 }
 function referencedStages(context, instructions) {
   return instructions.flatMap((instruction) => {
-    const values = instruction instanceof import_dockerfile_ast6.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast6.Run ? mountSources(instruction) : [];
+    const values = instruction instanceof import_dockerfile_ast7.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast7.Run ? mountSources(instruction) : [];
     return values.flatMap((value) => {
       const reference = value === "" ? void 0 : resolveFrom(context, value, instruction);
       return reference?.kind === "stage" ? [reference.index] : [];
@@ -66973,8 +67207,8 @@ function indexReferences(context) {
   const { source } = context.parsed;
   const ranges = context.stages.flatMap(
     (stage) => stage.instructions.flatMap((instruction) => {
-      if (instruction instanceof import_dockerfile_ast6.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
-      if (instruction instanceof import_dockerfile_ast6.Run) {
+      if (instruction instanceof import_dockerfile_ast7.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
+      if (instruction instanceof import_dockerfile_ast7.Run) {
         return mountFromOptions(instruction).map((option) => option.getValueRange());
       }
       return [];
@@ -66991,14 +67225,14 @@ function indexReferences(context) {
 }
 
 // src/dockerfile/same-run.ts
-var import_dockerfile_ast7 = __toESM(require_main(), 1);
+var import_dockerfile_ast8 = __toESM(require_main(), 1);
 function planSameRun(context) {
   const plan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof import_dockerfile_ast7.Run)) return;
+    if (!(instruction instanceof import_dockerfile_ast8.Run)) return;
     if (!installsPythonPackages(runCommand(instruction, context.parsed.escapeChar))) return;
-    planRun(context, instruction, instructions.slice(0, position), plan);
+    planRun2(context, instruction, instructions.slice(0, position), plan);
   });
   if (plan.runs.length > 0 && !context.mounts) {
     plan.notes.push(
@@ -67007,7 +67241,7 @@ function planSameRun(context) {
   }
   return plan;
 }
-function planRun(context, run, before, into) {
+function planRun2(context, run, before, into) {
   const line = lineOf(run);
   if (!isPosixShell(shellInForce(before))) {
     into.skipped.push(
@@ -67048,26 +67282,30 @@ function scriptDelivery(context, run, before) {
 // src/dockerfile/plan.ts
 function planSlim(dockerfile, options) {
   assertUsableScriptPath(options.scriptPath);
-  const context = planContext(parseDockerfile(dockerfile), options);
+  const planned = planContext(parseDockerfile(dockerfile), options);
+  const prunedRuns = new Set(planSameRun(planned).runs.map((run) => run.line));
+  const fixes = planFixes(planned, options.fixes, prunedRuns);
+  const context = { ...planned, scriptArgs: [...planned.scriptArgs, ...fixes.scriptArgs] };
   const references = chainReferences(context);
   const derived = planDerivedStages(context, references.copies);
   const sameRun = planSameRun(context);
   const renumbered = renumberIndices(context, derived.stages, derived.edits);
-  const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits];
+  const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits, ...fixes.edits];
   const text = applyTextEdits(dockerfile, edits);
   const skipped = [
     ...references.skipped,
     ...derived.skipped,
     ...mountedOnly(context, references),
     ...sameRun.skipped,
-    ...unreachedPython(context)
+    ...unreachedPython(context),
+    ...fixes.skipped
   ];
   if (derived.pythonSources === 0 && sameRun.runs.length === 0 && sameRun.skipped.length === 0) {
     skipped.push(nothingToPrune(context));
   }
   const plan = {
     finalStage: finalStageSummary(context),
-    strategy: strategyOf(derived.stages.length, sameRun.runs.length),
+    strategy: strategyOf(derived.stages.length, sameRun.runs.length, fixes.outcomes.length),
     derived: describeDerived(context, derived.stages, text),
     sameRun: sameRun.runs,
     text,
@@ -67075,10 +67313,13 @@ function planSlim(dockerfile, options) {
       ...frontendNotes(context, options, edits),
       ...derived.notes,
       ...renumbered.notes,
-      ...sameRun.notes
+      ...sameRun.notes,
+      ...fixes.notes
     ],
     skipped,
-    edits
+    edits,
+    fixes: fixes.outcomes,
+    usesPruneScript: derived.stages.length > 0 || sameRun.runs.length > 0 || fixes.runsPruneScript
   };
   if (options.target !== void 0) plan.buildTarget = options.target;
   return plan;
@@ -67107,9 +67348,10 @@ function frontendNotes(context, options, edits) {
     `The \`# syntax=${context.parsed.syntax ?? ""}\` line pins a Dockerfile frontend without RUN --mount, so a COPY brings the prune script in instead.`
   ];
 }
-function strategyOf(derived, sameRun) {
+function strategyOf(derived, sameRun, fixes) {
   if (derived > 0) return "derived-stages";
-  return sameRun > 0 ? "same-run" : "none";
+  if (sameRun > 0) return "same-run";
+  return fixes > 0 ? "fixes" : "none";
 }
 function finalStageSummary(context) {
   const stage = stageOf(context, context.finalIndex);
@@ -67148,7 +67390,7 @@ function unreachedPython(context) {
   const reached = stagesReachingTarget(context);
   return context.stages.filter((stage) => stage.index < context.finalIndex && !reached.has(stage.index)).filter(
     (stage) => stage.instructions.some(
-      (instruction) => instruction instanceof import_dockerfile_ast8.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
+      (instruction) => instruction instanceof import_dockerfile_ast9.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
     )
   ).map(
     (stage) => `${capitalStageLabel(stage)} (line ${stage.line}) installs Python packages, but nothing from it reaches the final image, so it is left as it is.`
@@ -67300,40 +67542,522 @@ async function describeEngine(docker, hooks) {
   return engine;
 }
 
-// src/slim/savings.ts
-var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
-var PACKAGING = /\/(site|dist)-packages\/(pip|setuptools|wheel|_distutils_hack|pkg_resources)(\/|-[^/]*\.dist-info\/)|\/(site|dist)-packages\/distutils-precedence\.pth$|\/bin\/(pip|pip3|pip3\.\d+|wheel)$/;
-function categoryOf(path14) {
-  if (/\/__pycache__\//.test(path14) || /\.py[co]$/.test(path14)) return "pycache";
-  if (PACKAGING.test(path14)) return "packaging";
-  if (/\/(site|dist)-packages\/.+\/tests?\//.test(path14)) return "tests";
-  if (path14.endsWith(".pyi")) return "stubs";
-  if (SOURCE_SUFFIXES.some((suffix) => path14.endsWith(suffix))) return "sources";
-  if (path14.endsWith(".a")) return "static-libs";
-  if (/\/\.cache\/|\/\.(pytest|mypy|ruff)_cache\//.test(path14)) return "caches";
-  return "other";
+// src/engine/buildkit-trace.ts
+var import_protobufjs = __toESM(require_protobufjs(), 1);
+var root = import_protobufjs.default.Root.fromJSON({
+  nested: {
+    StatusResponse: {
+      fields: {
+        vertexes: { rule: "repeated", type: "Vertex", id: 1 },
+        logs: { rule: "repeated", type: "VertexLog", id: 3 }
+      }
+    },
+    Vertex: {
+      fields: {
+        digest: { type: "string", id: 1 },
+        name: { type: "string", id: 3 },
+        cached: { type: "bool", id: 4 },
+        completed: { type: "Timestamp", id: 6 },
+        error: { type: "string", id: 7 }
+      }
+    },
+    VertexLog: {
+      fields: {
+        vertex: { type: "string", id: 1 },
+        msg: { type: "bytes", id: 4 }
+      }
+    },
+    Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } }
+  }
+});
+var StatusResponse = root.lookupType("StatusResponse");
+function decodeBuildKitTrace(base64) {
+  const raw = StatusResponse.toObject(
+    StatusResponse.decode(Buffer.from(base64, "base64"))
+  );
+  return {
+    vertexes: (raw.vertexes ?? []).map((v) => ({
+      digest: v.digest ?? "",
+      name: v.name ?? "",
+      cached: v.cached ?? false,
+      completed: v.completed !== void 0,
+      error: v.error ?? ""
+    })),
+    logs: (raw.logs ?? []).map((l) => ({
+      vertex: l.vertex ?? "",
+      text: Buffer.from(l.msg ?? new Uint8Array()).toString("utf8")
+    }))
+  };
 }
-function measureSavings(before, after, topN = 10) {
+
+// src/engine/build-progress.ts
+var TAIL_LINES = 60;
+var BuildProgress = class {
+  constructor(onLine = () => {
+  }) {
+    this.onLine = onLine;
+  }
+  onLine;
+  imageId;
+  error;
+  /** The instruction that failed, as the builder names it (`[builder 4/5] RUN pip install …`). */
+  failedInstruction;
+  tail = [];
+  vertexNames = /* @__PURE__ */ new Map();
+  announced = /* @__PURE__ */ new Set();
+  currentStep;
+  /** The last lines of the log, for error messages (bounded: a build log can be hundreds of MB). */
+  lastLines() {
+    return [...this.tail];
+  }
+  handle(event) {
+    if (event.error || event.errorDetail) {
+      this.error = event.errorDetail?.message ?? event.error ?? "build failed";
+      this.failedInstruction ??= this.currentStep;
+      this.emit(`ERROR: ${this.error}`);
+      return;
+    }
+    if (event.id === "moby.buildkit.trace" && typeof event.aux === "string") {
+      this.handleTrace(event.aux);
+      return;
+    }
+    if (event.aux && typeof event.aux === "object" && "ID" in event.aux) {
+      this.imageId = String(event.aux.ID);
+      return;
+    }
+    if (typeof event.stream === "string") this.handleClassicText(event.stream);
+    else if (event.status) this.emit(event.id ? `${event.id}: ${event.status}` : event.status);
+  }
+  handleClassicText(text) {
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
+      if (step) this.currentStep = step[1];
+      this.emit(line);
+    }
+  }
+  handleTrace(aux) {
+    const status = decodeBuildKitTrace(aux);
+    for (const vertex of status.vertexes) {
+      if (vertex.name) this.vertexNames.set(vertex.digest, vertex.name);
+      const name = this.vertexNames.get(vertex.digest) ?? vertex.digest;
+      if (!this.announced.has(vertex.digest) && vertex.name) {
+        this.announced.add(vertex.digest);
+        this.emit(`=> ${vertex.name}`);
+      }
+      if (vertex.completed && vertex.cached) this.emit(`=> CACHED ${name}`);
+      if (vertex.error) {
+        this.failedInstruction ??= name;
+        this.emit(`=> ERROR ${name}: ${vertex.error}`);
+      }
+    }
+    for (const log of status.logs) {
+      for (const line of log.text.split("\n")) if (line.trim() !== "") this.emit(`   ${line}`);
+    }
+  }
+  emit(line) {
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) this.tail.shift();
+    this.onLine(line);
+  }
+};
+async function* readBuildEvents(stream) {
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += chunk.toString();
+    let newline;
+    while ((newline = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, newline).trim();
+      pending = pending.slice(newline + 1);
+      const event2 = parseEvent(line);
+      if (event2) yield event2;
+    }
+  }
+  const event = parseEvent(pending.trim());
+  if (event) yield event;
+}
+function parseEvent(line) {
+  if (line === "") return void 0;
+  try {
+    return JSON.parse(line);
+  } catch {
+    return void 0;
+  }
+}
+
+// src/engine/build.ts
+var BuildError = class extends Error {
+  constructor(reason, instruction, logTail) {
+    super(
+      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}${hintFor(reason)}
+Last lines of the build log:
+${logTail.slice(-20).join("\n")}`
+    );
+    this.reason = reason;
+    this.instruction = instruction;
+    this.logTail = logTail;
+    this.name = "BuildError";
+    this.line = parseErrorLine(reason);
+  }
+  reason;
+  instruction;
+  logTail;
+  /**
+   * 1-based line of the Dockerfile the failure points at: from the engine's parse error, or found
+   * by the caller from the failing instruction; undefined when unknown.
+   */
+  line;
+};
+function hintFor(reason) {
+  if (/network bridge not found/i.test(reason)) {
+    return " (this engine has no bridge network: set `network` (--network) to `host`, or to `none` when the RUN steps need no network)";
+  }
+  return "";
+}
+var MAX_QUEUED_LOG_BYTES = 256 * 1024;
+async function logDrained() {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
+    await new Promise((resolve6) => {
+      const done = () => {
+        for (const event of ["drain", "close", "error"]) stream.off(event, done);
+        resolve6();
+      };
+      for (const event of ["drain", "close", "error"]) stream.on(event, done);
+    });
+  }
+}
+function parseErrorLine(reason) {
+  const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
+  return match ? Number(match[1]) : void 0;
+}
+async function buildImage(docker, request) {
+  const progress = new BuildProgress(request.onLine);
+  const stream = await docker.buildImage(request.context, {
+    dockerfile: request.dockerfile,
+    // Unset options must be absent: BuildKit reads an empty `t` or `target` as a reference.
+    ...request.target ? { target: request.target } : {},
+    ...request.tag ? { t: request.tag } : {},
+    buildargs: request.buildArgs,
+    // An engine started without a bridge needs an explicit mode (`host`) for RUN steps.
+    networkmode: request.network || "default",
+    labels: request.labels,
+    rm: true,
+    forcerm: true,
+    version: request.builder === "buildkit" ? "2" : "1",
+    ...request.signal ? { abortSignal: request.signal } : {}
+  });
+  for await (const event of readBuildEvents(stream)) {
+    progress.handle(event);
+    await logDrained();
+  }
+  if (progress.error !== void 0) {
+    throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
+  }
+  if (!progress.imageId) {
+    throw new BuildError("the engine reported no image id", void 0, progress.lastLines());
+  }
+  return progress.imageId;
+}
+
+// src/measure/fix-facts.ts
+import path9 from "node:path";
+
+// src/measure/prune-paths.ts
+var SITE = /^(.*?\/(?:site|dist)-packages)\/(.+)$/;
+var PACKAGING_IN_SITE = /^(?:(?:pip|setuptools|wheel|_distutils_hack|pkg_resources)(?:\/|$)|(?:pip|setuptools|wheel)-[^/]*\.dist-info(?:\/|$)|distutils-precedence\.pth$)/;
+var PACKAGING_SCRIPT = /^(.*)\/bin\/(?:pip|pip3|pip3\.\d+|wheel)$/;
+var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
+function siteOf(path15) {
+  const match = SITE.exec(path15);
+  if (!match?.[1] || match[2] === void 0) return void 0;
+  return { site: match[1], inside: match[2], root: match[1].split("/").slice(0, -3).join("/") };
+}
+function isVenvPackaging(path15, isVenv) {
+  const site = siteOf(path15);
+  if (site) return PACKAGING_IN_SITE.test(site.inside) && isVenv(site.root);
+  const script = PACKAGING_SCRIPT.exec(path15);
+  return script?.[1] !== void 0 && isVenv(script[1]);
+}
+function pruneCategoryOf(path15, isVenv) {
+  if (isVenvPackaging(path15, isVenv)) return "packaging";
+  if (/\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path15)) return "tests";
+  if (/\/__pycache__\//.test(path15) || /\.py[co]$/.test(path15)) return "pycache";
+  if (path15.endsWith(".pyi")) return "stubs";
+  if (SOURCE_SUFFIXES.some((suffix) => path15.endsWith(suffix))) return "sources";
+  if (path15.endsWith(".a")) return "static-libs";
+  if (/\/\.cache\/pip\/|\/\.(?:pytest|mypy|ruff)_cache\//.test(path15)) return "caches";
+  return void 0;
+}
+
+// src/measure/fix-facts.ts
+function fixFacts(input) {
+  const origins = layerOrigins(input);
+  const venvs = venvRoots(input.layers);
+  const isVenv = (root2) => venvs.has(root2);
+  const below = new DirsWithContent();
+  const layers = [];
+  input.layers.forEach((layer, index) => {
+    const origin = origins[index];
+    const files = regularFiles(layer);
+    if (origin && !origin.base) {
+      const copy = origin.keyword === "COPY" || origin.keyword === "ADD";
+      const facts = {
+        index,
+        bytes: files.reduce((sum, file) => sum + file.size, 0),
+        leftovers: leftovers(files),
+        copied: copy ? files.map(({ path: file, size }) => ({ path: file, size })) : [],
+        occupied: copy ? below.occupiedAbove(files) : [],
+        environments: environments(files, isVenv)
+      };
+      if (origin.line !== void 0) facts.line = origin.line;
+      if (origin.keyword !== void 0) facts.keyword = origin.keyword;
+      layers.push(facts);
+    }
+    below.add(layer);
+  });
+  return { layers };
+}
+function regularFiles(layer) {
+  const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+  return [...last.values()].filter((entry) => entry.type === "file");
+}
+function leftovers(files) {
+  const byDir = /* @__PURE__ */ new Map();
+  for (const file of files) {
+    const kind = leftoverPart(file.path);
+    if (kind === void 0) continue;
+    const dir = leftoverDir(file.path, kind);
+    const key = `${kind}
+${dir}`;
+    const fact = byDir.get(key) ?? { kind, dir, files: 0, bytes: 0 };
+    fact.files += 1;
+    fact.bytes += file.size;
+    byDir.set(key, fact);
+  }
+  return [...byDir.values()];
+}
+function environments(files, isVenv) {
+  const bySite = /* @__PURE__ */ new Map();
+  for (const file of files) {
+    const site = siteOf(file.path);
+    if (site === void 0) continue;
+    const fact = bySite.get(site.site) ?? {
+      sitePackages: site.site,
+      venv: isVenv(site.root),
+      bytes: 0,
+      packagingBytes: 0
+    };
+    fact.bytes += file.size;
+    if (isVenvPackaging(file.path, isVenv)) fact.packagingBytes += file.size;
+    bySite.set(site.site, fact);
+  }
+  return [...bySite.values()];
+}
+function venvRoots(layers) {
+  const roots = /* @__PURE__ */ new Set();
+  for (const layer of layers) {
+    for (const entry of layer.files) {
+      if (path9.posix.basename(entry.path) === "pyvenv.cfg")
+        roots.add(path9.posix.dirname(entry.path));
+    }
+  }
+  return roots;
+}
+var DirsWithContent = class {
+  dirs = /* @__PURE__ */ new Set();
+  add(layer) {
+    for (const entry of layer.files) {
+      if (entry.type === "dir") continue;
+      for (const dir of ancestors(entry.path)) this.dirs.add(dir);
+    }
+  }
+  /** The directories above `files` that already hold content from lower layers. */
+  occupiedAbove(files) {
+    const found = /* @__PURE__ */ new Set();
+    for (const file of files) {
+      for (const dir of ancestors(file.path)) if (this.dirs.has(dir)) found.add(dir);
+    }
+    return [...found].sort();
+  }
+};
+function ancestors(file) {
+  const dirs = ["/"];
+  for (let cut = file.indexOf("/", 1); cut > 0; cut = file.indexOf("/", cut + 1)) {
+    dirs.push(file.slice(0, cut));
+  }
+  return dirs;
+}
+
+// src/slim/savings.ts
+import { Buffer as Buffer2 } from "node:buffer";
+function measureSavings(input, topN = 10) {
+  const before = storedBytes(input.before.layers);
+  const after = storedBytes(input.after.layers);
+  const attribute = attribution(input, before, after);
   const totals = /* @__PURE__ */ new Map();
   const stripped = [];
-  const add2 = (category, bytes) => {
+  for (const path15 of /* @__PURE__ */ new Set([...before.keys(), ...after.keys()])) {
+    const delta = (before.get(path15)?.bytes ?? 0) - (after.get(path15)?.bytes ?? 0);
+    if (delta === 0) continue;
+    const category = attribute(path15, delta);
     const total = totals.get(category) ?? { files: 0, bytes: 0 };
     total.files += 1;
-    total.bytes += bytes;
+    total.bytes += delta;
     totals.set(category, total);
-  };
-  for (const [path14, file] of before.entries()) {
-    if (file.type !== "file") continue;
-    const now = after.get(path14);
-    if (now === void 0) add2(categoryOf(path14), file.size);
-    else if (now.type === "file" && now.size < file.size) {
-      add2("strip", file.size - now.size);
-      stripped.push({ path: path14, before: file.size, after: now.size });
+    if (category === "strip") {
+      const was = input.before.files.get(path15)?.size ?? 0;
+      stripped.push({ path: path15, before: was, after: input.after.files.get(path15)?.size ?? 0 });
     }
   }
   const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
   stripped.sort((a, b) => b.before - b.after - (a.before - a.after));
-  return { savings, strippedTop: stripped.slice(0, topN) };
+  return {
+    savings,
+    strippedTop: stripped.slice(0, topN),
+    stillShipped: stillShipped(input, attribute)
+  };
+}
+function storedBytes(layers) {
+  const stored = /* @__PURE__ */ new Map();
+  layers.forEach((layer, index) => {
+    const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+    const targets = new Set(
+      [...last.values()].flatMap(
+        (entry) => entry.type === "hardlink" && entry.linkTarget ? [entry.linkTarget] : []
+      )
+    );
+    for (const entry of last.values()) {
+      const bytes = entry.type === "file" ? entry.size : entry.type === "symlink" ? Buffer2.byteLength(entry.linkTarget ?? "") : 0;
+      const linked = entry.type === "hardlink" || targets.has(entry.path);
+      if (bytes === 0 && !linked) continue;
+      const record = stored.get(entry.path) ?? { bytes: 0, layers: [], linked: false };
+      record.bytes += bytes;
+      if (bytes > 0) record.layers.push(index);
+      record.linked ||= linked;
+      stored.set(entry.path, record);
+    }
+  });
+  return stored;
+}
+function attribution(input, before, after) {
+  const delivered = new Set(input.fixes.map((fix) => fix.rule));
+  const ruleOfLayer = layerRules(input);
+  const venvs = venvRoots2(input.before.files);
+  const isVenv = (root2) => venvs.has(root2);
+  return (path15, delta) => {
+    if (after.get(path15)?.linked && !before.get(path15)?.linked) return "duplicates";
+    if (delta < 0) return "other";
+    const was = input.before.files.get(path15);
+    const now = input.after.files.get(path15);
+    if (was?.type === "file" && now?.type === "file" && now.size < was.size) return "strip";
+    if (delivered.has("leftovers") && leftoverPart(path15) !== void 0) return "leftovers";
+    const targeted = (before.get(path15)?.layers ?? []).flatMap(
+      (layer) => ruleOfLayer.get(layer) ?? []
+    );
+    const rule = targeted[0];
+    if (rule !== void 0) return rule;
+    return pruneCategoryOf(path15, isVenv) ?? "other";
+  };
+}
+function layerRules(input) {
+  const rules = /* @__PURE__ */ new Map();
+  for (const fix of input.fixes) {
+    if (fix.rule !== "install-inputs" && fix.rule !== "earlier-layers") continue;
+    for (const layer of input.facts.layers) {
+      if (layer.line !== void 0 && fix.lines.includes(layer.line))
+        rules.set(layer.index, fix.rule);
+    }
+  }
+  return rules;
+}
+function venvRoots2(files) {
+  const roots = /* @__PURE__ */ new Set();
+  for (const [path15, entry] of files) {
+    if (entry.type === "file" && path15.endsWith("/pyvenv.cfg")) roots.add(path15.slice(0, -11));
+  }
+  return roots;
+}
+var EVIDENCE_PATHS2 = 5;
+function stillShipped(input, attribute) {
+  const view = viewLayers(input.after.layers);
+  const entries = [];
+  view.files.forEach((files, index) => {
+    const gone = files.filter(
+      (file) => file.hiddenBy !== void 0 && input.before.files.get(file.path)?.type === "file" && input.after.files.get(file.path) === void 0
+    );
+    if (gone.length === 0) return;
+    const deleter = Math.min(...gone.map((file) => file.hiddenBy ?? index));
+    entries.push(shippedEntry(input, index, deleter, gone, attribute));
+  });
+  return entries.sort((a, b) => b.bytes - a.bytes);
+}
+function shippedEntry(input, index, deleter, gone, attribute) {
+  const row = input.after.measurement.layers[index];
+  const base = row?.base ?? false;
+  const line = originalLine(input, index);
+  const byCategory = /* @__PURE__ */ new Map();
+  for (const file of gone) {
+    const category = attribute(file.path, file.size);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + file.size);
+  }
+  const entry = {
+    layer: index + 1,
+    instruction: row?.createdBy ?? `layer ${index + 1}`,
+    base,
+    bytes: gone.reduce((sum, file) => sum + file.size, 0),
+    files: gone.length,
+    categories: [...byCategory.entries()].map(([category, bytes]) => ({ category, bytes })).sort((a, b) => b.bytes - a.bytes),
+    ...shippedWords(base, line, deleter + 1),
+    paths: [...gone].sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1)).slice(0, EVIDENCE_PATHS2).map((file) => file.path)
+  };
+  if (line !== void 0) entry.line = line;
+  return entry;
+}
+function originalLine(input, index) {
+  const diffId = input.after.layers[index]?.diffId;
+  const same = input.before.layers.findIndex((layer) => layer.diffId === diffId);
+  return input.facts.layers.find((layer) => layer.index === same)?.line;
+}
+function shippedWords(base, line, deleter) {
+  if (base) {
+    return {
+      why: `They are the base image's files: layer ${deleter} deletes them from view, but the base image's layer still holds them.`,
+      fix: "Nothing a later layer does removes them; a base image without them would."
+    };
+  }
+  const made = line === void 0 ? "an earlier layer" : `the instruction at line ${line}`;
+  return {
+    why: `Made by ${made} and deleted by layer ${deleter}, a later one: that layer hides them, the earlier one still holds them.`,
+    fix: "Delete them in the RUN that creates them (create a Python environment and install into it in one RUN), or build in a builder stage and copy only the result."
+  };
+}
+
+// src/slim/strip-log.ts
+var KEPT = /slimpy: strip: kept the original (\S.*?) \((.*)\)\s*$/;
+var EVIDENCE_PATHS3 = 5;
+function stripKeptFromLog(lines, files) {
+  const kept = /* @__PURE__ */ new Map();
+  for (const line of lines) {
+    const match = KEPT.exec(line);
+    if (match?.[1] !== void 0 && match[2] !== void 0) kept.set(match[1], reasonOf(match[2]));
+  }
+  if (kept.size === 0) return void 0;
+  const reasons = /* @__PURE__ */ new Map();
+  for (const reason of kept.values()) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  const paths = [...kept.keys()].sort(
+    (a, b) => (files.get(b)?.size ?? 0) - (files.get(a)?.size ?? 0) || (a < b ? -1 : 1)
+  );
+  return {
+    files: kept.size,
+    bytes: paths.reduce((sum, path15) => sum + (files.get(path15)?.size ?? 0), 0),
+    reasons: [...reasons.entries()].map(([reason, count]) => ({ reason, files: count })).sort((a, b) => b.files - a.files || (a.reason < b.reason ? -1 : 1)),
+    paths: paths.slice(0, EVIDENCE_PATHS3)
+  };
+}
+function reasonOf(text) {
+  const kind = /^(strip failed|strip warned|readelf):/.exec(text)?.[1];
+  return kind ?? text;
 }
 
 // src/engine/containers.ts
@@ -67943,230 +68667,12 @@ function pruneScriptArgs(settings) {
   return args;
 }
 
-// src/engine/buildkit-trace.ts
-var import_protobufjs = __toESM(require_protobufjs(), 1);
-var root = import_protobufjs.default.Root.fromJSON({
-  nested: {
-    StatusResponse: {
-      fields: {
-        vertexes: { rule: "repeated", type: "Vertex", id: 1 },
-        logs: { rule: "repeated", type: "VertexLog", id: 3 }
-      }
-    },
-    Vertex: {
-      fields: {
-        digest: { type: "string", id: 1 },
-        name: { type: "string", id: 3 },
-        cached: { type: "bool", id: 4 },
-        completed: { type: "Timestamp", id: 6 },
-        error: { type: "string", id: 7 }
-      }
-    },
-    VertexLog: {
-      fields: {
-        vertex: { type: "string", id: 1 },
-        msg: { type: "bytes", id: 4 }
-      }
-    },
-    Timestamp: { fields: { seconds: { type: "int64", id: 1 }, nanos: { type: "int32", id: 2 } } }
-  }
-});
-var StatusResponse = root.lookupType("StatusResponse");
-function decodeBuildKitTrace(base64) {
-  const raw = StatusResponse.toObject(
-    StatusResponse.decode(Buffer.from(base64, "base64"))
-  );
-  return {
-    vertexes: (raw.vertexes ?? []).map((v) => ({
-      digest: v.digest ?? "",
-      name: v.name ?? "",
-      cached: v.cached ?? false,
-      completed: v.completed !== void 0,
-      error: v.error ?? ""
-    })),
-    logs: (raw.logs ?? []).map((l) => ({
-      vertex: l.vertex ?? "",
-      text: Buffer.from(l.msg ?? new Uint8Array()).toString("utf8")
-    }))
-  };
-}
-
-// src/engine/build-progress.ts
-var TAIL_LINES = 60;
-var BuildProgress = class {
-  constructor(onLine = () => {
-  }) {
-    this.onLine = onLine;
-  }
-  onLine;
-  imageId;
-  error;
-  /** The instruction that failed, as the builder names it (`[builder 4/5] RUN pip install …`). */
-  failedInstruction;
-  tail = [];
-  vertexNames = /* @__PURE__ */ new Map();
-  announced = /* @__PURE__ */ new Set();
-  currentStep;
-  /** The last lines of the log, for error messages (bounded: a build log can be hundreds of MB). */
-  lastLines() {
-    return [...this.tail];
-  }
-  handle(event) {
-    if (event.error || event.errorDetail) {
-      this.error = event.errorDetail?.message ?? event.error ?? "build failed";
-      this.failedInstruction ??= this.currentStep;
-      this.emit(`ERROR: ${this.error}`);
-      return;
-    }
-    if (event.id === "moby.buildkit.trace" && typeof event.aux === "string") {
-      this.handleTrace(event.aux);
-      return;
-    }
-    if (event.aux && typeof event.aux === "object" && "ID" in event.aux) {
-      this.imageId = String(event.aux.ID);
-      return;
-    }
-    if (typeof event.stream === "string") this.handleClassicText(event.stream);
-    else if (event.status) this.emit(event.id ? `${event.id}: ${event.status}` : event.status);
-  }
-  handleClassicText(text) {
-    for (const line of text.split("\n")) {
-      if (line.trim() === "") continue;
-      const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
-      if (step) this.currentStep = step[1];
-      this.emit(line);
-    }
-  }
-  handleTrace(aux) {
-    const status = decodeBuildKitTrace(aux);
-    for (const vertex of status.vertexes) {
-      if (vertex.name) this.vertexNames.set(vertex.digest, vertex.name);
-      const name = this.vertexNames.get(vertex.digest) ?? vertex.digest;
-      if (!this.announced.has(vertex.digest) && vertex.name) {
-        this.announced.add(vertex.digest);
-        this.emit(`=> ${vertex.name}`);
-      }
-      if (vertex.completed && vertex.cached) this.emit(`=> CACHED ${name}`);
-      if (vertex.error) {
-        this.failedInstruction ??= name;
-        this.emit(`=> ERROR ${name}: ${vertex.error}`);
-      }
-    }
-    for (const log of status.logs) {
-      for (const line of log.text.split("\n")) if (line.trim() !== "") this.emit(`   ${line}`);
-    }
-  }
-  emit(line) {
-    this.tail.push(line);
-    if (this.tail.length > TAIL_LINES) this.tail.shift();
-    this.onLine(line);
-  }
-};
-async function* readBuildEvents(stream) {
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += chunk.toString();
-    let newline;
-    while ((newline = pending.indexOf("\n")) >= 0) {
-      const line = pending.slice(0, newline).trim();
-      pending = pending.slice(newline + 1);
-      const event2 = parseEvent(line);
-      if (event2) yield event2;
-    }
-  }
-  const event = parseEvent(pending.trim());
-  if (event) yield event;
-}
-function parseEvent(line) {
-  if (line === "") return void 0;
-  try {
-    return JSON.parse(line);
-  } catch {
-    return void 0;
-  }
-}
-
-// src/engine/build.ts
-var BuildError = class extends Error {
-  constructor(reason, instruction, logTail) {
-    super(
-      `The image build failed${instruction ? ` at \`${instruction}\`` : ""}: ${reason}${hintFor(reason)}
-Last lines of the build log:
-${logTail.slice(-20).join("\n")}`
-    );
-    this.reason = reason;
-    this.instruction = instruction;
-    this.logTail = logTail;
-    this.name = "BuildError";
-    this.line = parseErrorLine(reason);
-  }
-  reason;
-  instruction;
-  logTail;
-  /**
-   * 1-based line of the Dockerfile the failure points at: from the engine's parse error, or found
-   * by the caller from the failing instruction; undefined when unknown.
-   */
-  line;
-};
-function hintFor(reason) {
-  if (/network bridge not found/i.test(reason)) {
-    return " (this engine has no bridge network: set `network` (--network) to `host`, or to `none` when the RUN steps need no network)";
-  }
-  return "";
-}
-var MAX_QUEUED_LOG_BYTES = 256 * 1024;
-async function logDrained() {
-  for (const stream of [process.stdout, process.stderr]) {
-    if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
-    await new Promise((resolve6) => {
-      const done = () => {
-        for (const event of ["drain", "close", "error"]) stream.off(event, done);
-        resolve6();
-      };
-      for (const event of ["drain", "close", "error"]) stream.on(event, done);
-    });
-  }
-}
-function parseErrorLine(reason) {
-  const match = /dockerfile parse error (?:on )?line (\d+)/i.exec(reason);
-  return match ? Number(match[1]) : void 0;
-}
-async function buildImage(docker, request) {
-  const progress = new BuildProgress(request.onLine);
-  const stream = await docker.buildImage(request.context, {
-    dockerfile: request.dockerfile,
-    // Unset options must be absent: BuildKit reads an empty `t` or `target` as a reference.
-    ...request.target ? { target: request.target } : {},
-    ...request.tag ? { t: request.tag } : {},
-    buildargs: request.buildArgs,
-    // An engine started without a bridge needs an explicit mode (`host`) for RUN steps.
-    networkmode: request.network || "default",
-    labels: request.labels,
-    rm: true,
-    forcerm: true,
-    version: request.builder === "buildkit" ? "2" : "1",
-    ...request.signal ? { abortSignal: request.signal } : {}
-  });
-  for await (const event of readBuildEvents(stream)) {
-    progress.handle(event);
-    await logDrained();
-  }
-  if (progress.error !== void 0) {
-    throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
-  }
-  if (!progress.imageId) {
-    throw new BuildError("the engine reported no image id", void 0, progress.lastLines());
-  }
-  return progress.imageId;
-}
-
 // src/engine/context.ts
 var import_dockerignore = __toESM(require_ignore(), 1);
 var import_tar_stream4 = __toESM(require_tar_stream2(), 1);
 import { createReadStream } from "node:fs";
 import { lstat, readFile as readFile5, readdir as readdir3, readlink, realpath } from "node:fs/promises";
-import path9 from "node:path";
+import path10 from "node:path";
 import { Readable } from "node:stream";
 var GENERATED_DOCKERFILE = ".slimpy/Dockerfile";
 var GENERATED_MTIME = /* @__PURE__ */ new Date(0);
@@ -68193,7 +68699,7 @@ function parseDockerignore(text) {
   return patterns;
 }
 function cleanPosix(p) {
-  const normal = path9.posix.normalize(p);
+  const normal = path10.posix.normalize(p);
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
 }
 async function createContextTar(contextDir, options) {
@@ -68208,7 +68714,7 @@ async function createContextTar(contextDir, options) {
   const extraPaths = new Set(extras.map((extra) => extra.path));
   const dockerfile = await locateDockerfile(root2, options.dockerfile, extraPaths);
   const dockerfileInContext = dockerfile.inContext ? dockerfile.relative : freeName(GENERATED_DOCKERFILE, extraPaths);
-  const ignoreText = await readFile5(path9.join(root2, DOCKERIGNORE), "utf8").catch(() => void 0);
+  const ignoreText = await readFile5(path10.join(root2, DOCKERIGNORE), "utf8").catch(() => void 0);
   const patterns = withBuildFilesKept(parseDockerignore(ignoreText ?? ""), {
     dockerfile: dockerfile.inContext && !dockerfile.generated ? dockerfile.relative : void 0,
     dockerignore: classic
@@ -68244,21 +68750,21 @@ function relativeTarPath(p) {
   return clean;
 }
 async function locateDockerfile(root2, dockerfile, extraPaths) {
-  if (!path9.isAbsolute(dockerfile)) {
+  if (!path10.isAbsolute(dockerfile)) {
     const asExtra = cleanPosix(dockerfile.replace(/^(\.\/)+/, ""));
     if (extraPaths.has(asExtra)) {
       return { absolute: "", relative: asExtra, inContext: true, generated: true };
     }
   }
-  const given = path9.resolve(root2, dockerfile);
+  const given = path10.resolve(root2, dockerfile);
   const absolute = await realpath(given).catch(() => {
     throw new ContextError(`Dockerfile ${dockerfile} not found (looked at ${given})`);
   });
-  const relative2 = path9.relative(root2, absolute);
-  const inContext = relative2 !== "" && !relative2.startsWith("..") && !path9.isAbsolute(relative2);
+  const relative2 = path10.relative(root2, absolute);
+  const inContext = relative2 !== "" && !relative2.startsWith("..") && !path10.isAbsolute(relative2);
   return {
     absolute,
-    relative: relative2.split(path9.sep).join("/"),
+    relative: relative2.split(path10.sep).join("/"),
     inContext,
     generated: !inContext
   };
@@ -68277,11 +68783,11 @@ async function walkContext(root2, patterns, shadowed) {
   const entries = [];
   const seenInodes = /* @__PURE__ */ new Map();
   const visit = async (relDir) => {
-    const names = (await readdir3(path9.join(root2, relDir))).sort(compareBytes);
+    const names = (await readdir3(path10.join(root2, relDir))).sort(compareBytes);
     for (const name of names) {
       const rel = relDir === "" ? name : `${relDir}/${name}`;
       if (shadowed.has(rel)) continue;
-      const absolute = path9.join(root2, rel);
+      const absolute = path10.join(root2, rel);
       const stat3 = await lstat(absolute);
       if (matcher.ignores(rel)) {
         if (stat3.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
@@ -68421,12 +68927,12 @@ function drained2(sink) {
 }
 
 // src/pipeline/variant.ts
-async function buildVariant(run, plan) {
+async function buildVariant(run, plan, onLine) {
   const { settings } = run;
-  const extraFiles = plan ? [
+  const extraFiles = plan?.usesPruneScript ? [
     { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 493 },
     { path: ".slimpy/Dockerfile", content: plan.text }
-  ] : [];
+  ] : plan ? [{ path: ".slimpy/Dockerfile", content: plan.text }] : [];
   const context = await createContextTar(settings.context, {
     dockerfile: plan ? ".slimpy/Dockerfile" : settings.file,
     extraFiles,
@@ -68440,7 +68946,10 @@ async function buildVariant(run, plan) {
     network: settings.network,
     builder: run.engine.builder,
     labels: slimpyLabels(run.runId),
-    onLine: (line) => run.hooks.info(line),
+    onLine: (line) => {
+      run.hooks.info(line);
+      onLine?.(line);
+    },
     signal: run.signal
   }).catch((error) => {
     if (error instanceof BuildError) {
@@ -68464,13 +68973,14 @@ async function measureVariant(run, imageId) {
 }
 
 // src/pipeline/culprit.ts
-function planFor(run, script) {
+function planFor(run, variant, original) {
   return planSlim(run.dockerfileText, {
     target: run.settings.target,
     buildArgs: run.settings.buildArgs,
     buildKit: run.engine.builder === "buildkit",
     scriptPath: PRUNE_SCRIPT_PATH,
-    scriptArgs: pruneScriptArgs(script)
+    scriptArgs: pruneScriptArgs(variant),
+    fixes: { rules: variant.fix, findings: original.findings, facts: original.facts }
   });
 }
 function smokeRequest(run, before, after) {
@@ -68483,9 +68993,15 @@ function smokeRequest(run, before, after) {
     signal: run.signal
   };
 }
-function culpritCandidates(wanted) {
+function culpritCandidates(wanted, active = []) {
   const candidates = [];
   if (wanted.strip) candidates.push({ culprit: "strip", script: { ...wanted, strip: false } });
+  for (const rule of wanted.fix.filter((rule2) => active.includes(rule2))) {
+    candidates.push({
+      culprit: rule,
+      script: { ...wanted, fix: wanted.fix.filter((r) => r !== rule) }
+    });
+  }
   for (const category of wanted.prune) {
     candidates.push({
       culprit: category,
@@ -68494,30 +69010,42 @@ function culpritCandidates(wanted) {
   }
   return candidates;
 }
-async function findCulprit(run, wanted, originalId) {
-  for (const candidate of culpritCandidates(wanted)) {
+async function findCulprit(run, wanted, original, active) {
+  for (const candidate of culpritCandidates(wanted, active)) {
     run.hooks.info(`Trying without ${describeRule(candidate.culprit)}`);
-    const imageId = await buildVariant(run, planFor(run, candidate.script));
+    const log = [];
+    const imageId = await buildCandidate(run, planFor(run, candidate.script, original), log);
+    if (imageId === void 0) continue;
     const smoke = await runSmoke(run.docker, {
-      ...smokeRequest(run, originalId, imageId),
+      ...smokeRequest(run, original.imageId, imageId),
       runs: 1
     });
     if (smoke.after?.passed) {
       run.hooks.warning(
         `${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`
       );
-      return { ...candidate, imageId };
+      return { ...candidate, imageId, log };
     }
   }
   return void 0;
 }
+async function buildCandidate(run, plan, log) {
+  try {
+    return await buildVariant(run, plan, (line) => log.push(line));
+  } catch (error) {
+    if (!(error instanceof BuildError)) throw error;
+    run.hooks.info(`That variant does not build: ${error.reason}`);
+    return void 0;
+  }
+}
 function describeRule(rule) {
-  return rule === "strip" ? "Stripping debug symbols" : `\`${rule}\` removal`;
+  if (rule === "strip") return "Stripping debug symbols";
+  return isFixRule(rule) ? `\`${rule}\` fix` : `\`${rule}\` removal`;
 }
 
 // src/pipeline/files.ts
 import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
-import * as path10 from "node:path";
+import * as path11 from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
 var Diff = class {
@@ -68619,16 +69147,16 @@ var Diff = class {
       }
     }
   }
-  addToPath(path14, added, removed, oldPosInc, options) {
-    const last = path14.lastComponent;
+  addToPath(path15, added, removed, oldPosInc, options) {
+    const last = path15.lastComponent;
     if (last && !options.oneChangePerToken && last.added === added && last.removed === removed) {
       return {
-        oldPos: path14.oldPos + oldPosInc,
+        oldPos: path15.oldPos + oldPosInc,
         lastComponent: { count: last.count + 1, added, removed, previousComponent: last.previousComponent }
       };
     } else {
       return {
-        oldPos: path14.oldPos + oldPosInc,
+        oldPos: path15.oldPos + oldPosInc,
         lastComponent: { count: 1, added, removed, previousComponent: last }
       };
     }
@@ -69034,9 +69562,9 @@ function splitLines(text) {
 }
 
 // src/dockerfile/diff.ts
-function unifiedDiff(before, after, path14) {
+function unifiedDiff(before, after, path15) {
   if (before === after) return "";
-  const file = path14.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
+  const file = path15.replaceAll("\\", "/").replace(/^(?:\.\/)+/, "");
   const patch = createTwoFilesPatch(`a/${file}`, `b/${file}`, before, after, void 0, void 0, {
     headerOptions: FILE_HEADERS_ONLY
   });
@@ -69059,10 +69587,10 @@ function newFileDiff(file, content) {
 
 // src/pipeline/files.ts
 async function writeSlimmedFiles(settings, dockerfileText, plan) {
-  const patch = plan.strategy === "none" ? "" : slimPatch(settings, dockerfileText, plan);
+  const patch = plan.edits.length === 0 ? "" : slimPatch(settings, dockerfileText, plan);
   const files = {
-    dockerfile: path10.join(settings.outputDir, `${path10.basename(settings.file)}.slimpy`),
-    patch: path10.join(settings.outputDir, "slimpy.patch")
+    dockerfile: path11.join(settings.outputDir, `${path11.basename(settings.file)}.slimpy`),
+    patch: path11.join(settings.outputDir, "slimpy.patch")
   };
   await mkdir4(settings.outputDir, { recursive: true });
   await writeFile4(files.dockerfile, plan.text);
@@ -69073,36 +69601,50 @@ function slimPatch(settings, dockerfileText, plan) {
   const dockerfileRel = workspacePath(settings.workspace, settings.file);
   const scriptRel = workspacePath(
     settings.workspace,
-    path10.join(settings.context, PRUNE_SCRIPT_PATH)
+    path11.join(settings.context, PRUNE_SCRIPT_PATH)
   );
-  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + newFileDiff(scriptRel, loadPruneScript());
+  const script = plan.usesPruneScript ? newFileDiff(scriptRel, loadPruneScript()) : "";
+  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + script;
 }
 
 // src/pipeline/slim.ts
-async function slim(run, before) {
+async function slim(run, before, findings2) {
   const wanted = {
     strip: run.settings.strip,
     prune: run.settings.prune,
-    keep: run.settings.keep
+    keep: run.settings.keep,
+    fix: run.settings.fix
   };
-  const plan = planFor(run, wanted);
+  const original = originalFacts(run, before, findings2);
+  const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
-    await slimAndTest(run, before, plan, wanted, step);
+    await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
     throw error;
   }
 }
+function originalFacts(run, before, findings2) {
+  const facts = fixFacts({
+    layers: before.layers,
+    history: before.history,
+    baseLayerCount: before.measurement.layers.filter((layer) => layer.base).length,
+    dockerfile: run.dockerfileText,
+    target: run.settings.target,
+    buildArgs: run.settings.buildArgs
+  });
+  return { findings: findings2 ?? [], facts, imageId: before.measurement.id };
+}
 function slimResult(plan, wanted) {
   return {
     strategy: plan.strategy,
     notes: plan.notes,
     skipped: [...plan.skipped],
-    variant: { strip: wanted.strip, prune: [...wanted.prune] },
+    variant: variantOf(wanted),
     savings: [],
     strippedTop: [],
     dockerfilePath: "",
@@ -69110,6 +69652,9 @@ function slimResult(plan, wanted) {
     patch: "",
     warnings: []
   };
+}
+function variantOf(variant) {
+  return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
 async function saveFiles(run, plan, step) {
   const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
@@ -69120,11 +69665,10 @@ async function saveFiles(run, plan, step) {
   result.patchPath = written.files.patch;
   result.patch = written.patch;
 }
-async function slimAndTest(run, before, plan, wanted, step) {
-  const { hooks, settings } = run;
-  const originalId = before.measurement.id;
-  const result = step.outcome.slim;
-  if (plan.strategy === "none") {
+async function slimAndTest(run, images, wanted, step) {
+  const { hooks } = run;
+  const originalId = images.original.imageId;
+  if (wanted.plan.edits.length === 0) {
     step.outcome.smoke = await hooks.group(
       "Smoke test",
       () => runSmoke(run.docker, smokeRequest(run, originalId, void 0))
@@ -69132,49 +69676,106 @@ async function slimAndTest(run, before, plan, wanted, step) {
     if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
     return;
   }
-  let slimmedId = await hooks.group("Build the slimmed image", () => buildVariant(run, plan));
+  const buildError = await hooks.group("Build the slimmed image", () => buildWanted(run, wanted));
   const smoke = await hooks.group(
     "Smoke test: original and slimmed image",
-    () => runSmoke(run.docker, smokeRequest(run, originalId, slimmedId))
+    () => runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId))
   );
   step.outcome.smoke = smoke;
   if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
-  if (smoke.after && !smoke.after.passed) {
-    if (settings.strict) {
-      throw new SmokeBrokenError(
-        `Slimming breaks the smoke test and \`strict\` is on. Output in the slimmed image:
-${smoke.after.output.slice(-2e3)}`
-      );
-    }
-    const fallback = await hooks.group(
-      "Find what breaks the smoke test",
-      () => findCulprit(run, wanted, before.measurement.id)
-    );
-    if (!fallback) {
-      result.skipped.push(
-        "No slimmed variant passes the smoke test; the original image is delivered unchanged."
-      );
-      result.variant = { strip: false, prune: [] };
-      step.outcome.after = before.measurement;
-      return;
-    }
-    result.culprit = fallback.culprit;
-    result.variant = { strip: fallback.script.strip, prune: [...fallback.script.prune] };
-    result.skipped.push(
-      `${describeRule(fallback.culprit)} breaks the smoke test; delivered the variant without it.`
-    );
-    slimmedId = fallback.imageId;
-    step.outcome.smoke = await runSmoke(run.docker, smokeRequest(run, originalId, slimmedId));
-    await saveFiles(run, planFor(run, fallback.script), step);
+  let delivered = wanted;
+  if (buildError !== void 0 || smoke.after && !smoke.after.passed) {
+    const fallback = await fallBack(run, images, wanted, step, buildError);
+    if (fallback === void 0) return;
+    delivered = fallback;
   }
-  const after = await hooks.group(
+  await measureDelivered(run, images, delivered, step);
+}
+async function buildWanted(run, wanted) {
+  const log = [];
+  try {
+    wanted.imageId = await buildVariant(run, wanted.plan, (line) => log.push(line));
+    wanted.log = log;
+    return void 0;
+  } catch (error) {
+    if (!(error instanceof BuildError) || wanted.plan.fixes.length === 0) throw error;
+    run.hooks.warning(`The slimmed Dockerfile does not build: ${error.reason}`);
+    return error;
+  }
+}
+async function fallBack(run, images, wanted, step, buildError) {
+  const result = step.outcome.slim;
+  const breaks = buildError ? "the build" : "the smoke test";
+  if (run.settings.strict) {
+    const output = buildError ? buildError.message : step.outcome.smoke?.after?.output ?? "";
+    throw new SmokeBrokenError(
+      `Slimming breaks ${breaks} and \`strict\` is on. Output in the slimmed image:
+${output.slice(-2e3)}`
+    );
+  }
+  const active = wanted.plan.fixes.map((fix) => fix.rule);
+  const fallback = await run.hooks.group(
+    `Find what breaks ${breaks}`,
+    () => findCulprit(run, wanted.variant, images.original, active)
+  );
+  if (!fallback) {
+    result.skipped.push(
+      "No slimmed variant passes the smoke test; the original image is delivered unchanged."
+    );
+    result.variant = { strip: false, prune: [], fix: [] };
+    step.outcome.after = images.before.measurement;
+    return void 0;
+  }
+  result.culprit = fallback.culprit;
+  result.variant = variantOf(fallback.script);
+  result.skipped.push(
+    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`
+  );
+  const plan = planFor(run, fallback.script, images.original);
+  step.outcome.smoke = await runSmoke(
+    run.docker,
+    smokeRequest(run, images.original.imageId, fallback.imageId)
+  );
+  await saveFiles(run, plan, step);
+  result.notes = plan.notes;
+  return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
+}
+async function measureDelivered(run, images, delivered, step) {
+  const result = step.outcome.slim;
+  const imageId = delivered.imageId;
+  const after = await run.hooks.group(
     "Measure the slimmed image",
-    () => measureVariant(run, slimmedId)
+    () => measureVariant(run, imageId)
   );
   step.outcome.after = after.measurement;
-  const { savings, strippedTop } = measureSavings(before.files, after.files);
-  result.savings = savings;
-  result.strippedTop = strippedTop;
+  const savings = measureSavings({
+    before: images.before,
+    after,
+    fixes: delivered.plan.fixes,
+    facts: images.original.facts
+  });
+  result.savings = savings.savings;
+  result.strippedTop = savings.strippedTop;
+  if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
+  const kept = stripKeptFromLog(delivered.log ?? [], after.files);
+  if (kept) result.stripKept = kept;
+  logSavings(run, result, images.before.measurement.size - after.measurement.size);
+}
+function logSavings(run, result, delta) {
+  for (const saving of result.savings) {
+    run.hooks.info(
+      `saved: ${saving.category.padEnd(14)} ${formatBytes(saving.bytes).padStart(10)}  (${saving.files} files)`
+    );
+  }
+  const total = result.savings.reduce((sum, saving) => sum + saving.bytes, 0);
+  run.hooks.info(
+    `saved: ${"total".padEnd(14)} ${formatBytes(total).padStart(10)}  (image: ${formatBytes(delta)} smaller)`
+  );
+  for (const shipped of result.stillShipped ?? []) {
+    run.hooks.info(
+      `still shipped in layer ${shipped.layer}: ${formatBytes(shipped.bytes)} (${shipped.files} files deleted later, not saved)`
+    );
+  }
 }
 function brokenBeforeSlimming(before) {
   const how = before.timedOut ? "it did not finish within `smoke-timeout` and was killed" : `exit ${before.exitCode}`;
@@ -69201,10 +69802,10 @@ async function runSteps(run) {
   const before = await hooks.group("Measure the image", () => measureVariant(run, original));
   const report = initialReport(run, before);
   report.findings = await findings(run, before, report.warnings);
-  const files = { report: path11.join(settings.outputDir, "slimpy-report.json") };
+  const files = { report: path12.join(settings.outputDir, "slimpy-report.json") };
   if (settings.mode !== "slim") return { report, files };
   try {
-    const step = await slim(run, before);
+    const step = await slim(run, before, report.findings);
     return { report: { ...report, ...step.outcome }, files: { ...files, ...step.files } };
   } catch (error) {
     if (error instanceof SmokeBrokenError)
@@ -69275,7 +69876,7 @@ async function concludeRun(settings, outcome, restored) {
   report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
   report.growth = restored ? growthOf(restored, report, settings) : void 0;
   const published = redactDeep(report, secretBuildArgValues(settings.buildArgs));
-  await mkdir5(path12.dirname(outcome.files.report), { recursive: true });
+  await mkdir5(path13.dirname(outcome.files.report), { recursive: true });
   await writeFile5(outcome.files.report, `${JSON.stringify(published, null, 2)}
 `);
   const failures = [];
@@ -69321,8 +69922,8 @@ ${CLI_USAGE}
     const out = values.out ?? ".slimpy";
     settings = readSettings((name) => inputs[name] ?? "", {
       workspace: process.cwd(),
-      outputDir: path13.resolve(out),
-      cacheDir: path13.resolve(values["cache-dir"] ?? path13.join(out, "layer-cache")),
+      outputDir: path14.resolve(out),
+      cacheDir: path14.resolve(values["cache-dir"] ?? path14.join(out, "layer-cache")),
       runId: randomUUID().slice(0, 12)
     });
     const hooks = terminalHooks(values.quiet ?? false);
