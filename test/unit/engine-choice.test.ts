@@ -91,7 +91,7 @@ describe('build progress', () => {
     expect(lines).toContain('   linking');
   });
 
-  it('a line written in several chunks is one line in the log (the prune\'s strip summary)', () => {
+  it("a line written in several chunks is one line in the log (the prune's strip summary)", () => {
     const lines: string[] = [];
     const progress = new BuildProgress((line) => lines.push(line));
     const log = (text: string): void =>
