@@ -89,7 +89,9 @@ const EXPECTED: Record<string, Expected> = {
   'zj-brain-science-platform': { strategy: 'same-run', sameRun: [[9, []]] },
 };
 
-const names = readdirSync(CORPUS).filter((name) => !name.startsWith('.'));
+const names = readdirSync(CORPUS, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name);
 
 function dockerfile(name: string): string {
   return readFileSync(new URL(`${name}/Dockerfile`, CORPUS), 'utf8');
