@@ -17,7 +17,8 @@ import {
 } from './references.js';
 import { applyTextEdits, replacement, type TextEdit } from './rewrite.js';
 import { planSameRun } from './same-run.js';
-import { computeScopes, hostPlatform, platformArgs } from './scope.js';
+import { hostPlatform, platformArgs } from './platform.js';
+import { computeScopes } from './scope.js';
 import {
   findTargetStage,
   globalArgLookup,

@@ -12,7 +12,7 @@ import {
   type ParsedDockerfile,
   type ParsedStage,
 } from './parse.js';
-import { hostPlatform, platformArgs } from './scope.js';
+import { hostPlatform, platformArgs } from './platform.js';
 import { expandVariables, processWord, type VariableLookup } from './variables.js';
 
 export interface ResolvedStage extends ParsedStage {

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { parseDockerfile } from '../../src/dockerfile/parse.js';
-import { computeScopes, platformArgs } from '../../src/dockerfile/scope.js';
+import { platformArgs } from '../../src/dockerfile/platform.js';
+import { computeScopes } from '../../src/dockerfile/scope.js';
 import { globalArgLookup, resolveStages } from '../../src/dockerfile/stages.js';
 import { processWord } from '../../src/dockerfile/variables.js';
 import { EXPANSION_CASES, probeDockerfile } from '../support/expansion-cases.js';
