@@ -1,6 +1,7 @@
 /** What every planning step needs to know about the Dockerfile and the options, computed once. */
 import { Shell, User, type Instruction } from 'dockerfile-ast';
 import type { ParsedDockerfile } from './parse.js';
+import type { Scopes } from './scope.js';
 import type { ResolvedStage } from './stages.js';
 import type { VariableLookup } from './variables.js';
 
@@ -16,6 +17,8 @@ export interface PlanContext {
   scriptArgs: string[];
   /** True when the prune script comes in through RUN --mount; false when a COPY brings it. */
   mounts: boolean;
+  /** The variables and WORKDIR each instruction sees. */
+  scopes: Scopes;
 }
 
 export function lineOf(instruction: Instruction): number {
@@ -51,13 +54,14 @@ export function chainInstructions(context: PlanContext, chain: readonly number[]
   return chain.flatMap((index) => stageOf(context, index).instructions);
 }
 
-/** The ARGs and ENVs in scope at an instruction; a build arg overrides an ARG's default. */
+/** The ARGs and ENVs in scope at an instruction, as BuildKit computes them (scope.ts). */
 export function variablesAt(context: PlanContext, instruction: Instruction): VariableLookup {
-  const line = instruction.getRange().start.line;
-  return (name) => {
-    if (Object.hasOwn(context.buildArgs, name)) return context.buildArgs[name];
-    return context.parsed.ast.resolveVariable(name, line) ?? undefined;
-  };
+  return context.scopes.at(instruction).lookup;
+}
+
+/** The WORKDIR in force at an instruction; undefined when it comes from an image slimpy does not read. */
+export function workdirAt(context: PlanContext, instruction: Instruction): string | undefined {
+  return context.scopes.at(instruction).workdir;
 }
 
 /** The USER the instructions leave in force, as written; undefined when none switches it. */

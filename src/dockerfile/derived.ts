@@ -31,13 +31,14 @@ import {
   containsPythonHome,
   createsPythonEnvironment,
   installsPythonPackages,
+  installsWithPythonTool,
   isPythonEnvironmentPath,
   isPythonImage,
 } from './python.js';
 import type { CopyReference } from './references.js';
 import { insertion, replacement, type TextEdit } from './rewrite.js';
 import { stageChain } from './stages.js';
-import { expandVariables } from './variables.js';
+import { processWord } from './variables.js';
 
 export interface DerivedStagePlan {
   /** Original index of the stage copied from. */
@@ -187,7 +188,7 @@ function copyRoots(
   for (const reference of references) {
     const lookup = variablesAt(context, reference.copy);
     for (const path of reference.paths) {
-      const expansion = expandVariables(path, lookup, context.parsed.escapeChar);
+      const expansion = processWord(path, lookup, context.parsed.escapeChar);
       if (expansion.unresolved.length > 0) unresolved.push(path);
       else roots.add(rootPath(expansion.value));
     }
@@ -207,15 +208,21 @@ function pythonEnvironmentReason(
   roots: readonly string[],
 ): string | undefined {
   const chain = stageChain(context.stages, source);
-  for (const instruction of chainInstructions(context, chain)) {
-    if (!(instruction instanceof Run)) continue;
-    const command = runCommand(instruction, context.parsed.escapeChar);
-    if (createsPythonEnvironment(command)) {
-      const what = installsPythonPackages(command)
-        ? 'installs Python packages'
-        : 'creates a Python environment';
-      return `its RUN at line ${lineOf(instruction)} ${what}`;
-    }
+  const runs = chainInstructions(context, chain).flatMap((instruction) =>
+    instruction instanceof Run
+      ? [{ line: lineOf(instruction), command: runCommand(instruction, context.parsed.escapeChar) }]
+      : [],
+  );
+  // The RUN that installs with a Python tool is the one to cite, not an earlier `apt-get install
+  // python3-dev`; the distribution's packages only count when nothing else does.
+  const tool = runs.find((run) => installsWithPythonTool(run.command));
+  if (tool) return `its RUN at line ${tool.line} installs Python packages`;
+  const created = runs.find((run) => createsPythonEnvironment(run.command));
+  if (created) {
+    const what = installsPythonPackages(created.command)
+      ? 'installs Python packages with the OS package manager'
+      : 'creates a Python environment';
+    return `its RUN at line ${created.line} ${what}`;
   }
   const path = roots.find(isPythonEnvironmentPath);
   if (path !== undefined) return `the copied path \`${path}\` is one`;
@@ -275,7 +282,7 @@ function userSwitch(context: PlanContext, source: number): UserSwitch | undefine
   const current = userValue(user);
   if (isRootUser(current)) return undefined;
   // Written out expanded: the source stage's ARGs are not in scope in the derived stage.
-  const expansion = expandVariables(current, variablesAt(context, user), context.parsed.escapeChar);
+  const expansion = processWord(current, variablesAt(context, user), context.parsed.escapeChar);
   return {
     current,
     restore:

@@ -4,6 +4,7 @@
  * offsets in the original string, so that later edits can be spliced in without re-printing.
  */
 import {
+  Arg,
   Copy,
   DockerfileParser,
   From,
@@ -39,7 +40,7 @@ export interface SourceText {
 
 export interface GlobalArg {
   name: string;
-  /** The default after `=`; undefined for `ARG NAME` without one. */
+  /** The default after `=` as written (quotes kept); undefined for `ARG NAME` without one. */
   value: string | undefined;
 }
 
@@ -121,19 +122,15 @@ function newStage(from: From, index: number): ParsedStage {
   return { index, name: from.getBuildStage() ?? undefined, from, instructions: [from], line };
 }
 
-/** `ARG A=1 B` declares two variables; dockerfile-ast's getProperty() only sees the first. */
-function argDeclarations(arg: Instruction): GlobalArg[] {
-  return arg.getArguments().map((argument) => {
-    const word = argument.getValue();
-    const equals = word.indexOf('=');
-    if (equals === -1) return { name: word, value: undefined };
-    return { name: word.slice(0, equals), value: unquote(word.slice(equals + 1)) };
-  });
-}
-
-function unquote(value: string): string {
-  const quoted = /^(["'])(.*)\1$/s.exec(value);
-  return quoted?.[2] ?? value;
+/**
+ * `ARG A=1 B` declares two variables; dockerfile-ast's getProperty() only sees the first. The
+ * value is kept as written (quotes, escapes): BuildKit processes it like any word.
+ */
+export function argDeclarations(arg: Arg): GlobalArg[] {
+  return arg.getProperties().map((property) => ({
+    name: property.getName(),
+    value: property.getUnescapedValue() ?? undefined,
+  }));
 }
 
 export function indexSource(text: string): SourceText {

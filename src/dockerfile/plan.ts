@@ -17,7 +17,15 @@ import {
 } from './references.js';
 import { applyTextEdits, replacement, type TextEdit } from './rewrite.js';
 import { planSameRun } from './same-run.js';
-import { findTargetStage, listStages, resolveStages, stageChain } from './stages.js';
+import { hostPlatform, platformArgs } from './platform.js';
+import { computeScopes } from './scope.js';
+import {
+  findTargetStage,
+  globalArgLookup,
+  listStages,
+  resolveStages,
+  stageChain,
+} from './stages.js';
 
 export { DockerfileError } from './parse.js';
 export type { FixOptions, FixOutcome } from './fixes/index.js';
@@ -31,6 +39,8 @@ export interface PlanOptions {
   buildArgs?: Record<string, string>;
   /** True: may use RUN --mount; false: classic builder (no --mount, no heredocs). */
   buildKit: boolean;
+  /** The platform BuildKit builds for (`linux/amd64`), for TARGETARCH and the like; default: this machine's. */
+  platform?: string;
   /** POSIX path of the prune script inside the build context, e.g. `.slimpy/prune.sh`. */
   scriptPath: string;
   /** Option words for the script, placed before the roots (already validated; shell-quoted here). */
@@ -128,8 +138,10 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
 
 function planContext(parsed: ParsedDockerfile, options: PlanOptions): PlanContext {
   const buildArgs = options.buildArgs ?? {};
+  const automaticArgs = options.buildKit ? platformArgs(options.platform ?? hostPlatform()) : {};
   const stages = resolveStages(parsed, buildArgs);
   const finalIndex = findTargetStage(stages, options.target);
+  const globals = globalArgLookup(parsed, buildArgs, automaticArgs);
   return {
     parsed,
     stages,
@@ -139,6 +151,7 @@ function planContext(parsed: ParsedDockerfile, options: PlanOptions): PlanContex
     scriptPath: options.scriptPath,
     scriptArgs: options.scriptArgs,
     mounts: options.buildKit && !pinsFrontendWithoutMounts(parsed.syntax),
+    scopes: computeScopes(parsed, stages, { buildArgs, automaticArgs, globals }),
   };
 }
 

@@ -4,8 +4,8 @@
  * a missed environment costs savings, a false one runs the prune over files that are not Python.
  */
 
-/** Commands that install Python packages, and therefore write files the prune can shrink. */
-const PACKAGE_INSTALLS: readonly RegExp[] = [
+/** Commands that install Python packages with a Python tool: files the prune can shrink. */
+const TOOL_INSTALLS: readonly RegExp[] = [
   /\bpip(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*install\b/,
   /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s+pip\s+(?:-\S+\s+)*install\b/,
   /\buv\s+(?:pip\s+(?:install|sync)|sync|add)\b/,
@@ -14,7 +14,13 @@ const PACKAGE_INSTALLS: readonly RegExp[] = [
   /\bpdm\s+(?:install|sync|add)\b/,
   /\bpip-sync\b/,
   /\b(?:conda|mamba|micromamba)\s+(?:install|create|update|env\s+(?:create|update))\b/,
-  // Distribution packages of Python modules land in /usr/lib/python3*/ too.
+];
+
+/**
+ * The OS package manager installing Python modules (into /usr/lib/python3*): a sign that a stage
+ * holds Python, but its files are the distribution's, which the prune leaves alone.
+ */
+const OS_PACKAGE_INSTALLS: readonly RegExp[] = [
   /\bapt(?:-get)?\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3?(?:[.\d]*-|\s|$)/,
   /\bapk\s+add\b[^;&|]*\bpy3-/,
   /\b(?:dnf|yum|microdnf)\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3/,
@@ -32,7 +38,12 @@ const ENVIRONMENT_PATH =
   /(?:^|\/)(?:site-packages|dist-packages|\.?venv)(?:\/|$)|^\/usr\/local\/lib\/python/;
 
 export function installsPythonPackages(command: string): boolean {
-  return PACKAGE_INSTALLS.some((pattern) => pattern.test(command));
+  return installsWithPythonTool(command) || OS_PACKAGE_INSTALLS.some((p) => p.test(command));
+}
+
+/** Installs with pip, uv, poetry, pdm, conda and the like: what a same-run prune is for. */
+export function installsWithPythonTool(command: string): boolean {
+  return TOOL_INSTALLS.some((pattern) => pattern.test(command));
 }
 
 export function createsPythonEnvironment(command: string): boolean {

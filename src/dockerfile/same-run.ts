@@ -11,6 +11,8 @@ import {
   lineOf,
   shellInForce,
   userValue,
+  variablesAt,
+  workdirAt,
   type PlanContext,
 } from './context.js';
 import {
@@ -20,7 +22,9 @@ import {
   scriptMountFlag,
 } from './invocation.js';
 import { runCommand, offsetAt } from './parse.js';
-import { installsPythonPackages } from './python.js';
+import { installRoots } from './install-targets.js';
+import { installsWithPythonTool } from './python.js';
+import { processWord } from './variables.js';
 import { appendToRun, insertion, type TextEdit } from './rewrite.js';
 
 export interface SameRunPlan {
@@ -35,7 +39,7 @@ export function planSameRun(context: PlanContext): SameRunPlan {
   const instructions = chainInstructions(context, context.chain);
   instructions.forEach((instruction, position) => {
     if (!(instruction instanceof Run)) return;
-    if (!installsPythonPackages(runCommand(instruction, context.parsed.escapeChar))) return;
+    if (!installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar))) return;
     planRun(context, instruction, instructions.slice(0, position), plan);
   });
   if (plan.runs.length > 0 && !context.mounts) {
@@ -59,7 +63,16 @@ function planRun(
     );
     return;
   }
-  const prune = pruneCommand(context.scriptArgs, []);
+  const roots = installRoots({
+    command: runCommand(run, context.parsed.escapeChar),
+    lookup: variablesAt(context, run),
+    workdir: workdirAt(context, run),
+  });
+  // Guessed roots come with the usual places, and the prune skips a guess that does not exist.
+  const prune = pruneCommand(
+    roots.length > 0 ? [...context.scriptArgs, '--also-usual'] : context.scriptArgs,
+    roots,
+  );
   const appended = appendToRun(
     context.parsed,
     run,
@@ -73,8 +86,10 @@ function planRun(
   }
   into.edits.push(scriptDelivery(context, run, before), ...appended.edits);
   into.runs.push({ line });
+  const where =
+    roots.length > 0 ? ` (it also searches ${roots.map((root) => `\`${root}\``).join(', ')})` : '';
   into.notes.push(
-    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user.`,
+    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where}.`,
   );
 }
 
@@ -86,7 +101,11 @@ function scriptDelivery(context: PlanContext, run: Run, before: readonly Instruc
     return insertion(keywordEnd, ` ${scriptMountFlag(context.scriptPath)}`);
   }
   const user = effectiveUser(before);
-  const owner = user === undefined || isRootUser(userValue(user)) ? undefined : userValue(user);
+  // Written out expanded: the USER may come from a stage whose ARGs are not in scope here.
+  const owner =
+    user === undefined || isRootUser(userValue(user))
+      ? undefined
+      : processWord(userValue(user), variablesAt(context, user), context.parsed.escapeChar).value;
   const lineStart = source.lineStarts[run.getRange().start.line] ?? 0;
   return insertion(lineStart, scriptCopyInstruction(context.scriptPath, owner) + source.eol);
 }

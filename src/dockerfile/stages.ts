@@ -12,7 +12,8 @@ import {
   type ParsedDockerfile,
   type ParsedStage,
 } from './parse.js';
-import { expandVariables, type VariableLookup } from './variables.js';
+import { hostPlatform, platformArgs } from './platform.js';
+import { expandVariables, processWord, type VariableLookup } from './variables.js';
 
 export interface ResolvedStage extends ParsedStage {
   /** The FROM image with variables substituted, or the name of the stage it builds on. */
@@ -75,20 +76,22 @@ export function resolveStages(
 
 /**
  * Only ARGs declared before the first FROM are visible to FROM; a build arg overrides a default,
- * and a default may use the ARGs declared before it (`ARG RUNTIME=${PY}`).
+ * and a default may use the ARGs declared before it (`ARG RUNTIME=${PY}`). BuildKit's platform
+ * ARGs (BUILDPLATFORM, TARGETARCH, ...) are global too.
  */
 export function globalArgLookup(
   parsed: ParsedDockerfile,
   buildArgs: Record<string, string>,
+  automaticArgs: Record<string, string> = platformArgs(hostPlatform()),
 ): VariableLookup {
-  const values = new Map<string, string | undefined>();
+  const values = new Map<string, string | undefined>(Object.entries(automaticArgs));
   const lookup: VariableLookup = (name) => values.get(name);
   for (const arg of parsed.globalArgs) {
     const value = Object.hasOwn(buildArgs, arg.name)
       ? buildArgs[arg.name]
       : arg.value === undefined
         ? undefined
-        : expandVariables(arg.value, lookup, parsed.escapeChar).value;
+        : processWord(arg.value, lookup, parsed.escapeChar).value;
     values.set(arg.name, value);
   }
   return lookup;

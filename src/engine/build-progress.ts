@@ -25,6 +25,12 @@ export class BuildProgress {
   private readonly vertexNames = new Map<string, string>();
   private readonly announced = new Set<string>();
   private currentStep: string | undefined;
+  /**
+   * The unfinished last line of each output (the classic stream, each BuildKit vertex): a process
+   * that writes a line in several writes (`printf a; printf b; echo`) reaches us in several
+   * chunks, which are one line to the user.
+   */
+  private readonly partial = new Map<string, string>();
 
   constructor(private readonly onLine: (line: string) => void = () => {}) {}
 
@@ -53,12 +59,27 @@ export class BuildProgress {
   }
 
   private handleClassicText(text: string): void {
-    for (const line of text.split('\n')) {
+    for (const line of this.completeLines('classic', text)) {
       if (line.trim() === '') continue;
       const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
       if (step) this.currentStep = step[1];
       this.emit(line);
     }
+  }
+
+  /** The lines `text` completes for output `key`; the rest waits for the next chunk or finish(). */
+  private completeLines(key: string, text: string): string[] {
+    const lines = ((this.partial.get(key) ?? '') + text).split('\n');
+    this.partial.set(key, lines.pop() ?? '');
+    return lines;
+  }
+
+  /** Emits what is left of unfinished lines, once the stream has ended. */
+  finish(): void {
+    for (const [key, rest] of this.partial) {
+      if (rest.trim() !== '') this.emit(key === 'classic' ? rest : `   ${rest}`);
+    }
+    this.partial.clear();
   }
 
   private handleTrace(aux: string): void {
@@ -77,7 +98,9 @@ export class BuildProgress {
       }
     }
     for (const log of status.logs) {
-      for (const line of log.text.split('\n')) if (line.trim() !== '') this.emit(`   ${line}`);
+      for (const line of this.completeLines(`vertex ${log.vertex}`, log.text)) {
+        if (line.trim() !== '') this.emit(`   ${line}`);
+      }
     }
   }
 

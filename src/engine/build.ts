@@ -99,6 +99,7 @@ export async function buildImage(docker: Docker, request: BuildRequest): Promise
     progress.handle(event);
     await logDrained();
   }
+  progress.finish();
   if (progress.error !== undefined) {
     throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
   }

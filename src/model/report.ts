@@ -130,6 +130,28 @@ export interface SmokeReport {
   coldStartDeltaMs?: number;
 }
 
+/**
+ * Why slim mode delivers no smaller image, when it does not: the headline, the job summary and
+ * the CLI say which of these it was, with `detail` (the unresolved root, the failing rule).
+ */
+export interface UnchangedReason {
+  /**
+   * `nothing-to-prune`: the plan found no Python environment to prune; `no-environment`: the
+   * prune found none under the roots it was given; `nothing-removed`: it found environments but
+   * removed nothing; `all-variants-failed`: every slimmed variant failed the smoke test.
+   */
+  kind: 'nothing-to-prune' | 'no-environment' | 'nothing-removed' | 'all-variants-failed';
+  /** One sentence: what happened and why. */
+  detail: string;
+}
+
+/** A root the plan gave the prune that was not a directory in its stage (the prune skipped it). */
+export interface MissingRoot {
+  root: string;
+  /** 1-based Dockerfile lines of the COPY instructions it comes from. */
+  lines: number[];
+}
+
 export interface SlimResult {
   /** How the Dockerfile was rewritten: derived builder stages, or prune in the installing RUN. */
   strategy: 'derived-stages' | 'same-run' | 'fixes' | 'none';
@@ -152,6 +174,10 @@ export interface SlimResult {
   patchPath: string;
   patch: string;
   warnings: string[];
+  /** Set when the delivered image is not smaller, with the reason. */
+  unchanged?: UnchangedReason;
+  /** Roots the prune could not find: each an error on its COPY line. */
+  missingRoots?: MissingRoot[];
 }
 
 export interface BudgetVerdict {

@@ -13,6 +13,7 @@ import { measureSavings } from '../slim/savings.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
 import { runSmoke } from '../smoke/smoke.js';
 import {
+  culpritCandidates,
   describeRule,
   findCulprit,
   planFor,
@@ -21,6 +22,7 @@ import {
   type Variant,
 } from './culprit.js';
 import { SmokeBrokenError } from './errors.js';
+import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
 import { buildVariant, measureVariant } from './variant.js';
@@ -125,7 +127,9 @@ async function slimAndTest(
 ): Promise<void> {
   const { hooks } = run;
   const originalId = images.original.imageId;
+  const result = step.outcome.slim as SlimResult;
   if (wanted.plan.edits.length === 0) {
+    result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
     step.outcome.smoke = await hooks.group('Smoke test', () =>
       runSmoke(run.docker, smokeRequest(run, originalId, undefined)),
     );
@@ -133,6 +137,8 @@ async function slimAndTest(
     return;
   }
   const buildError = await hooks.group('Build the slimmed image', () => buildWanted(run, wanted));
+  const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
+  if (missing.length > 0) result.missingRoots = missing;
   const smoke = await hooks.group('Smoke test: original and slimmed image', () =>
     runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId)),
   );
@@ -188,6 +194,8 @@ async function fallBack(
     result.skipped.push(
       'No slimmed variant passes the smoke test; the original image is delivered unchanged.',
     );
+    const rules = culpritCandidates(wanted.variant, active).map((candidate) => candidate.culprit);
+    result.unchanged = allVariantsFailed(step.outcome.smoke?.after?.exitCode ?? null, rules);
     result.variant = { strip: false, prune: [], fix: [] };
     step.outcome.after = images.before.measurement;
     return undefined;
@@ -230,6 +238,7 @@ async function measureDelivered(
   if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
   const kept = stripKeptFromLog(delivered.log ?? [], after.files);
   if (kept) result.stripKept = kept;
+  result.unchanged = unchangedReason(delivered.plan, readPruneLog(delivered.log ?? []), result);
   logSavings(run, result, images.before.measurement.size - after.measurement.size);
 }
 

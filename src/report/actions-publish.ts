@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import type { CommentMode } from '../model/settings.js';
 import type { ReportFiles, SlimpyReport } from '../model/report.js';
-import { annotateFindings } from './annotations.js';
+import { annotateFindings, annotateMissingRoots } from './annotations.js';
 import { CommentPermissionError, upsertComment } from './comment.js';
 import { renderReport } from './markdown.js';
 import { createOctokit } from './octokit.js';
@@ -25,6 +25,7 @@ export async function publishToActions(
 ): Promise<void> {
   setOutputs(result.report, result.files);
   annotateFindings(result.report);
+  annotateMissingRoots(result.report);
   const body = renderReport(result.report, { commentKey: options.commentKey });
   await core.summary.addRaw(body, true).write();
   core.setOutput('comment-url', (await postComment(body, options)) ?? '');

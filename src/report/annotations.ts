@@ -26,3 +26,26 @@ export function annotateFindings(
     warn(`${finding.title}. ${finding.fix}`, properties);
   }
 }
+
+/**
+ * An error on each COPY line whose source the prune could not find in its stage: the prune ran
+ * over nothing there, so that environment shipped unslimmed.
+ */
+export function annotateMissingRoots(
+  report: Pick<SlimpyReport, 'dockerfile' | 'slim'>,
+  error: AnnotationSink = (message, properties) => core.error(message, properties),
+): void {
+  for (const missing of report.slim?.missingRoots ?? []) {
+    const message =
+      `slimpy could not find \`${missing.root}\` in the stage this COPY copies from, so nothing there was slimmed. ${report.slim?.unchanged?.detail ?? ''}`.trim();
+    const lines = missing.lines.length > 0 ? missing.lines : [undefined];
+    for (const line of lines) {
+      const properties: core.AnnotationProperties = {
+        title: 'slimpy: root not found',
+        file: report.dockerfile,
+      };
+      if (line !== undefined) properties.startLine = line;
+      error(message, properties);
+    }
+  }
+}

@@ -200,7 +200,10 @@ function truncationNote(shown: number, total: number, what: string): string {
 function summarySection(report: SlimpyReport, title: string): string {
   const target = report.target ? ` (target ${inlineCode(report.target)})` : '';
   const subject = `**${escapeText(title)}**: ${inlineCode(report.dockerfile)}${target}`;
-  const sentences = [`${subject} ${sizeClause(report)}${smokeClause(report)}`];
+  // A run that slimmed nothing says why in the first sentence; the smoke test then stands apart.
+  const sentences = report.slim?.unchanged
+    ? [`${subject} ${sizeClause(report)}.`, unchangedSmokeSentence(report)].filter(Boolean)
+    : [`${subject} ${sizeClause(report)}${smokeClause(report)}`];
   const culprit = report.slim?.culprit;
   if (culprit) {
     sentences.push(
@@ -223,16 +226,25 @@ function sizeClause(report: SlimpyReport): string {
   if (!after || report.mode === 'measure') {
     const compressed =
       before.compressed !== undefined ? ` (${formatBytes(before.compressed)} compressed)` : '';
+    const unchanged = report.mode === 'slim' ? report.slim?.unchanged : undefined;
+    // Nothing was slimmed: say why, with the size it stays at.
+    if (unchanged)
+      return `stays at ${formatBytes(before.size)}${compressed}: ${escapeProse(unchanged.detail)}`;
     return `measures ${formatBytes(before.size)}${compressed}`;
+  }
+  const unchanged = report.slim?.unchanged;
+  if (unchanged && after.size === before.size) {
+    return `stays at ${formatBytes(before.size)}: ${escapeProse(unchanged.detail)}`;
   }
   if (after.id === before.id)
     return `stays at ${formatBytes(before.size)}: no slimmed variant passed the smoke test`;
   const change = `from ${formatBytes(before.size)} to ${formatBytes(after.size)}`;
   const percent =
     before.size > 0 ? ` (${formatSignedPercent((after.size - before.size) / before.size)})` : '';
-  if (after.size < before.size) return `shrinks ${change}${percent}`;
-  if (after.size > before.size) return `grows ${change}${percent}`;
-  return `stays at ${formatBytes(after.size)}`;
+  const why = unchanged ? `: ${escapeProse(unchanged.detail)}` : '';
+  if (after.size < before.size) return `shrinks ${change}${percent}${why}`;
+  if (after.size > before.size) return `grows ${change}${percent}${why}`;
+  return `stays at ${formatBytes(after.size)}${why}`;
 }
 
 function smokeClause(report: SlimpyReport): string {
@@ -248,6 +260,12 @@ function smokeClause(report: SlimpyReport): string {
   if (!after) return ' and passes its smoke test.';
   if (after.passed) return ' and still passes its smoke test.';
   return `, but the slimmed image **fails its smoke test** (${runOutcome(after)}).`;
+}
+
+function unchangedSmokeSentence(report: SlimpyReport): string {
+  const before = report.smoke?.before;
+  if (!before || before.passed) return '';
+  return `Its smoke test **fails on the original image** (${runOutcome(before)}).`;
 }
 
 function runOutcome(run: SmokeRun): string {

@@ -23,6 +23,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
   if (report.slim) {
     out.push('');
     out.push(`Strategy: ${report.slim.strategy}`);
+    out.push(...unchangedLines(report));
     out.push(...savingLines(report));
     for (const file of report.slim.strippedTop.slice(0, 5)) {
       out.push(
@@ -142,6 +143,17 @@ function findingLines(report: SlimpyReport): string[] {
     rows.push(`${' '.repeat(14)}${printable(finding.fix)}`);
   }
   return rows;
+}
+
+/** Why nothing was slimmed, and each root the prune could not find, by its Dockerfile line. */
+function unchangedLines(report: SlimpyReport): string[] {
+  const slim = report.slim;
+  const lines = slim?.unchanged ? [`Not slimmed: ${printable(slim.unchanged.detail)}`] : [];
+  for (const missing of slim?.missingRoots ?? []) {
+    const where = missing.lines.length > 0 ? ` (COPY at line ${missing.lines.join(', ')})` : '';
+    lines.push(`  error: root ${printable(missing.root)}${where} does not exist in its stage`);
+  }
+  return lines;
 }
 
 /** What did not stop the run but the user should know (the same list the comment shows). */

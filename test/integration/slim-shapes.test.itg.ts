@@ -9,7 +9,7 @@
  * base, so no fixture step is replayed from an earlier run's build cache: each is built for real,
  * and the prune's log lines (which the tests read) are those of a real run.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import {
   copyFileSync,
   cpSync,
@@ -25,9 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage } from '../../src/engine/build.js';
 import { runContainer } from '../../src/engine/containers.js';
-import { createContextTar } from '../../src/engine/context.js';
 import { chooseBuilder, engineFacts, versionAtLeast } from '../../src/engine/docker.js';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { slimpyLabels } from '../../src/engine/labels.js';
@@ -36,8 +34,9 @@ import type { Settings } from '../../src/model/settings.js';
 import type { PipelineHooks } from '../../src/pipeline/hooks.js';
 import { runSession, type SessionResult } from '../../src/session.js';
 import type { ImageMeasurement, SlimpyReport } from '../../src/model/report.js';
-import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import { engineMissing, testDocker } from '../support/engine.js';
 import { collectingHooks, testHost } from '../support/hooks.js';
+import { aptInstall, buildNonceBase } from '../support/nonce-base.js';
 
 const docker = testDocker();
 const runId = `test-slim-shapes-${process.pid}`;
@@ -58,30 +57,13 @@ beforeAll(async () => {
   if (engineMissing()) return;
   const dir = path.join(work, 'base');
   mkdirSync(dir);
-  const dockerfile = [
-    `FROM ${baseImage()}`,
-    'RUN apt-get update -qq \\',
-    ' && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils \\',
-    ' && rm -rf /var/lib/apt/lists/*',
-    'COPY nonce /etc/slimpy-test-nonce',
-    '',
-  ].join('\n');
-  const context = await createContextTar(dir, {
-    dockerfile: 'Dockerfile',
-    extraFiles: [
-      { path: 'Dockerfile', content: dockerfile },
-      { path: 'nonce', content: `${runId} ${randomUUID()}\n` },
-    ],
-    builder,
-  });
-  await buildImage(docker, {
-    context: context.stream,
-    dockerfile: context.dockerfileInContext,
-    buildArgs: {},
-    network: 'host', // apt-get; the engine has no bridge network
-    builder,
-    labels: { 'dev.slimpy.test': 'slim-shapes' },
+  await buildNonceBase(docker, {
+    dir,
+    lines: aptInstall('binutils'),
+    runId,
+    label: 'slim-shapes',
     tag: PYTHON_IMAGE,
+    builder,
   });
 });
 

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import { gitApply as applyInRepository } from '../support/git-apply.js';
 import { unifiedDiff } from '../../src/dockerfile/diff.js';
 import { planSlim } from '../../src/dockerfile/plan.js';
 
@@ -18,15 +18,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Applies the patch with git in a scratch directory and returns the patched file. */
 function gitApply(before: string, patch: string, path: string): string {
-  const dir = mkdtempSync(join(scratch, 'repo-'));
-  execFileSync('git', ['init', '-q', dir]);
-  execFileSync('mkdir', ['-p', join(dir, path, '..')]);
-  writeFileSync(join(dir, path), before);
-  writeFileSync(join(dir, 'slim.patch'), patch);
-  const git = ['-C', dir, '-c', 'core.autocrlf=false', 'apply', '--whitespace=nowarn'];
-  execFileSync('git', [...git, '--check', 'slim.patch']);
-  execFileSync('git', [...git, 'slim.patch']);
-  return readFileSync(join(dir, path), 'utf8');
+  return applyInRepository(scratch, before, patch, path);
 }
 
 describe('unifiedDiff', () => {

@@ -131,7 +131,7 @@ describe('which strategy each fixture gets', () => {
       derived: ['stage-0-slimpy'],
       sameRun: [],
     },
-    { name: 'line-continuations', strategy: 'same-run', derived: [], sameRun: [2, 7] },
+    { name: 'line-continuations', strategy: 'same-run', derived: [], sameRun: [7] },
     { name: 'mount-from', strategy: 'same-run', derived: [], sameRun: [5] },
     { name: 'no-python', strategy: 'none', derived: [], sameRun: [] },
     { name: 'platform-flag', strategy: 'derived-stages', derived: ['builder-slimpy'], sameRun: [] },

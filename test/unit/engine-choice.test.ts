@@ -91,6 +91,29 @@ describe('build progress', () => {
     expect(lines).toContain('   linking');
   });
 
+  it("a line written in several chunks is one line in the log (the prune's strip summary)", () => {
+    const lines: string[] = [];
+    const progress = new BuildProgress((line) => lines.push(line));
+    const log = (text: string): void =>
+      progress.handle({
+        id: 'moby.buildkit.trace',
+        aux: trace({ logs: [{ vertex: 'd1', msg: Buffer.from(text) }] }),
+      });
+    log('slimpy: strip        12 files  568.9 MB -> 457.5 MB');
+    log(', 6 kept as they were');
+    log('\nslimpy: 111.4 MB saved in 1 environment(s)\nno newline at the end');
+    progress.handle({ stream: 'Step 1/2 : RUN sh prune.sh\nslimpy: strip  1 files' });
+    progress.handle({ stream: ' 1.0 MB -> 0.5 MB\n' });
+    progress.finish();
+    expect(lines).toEqual([
+      '   slimpy: strip        12 files  568.9 MB -> 457.5 MB, 6 kept as they were',
+      '   slimpy: 111.4 MB saved in 1 environment(s)',
+      'Step 1/2 : RUN sh prune.sh',
+      'slimpy: strip  1 files 1.0 MB -> 0.5 MB',
+      '   no newline at the end',
+    ]);
+  });
+
   it('reads the classic builder: steps, image id, error', () => {
     const ok = new BuildProgress();
     ok.handle({ stream: 'Step 1/2 : FROM x\n' });
