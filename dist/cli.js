@@ -36113,14 +36113,14 @@ var require_path = __commonJS({
        */
       path15.normalize = function normalize3(path16) {
         path16 = path16.replace(/\\/g, "/").replace(/\/{2,}/g, "/");
-        var parts2 = path16.split("/"), absolute = isAbsolute2(path16), prefix = "";
-        if (absolute)
+        var parts2 = path16.split("/"), absolute2 = isAbsolute2(path16), prefix = "";
+        if (absolute2)
           prefix = parts2.shift() + "/";
         for (var i = 0; i < parts2.length; ) {
           if (parts2[i] === "..") {
             if (i > 0 && parts2[i - 1] !== "..")
               parts2.splice(--i, 2);
-            else if (absolute)
+            else if (absolute2)
               parts2.splice(i, 1);
             else
               ++i;
@@ -61852,7 +61852,7 @@ var require_arg = __commonJS({
     exports.Arg = void 0;
     var property_1 = require_property();
     var propertyInstruction_1 = require_propertyInstruction();
-    var Arg = class extends propertyInstruction_1.PropertyInstruction {
+    var Arg3 = class extends propertyInstruction_1.PropertyInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
         this.property = null;
@@ -61872,7 +61872,7 @@ var require_arg = __commonJS({
         return this.property;
       }
     };
-    exports.Arg = Arg;
+    exports.Arg = Arg3;
   }
 });
 
@@ -61931,7 +61931,7 @@ var require_env = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Env = void 0;
     var propertyInstruction_1 = require_propertyInstruction();
-    var Env = class extends propertyInstruction_1.PropertyInstruction {
+    var Env2 = class extends propertyInstruction_1.PropertyInstruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -61939,7 +61939,7 @@ var require_env = __commonJS({
         return super.getProperties();
       }
     };
-    exports.Env = Env;
+    exports.Env = Env2;
   }
 });
 
@@ -62376,7 +62376,7 @@ var require_workdir = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Workdir = void 0;
     var instruction_1 = require_instruction();
-    var Workdir = class extends instruction_1.Instruction {
+    var Workdir2 = class extends instruction_1.Instruction {
       constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
         super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
       }
@@ -62424,7 +62424,7 @@ var require_workdir = __commonJS({
         return void 0;
       }
     };
-    exports.Workdir = Workdir;
+    exports.Workdir = Workdir2;
   }
 });
 
@@ -64143,6 +64143,7 @@ function renderText(report, files) {
   if (report.slim) {
     out.push("");
     out.push(`Strategy: ${report.slim.strategy}`);
+    out.push(...unchangedLines(report));
     out.push(...savingLines(report));
     for (const file of report.slim.strippedTop.slice(0, 5)) {
       out.push(
@@ -64251,6 +64252,15 @@ function findingLines(report) {
     rows.push(`${" ".repeat(14)}${printable(finding.fix)}`);
   }
   return rows;
+}
+function unchangedLines(report) {
+  const slim2 = report.slim;
+  const lines = slim2?.unchanged ? [`Not slimmed: ${printable(slim2.unchanged.detail)}`] : [];
+  for (const missing of slim2?.missingRoots ?? []) {
+    const where = missing.lines.length > 0 ? ` (COPY at line ${missing.lines.join(", ")})` : "";
+    lines.push(`  error: root ${printable(missing.root)}${where} does not exist in its stage`);
+  }
+  return lines;
 }
 function warningLines(report) {
   const warnings = [...report.warnings, ...report.slim?.warnings ?? []];
@@ -64677,12 +64687,12 @@ function absoluteLayerPath(name) {
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
 }
 function describeLayerEntry(header) {
-  const absolute = absoluteLayerPath(header.name);
-  if (absolute === "/") return { kind: "skip" };
-  const base = path6.posix.basename(absolute);
-  const dir = path6.posix.dirname(absolute);
+  const absolute2 = absoluteLayerPath(header.name);
+  if (absolute2 === "/") return { kind: "skip" };
+  const base = path6.posix.basename(absolute2);
+  const dir = path6.posix.dirname(absolute2);
   if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
-  if (absolute.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
+  if (absolute2.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
   if (base.startsWith(WHITEOUT_PREFIX)) {
     return { kind: "whiteout", path: path6.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
   }
@@ -64690,14 +64700,14 @@ function describeLayerEntry(header) {
   switch (header.type) {
     case "file":
     case "contiguous-file":
-      return { kind: "entry", entry: { path: absolute, size: header.size, type: "file", mode } };
+      return { kind: "entry", entry: { path: absolute2, size: header.size, type: "file", mode } };
     case "directory":
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "dir", mode } };
+      return { kind: "entry", entry: { path: absolute2, size: 0, type: "dir", mode } };
     case "symlink":
       return {
         kind: "entry",
         entry: {
-          path: absolute,
+          path: absolute2,
           size: 0,
           type: "symlink",
           mode,
@@ -64708,11 +64718,11 @@ function describeLayerEntry(header) {
       const linkTarget = absoluteLayerPath(header.linkname ?? "");
       return {
         kind: "entry",
-        entry: { path: absolute, size: 0, type: "hardlink", mode, linkTarget }
+        entry: { path: absolute2, size: 0, type: "hardlink", mode, linkTarget }
       };
     }
     default:
-      return { kind: "entry", entry: { path: absolute, size: 0, type: "other", mode } };
+      return { kind: "entry", entry: { path: absolute2, size: 0, type: "other", mode } };
   }
 }
 var LayerIndexer = class {
@@ -65067,16 +65077,10 @@ function newStage(from, index) {
   return { index, name: from.getBuildStage() ?? void 0, from, instructions: [from], line };
 }
 function argDeclarations(arg) {
-  return arg.getArguments().map((argument) => {
-    const word = argument.getValue();
-    const equals = word.indexOf("=");
-    if (equals === -1) return { name: word, value: void 0 };
-    return { name: word.slice(0, equals), value: unquote(word.slice(equals + 1)) };
-  });
-}
-function unquote(value) {
-  const quoted = /^(["'])(.*)\1$/s.exec(value);
-  return quoted?.[2] ?? value;
+  return arg.getProperties().map((property) => ({
+    name: property.getName(),
+    value: property.getUnescapedValue() ?? void 0
+  }));
 }
 function indexSource(text) {
   const lineStarts = [0];
@@ -65145,34 +65149,82 @@ function squash(text) {
   return text.replace(/\s+/g, " ").trim();
 }
 
+// src/dockerfile/platform.ts
+function platformArgs(platform) {
+  const [os = "linux", arch = "amd64", variant = ""] = platform.split("/");
+  const values = {};
+  for (const side of ["TARGET", "BUILD"]) {
+    values[`${side}PLATFORM`] = platform;
+    values[`${side}OS`] = os;
+    values[`${side}ARCH`] = arch;
+    values[`${side}VARIANT`] = variant;
+  }
+  return values;
+}
+function hostPlatform() {
+  const arch = { x64: "amd64", arm64: "arm64", arm: "arm", ppc64: "ppc64le", s390x: "s390x" }[process.arch];
+  return `linux/${arch ?? process.arch}`;
+}
+
 // src/dockerfile/variables.ts
 var NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 function expandVariables(text, lookup2, escapeChar = "\\") {
-  const unresolved = [];
-  let value = "";
+  return lex(text, lookup2, escapeChar, false);
+}
+function processWord(text, lookup2, escapeChar = "\\") {
+  return lex(text, lookup2, escapeChar, true);
+}
+function lex(text, lookup2, escapeChar, quotes) {
+  const out = { value: "", unresolved: [] };
   let i = 0;
   while (i < text.length) {
     const char = text.charAt(i);
-    if (char === escapeChar && text.charAt(i + 1) === "$") {
-      value += "$";
+    if (quotes && char === "'") {
+      const close = text.indexOf("'", i + 1);
+      const end = close === -1 ? text.length : close;
+      out.value += text.slice(i + 1, end);
+      i = end + 1;
+    } else if (quotes && char === '"') {
+      i = doubleQuoted(text, i + 1, lookup2, escapeChar, out);
+    } else if (char === escapeChar && i + 1 < text.length && (quotes || text[i + 1] === "$")) {
+      out.value += text.charAt(i + 1);
       i += 2;
     } else if (char === "$") {
-      const reference = readReference(text, i + 1);
-      if (reference === void 0) {
-        value += char;
-        i += 1;
-        continue;
-      }
-      const expanded = substitute(reference, lookup2, escapeChar);
-      value += expanded.value;
-      unresolved.push(...expanded.unresolved);
-      i = reference.end;
+      i = dollar(text, i, lookup2, escapeChar, out);
     } else {
-      value += char;
+      out.value += char;
       i += 1;
     }
   }
-  return { value, unresolved };
+  return out;
+}
+function doubleQuoted(text, start, lookup2, escapeChar, out) {
+  let i = start;
+  while (i < text.length && text.charAt(i) !== '"') {
+    const char = text.charAt(i);
+    const next = text.charAt(i + 1);
+    if (char === escapeChar && (next === '"' || next === "$" || next === escapeChar)) {
+      out.value += next;
+      i += 2;
+    } else if (char === "$") {
+      i = dollar(text, i, lookup2, escapeChar, out);
+    } else {
+      out.value += char;
+      i += 1;
+    }
+  }
+  return i + 1;
+}
+function dollar(text, at, lookup2, escapeChar, out) {
+  const reference = readReference(text, at + 1);
+  if (reference === void 0) {
+    out.value += "$";
+    return at + 1;
+  }
+  const expanded = substitute(reference, lookup2, escapeChar);
+  out.value += expanded.value;
+  out.unresolved.push(...expanded.unresolved);
+  return reference.end;
 }
 function readReference(text, start) {
   if (text.charAt(start) !== "{") {
@@ -65182,7 +65234,7 @@ function readReference(text, start) {
   const close = closingBrace(text, start);
   if (close === void 0) return void 0;
   const body = text.slice(start + 1, close);
-  const parts2 = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+])(.*))?$/s.exec(body);
+  const parts2 = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+?]|[-+?]|##?|%%?|\/\/?)(.*))?$/s.exec(body);
   if (!parts2?.[1]) return void 0;
   const modifier = parts2[2] === void 0 ? void 0 : { operator: parts2[2], word: parts2[3] ?? "" };
   return { name: parts2[1], modifier, end: close + 1 };
@@ -65200,13 +65252,57 @@ function closingBrace(text, open) {
 function substitute(reference, lookup2, escapeChar) {
   const current = lookup2(reference.name);
   const { modifier } = reference;
-  if (modifier === void 0) {
+  if (modifier === void 0 || /^:?\?$/.test(modifier.operator)) {
     return current === void 0 ? { value: "", unresolved: [reference.name] } : { value: current, unresolved: [] };
   }
-  const set = modifier.operator.startsWith(":") ? Boolean(current) : current !== void 0;
-  const useWord = modifier.operator.endsWith("-") ? !set : set;
-  if (useWord) return expandVariables(modifier.word, lookup2, escapeChar);
-  return { value: modifier.operator.endsWith("-") ? current ?? "" : "", unresolved: [] };
+  const word = () => processWord(modifier.word, lookup2, escapeChar);
+  if (/^:?[-+]$/.test(modifier.operator)) {
+    const set = modifier.operator.startsWith(":") ? Boolean(current) : current !== void 0;
+    const useWord = modifier.operator.endsWith("-") ? !set : set;
+    if (useWord) return word();
+    return { value: modifier.operator.endsWith("-") ? current ?? "" : "", unresolved: [] };
+  }
+  if (current === void 0) return { value: "", unresolved: [reference.name] };
+  return { value: trimOrReplace(current, modifier.operator, word().value), unresolved: [] };
+}
+function trimOrReplace(value, operator, word) {
+  if (operator.startsWith("/")) {
+    const [pattern = "", replacement2 = ""] = splitReplacement(word);
+    const regex = new RegExp(globSource(pattern), operator === "//" ? "g" : "");
+    return pattern === "" ? value : value.replace(regex, () => replacement2);
+  }
+  const greedy = operator.length === 2;
+  const glob = globSource(word);
+  const candidates = [...Array(value.length + 1).keys()];
+  if (operator.startsWith("#")) {
+    const cuts2 = greedy ? candidates.reverse() : candidates;
+    const cut2 = cuts2.find((n) => new RegExp(`^${glob}$`, "s").test(value.slice(0, n)));
+    return cut2 === void 0 ? value : value.slice(cut2);
+  }
+  const cuts = greedy ? candidates : candidates.reverse();
+  const cut = cuts.find((n) => new RegExp(`^${glob}$`, "s").test(value.slice(n)));
+  return cut === void 0 ? value : value.slice(0, cut);
+}
+function splitReplacement(word) {
+  const slash = word.indexOf("/");
+  return slash === -1 ? [word, ""] : [word.slice(0, slash), word.slice(slash + 1)];
+}
+function globSource(pattern) {
+  let source = "";
+  for (let i = 0; i < pattern.length; i += 1) {
+    const char = pattern.charAt(i);
+    if (char === "*") source += ".*?";
+    else if (char === "?") source += ".";
+    else if (char === "[") {
+      const close = pattern.indexOf("]", i + 1);
+      if (close === -1) source += "\\[";
+      else {
+        source += `[${pattern.slice(i + 1, close).replace(/^!/, "^").replace(/\\/g, "\\\\")}]`;
+        i = close;
+      }
+    } else source += char.replace(/[.+^${}()|\\/]/g, "\\$&");
+  }
+  return source;
 }
 
 // src/dockerfile/stages.ts
@@ -65242,11 +65338,11 @@ function resolveStages(parsed, buildArgs = {}) {
   }
   return resolved;
 }
-function globalArgLookup(parsed, buildArgs) {
-  const values = /* @__PURE__ */ new Map();
+function globalArgLookup(parsed, buildArgs, automaticArgs = platformArgs(hostPlatform())) {
+  const values = new Map(Object.entries(automaticArgs));
   const lookup2 = (name) => values.get(name);
   for (const arg of parsed.globalArgs) {
-    const value = Object.hasOwn(buildArgs, arg.name) ? buildArgs[arg.name] : arg.value === void 0 ? void 0 : expandVariables(arg.value, lookup2, parsed.escapeChar).value;
+    const value = Object.hasOwn(buildArgs, arg.name) ? buildArgs[arg.name] : arg.value === void 0 ? void 0 : processWord(arg.value, lookup2, parsed.escapeChar).value;
     values.set(arg.name, value);
   }
   return lookup2;
@@ -66391,11 +66487,10 @@ function chainInstructions(context, chain) {
   return chain.flatMap((index) => stageOf(context, index).instructions);
 }
 function variablesAt(context, instruction) {
-  const line = instruction.getRange().start.line;
-  return (name) => {
-    if (Object.hasOwn(context.buildArgs, name)) return context.buildArgs[name];
-    return context.parsed.ast.resolveVariable(name, line) ?? void 0;
-  };
+  return context.scopes.at(instruction).lookup;
+}
+function workdirAt(context, instruction) {
+  return context.scopes.at(instruction).workdir;
 }
 function effectiveUser(instructions) {
   return instructions.filter((instruction) => instruction instanceof import_dockerfile_ast3.User).at(-1);
@@ -66548,7 +66643,7 @@ function describeUses(uses) {
 }
 
 // src/dockerfile/plan.ts
-var import_dockerfile_ast9 = __toESM(require_main(), 1);
+var import_dockerfile_ast10 = __toESM(require_main(), 1);
 
 // src/dockerfile/derived.ts
 var import_dockerfile_ast5 = __toESM(require_main(), 1);
@@ -66586,7 +66681,7 @@ function rootWord(root2) {
 }
 
 // src/dockerfile/python.ts
-var PACKAGE_INSTALLS = [
+var TOOL_INSTALLS = [
   /\bpip(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*install\b/,
   /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s+pip\s+(?:-\S+\s+)*install\b/,
   /\buv\s+(?:pip\s+(?:install|sync)|sync|add)\b/,
@@ -66594,8 +66689,9 @@ var PACKAGE_INSTALLS = [
   /\bpipenv\s+(?:install|sync)\b/,
   /\bpdm\s+(?:install|sync|add)\b/,
   /\bpip-sync\b/,
-  /\b(?:conda|mamba|micromamba)\s+(?:install|create|update|env\s+(?:create|update))\b/,
-  // Distribution packages of Python modules land in /usr/lib/python3*/ too.
+  /\b(?:conda|mamba|micromamba)\s+(?:install|create|update|env\s+(?:create|update))\b/
+];
+var OS_PACKAGE_INSTALLS = [
   /\bapt(?:-get)?\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3?(?:[.\d]*-|\s|$)/,
   /\bapk\s+add\b[^;&|]*\bpy3-/,
   /\b(?:dnf|yum|microdnf)\s+(?:-\S+\s+)*install\b[^;&|]*\bpython3/
@@ -66607,7 +66703,10 @@ var ENVIRONMENT_CREATIONS = [
 ];
 var ENVIRONMENT_PATH = /(?:^|\/)(?:site-packages|dist-packages|\.?venv)(?:\/|$)|^\/usr\/local\/lib\/python/;
 function installsPythonPackages(command) {
-  return PACKAGE_INSTALLS.some((pattern) => pattern.test(command));
+  return installsWithPythonTool(command) || OS_PACKAGE_INSTALLS.some((p) => p.test(command));
+}
+function installsWithPythonTool(command) {
+  return TOOL_INSTALLS.some((pattern) => pattern.test(command));
 }
 function createsPythonEnvironment(command) {
   return installsPythonPackages(command) || ENVIRONMENT_CREATIONS.some((pattern) => pattern.test(command));
@@ -66846,7 +66945,7 @@ function copyRoots(context, references) {
   for (const reference of references) {
     const lookup2 = variablesAt(context, reference.copy);
     for (const path15 of reference.paths) {
-      const expansion = expandVariables(path15, lookup2, context.parsed.escapeChar);
+      const expansion = processWord(path15, lookup2, context.parsed.escapeChar);
       if (expansion.unresolved.length > 0) unresolved.push(path15);
       else roots.add(rootPath(expansion.value));
     }
@@ -66859,13 +66958,15 @@ function rootPath(path15) {
 }
 function pythonEnvironmentReason(context, source, roots) {
   const chain = stageChain(context.stages, source);
-  for (const instruction of chainInstructions(context, chain)) {
-    if (!(instruction instanceof import_dockerfile_ast5.Run)) continue;
-    const command = runCommand(instruction, context.parsed.escapeChar);
-    if (createsPythonEnvironment(command)) {
-      const what = installsPythonPackages(command) ? "installs Python packages" : "creates a Python environment";
-      return `its RUN at line ${lineOf(instruction)} ${what}`;
-    }
+  const runs = chainInstructions(context, chain).flatMap(
+    (instruction) => instruction instanceof import_dockerfile_ast5.Run ? [{ line: lineOf(instruction), command: runCommand(instruction, context.parsed.escapeChar) }] : []
+  );
+  const tool = runs.find((run) => installsWithPythonTool(run.command));
+  if (tool) return `its RUN at line ${tool.line} installs Python packages`;
+  const created = runs.find((run) => createsPythonEnvironment(run.command));
+  if (created) {
+    const what = installsPythonPackages(created.command) ? "installs Python packages with the OS package manager" : "creates a Python environment";
+    return `its RUN at line ${created.line} ${what}`;
   }
   const path15 = roots.find(isPythonEnvironmentPath);
   if (path15 !== void 0) return `the copied path \`${path15}\` is one`;
@@ -66901,7 +67002,7 @@ function userSwitch(context, source) {
   if (user === void 0) return void 0;
   const current = userValue(user);
   if (isRootUser(current)) return void 0;
-  const expansion = expandVariables(current, variablesAt(context, user), context.parsed.escapeChar);
+  const expansion = processWord(current, variablesAt(context, user), context.parsed.escapeChar);
   return {
     current,
     restore: expansion.unresolved.length === 0 && expansion.value !== "" ? expansion.value : void 0
@@ -67226,12 +67327,99 @@ function indexReferences(context) {
 
 // src/dockerfile/same-run.ts
 var import_dockerfile_ast8 = __toESM(require_main(), 1);
+
+// src/dockerfile/install-targets.ts
+import { posix as posix2 } from "node:path";
+var USUAL_ROOTS = [
+  /^\/usr\/local\/lib\/python3/,
+  /^\/usr\/lib\/python3[^/]*\/(?:site|dist)-packages/,
+  /^\/(?:opt|app|srv)(?:\/|$)/,
+  /^\/home\/[^/]+\/\.local\/lib\/python3/,
+  /^\/root\/\.local\/lib\/python3/
+];
+var SYSTEM = /* @__PURE__ */ new Set(["/", "/usr", "/usr/local", "/bin", "/usr/bin", "/usr/local/bin"]);
+function installRoots(run) {
+  const command = expandVariables(run.command, run.lookup).value;
+  const directory = changedDirectory(command, run.workdir);
+  const candidates = [
+    ...commandTargets(command),
+    ...environmentTargets(command, run.lookup)
+  ].flatMap((path15) => absolute(path15, directory));
+  return [...new Set(candidates)].filter(
+    (root2) => !SYSTEM.has(root2) && !USUAL_ROOTS.some((usual) => usual.test(root2))
+  );
+}
+function commandTargets(command) {
+  const found = [];
+  const add2 = (pattern, group = 1) => {
+    for (const match of command.matchAll(pattern)) {
+      const word = match[group];
+      if (word) found.push(unquote(word));
+    }
+  };
+  add2(
+    /(?:^|[\s;&|(])((?:["']?)[^\s;&|'"]*?)\/bin\/(?:pip3?|python3?(?:\.\d+)?|uv)(?=[\s;&|'"]|$)/g
+  );
+  add2(
+    /\b(?:python3?(?:\.\d+)?\s+-m\s+venv|virtualenv|pyvenv|uv\s+venv)((?:\s+-\S+)*)\s+([^\s;&|-][^\s;&|]*)/g,
+    2
+  );
+  add2(/\s--(?:target|prefix)(?:=|\s+)(\S+)/g);
+  add2(/\bpip3?\s+(?:\S+\s+)*?install\s+(?:\S+\s+)*?-t\s+(\S+)/g);
+  add2(/\b(?:conda|mamba|micromamba)\b[^;&|]*?\s(?:-p|--prefix|-r|--root-prefix)(?:=|\s+)(\S+)/g);
+  if (/\buv\s+venv(?:\s+-\S+)*\s*(?:$|[;&|])/.test(command)) found.push(".venv");
+  return found;
+}
+function environmentTargets(command, lookup2) {
+  const found = [];
+  const value = (name) => lookup2(name) || void 0;
+  const push2 = (...paths) => {
+    for (const path15 of paths) if (path15) found.push(path15);
+  };
+  if (/\b(?:pip3?|python3?(?:\.\d+)?\s+-m\s+pip|uv\s+pip|uv\s+sync|poetry|pipenv)\b/.test(command)) {
+    push2(value("VIRTUAL_ENV"), value("PIP_TARGET"), value("PIP_PREFIX"));
+  }
+  if (/\buv\s+(?:sync|add|run)\b/.test(command)) push2(value("UV_PROJECT_ENVIRONMENT") ?? ".venv");
+  if (/\bpoetry\s+(?:install|add|sync)\b/.test(command)) push2(...poetryTargets(command, value));
+  if (/\bpdm\s+(?:install|sync|add)\b/.test(command)) push2("__pypackages__", ".venv");
+  if (/\bpipenv\s+(?:install|sync)\b/.test(command))
+    push2(".venv", "/root/.local/share/virtualenvs");
+  if (/\b(?:conda|mamba|micromamba)\b/.test(command)) {
+    push2(value("CONDA_PREFIX"), value("MAMBA_ROOT_PREFIX"), value("CONDA_DIR"));
+  }
+  return found;
+}
+function poetryTargets(command, value) {
+  const noVirtualenv = /virtualenvs\.create\s+false/.test(command) || /^(?:false|0)$/i.test(value("POETRY_VIRTUALENVS_CREATE") ?? "");
+  if (noVirtualenv) return [];
+  const inProject = /virtualenvs\.in-project\s+true/.test(command) || /^(?:true|1)$/i.test(value("POETRY_VIRTUALENVS_IN_PROJECT") ?? "");
+  const cache = value("POETRY_CACHE_DIR") ?? "/root/.cache/pypoetry";
+  return inProject ? [".venv"] : [value("POETRY_VIRTUALENVS_PATH") ?? `${cache}/virtualenvs`];
+}
+function changedDirectory(command, workdir) {
+  const cd = /^\s*cd\s+(\S+)\s*&&/.exec(command)?.[1];
+  if (cd === void 0) return workdir;
+  const path15 = unquote(cd);
+  if (path15.startsWith("/")) return posix2.normalize(path15);
+  return workdir === void 0 ? void 0 : posix2.join(workdir, path15);
+}
+function absolute(path15, directory) {
+  if (path15 === "" || path15.includes("$") || /[*?[]/.test(path15)) return [];
+  if (path15.startsWith("/")) return [posix2.normalize(path15).replace(/(.)\/$/, "$1")];
+  if (path15.startsWith("~")) return [];
+  return directory === void 0 ? [] : [posix2.join(directory, path15).replace(/(.)\/$/, "$1")];
+}
+function unquote(word) {
+  return word.replace(/^["']|["']$/g, "");
+}
+
+// src/dockerfile/same-run.ts
 function planSameRun(context) {
   const plan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
   instructions.forEach((instruction, position) => {
     if (!(instruction instanceof import_dockerfile_ast8.Run)) return;
-    if (!installsPythonPackages(runCommand(instruction, context.parsed.escapeChar))) return;
+    if (!installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar))) return;
     planRun2(context, instruction, instructions.slice(0, position), plan);
   });
   if (plan.runs.length > 0 && !context.mounts) {
@@ -67249,7 +67437,15 @@ function planRun2(context, run, before, into) {
     );
     return;
   }
-  const prune = pruneCommand(context.scriptArgs, []);
+  const roots = installRoots({
+    command: runCommand(run, context.parsed.escapeChar),
+    lookup: variablesAt(context, run),
+    workdir: workdirAt(context, run)
+  });
+  const prune = pruneCommand(
+    roots.length > 0 ? [...context.scriptArgs, "--also-usual"] : context.scriptArgs,
+    roots
+  );
   const appended = appendToRun(
     context.parsed,
     run,
@@ -67263,8 +67459,9 @@ function planRun2(context, run, before, into) {
   }
   into.edits.push(scriptDelivery(context, run, before), ...appended.edits);
   into.runs.push({ line });
+  const where = roots.length > 0 ? ` (it also searches ${roots.map((root2) => `\`${root2}\``).join(", ")})` : "";
   into.notes.push(
-    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user.`
+    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where}.`
   );
 }
 function scriptDelivery(context, run, before) {
@@ -67274,9 +67471,81 @@ function scriptDelivery(context, run, before) {
     return insertion(keywordEnd, ` ${scriptMountFlag(context.scriptPath)}`);
   }
   const user = effectiveUser(before);
-  const owner = user === void 0 || isRootUser(userValue(user)) ? void 0 : userValue(user);
+  const owner = user === void 0 || isRootUser(userValue(user)) ? void 0 : processWord(userValue(user), variablesAt(context, user), context.parsed.escapeChar).value;
   const lineStart = source.lineStarts[run.getRange().start.line] ?? 0;
   return insertion(lineStart, scriptCopyInstruction(context.scriptPath, owner) + source.eol);
+}
+
+// src/dockerfile/scope.ts
+var import_dockerfile_ast9 = __toESM(require_main(), 1);
+import { posix as posix3 } from "node:path";
+function computeScopes(parsed, stages, options) {
+  const byInstruction = /* @__PURE__ */ new Map();
+  const inherited = [];
+  for (const stage of stages) {
+    const parent = stage.baseStage === void 0 ? void 0 : inherited[stage.baseStage];
+    const scope = {
+      variables: new Map(parent?.variables ?? []),
+      workdir: parent ? parent.workdir : stage.base.toLowerCase() === "scratch" ? "/" : void 0
+    };
+    for (const instruction of stage.instructions) {
+      byInstruction.set(instruction, snapshot(scope));
+      apply(instruction, scope, parsed.escapeChar, options);
+    }
+    inherited[stage.index] = { variables: scope.variables, workdir: scope.workdir };
+  }
+  return {
+    at(instruction) {
+      const scope = byInstruction.get(instruction);
+      if (scope === void 0) throw new Error("instruction outside every stage");
+      return scope;
+    }
+  };
+}
+function snapshot(scope) {
+  const variables = new Map(scope.variables);
+  const variable = (name) => variables.get(name);
+  return {
+    buildKitLookup: (name) => variable(name)?.value,
+    lookup: (name) => {
+      const found = variable(name);
+      return found?.unresolved ? void 0 : found?.value;
+    },
+    workdir: scope.workdir
+  };
+}
+function apply(instruction, scope, escapeChar, options) {
+  const { lookup: lookup2, buildKitLookup } = snapshot(scope);
+  const word = (text) => ({
+    value: processWord(text, buildKitLookup, escapeChar).value,
+    unresolved: processWord(text, lookup2, escapeChar).unresolved.length > 0
+  });
+  if (instruction instanceof import_dockerfile_ast9.Arg) {
+    for (const arg of argDeclarations(instruction)) {
+      scope.variables.set(arg.name, argValue(arg, options, word));
+    }
+  } else if (instruction instanceof import_dockerfile_ast9.Env) {
+    const values = instruction.getProperties().map((property) => [property.getName(), word(property.getUnescapedValue() ?? "")]);
+    for (const [name, value] of values) scope.variables.set(name, value);
+  } else if (instruction instanceof import_dockerfile_ast9.Workdir) {
+    const path15 = word(instruction.getRawArgumentsContent()?.trim() ?? "");
+    scope.workdir = joinWorkdir(scope.workdir, path15);
+  }
+}
+function joinWorkdir(current, path15) {
+  if (path15.unresolved || path15.value === void 0) return void 0;
+  if (path15.value.startsWith("/")) return posix3.normalize(path15.value);
+  return current === void 0 ? void 0 : posix3.join(current, path15.value);
+}
+function argValue(arg, options, word) {
+  if (Object.hasOwn(options.buildArgs, arg.name)) {
+    return { value: options.buildArgs[arg.name], unresolved: false };
+  }
+  if (arg.value !== void 0) return word(arg.value);
+  return {
+    value: options.globals(arg.name) ?? options.automaticArgs[arg.name],
+    unresolved: false
+  };
 }
 
 // src/dockerfile/plan.ts
@@ -67326,8 +67595,10 @@ function planSlim(dockerfile, options) {
 }
 function planContext(parsed, options) {
   const buildArgs = options.buildArgs ?? {};
+  const automaticArgs = options.buildKit ? platformArgs(options.platform ?? hostPlatform()) : {};
   const stages = resolveStages(parsed, buildArgs);
   const finalIndex = findTargetStage(stages, options.target);
+  const globals = globalArgLookup(parsed, buildArgs, automaticArgs);
   return {
     parsed,
     stages,
@@ -67336,7 +67607,8 @@ function planContext(parsed, options) {
     buildArgs,
     scriptPath: options.scriptPath,
     scriptArgs: options.scriptArgs,
-    mounts: options.buildKit && !pinsFrontendWithoutMounts(parsed.syntax)
+    mounts: options.buildKit && !pinsFrontendWithoutMounts(parsed.syntax),
+    scopes: computeScopes(parsed, stages, { buildArgs, automaticArgs, globals })
   };
 }
 function pinsFrontendWithoutMounts(syntax) {
@@ -67390,7 +67662,7 @@ function unreachedPython(context) {
   const reached = stagesReachingTarget(context);
   return context.stages.filter((stage) => stage.index < context.finalIndex && !reached.has(stage.index)).filter(
     (stage) => stage.instructions.some(
-      (instruction) => instruction instanceof import_dockerfile_ast9.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
+      (instruction) => instruction instanceof import_dockerfile_ast10.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
     )
   ).map(
     (stage) => `${capitalStageLabel(stage)} (line ${stage.line}) installs Python packages, but nothing from it reaches the final image, so it is left as it is.`
@@ -67606,6 +67878,12 @@ var BuildProgress = class {
   vertexNames = /* @__PURE__ */ new Map();
   announced = /* @__PURE__ */ new Set();
   currentStep;
+  /**
+   * The unfinished last line of each output (the classic stream, each BuildKit vertex): a process
+   * that writes a line in several writes (`printf a; printf b; echo`) reaches us in several
+   * chunks, which are one line to the user.
+   */
+  partial = /* @__PURE__ */ new Map();
   /** The last lines of the log, for error messages (bounded: a build log can be hundreds of MB). */
   lastLines() {
     return [...this.tail];
@@ -67629,12 +67907,25 @@ var BuildProgress = class {
     else if (event.status) this.emit(event.id ? `${event.id}: ${event.status}` : event.status);
   }
   handleClassicText(text) {
-    for (const line of text.split("\n")) {
+    for (const line of this.completeLines("classic", text)) {
       if (line.trim() === "") continue;
       const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
       if (step) this.currentStep = step[1];
       this.emit(line);
     }
+  }
+  /** The lines `text` completes for output `key`; the rest waits for the next chunk or finish(). */
+  completeLines(key, text) {
+    const lines = ((this.partial.get(key) ?? "") + text).split("\n");
+    this.partial.set(key, lines.pop() ?? "");
+    return lines;
+  }
+  /** Emits what is left of unfinished lines, once the stream has ended. */
+  finish() {
+    for (const [key, rest] of this.partial) {
+      if (rest.trim() !== "") this.emit(key === "classic" ? rest : `   ${rest}`);
+    }
+    this.partial.clear();
   }
   handleTrace(aux) {
     const status = decodeBuildKitTrace(aux);
@@ -67652,7 +67943,9 @@ var BuildProgress = class {
       }
     }
     for (const log of status.logs) {
-      for (const line of log.text.split("\n")) if (line.trim() !== "") this.emit(`   ${line}`);
+      for (const line of this.completeLines(`vertex ${log.vertex}`, log.text)) {
+        if (line.trim() !== "") this.emit(`   ${line}`);
+      }
     }
   }
   emit(line) {
@@ -67751,6 +68044,7 @@ async function buildImage(docker, request) {
     progress.handle(event);
     await logDrained();
   }
+  progress.finish();
   if (progress.error !== void 0) {
     throw new BuildError(progress.error, progress.failedInstruction, progress.lastLines());
   }
@@ -68757,13 +69051,13 @@ async function locateDockerfile(root2, dockerfile, extraPaths) {
     }
   }
   const given = path10.resolve(root2, dockerfile);
-  const absolute = await realpath(given).catch(() => {
+  const absolute2 = await realpath(given).catch(() => {
     throw new ContextError(`Dockerfile ${dockerfile} not found (looked at ${given})`);
   });
-  const relative2 = path10.relative(root2, absolute);
+  const relative2 = path10.relative(root2, absolute2);
   const inContext = relative2 !== "" && !relative2.startsWith("..") && !path10.isAbsolute(relative2);
   return {
-    absolute,
+    absolute: absolute2,
     relative: relative2.split(path10.sep).join("/"),
     inContext,
     generated: !inContext
@@ -68787,8 +69081,8 @@ async function walkContext(root2, patterns, shadowed) {
     for (const name of names) {
       const rel = relDir === "" ? name : `${relDir}/${name}`;
       if (shadowed.has(rel)) continue;
-      const absolute = path10.join(root2, rel);
-      const stat3 = await lstat(absolute);
+      const absolute2 = path10.join(root2, rel);
+      const stat3 = await lstat(absolute2);
       if (matcher.ignores(rel)) {
         if (stat3.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
           await visit(rel);
@@ -68801,7 +69095,7 @@ async function walkContext(root2, patterns, shadowed) {
         entries.push({ kind: "dir", name: rel, mode, mtime });
         await visit(rel);
       } else if (stat3.isSymbolicLink()) {
-        entries.push({ kind: "symlink", name: rel, mode, mtime, target: await readlink(absolute) });
+        entries.push({ kind: "symlink", name: rel, mode, mtime, target: await readlink(absolute2) });
       } else if (stat3.isFile()) {
         const inode = `${stat3.dev}:${stat3.ino}`;
         const first = stat3.nlink > 1 ? seenInodes.get(inode) : void 0;
@@ -68809,7 +69103,7 @@ async function walkContext(root2, patterns, shadowed) {
           entries.push({ kind: "hardlink", name: rel, mode, mtime, target: first });
         } else {
           if (stat3.nlink > 1) seenInodes.set(inode, rel);
-          entries.push({ kind: "file", name: rel, mode, mtime, size: stat3.size, source: absolute });
+          entries.push({ kind: "file", name: rel, mode, mtime, size: stat3.size, source: absolute2 });
         }
       }
     }
@@ -69041,6 +69335,69 @@ async function buildCandidate(run, plan, log) {
 function describeRule(rule) {
   if (rule === "strip") return "Stripping debug symbols";
   return isFixRule(rule) ? `\`${rule}\` fix` : `\`${rule}\` removal`;
+}
+
+// src/pipeline/outcome.ts
+var MISSING_ROOT = /slimpy: warning: root (.+) does not exist or is not a directory; skipped/;
+var SUMMARY = /slimpy: [\d.]+ MB saved in (\d+) environment\(s\)/;
+function readPruneLog(lines) {
+  const log = { ran: false, missingRoots: [], environments: 0 };
+  for (const line of lines) {
+    const missing = MISSING_ROOT.exec(line)?.[1];
+    if (missing !== void 0 && !log.missingRoots.includes(missing))
+      log.missingRoots.push(missing);
+    const summary = SUMMARY.exec(line)?.[1];
+    if (summary !== void 0) {
+      log.ran = true;
+      log.environments += Number(summary);
+    }
+  }
+  return log;
+}
+function missingRoots(plan, log) {
+  return log.missingRoots.map((root2) => ({
+    root: root2,
+    lines: plan.derived.filter((stage) => stage.roots.includes(root2)).flatMap((stage) => stage.copyLines)
+  }));
+}
+function unchangedReason(plan, log, slim2) {
+  if (slim2.savings.some((saving) => saving.bytes > 0)) return void 0;
+  if (plan.strategy === "none") {
+    return { kind: "nothing-to-prune", detail: nothingToPrune2(plan) };
+  }
+  if (log.ran && log.environments === 0) {
+    return { kind: "no-environment", detail: noEnvironment(plan, slim2.missingRoots ?? []) };
+  }
+  const found = log.ran ? `found ${log.environments} Python environment${log.environments === 1 ? "" : "s"}` : "ran (its build steps came from the cache, so its log is not shown)";
+  return {
+    kind: "nothing-removed",
+    detail: `the prune ${found} but removed nothing: no file in them matches a rule that is on`
+  };
+}
+function nothingToPrune2(plan) {
+  const reason = plan.skipped.at(-1);
+  return reason === void 0 ? "slimpy found no Python environment to prune" : lowerFirst(reason.replace(/\.$/, ""));
+}
+function noEnvironment(plan, missing) {
+  if (missing.length > 0) {
+    const roots2 = missing.map(
+      (root2) => `\`${root2.root}\`${root2.lines.length > 0 ? ` (COPY at line ${root2.lines.join(", ")})` : ""}`
+    );
+    return `slimpy found no Python environment to prune: the root${missing.length === 1 ? "" : "s"} ${roots2.join(", ")} ${missing.length === 1 ? "is" : "are"} not a directory in the stage copied from`;
+  }
+  const roots = plan.derived.flatMap((stage) => stage.roots);
+  const where = roots.length > 0 ? `under ${roots.map((root2) => `\`${root2}\``).join(", ")}` : "where the installing RUNs put it";
+  return `slimpy found no Python environment to prune: no site-packages or dist-packages ${where}`;
+}
+function allVariantsFailed(exitCode, rules) {
+  const how = exitCode === null ? "without an exit code" : `with exit code ${exitCode}`;
+  return {
+    kind: "all-variants-failed",
+    detail: `every slimmed variant failed the smoke test: the full slim ${how}, and each variant without one rule (${rules.join(", ")}) too; the original image is delivered`
+  };
+}
+function lowerFirst(text) {
+  return /^[A-Z][a-z]/.test(text) ? text.charAt(0).toLowerCase() + text.slice(1) : text;
 }
 
 // src/pipeline/files.ts
@@ -69668,7 +70025,9 @@ async function saveFiles(run, plan, step) {
 async function slimAndTest(run, images, wanted, step) {
   const { hooks } = run;
   const originalId = images.original.imageId;
+  const result = step.outcome.slim;
   if (wanted.plan.edits.length === 0) {
+    result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
     step.outcome.smoke = await hooks.group(
       "Smoke test",
       () => runSmoke(run.docker, smokeRequest(run, originalId, void 0))
@@ -69677,6 +70036,8 @@ async function slimAndTest(run, images, wanted, step) {
     return;
   }
   const buildError = await hooks.group("Build the slimmed image", () => buildWanted(run, wanted));
+  const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
+  if (missing.length > 0) result.missingRoots = missing;
   const smoke = await hooks.group(
     "Smoke test: original and slimmed image",
     () => runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId))
@@ -69722,6 +70083,8 @@ ${output.slice(-2e3)}`
     result.skipped.push(
       "No slimmed variant passes the smoke test; the original image is delivered unchanged."
     );
+    const rules = culpritCandidates(wanted.variant, active).map((candidate) => candidate.culprit);
+    result.unchanged = allVariantsFailed(step.outcome.smoke?.after?.exitCode ?? null, rules);
     result.variant = { strip: false, prune: [], fix: [] };
     step.outcome.after = images.before.measurement;
     return void 0;
@@ -69759,6 +70122,7 @@ async function measureDelivered(run, images, delivered, step) {
   if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
   const kept = stripKeptFromLog(delivered.log ?? [], after.files);
   if (kept) result.stripKept = kept;
+  result.unchanged = unchangedReason(delivered.plan, readPruneLog(delivered.log ?? []), result);
   logSavings(run, result, images.before.measurement.size - after.measurement.size);
 }
 function logSavings(run, result, delta) {

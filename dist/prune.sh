@@ -2,7 +2,7 @@
 # slimpy prune: makes the Python environments that reach a Docker image smaller.
 #
 #   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE]
-#               [--] [ROOT...]
+#               [--also-usual] [--] [ROOT...]
 #
 # Finds the Python environments under each ROOT (site-packages / dist-packages directories, or the
 # ROOT itself when it holds *.dist-info directly, as `pip install --target` leaves it; a virtual
@@ -50,6 +50,8 @@ usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... 
   --keep GLOB       never remove or strip a path matching GLOB, nor anything under it
                     (matched against absolute paths, e.g. '*/h5py/tests/*'); repeatable
   --manifest FILE   write a JSON manifest of what was done to FILE
+  --also-usual      search the usual places too, and skip a ROOT that does not exist silently
+                    (for roots that are a planner's guess, such as a RUN's install target)
   ROOT...           directories whose content reaches the final image (default: the usual
                     Python locations, /opt, /app, /srv and user site directories)
 EOF
@@ -165,6 +167,38 @@ has_kept_below() {
   [ -n "$(find "$1" -mindepth 1 -exec $SLIMPY_SH "$SLIMPY_SELF" __anykept {} + 2>/dev/null)" ]
 }
 
+# Files the OS package manager installed (dpkg, apk or rpm say which) under a site-packages or
+# dist-packages directory: the distribution's own Python packages. They are never removed or
+# stripped (`dpkg --verify` would report them changed); the app's own environments are pruned.
+list_os_owned() {
+  for _ol in /var/lib/dpkg/info/*.list; do
+    [ -f "$_ol" ] && cat -- "$_ol"
+  done
+  [ -f /lib/apk/db/installed ] &&
+    awk -F: '/^F:/ { dir = $2 } /^R:/ { print "/" dir "/" $2 }' /lib/apk/db/installed
+  command -v rpm >/dev/null 2>&1 && rpm -qal 2>/dev/null
+  return 0
+}
+
+# Sets SLIMPY_OWNED_HERE=1 when the OS package manager owns something under directory $1.
+owned_here() {
+  SLIMPY_OWNED_HERE=0
+  [ -s "$SLIMPY_WORK/owned" ] && grep -Fq -- "$1/" "$SLIMPY_WORK/owned" && SLIMPY_OWNED_HERE=1
+  export SLIMPY_OWNED_HERE
+}
+
+# True when the OS package manager owns $1, or (a directory) something under it; each such path
+# is counted once for the summary.
+os_owned() {
+  [ "${SLIMPY_OWNED_HERE-0}" = 1 ] || return 1
+  if grep -Fxq -- "$1" "$SLIMPY_WORK/owned" ||
+    { [ -d "$1" ] && [ ! -L "$1" ] && grep -Fq -- "$1/" "$SLIMPY_WORK/owned"; }; then
+    printf '%s\n' "$1" >>"$SLIMPY_WORK/owned.kept"
+    return 0
+  fi
+  return 1
+}
+
 # The first $2 bytes of file $1 (binary magic; no NUL within them for the magics used here).
 magic() {
   head -c "$2" -- "$1" 2>/dev/null
@@ -191,6 +225,7 @@ remove_paths() {
     _left=$((_left - 1))
     if [ ! -e "$_p" ] && [ ! -L "$_p" ]; then continue; fi
     kept "$_p" && continue
+    os_owned "$_p" && continue
     if [ -d "$_p" ] && [ ! -L "$_p" ]; then
       if [ "${SLIMPY_KEEP_HERE-}" = 1 ] && has_kept_below "$_p"; then
         # Something under it is kept: remove the rest piece by piece.
@@ -406,6 +441,7 @@ prune_site() {
   fi
   export SLIMPY_KEEP_HERE
   kept "$_site" && return 0
+  owned_here "$_site"
 
   if category_enabled packaging && [ "$_isvenv" = true ]; then
     prune_packaging "$_site" "$_venv"
@@ -582,6 +618,7 @@ strip_restored() {
 strip_one() {
   _f=$1
   kept "$_f" && return 0
+  os_owned "$_f" && return 0
   [ -w "$_f" ] || return 0
   _before=$(file_sizes "$_f")
   [ -n "$_before" ] || return 0
@@ -656,6 +693,7 @@ strip_paths() {
 }
 
 strip_site() {
+  owned_here "$1"
   # Names that are never ELF are not opened, to keep the number of reads down.
   find_in_env "$1" -type f ! -size 0 \
     ! -name '*.py' ! -name '*.pyc' ! -name '*.pyo' ! -name '*.pyi' ! -name '*.pyx' \
@@ -843,6 +881,10 @@ report() {
     ;;
   *) printf 'slimpy: strip        %s: %s\n' "$STRIP_STATUS" "$STRIP_REASON" ;;
   esac
+  if [ -s "$SLIMPY_WORK/owned.kept" ]; then
+    printf 'slimpy: left %s paths as they were: the OS package manager owns them\n' \
+      "$(sort -u "$SLIMPY_WORK/owned.kept" | grep -c .)"
+  fi
   _saved=$((_removed + _strip_before - _strip_after))
   printf 'slimpy: %s saved in %s environment(s)\n' "$(megabytes "$_saved")" "$(grep -c . "$SLIMPY_WORK/environments")"
 
@@ -896,7 +938,7 @@ absolute_dir() {
 
 # The roots stay in main's positional parameters (a list in a variable would split odd names).
 main() {
-  STRIP=1
+  STRIP=1 ALSO_USUAL=0
   SLIMPY_ENABLED=$ALL_CATEGORIES
   SLIMPY_KEEP=
   MANIFEST=
@@ -907,6 +949,7 @@ main() {
     _left=$((_left - 1))
     case $_a in
     --no-strip) STRIP=0 ;;
+    --also-usual) ALSO_USUAL=1 ;;
     --prune | --keep | --manifest)
       [ "$_left" -gt 0 ] || usage_error "$_a needs a value"
       _v=$1
@@ -945,6 +988,7 @@ main() {
   : >"$SLIMPY_WORK/warnings"
   : >"$SLIMPY_WORK/environments"
   : >"$SLIMPY_WORK/roots"
+  list_os_owned | grep -F -- '-packages/' >"$SLIMPY_WORK/owned"
 
   case $0 in /*) SLIMPY_SELF=$0 ;; *) SLIMPY_SELF=$PWD/$0 ;; esac
   if [ -z "${SLIMPY_SH-}" ]; then
@@ -954,14 +998,16 @@ main() {
   fi
   SLIMPY_STAT=0
   [ "$(stat -c %s -- "$SLIMPY_SELF" 2>/dev/null)" -ge 0 ] 2>/dev/null && SLIMPY_STAT=1
-  SLIMPY_STRIP='' SLIMPY_READELF='' SLIMPY_KEEP_HERE=0
+  SLIMPY_STRIP='' SLIMPY_READELF='' SLIMPY_KEEP_HERE=0 SLIMPY_OWNED_HERE=0
   export SLIMPY_WORK SLIMPY_SELF SLIMPY_SH SLIMPY_STAT SLIMPY_ENABLED SLIMPY_KEEP SLIMPY_STRIP \
-    SLIMPY_READELF SLIMPY_KEEP_HERE
+    SLIMPY_READELF SLIMPY_KEEP_HERE SLIMPY_OWNED_HERE
 
-  # Roots: the ones given (a missing one is a warning), or the usual places.
+  # Roots: the ones given (a missing one is a warning), or the usual places, or (--also-usual)
+  # both, the given ones being guesses that may not exist.
   _given=$#
-  if [ $# -eq 0 ]; then
-    set -- /usr/local/lib/python3* /usr/lib/python3*/site-packages /usr/lib/python3*/dist-packages \
+  [ "$ALSO_USUAL" = 1 ] && _given=0
+  if [ $# -eq 0 ] || [ "$ALSO_USUAL" = 1 ]; then
+    set -- "$@" /usr/local/lib/python3* /usr/lib/python3*/site-packages /usr/lib/python3*/dist-packages \
       /opt /app /srv /home/*/.local/lib/python3* /root/.local/lib/python3*
   fi
   _left=$#
