@@ -19,6 +19,8 @@ const SMOKE_TIMEOUT_MS = 5 * 60_000;
 
 export interface BytesOptions {
   example: BenchExample;
+  /** The example's millpond-style fixtures. */
+  millpond: NonNullable<BenchExample['millpond']>;
   /** The cold pipeline run: its original and delivered images and smoke results. */
   pipeline: SessionResult;
   /** The base the pipeline built on (PYTHON_IMAGE); the millpond variants build on it too. */
@@ -45,7 +47,7 @@ export async function measureBytes(
   const original = await measure(report.before.id);
   const slimmedId = report.after?.id ?? report.before.id;
   const slimmed = await measure(slimmedId);
-  await checkFixtures(example);
+  await checkFixtures(example, options.millpond);
   progress('millpond-style build, strip errors fail the build');
   const millpond = await millpondVariant(engine, options, measure, {
     label: 'millpond-style script',
@@ -94,7 +96,7 @@ async function millpondVariant(
   try {
     id = await buildDockerfile(engine, {
       context: options.example.context,
-      dockerfile: path.resolve(options.example.millpond[variant.which]),
+      dockerfile: path.resolve(options.millpond[variant.which]),
       buildArgs: { PYTHON_IMAGE: options.base },
     });
   } catch (error) {
@@ -124,9 +126,12 @@ async function millpondVariant(
 }
 
 /** A fixture must be the example's Dockerfile plus its millpond stage, nothing else. */
-async function checkFixtures(example: BenchExample): Promise<void> {
+async function checkFixtures(
+  example: BenchExample,
+  millpond: BytesOptions['millpond'],
+): Promise<void> {
   const dockerfile = await readFile(path.join(example.context, 'Dockerfile'), 'utf8');
-  for (const fixture of Object.values(example.millpond)) {
+  for (const fixture of Object.values(millpond)) {
     const text = await readFile(fixture, 'utf8');
     if (collapseBlankLines(unmillpond(text)) !== collapseBlankLines(dockerfile)) {
       throw new Error(

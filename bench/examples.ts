@@ -6,11 +6,16 @@ export interface BenchExample {
   context: string;
   /** The smoke test every variant must pass (run with /bin/sh -c, as slimpy runs it). */
   smoke: string;
+  /** The application file, relative to the context, that the pull-request scenario changes. */
+  appFile: string;
   /**
    * The millpond-style variants of the example's Dockerfile (bench/fixtures/<name>/): the same
-   * file with one stage added between the builder and the final stage.
+   * file with one stage added between the builder and the final stage. Without them the example
+   * has no byte figures (time only).
    */
-  millpond: { strict: string; tolerant: string };
+  millpond?: { strict: string; tolerant: string };
+  /** Whether the compressed-size figures (slimpy against GNU gzip) are taken. */
+  compressedFigures: boolean;
 }
 
 export const EXAMPLES: readonly BenchExample[] = [
@@ -18,10 +23,20 @@ export const EXAMPLES: readonly BenchExample[] = [
     name: 'pyarrow-duckdb',
     context: 'examples/pyarrow-duckdb',
     smoke: 'python -c "import duckdb, pyarrow, numpy, prometheus_client" && python -m app',
+    appFile: 'app/__main__.py',
     millpond: {
       strict: 'bench/fixtures/pyarrow-duckdb/Dockerfile.millpond',
       tolerant: 'bench/fixtures/pyarrow-duckdb/Dockerfile.millpond-tolerant',
     },
+    compressedFigures: true,
+  },
+  {
+    // Over 1 GB: CPU torch (from pip's find-links folder) behind a FastAPI app.
+    name: 'torch-fastapi',
+    context: 'bench/examples/torch-fastapi',
+    smoke: 'python -c "import torch, fastapi, uvicorn, numpy" && python -m app',
+    appFile: 'app/__main__.py',
+    compressedFigures: false,
   },
 ];
 

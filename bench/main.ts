@@ -1,13 +1,18 @@
 /**
  * `npm run bench` (scripts/bench.sh builds this file with bench/build.mjs and runs it from the
- * repository root, with the Python base image as its argument): for each shipped example, the
+ * repository root, with the Python base image as its argument): for each bench example, the
  * byte, time and compressed-size figures side by side, measured in this one run. Prints the tables
  * and writes bench/results/latest.json and latest.md.
+ *
+ * `npm run bench -- --only time --example pyarrow-duckdb` takes a part of it (figures: bytes,
+ * time, compressed; examples by name, comma-separated); such a run writes bench/results/partial.*
+ * instead, so the committed results stay whole.
  */
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import type Docker from 'dockerode';
 import { connectEngine } from '../src/engine/docker.js';
 import { measureBytes } from './bytes.js';
@@ -41,16 +46,56 @@ const DEFINITIONS: Record<string, string> = {
     'strip every file whose name matches `*.so*` (`strip --strip-unneeded`, slimpy’s flags), delete `tests/` and `__pycache__/` directories, `*.pyi` and `*.pyc`, in a stage derived from the builder whose venv the final stage copies, as slimpy does (bench/fixtures/). Built once with strip errors failing the build, once with `|| true` per file.',
   'Smoke test':
     'the command above, run by slimpy’s smoke runner (no network, all capabilities dropped) in each image.',
-  Cold: 'every instruction of the Dockerfile runs: the example is built on its Python base plus one layer with one empty file, which no build cache entry descends from (a fresh one for the plain build and one for the pipeline, so neither warms the other). The base is local, nothing is pulled; the wheels are in the build context. For the pipeline the compressed-size cache is empty as well.',
-  Warm: 'the same builds again right after, on the same bases: every step from the build cache, layer sizes from the size cache.',
+  Cold: 'every instruction of the Dockerfile runs: the example is built on its Python base plus one layer with one empty file, which no build cache entry descends from (a fresh one for the plain build and one for the pipeline, so neither warms the other). The base is local, nothing is pulled; the wheels are in the build context. For the pipeline the layer cache (sizes, file index, content hashes) is empty as well.',
+  Warm: 'the same builds again right after, on the same bases: every step from the build cache, every layer known from the layer cache.',
   'Plain build':
     'one build of the example’s Dockerfile through the Engine API, as slimpy sends it (same context tar, BuildKit, network host).',
+  'Pull request':
+    'after the cold and warm runs, one line is added to one application file of the example (the context is a copy in the run’s scratch directory): the plain build is the incremental build of that change, and the pipeline runs with the layer cache the earlier runs left, as a pull-request run restored from the Actions cache would.',
   'Speed-up': 'GNU gzip’s time on the same layers ÷ the row’s time.',
   'slimpy pipeline':
-    'runPipeline in process, as `slimpy slim` runs it with its defaults and the smoke test above: every step listed under the table, from the first build to the report (the smoke step runs each image once to check it, then five timed runs each for the cold-start figure).',
+    'runSession in process, as `slimpy slim` runs it with its defaults and the smoke test above: every step listed under the table, from the first build to the report. Steps marked “in parallel” ran while others did (the slimmed build and the original’s smoke test while the original is measured; the slimmed image’s measurement during its smoke test). The smoke test runs each image once to check it, then, only when slimming removed bytecode, times both images for cold start alone: three runs each, up to five while the runs vary more than the delta.',
 };
 
-async function run(pythonImage: string): Promise<number> {
+type Figure = 'bytes' | 'time' | 'compressed';
+const FIGURES: readonly Figure[] = ['bytes', 'time', 'compressed'];
+
+interface BenchChoice {
+  figures: ReadonlySet<Figure>;
+  examples: readonly BenchExample[];
+  /** Everything was asked for: the results are the committed latest.*. */
+  whole: boolean;
+}
+
+/** `--only time,bytes` and `--example a,b`; no arguments: everything. */
+function parseChoice(args: readonly string[]): BenchChoice {
+  const { values } = parseArgs({
+    args: [...args],
+    options: { only: { type: 'string' }, example: { type: 'string' } },
+  });
+  const list = (value: string | undefined): string[] =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const only = list(values.only);
+  const unknownFigure = only.find((figure) => !FIGURES.includes(figure as Figure));
+  if (unknownFigure) throw new Error(`--only takes ${FIGURES.join(', ')}; not ${unknownFigure}`);
+  const names = list(values.example);
+  const unknownExample = names.find((name) => !EXAMPLES.some((e) => e.name === name));
+  if (unknownExample) {
+    throw new Error(
+      `--example takes ${EXAMPLES.map((e) => e.name).join(', ')}; not ${unknownExample}`,
+    );
+  }
+  return {
+    figures: new Set(only.length > 0 ? (only as Figure[]) : FIGURES),
+    examples: names.length > 0 ? EXAMPLES.filter((e) => names.includes(e.name)) : EXAMPLES,
+    whole: only.length === 0 && names.length === 0,
+  };
+}
+
+async function run(pythonImage: string, choice: BenchChoice): Promise<number> {
   const started = performance.now();
   const date = new Date().toISOString();
   const docker = connectEngine();
@@ -67,19 +112,21 @@ async function run(pythonImage: string): Promise<number> {
   const cacheBefore = await buildCacheBytes(docker);
   const examples: ExampleResults[] = [];
   try {
-    for (const example of EXAMPLES) {
+    for (const example of choice.examples) {
       const progress = (line: string): void => {
         const at = Math.round((performance.now() - started) / 1000);
         process.stderr.write(`bench [${at} s] ${example.name}: ${line}\n`);
       };
-      examples.push(await benchExample(engine, example, { pythonImage, machine, progress }));
+      examples.push(
+        await benchExample(engine, example, { pythonImage, machine, progress, choice }),
+      );
     }
   } finally {
     const removed = await removeBenchImages(engine);
     process.stderr.write(`bench: removed the ${removed} images this run made\n`);
   }
   const cacheAfter = await buildCacheBytes(docker);
-  await writeResults({
+  await writeResults(choice.whole ? 'latest' : 'partial', {
     version: RESULTS_VERSION,
     date,
     machine: { ...machine, loadAtEnd: loadAverage() },
@@ -97,9 +144,18 @@ async function run(pythonImage: string): Promise<number> {
 async function benchExample(
   engine: BenchEngine,
   example: BenchExample,
-  context: { pythonImage: string; machine: MachineFacts; progress: (line: string) => void },
+  context: {
+    pythonImage: string;
+    machine: MachineFacts;
+    progress: (line: string) => void;
+    choice: BenchChoice;
+  },
 ): Promise<ExampleResults> {
-  const { progress } = context;
+  const { progress, choice } = context;
+  const results: ExampleResults = { name: example.name, smoke: example.smoke };
+  const wantsBytes = choice.figures.has('bytes') && example.millpond !== undefined;
+  if (!choice.figures.has('time') && !wantsBytes && !choice.figures.has('compressed'))
+    return results;
   const timing = await measureTime(engine, {
     example,
     pythonImage: context.pythonImage,
@@ -107,26 +163,31 @@ async function benchExample(
     workDir: path.join(WORK_DIR, example.name),
     progress,
   });
-  const bytes = await measureBytes(engine, {
-    example,
-    pipeline: timing.cold,
-    base: timing.pipelineBase,
-    sizeCacheDir: timing.sizeCacheDir,
-    store: context.machine.engine.store,
-    progress,
-  });
-  const compressed = await measureCompressed(engine, timing.cold.report.before.id, progress);
-  return { name: example.name, smoke: example.smoke, bytes, time: timing.time, compressed };
+  if (choice.figures.has('time')) results.time = timing.time;
+  if (wantsBytes && example.millpond) {
+    results.bytes = await measureBytes(engine, {
+      example,
+      millpond: example.millpond,
+      pipeline: timing.cold,
+      base: timing.pipelineBase,
+      sizeCacheDir: timing.sizeCacheDir,
+      store: context.machine.engine.store,
+      progress,
+    });
+  }
+  if (choice.figures.has('compressed') && example.compressedFigures)
+    results.compressed = await measureCompressed(engine, timing.cold.report.before.id, progress);
+  return results;
 }
 
-async function writeResults(results: BenchResults): Promise<void> {
+async function writeResults(name: string, results: BenchResults): Promise<void> {
   const markdown = renderResults(results);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  await writeFile(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
-  await writeFile(path.join(RESULTS_DIR, 'latest.md'), markdown);
+  await writeFile(path.join(RESULTS_DIR, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  await writeFile(path.join(RESULTS_DIR, `${name}.md`), markdown);
   process.stdout.write(`\n${markdown}\n`);
   process.stderr.write(
-    `bench: wrote ${RESULTS_DIR}/latest.json and latest.md; logs in ${WORK_DIR}/\n`,
+    `bench: wrote ${RESULTS_DIR}/${name}.json and ${name}.md; logs in ${WORK_DIR}/\n`,
   );
   if (results.buildCacheGrowth !== undefined) {
     process.stderr.write(
@@ -146,12 +207,12 @@ async function buildCacheBytes(docker: Docker): Promise<number | undefined> {
 const pythonImage = process.argv[2];
 if (!pythonImage) {
   process.stderr.write(
-    'usage: node .cache/bench/bench.mjs PYTHON_IMAGE (npm run bench does this)\n',
+    'usage: node .cache/bench/bench.mjs PYTHON_IMAGE [--only FIGURES] [--example NAMES] (npm run bench does this)\n',
   );
   process.exit(2);
 }
 // Exit deliberately: keep-alive sockets of the engine client can hold Node open.
-run(pythonImage).then(
+run(pythonImage, parseChoice(process.argv.slice(3))).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`bench: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -3,7 +3,7 @@
  * measured in the run that wrote the file; nothing is carried over from an earlier run.
  */
 
-export const RESULTS_VERSION = 1;
+export const RESULTS_VERSION = 2;
 
 export interface BenchResults {
   version: typeof RESULTS_VERSION;
@@ -43,9 +43,10 @@ export interface MachineFacts {
 export interface ExampleResults {
   name: string;
   smoke: string;
-  bytes: BytesResults;
-  time: TimeResults;
-  compressed: CompressedResults;
+  /** Absent for an example without millpond fixtures, or when the run left bytes out. */
+  bytes?: BytesResults;
+  time?: TimeResults;
+  compressed?: CompressedResults;
 }
 
 export interface SmokeOutcome {
@@ -100,13 +101,26 @@ export interface BytesResults {
 
 export interface PipelineTiming {
   seconds: number;
-  /** Seconds per pipeline step (the log groups: build, measure, slimmed build, smoke, …). */
-  steps: Array<{ step: string; seconds: number }>;
+  /**
+   * Seconds per pipeline step, as the report's `timings` gives them (build, measure, slimmed
+   * build, smoke, …); an overlapped step ran alongside the others and its time is not added.
+   */
+  steps: Array<{ step: string; seconds: number; overlapped?: boolean }>;
+}
+
+export interface ScenarioTiming {
+  plainSeconds: number;
+  pipeline: PipelineTiming;
+  ratio: number;
 }
 
 export interface TimeResults {
-  cold: { plainSeconds: number; pipeline: PipelineTiming; ratio: number };
-  warm: { plainSeconds: number; pipeline: PipelineTiming; ratio: number };
+  cold: ScenarioTiming;
+  warm: ScenarioTiming;
+  /** One application file changed after the cold and warm runs (see the definitions). */
+  pullRequest: ScenarioTiming;
+  /** Uncompressed size of the example's image (the cold pipeline's original). */
+  imageSize: number;
 }
 
 export interface CompressedResults {

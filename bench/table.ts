@@ -1,10 +1,12 @@
 /** The results as markdown: what the terminal prints, latest.md holds and README quotes. Pure. */
 import type {
   BenchResults,
+  BytesResults,
   CompressedResults,
   ExampleResults,
   LowerBound,
   MachineFacts,
+  ScenarioTiming,
   SmokeOutcome,
   TimeResults,
   Variant,
@@ -36,22 +38,20 @@ function machineLine(results: BenchResults): string {
 }
 
 function renderExample(example: ExampleResults): string[] {
+  const section = (lines: string[]): string[] => (lines.length > 0 ? [...lines, ''] : []);
   return [
     `### ${example.name}`,
     '',
     `Smoke test: \`${example.smoke}\``,
     '',
-    ...bytesTable(example),
-    '',
-    ...timeTable(example.time),
-    '',
-    ...compressedTable(example.compressed),
-    '',
+    ...section(example.bytes ? bytesTable(example.bytes) : []),
+    ...section(example.time ? timeTable(example.time) : []),
+    ...section(example.compressed ? compressedTable(example.compressed) : []),
   ];
 }
 
-function bytesTable(example: ExampleResults): string[] {
-  const { original, slimpy, millpond, millpondTolerant, lowerBound } = example.bytes;
+function bytesTable(bytes: BytesResults): string[] {
+  const { original, slimpy, millpond, millpondTolerant, lowerBound } = bytes;
   const reference = original.size ?? 0;
   const row = (variant: Variant): string => {
     if (!variant.built || variant.size === undefined) {
@@ -88,16 +88,24 @@ function boundRows(reference: number, bound: LowerBound): string[] {
 }
 
 function timeTable(time: TimeResults): string[] {
-  const steps = (t: TimeResults['cold']): string =>
-    t.pipeline.steps.map((s) => `${s.step} ${secs(s.seconds)}`).join(' · ');
+  const steps = (t: ScenarioTiming): string =>
+    t.pipeline.steps
+      .map((s) => `${s.step} ${secs(s.seconds)}${s.overlapped ? ' (in parallel)' : ''}`)
+      .join(' · ');
+  const scenarios: Array<[string, ScenarioTiming]> = [
+    ['cold', time.cold],
+    ['warm', time.warm],
+    ['pull request', time.pullRequest],
+  ];
   return [
-    '| Build cache | Plain build | slimpy pipeline | Pipeline ÷ plain |',
+    `| Build cache (image: ${mb(time.imageSize)}) | Plain build | slimpy pipeline | Pipeline ÷ plain |`,
     '| --- | ---: | ---: | ---: |',
-    `| cold | ${secs(time.cold.plainSeconds)} | ${secs(time.cold.pipeline.seconds)} | ${times(time.cold.ratio)} |`,
-    `| warm | ${secs(time.warm.plainSeconds)} | ${secs(time.warm.pipeline.seconds)} | ${times(time.warm.ratio)} |`,
+    ...scenarios.map(
+      ([name, t]) =>
+        `| ${name} | ${secs(t.plainSeconds)} | ${secs(t.pipeline.seconds)} | ${times(t.ratio)} |`,
+    ),
     '',
-    `- Pipeline steps, cold: ${steps(time.cold)}.`,
-    `- Pipeline steps, warm: ${steps(time.warm)}.`,
+    ...scenarios.map(([name, t]) => `- Pipeline steps, ${name}: ${steps(t)}.`),
   ];
 }
 
@@ -114,7 +122,8 @@ function compressedTable(c: CompressedResults): string[] {
     '',
     `vs gzip -6: how many more (+) or fewer (−) bytes slimpy counts than GNU gzip; the largest ` +
       `difference for one layer over 1 MiB is ${signedPercent(c.worstLayerDifferencePercent, 2)}. ` +
-      'slimpy’s times include reading the export from the engine, hashing and indexing every layer.',
+      'slimpy’s cold time includes reading the export from the engine, hashing and indexing every ' +
+      'layer; with a warm cache every layer is known and nothing is exported.',
   ];
 }
 

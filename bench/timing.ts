@@ -1,21 +1,27 @@
 /**
  * Time: slimpy's whole pipeline (build, measure, slim, rebuild, smoke, report), in process, against
- * one plain build of the same Dockerfile, each with a cold and with a warm build cache.
+ * one plain build of the same Dockerfile, in three scenarios, each measured side by side:
  *
- * Cold: built on a base the build cache has never seen (freshBase), so every instruction runs; the
- * plain build and the pipeline get a fresh base each, so neither warms the other. The base image
- * itself is local (nothing is pulled) and the wheels are in the build context (no index). For the
- * pipeline, the compressed-size cache starts empty too. Warm: the same again on the same bases, so
- * every step the run repeats comes from the build cache, and layer sizes from the size cache.
+ * - Cold: built on a base the build cache has never seen (freshBase), so every instruction runs;
+ *   the plain build and the pipeline get a fresh base each, so neither warms the other. The base
+ *   image itself is local (nothing is pulled) and the wheels are in the build context (no index).
+ *   For the pipeline, the layer cache starts empty too.
+ * - Warm: the same again on the same bases: every step from the build cache, every layer known.
+ * - Pull request: one application file changed, as a typical pull request does; the plain build
+ *   is the incremental build of that change, the pipeline runs with the layer cache the earlier
+ *   runs left (what a pull-request run restores from the Actions cache).
+ *
+ * The example's context is copied into the run's scratch directory first, so the change never
+ * touches the repository.
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { readSettings } from '../src/inputs.js';
 import type { PipelineHooks } from '../src/pipeline/hooks.js';
 import { runSession, type SessionResult } from '../src/session.js';
 import { buildDockerfile, freshBase, type BenchEngine } from './engine.js';
 import type { BenchExample } from './examples.js';
-import type { PipelineTiming, TimeResults } from './results.js';
+import type { PipelineTiming, ScenarioTiming, TimeResults } from './results.js';
 
 export interface TimingRun {
   time: TimeResults;
@@ -23,7 +29,7 @@ export interface TimingRun {
   cold: SessionResult;
   /** The base the pipeline ran on (the final stage's FROM). */
   pipelineBase: string;
-  /** The pipeline's compressed-size cache, warm after the runs. */
+  /** The pipeline's layer cache, warm after the runs. */
   sizeCacheDir: string;
 }
 
@@ -37,46 +43,51 @@ export interface TimingOptions {
   progress: (line: string) => void;
 }
 
+type Phase = 'cold' | 'warm' | 'pull-request';
+
 export async function measureTime(engine: BenchEngine, options: TimingOptions): Promise<TimingRun> {
-  const { example, progress } = options;
+  const { progress } = options;
+  const context = copyContext(options);
   const plainBase = await freshBase(engine, options.pythonImage, `${engine.runId}-plain`);
   const pipelineBase = await freshBase(engine, options.pythonImage, `${engine.runId}-pipeline`);
   const sizeCacheDir = path.join(options.workDir, 'size-cache');
-  const pipeline = (phase: string): Promise<{ result: SessionResult; timing: PipelineTiming }> =>
-    timePipeline(engine, options, { base: pipelineBase, phase, sizeCacheDir });
-  const plain = (): Promise<number> =>
-    seconds(() =>
+  const scenario = async (phase: Phase): Promise<ScenarioTiming & { result: SessionResult }> => {
+    progress(`plain build, ${phase}`);
+    const plainSeconds = await seconds(() =>
       buildDockerfile(engine, {
-        context: example.context,
+        context,
         dockerfile: 'Dockerfile',
         buildArgs: { PYTHON_IMAGE: plainBase },
       }),
     );
-
-  progress('plain build, cold');
-  const plainCold = await plain();
-  progress(`  ${plainCold.toFixed(1)} s`);
-  progress('slimpy pipeline, cold');
-  const cold = await pipeline('cold');
-  progress(`  ${cold.timing.seconds.toFixed(1)} s`);
-  progress('plain build, warm');
-  const plainWarm = await plain();
-  progress(`  ${plainWarm.toFixed(1)} s`);
-  progress('slimpy pipeline, warm');
-  const warm = await pipeline('warm');
-  progress(`  ${warm.timing.seconds.toFixed(1)} s`);
+    progress(`  ${plainSeconds.toFixed(1)} s`);
+    progress(`slimpy pipeline, ${phase}`);
+    const run = await timePipeline(engine, options, {
+      context,
+      base: pipelineBase,
+      phase,
+      sizeCacheDir,
+    });
+    progress(
+      `  ${run.timing.seconds.toFixed(1)} s (${(run.timing.seconds / plainSeconds).toFixed(1)}× the plain build)`,
+    );
+    return {
+      plainSeconds,
+      pipeline: run.timing,
+      ratio: run.timing.seconds / plainSeconds,
+      result: run.result,
+    };
+  };
+  const cold = await scenario('cold');
+  const warm = await scenario('warm');
+  changeAppFile(context, options.example, engine.runId);
+  const pullRequest = await scenario('pull-request');
   return {
     time: {
-      cold: {
-        plainSeconds: plainCold,
-        pipeline: cold.timing,
-        ratio: cold.timing.seconds / plainCold,
-      },
-      warm: {
-        plainSeconds: plainWarm,
-        pipeline: warm.timing,
-        ratio: warm.timing.seconds / plainWarm,
-      },
+      cold: timingOf(cold),
+      warm: timingOf(warm),
+      pullRequest: timingOf(pullRequest),
+      imageSize: cold.result.report.before.size,
     },
     cold: cold.result,
     pipelineBase,
@@ -84,14 +95,34 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
   };
 }
 
+function timingOf(run: ScenarioTiming): ScenarioTiming {
+  return { plainSeconds: run.plainSeconds, pipeline: run.pipeline, ratio: run.ratio };
+}
+
+/** The example's build context, copied into the scratch directory (the change lands there). */
+function copyContext(options: TimingOptions): string {
+  const context = path.join(options.workDir, 'context');
+  rmSync(context, { recursive: true, force: true });
+  mkdirSync(options.workDir, { recursive: true });
+  cpSync(options.example.context, context, { recursive: true, dereference: true });
+  return context;
+}
+
+/** What a typical pull request does: one line more in one application file. */
+function changeAppFile(context: string, example: BenchExample, runId: string): void {
+  const file = path.join(context, example.appFile);
+  const text = readFileSync(file, 'utf8');
+  writeFileSync(file, `${text}\n# bench: a pull request's change (${runId})\n`);
+}
+
 async function timePipeline(
   engine: BenchEngine,
   options: TimingOptions,
-  run: { base: string; phase: string; sizeCacheDir: string },
+  run: { context: string; base: string; phase: Phase; sizeCacheDir: string },
 ): Promise<{ result: SessionResult; timing: PipelineTiming }> {
   const { example } = options;
   const inputs: Record<string, string> = {
-    context: example.context,
+    context: run.context,
     'build-args': `PYTHON_IMAGE=${run.base}`,
     network: 'host',
     'smoke-test': example.smoke,
@@ -107,19 +138,23 @@ async function timePipeline(
   const started = performance.now();
   const result = await runSession(settings, { hooks, publish: async () => undefined });
   const total = (performance.now() - started) / 1000;
-  return { result, timing: { seconds: total, steps: hooks.steps } };
+  const steps = (result.report.timings?.steps ?? []).map(({ step, seconds, overlapped }) => ({
+    step,
+    seconds,
+    ...(overlapped ? { overlapped } : {}),
+  }));
+  for (const step of steps)
+    options.progress(
+      `  ${step.step}: ${step.seconds.toFixed(1)} s${step.overlapped ? ' (in parallel)' : ''}`,
+    );
+  return { result, timing: { seconds: total, steps } };
 }
 
-/** Pipeline hooks that log to a file and time each step (log group). */
-function loggingHooks(
-  logFile: string,
-  progress: (line: string) => void,
-): PipelineHooks & { steps: PipelineTiming['steps'] } {
+/** Pipeline hooks that log to a file (the report's `timings` give the step times). */
+function loggingHooks(logFile: string, progress: (line: string) => void): PipelineHooks {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = (line: string): void => appendFileSync(logFile, `${line}\n`);
-  const steps: PipelineTiming['steps'] = [];
   return {
-    steps,
     info: log,
     warning: (message) => {
       log(`warning: ${message}`);
@@ -127,14 +162,7 @@ function loggingHooks(
     },
     group: async (title, work) => {
       log(`== ${title}`);
-      const started = performance.now();
-      try {
-        return await work();
-      } finally {
-        const taken = (performance.now() - started) / 1000;
-        steps.push({ step: title, seconds: taken });
-        progress(`  ${title}: ${taken.toFixed(1)} s`);
-      }
+      return work();
     },
   };
 }

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Downloads the example's real wheels (manylinux, CPython 3.11) once into a git-ignored cache and
-# links them into examples/pyarrow-duckdb/wheels, the example's build context. Reused when present.
+# Downloads an example's real wheels (manylinux, CPython 3.11) once into a git-ignored cache and
+# links them into <context>/wheels, the example's build context. Reused when present.
+# Usage: fetch-wheels.sh [CONTEXT]; default examples/pyarrow-duckdb, whose wheels sit at the top
+# of the cache; any other context gets its own sub-directory (the bench's large example:
+# bench/examples/torch-fastapi, torch from pip's find-links folder).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+context=${1:-examples/pyarrow-duckdb}
 cache=${SLIMPY_WHEEL_CACHE:-.cache/wheels}
-dest=examples/pyarrow-duckdb/wheels
-requirements=examples/pyarrow-duckdb/requirements.txt
+[ "$context" = examples/pyarrow-duckdb ] || cache=$cache/$(basename "$context")
+dest=$context/wheels
+requirements=$context/requirements.txt
 mkdir -p "$cache" "$dest"
 have() { compgen -G "$cache/$1-*.whl" >/dev/null; }
 missing=()

@@ -5,12 +5,12 @@
  *   report.growth = growthOf(restored, report, settings);     // after it
  *   await recordHistory(history, restored, report, settings);
  *
- * Restore brings back the per-layer compressed-size cache (so layers measured by earlier runs are
- * not compressed again) and, on a pull request, the base commit's report. Record saves this run's
+ * Restore brings back the per-layer cache (so layers measured by earlier runs are not read or
+ * compressed again) and, on a pull request, the base commit's report. Record saves this run's
  * report under its commit and the layer cache when it gained records. The history is a help, never
  * a reason to fail: every store error becomes a warning and the run goes on without it.
  */
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Settings } from '../model/settings.js';
 import type { GrowthVerdict, SlimpyReport } from '../model/report.js';
@@ -41,7 +41,7 @@ export interface SizeHistory {
    * cache ties an entry to the paths it was saved from.
    */
   stagingDir: string;
-  /** The per-layer compressed-size cache (Settings.cacheDir), also at a path stable across runs. */
+  /** The per-layer cache (Settings.cacheDir): sizes, file index, hashes; a path stable across runs. */
   layerCacheDir: string;
   /** Unique to this run: the layer cache is saved under a new key each time. */
   runUnique: string;
@@ -53,7 +53,10 @@ export interface RestoredHistory {
   off?: string;
   /** On a pull request: the base looked for and what was found. */
   baseline?: BaselineLookup;
-  /** Layer records present after the restore: an unchanged cache is not saved again. */
+  /**
+   * Layer records present after the restore, as `name:size`: an unchanged cache is not saved
+   * again, and a record that grew (a layer's index added to its sizes) counts as a change.
+   */
   layerRecords: ReadonlySet<string>;
 }
 
@@ -179,7 +182,7 @@ export async function saveLayerCache(
   if (restored.off) return;
   const { store, log } = history;
   const now = await layerRecordNames(history.layerCacheDir);
-  const added = [...now].filter((name) => !restored.layerRecords.has(name)).length;
+  const added = [...now].filter((record) => !restored.layerRecords.has(record)).length;
   if (added === 0) {
     log.info('Layer-size cache unchanged: not saved again');
     return;
@@ -201,7 +204,15 @@ function entryDir(history: SizeHistory): string {
 
 async function layerRecordNames(dir: string): Promise<Set<string>> {
   const names = await readdir(dir).catch(() => [] as string[]);
-  return new Set(names.filter((name) => name.endsWith('.json')));
+  const records = new Set<string>();
+  for (const name of names.filter((file) => file.endsWith('.json'))) {
+    const size = await stat(path.join(dir, name)).then(
+      (info) => info.size,
+      () => undefined,
+    );
+    if (size !== undefined) records.add(`${name}:${size}`);
+  }
+  return records;
 }
 
 async function attempt(log: HistoryLog, what: string, work: () => Promise<void>): Promise<void> {

@@ -16,13 +16,13 @@
  * - `base-image`: the base layers' size when an official `-slim` variant of the same base exists.
  *
  * One finding per kind and layer, so each points at one instruction. Findings under `minBytes`
- * (default 1 MB) are left out. `computeFindings` is pure; `imageFindings` adds the two things that
- * need the engine: hashing duplicate candidates and the size of the suggested `-slim` base.
+ * (default 1 MB) are left out. `computeFindings` is pure; `imageFindings` adds the candidates'
+ * content hashes (from the layers' index) and the size of the suggested `-slim` base (the engine).
  */
 import type Docker from 'dockerode';
 import { inspectImage } from '../engine/images.js';
 import type { FindingFacts, FindingKind } from '../model/report.js';
-import { hashLayerFiles } from './findings/content-hash.js';
+import { requestedHashes } from './findings/content-hash.js';
 import { duplicateCandidates, duplicateCopies } from './findings/duplicates.js';
 import { viewLayers, type LayerView, type ViewFile } from './findings/layer-view.js';
 import { layerOrigins, type LayerOrigin, type OriginInput } from './findings/origins.js';
@@ -67,7 +67,7 @@ export interface FindingsContext {
   baseImage?: string;
 }
 
-/** Findings for a measured image: hashes duplicate candidates (one more export read) when any exist. */
+/** Findings for a measured image; duplicate candidates' hashes come from the layers' index. */
 export async function imageFindings(
   docker: Docker,
   image: Pick<MeasuredImage, 'measurement' | 'layers' | 'history'>,
@@ -81,9 +81,7 @@ export async function imageFindings(
   };
   const candidates = duplicateHashRequests(input);
   const contentHashes =
-    candidates.length > 0
-      ? await hashLayerFiles(docker, image.measurement.id, candidates, image.layers)
-      : undefined;
+    candidates.length > 0 ? requestedHashes(image.layers, candidates) : undefined;
   const slim = context.baseImage === undefined ? undefined : slimVariant(context.baseImage);
   // Only an image the engine already has: slimpy never pulls for advice.
   const slimVariantSize =

@@ -1,8 +1,10 @@
 /**
- * Reads the headers of one layer tar (an image layer diff) as it streams past: the files it adds
- * or changes, the paths it deletes (`.wh.<name>` whiteouts) and the directories it makes opaque
- * (`.wh..wh..opq`). Bodies are skipped, never kept.
+ * Reads one layer tar (an image layer diff) as it streams past: the files it adds or changes, the
+ * paths it deletes (`.wh.<name>` whiteouts), the directories it makes opaque (`.wh..wh..opq`), and
+ * the sha256 of every regular file of {@link HASHED_MIN_BYTES} or more (what duplicate findings
+ * compare; hashing them here spares a second read of the export). Bodies are never kept.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import tar from 'tar-stream';
 
@@ -18,10 +20,15 @@ export interface FileEntry {
   linkTarget?: string;
 }
 
+/** Regular files this big or bigger get a content hash (smaller duplicates are not worth a finding). */
+export const HASHED_MIN_BYTES = 64 * 1024;
+
 export interface LayerIndex {
   files: FileEntry[];
   whiteouts: string[];
   opaqueDirs: string[];
+  /** sha256 (hex) of the content of each regular file of HASHED_MIN_BYTES or more, by path. */
+  hashes: Map<string, string>;
 }
 
 export type LayerEntryMeaning =
@@ -89,7 +96,12 @@ export function describeLayerEntry(header: HeaderFields): LayerEntryMeaning {
 /** Push a layer tar's bytes in with `write`, then `end` gives its index. */
 export class LayerIndexer {
   private readonly extract = tar.extract();
-  private readonly index: LayerIndex = { files: [], whiteouts: [], opaqueDirs: [] };
+  private readonly index: LayerIndex = {
+    files: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    hashes: new Map(),
+  };
   private readonly consumed: Promise<void>;
 
   constructor() {
@@ -115,8 +127,16 @@ export class LayerIndexer {
 
   private async consume(): Promise<void> {
     for await (const entry of this.extract) {
-      this.record(describeLayerEntry(entry.header));
-      entry.resume();
+      const meaning = describeLayerEntry(entry.header);
+      this.record(meaning);
+      if (meaning.kind === 'entry' && isHashed(meaning.entry)) {
+        const hash = createHash('sha256');
+        // A tar entry yields the Buffers of its body (streamx types them as unknown).
+        for await (const chunk of entry as AsyncIterable<Buffer>) hash.update(chunk);
+        this.index.hashes.set(meaning.entry.path, hash.digest('hex'));
+      } else {
+        entry.resume();
+      }
     }
   }
 
@@ -125,6 +145,10 @@ export class LayerIndexer {
     else if (meaning.kind === 'whiteout') this.index.whiteouts.push(meaning.path);
     else if (meaning.kind === 'opaque') this.index.opaqueDirs.push(meaning.path);
   }
+}
+
+function isHashed(entry: FileEntry): boolean {
+  return entry.type === 'file' && entry.size >= HASHED_MIN_BYTES;
 }
 
 /** Waits for `drain`; rejects if the parser closes first (bad tar), so writers never hang. */

@@ -1,31 +1,31 @@
 /**
- * The layers of an image, read from the engine's image export (`/images/{id}/get`) in one pass:
- * each layer's diffId (sha256 of its uncompressed tar), size, files, whiteouts, and optionally its
- * gzip -6 size, which is what a registry push transfers.
+ * The layers of an image: each layer's diffId (sha256 of its uncompressed tar), size, files,
+ * whiteouts, content hashes of its larger files, and optionally its gzip -6 size, which is what a
+ * registry push transfers.
  *
- * Both export layouts are read: legacy (`<v1 id>/layer.tar`, Docker < 25, where a repeated layer
- * is a symlink to the first) and OCI (`blobs/sha256/<hex>`, Docker >= 25). Entry order is not
- * layer order, so layers are matched to the image's `RootFS.Layers` by digest, never by position.
- * Layer blobs that are gzip-compressed (OCI exports from a containerd image store) are
- * decompressed to find their diffId; their compressed size is the blob's own size. zstd layers
- * are not readable on Node 20 and are reported as missing.
+ * What is known about a layer is kept by diffId (layer-cache.ts), so a layer is read from the
+ * engine's image export (image-export.ts) once: an image whose layers are all known is not
+ * exported at all, and an export is read only until every unknown layer went by.
  *
- * The gzip work is the slow part, so it is cached by diffId and never done for a layer the cache
- * has. An OCI blob's name is its digest, so a hit is known before reading. A legacy entry's
- * digest is only known after reading it, so the decision uses its size, which the header gives
- * and the cache records: a size no cached layer has means a miss (compress while reading); when
- * every layer is cached, or the entry is large, a matching size is taken as a hit (checked once
- * the digest is known; a wrong guess costs a second export pass, which knows each entry's digest
- * by name from the first); a small entry with a matching size is held in memory until its digest
- * decides.
+ * The gzip work is the slow part. An OCI blob's name is its diffId, so whether a layer needs it is
+ * known before reading. A legacy entry's digest is only known after reading it, so the decision
+ * uses its size, which the header gives and the cache records: a size no layer with a known
+ * compressed size has means compress while reading; when every layer's compressed size is known,
+ * or the entry is large, a matching size is taken as that layer (checked once the digest is known;
+ * a wrong guess costs a second export pass, which knows each entry's digest by name from the
+ * first); a small entry with a matching size is held in memory until its digest decides. A gzip
+ * blob (containerd image store) needs no gzip work: its compressed size is the blob's own size.
  */
-import { createHash } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import type Dockerode from 'dockerode';
-import tar from 'tar-stream';
-import { DeflatePool, GZIP_LEVEL, GzipSizer, gzipSize } from './compress.js';
-import { readCachedSizes, writeCachedSize, type CompressedSizeRecord } from './gzip-cache.js';
+import { DeflatePool, GzipSizer, gzipSize } from './compress.js';
+import {
+  walkImageExport,
+  type ExportLayer,
+  type ExportWalk,
+  type LayerRead,
+  type LayerSink,
+} from './image-export.js';
+import { readLayerRecords, writeLayerRecord, type LayerRecord } from './layer-cache.js';
 import { LayerIndexer, type FileEntry, type LayerIndex } from './layer-tar.js';
 
 export type { FileEntry } from './layer-tar.js';
@@ -37,22 +37,34 @@ export interface LayerContent {
   tarBytes: number;
   /** gzip -6 size of that tar (undefined when not requested). */
   compressed?: number;
-  /** The compressed size came from the digest cache. */
+  /** The compressed size came from the layer cache. */
   fromCache: boolean;
+  /** The layer was read from the image export by this measurement (not known from the cache). */
+  exported: boolean;
   /** Regular files, dirs and links added or changed by this layer (not whiteouts). */
   files: FileEntry[];
   /** Paths this layer deletes (`.wh.<name>` entries), absolute. */
   whiteouts: string[];
   /** Directories this layer makes opaque (`.wh..wh..opq`): lower content under them is hidden. */
   opaqueDirs: string[];
+  /** sha256 (hex) of each regular file of 64 KiB or more (`HASHED_MIN_BYTES`), by path. */
+  hashes: ReadonlyMap<string, string>;
 }
 
 export interface ReadLayersOptions {
   compressed: boolean;
-  /** Directory of the compressed-size cache (created when missing). */
+  /** Directory of the layer cache (created when missing). */
   cacheDir?: string;
   /** Chunks deflated at once; default `os.availableParallelism()`. */
   concurrency?: number;
+  /** Stops reading the export (the measurement rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /**
+   * Compress only the layers of up to this many tar bytes now; a bigger layer is left without a
+   * compressed size (and `fromCache` false), for a later measurement to compress alone once the
+   * cache knows the rest. Default: every layer.
+   */
+  compressUpTo?: number;
 }
 
 export class ImageExportError extends Error {
@@ -61,9 +73,6 @@ export class ImageExportError extends Error {
 
 /** Largest layer held in memory while its digest decides whether it needs compressing. */
 const HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
-type TarEntry = tar.ExtractEvents['entry'][1];
-const LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-const OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
 
 export async function readImageLayers(
   docker: Dockerode,
@@ -72,47 +81,58 @@ export async function readImageLayers(
 ): Promise<LayerContent[]> {
   const info = await docker.getImage(image).inspect();
   const diffIds = info.RootFS?.Layers ?? [];
-  const cache =
-    options.compressed && options.cacheDir
-      ? await readCachedSizes(options.cacheDir, diffIds)
-      : new Map<string, CompressedSizeRecord>();
-  const session: ExportSession = {
+  const records = options.cacheDir
+    ? await readLayerRecords(options.cacheDir, diffIds)
+    : new Map<string, LayerRecord>();
+  const compressUpTo = options.compressed ? (options.compressUpTo ?? Infinity) : 0;
+  const unknown = diffIds.filter((diffId) => !isKnown(records.get(diffId), compressUpTo));
+  const session: ReadSession = {
     docker,
     imageId: info.Id,
     diffIds: new Set(diffIds),
     compressed: options.compressed,
-    cache,
+    compressUpTo,
+    records,
+    wanted: new Set(unknown),
     pool: new DeflatePool(options.concurrency),
     guess: true,
     digestsByName: new Map(),
+    found: new Map(),
+    signal: options.signal,
   };
-  const computed = new Set<string>();
-  let found = await readExport(session);
-  await remember(found, session, computed, options.cacheDir);
-  if ([...found.values()].some((layer) => layer.wrongGuess)) {
-    const digestsByName = new Map([...found.values()].map((layer) => [layer.name, layer.diffId]));
-    found = await readExport({ ...session, guess: false, digestsByName });
-    await remember(found, session, computed, options.cacheDir);
-  }
-  return Promise.all(
-    diffIds.map((diffId) => settleLayer(found, diffId, image, computed.has(diffId))),
-  );
+  if (session.wanted.size > 0) await readUnknownLayers(session);
+  await remember(session, options.cacheDir);
+  return diffIds.map((diffId) => layerContent(session, diffId, image));
 }
 
-interface ExportSession {
+/** Whether the cache has all this measurement needs of a layer (its index, its size if wanted). */
+function isKnown(record: LayerRecord | undefined, compressUpTo: number): boolean {
+  if (record?.index === undefined) return false;
+  return record.compressed !== undefined || record.tarBytes > compressUpTo;
+}
+
+interface ReadSession {
   docker: Dockerode;
   imageId: string;
-  diffIds: Set<string>;
+  diffIds: ReadonlySet<string>;
   compressed: boolean;
-  cache: Map<string, CompressedSizeRecord>;
+  /** Layers bigger than this are not compressed by this measurement (0: none is). */
+  compressUpTo: number;
+  /** What the cache knows, by diffId; grows with what this measurement computes. */
+  records: Map<string, LayerRecord>;
+  /** Layers still to read from the export. */
+  wanted: Set<string>;
   pool: DeflatePool;
-  /** Take a large legacy layer whose size a cached layer has for that layer (see top). */
+  /** Take a large legacy layer whose size a known layer has for that layer (see top). */
   guess: boolean;
   /** Export entry name -> diffId, learnt by an earlier pass over the same export. */
   digestsByName: Map<string, string>;
+  /** Layers read from the export, by diffId. */
+  found: Map<string, FoundLayer>;
+  signal: AbortSignal | undefined;
 }
 
-/** What happens to a layer's bytes while it streams past. */
+/** What happens to a layer's bytes for its gzip size while it streams past. */
 type Treatment = 'compress' | 'hold' | 'skip';
 
 interface FoundLayer {
@@ -122,160 +142,128 @@ interface FoundLayer {
   tarBytes: number;
   index: LayerIndex;
   compressed: Promise<number | undefined>;
+  /** The compressed size is the cache's, not computed by this measurement. */
   fromCache: boolean;
-  /** Compressed now, not read from the cache: worth recording. */
-  fresh: boolean;
-  /** Skipped on the guess that the cache had it, and it had not. */
+  gzipBlob: string | undefined;
+  /** Skipped on the guess that the cache had its compressed size, and it had not. */
   wrongGuess: boolean;
 }
 
-async function readExport(session: ExportSession): Promise<Map<string, FoundLayer>> {
-  const found = new Map<string, FoundLayer>();
-  const source = await session.docker.getImage(session.imageId).get();
-  const extract = tar.extract();
-  source.on('error', (error: Error) => extract.destroy(error));
-  // tar-stream's parser is a streamx Writable, which `pipe` drives like a Node one.
-  source.pipe(extract as unknown as NodeJS.WritableStream);
-  try {
-    for await (const entry of extract) {
-      const layer = await readEntry(entry, session);
-      if (layer && session.diffIds.has(layer.diffId)) found.set(layer.diffId, layer);
-    }
-  } finally {
-    // Frees the connection when reading stopped early (an error); a no-op once it has ended.
-    (source as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-  }
-  return found;
+/** One pass over the export, and a second when a guess about a legacy layer was wrong. */
+async function readUnknownLayers(session: ReadSession): Promise<void> {
+  await walkImageExport(session.docker, session.imageId, exportWalk(session));
+  const wrong = [...session.found.values()].filter((layer) => layer.wrongGuess);
+  if (wrong.length === 0) return;
+  for (const layer of wrong) session.found.delete(layer.diffId);
+  session.wanted = new Set(wrong.map((layer) => layer.diffId));
+  session.digestsByName = new Map(wrong.map((layer) => [layer.name, layer.diffId]));
+  session.guess = false;
+  await walkImageExport(session.docker, session.imageId, exportWalk(session));
 }
 
-async function readEntry(entry: TarEntry, session: ExportSession): Promise<FoundLayer | undefined> {
-  const { name, type, size } = entry.header;
-  // A tar entry yields the Buffers of its body (streamx types them as unknown).
-  const bytes = entry as AsyncIterable<Buffer>;
-  const blob = OCI_BLOB.exec(name)?.[1];
-  if (type === 'file' && LEGACY_LAYER.test(name)) {
-    const known = session.digestsByName.get(name);
-    const treatment =
-      known === undefined ? treatUnnamed(session, size) : treatNamed(session, known, size);
-    return readLayerTar(name, bytes, size, treatment, session);
-  }
-  if (type === 'file' && blob !== undefined) {
-    const diffId = `sha256:${blob}`;
-    if (session.diffIds.has(diffId)) {
-      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
-    }
-    return readMaybeGzipLayer(name, bytes, size, session);
-  }
-  entry.resume();
-  return undefined;
+function exportWalk(session: ReadSession): ExportWalk {
+  const gzipBlobs = new Map<string, string>();
+  for (const record of session.records.values())
+    if (record.blob) gzipBlobs.set(record.blob, record.diffId);
+  return {
+    diffIds: session.diffIds,
+    gzipBlobs,
+    open: (layer) => openLayer(session, layer),
+    done: () => [...session.wanted].every((diffId) => session.found.has(diffId)),
+    signal: session.signal,
+  };
 }
 
-/** A layer whose digest is known before reading it: compress it unless the cache has it. */
-function treatNamed(session: ExportSession, diffId: string, size: number): Treatment {
-  const cached = session.cache.get(diffId)?.tarBytes === size;
-  return session.compressed && !cached ? 'compress' : 'skip';
+function openLayer(session: ReadSession, layer: ExportLayer): LayerSink | undefined {
+  const diffId = layer.diffId ?? session.digestsByName.get(layer.name);
+  if (diffId !== undefined && !session.wanted.has(diffId)) return undefined;
+  if (layer.gzipBlob !== undefined) return new LayerReader(session, layer, 'skip');
+  const treatment =
+    diffId === undefined
+      ? treatUnnamed(session, layer.entryBytes)
+      : treatNamed(session, diffId, layer.entryBytes);
+  return new LayerReader(session, layer, treatment);
+}
+
+/** The cached compressed size of a layer, when the record agrees with the layer's tar size. */
+function cachedSize(session: ReadSession, diffId: string, tarBytes: number): number | undefined {
+  const record = session.records.get(diffId);
+  return record?.tarBytes === tarBytes ? record.compressed : undefined;
+}
+
+/** A layer whose digest is known before reading it: compress it unless the cache has its size. */
+function treatNamed(session: ReadSession, diffId: string, tarBytes: number): Treatment {
+  const known = cachedSize(session, diffId, tarBytes) !== undefined;
+  return tarBytes <= session.compressUpTo && !known ? 'compress' : 'skip';
 }
 
 /** A legacy layer: its digest is unknown until read, its size is known (see top). */
-function treatUnnamed(session: ExportSession, size: number): Treatment {
-  if (!session.compressed) return 'skip';
-  const cachedSizes = new Set([...session.cache.values()].map((record) => record.tarBytes));
-  if (!cachedSizes.has(size)) return 'compress';
-  const allCached = [...session.diffIds].every((diffId) => session.cache.has(diffId));
-  if (allCached) return 'skip';
+function treatUnnamed(session: ReadSession, size: number): Treatment {
+  if (size > session.compressUpTo) return 'skip';
+  const sized = [...session.records.values()].filter((record) => record.compressed !== undefined);
+  if (!sized.some((record) => record.tarBytes === size)) return 'compress';
+  const allSized = [...session.diffIds].every(
+    (diffId) => session.records.get(diffId)?.compressed !== undefined,
+  );
+  if (allSized) return 'skip';
   if (size <= HOLD_LIMIT_BYTES) return 'hold';
   return session.guess ? 'skip' : 'compress';
 }
 
-/** Reads an uncompressed layer tar: digest, index, and compressed size as treated. */
-async function readLayerTar(
-  name: string,
-  source: AsyncIterable<Buffer>,
-  size: number,
-  treatment: Treatment,
-  session: ExportSession,
-): Promise<FoundLayer> {
-  const sizer = treatment === 'compress' ? new GzipSizer(session.pool) : undefined;
-  const held: Buffer[] | undefined = treatment === 'hold' ? [] : undefined;
-  const read = await scanLayer(source, async (chunk) => {
-    if (sizer) await sizer.write(chunk);
-    held?.push(chunk);
-  });
-  if (read.tarBytes !== size) {
-    throw new ImageExportError(`a layer of the export is ${read.tarBytes} bytes, not ${size}`);
-  }
-  const record = session.cache.get(read.diffId);
-  const hit = session.compressed && record?.tarBytes === read.tarBytes;
-  const layer = { ...read, name, fromCache: false, fresh: false, wrongGuess: false };
-  if (sizer) return { ...layer, compressed: settled(sizer.end()), fresh: true };
-  if (hit) return { ...layer, compressed: Promise.resolve(record.compressed), fromCache: true };
-  if (held) return { ...layer, compressed: settled(gzipSize(held, session.pool)), fresh: true };
-  return { ...layer, compressed: Promise.resolve(undefined), wrongGuess: session.compressed };
-}
+/** Indexes a layer's bytes (files, hashes) and sizes them as treated. */
+class LayerReader implements LayerSink {
+  private readonly indexer = new LayerIndexer();
+  private readonly sizer: GzipSizer | undefined;
+  private readonly held: Buffer[] | undefined;
 
-/** An OCI blob that is not an uncompressed layer: a gzip layer, or something else to skip. */
-async function readMaybeGzipLayer(
-  name: string,
-  source: AsyncIterable<Buffer>,
-  blobBytes: number,
-  session: ExportSession,
-): Promise<FoundLayer | undefined> {
-  const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return undefined;
-  const rest = prepend(first.value, iterator);
-  if (!(first.value[0] === 0x1f && first.value[1] === 0x8b)) {
-    for await (const chunk of rest) void chunk;
-    return undefined;
+  constructor(
+    private readonly session: ReadSession,
+    private readonly layer: ExportLayer,
+    treatment: Treatment,
+  ) {
+    this.sizer = treatment === 'compress' ? new GzipSizer(session.pool) : undefined;
+    this.held = treatment === 'hold' ? [] : undefined;
   }
-  const gunzip = createGunzip();
-  // Failures reach the reader through `gunzip`, which the pipeline destroys with the error.
-  pipeline(rest, gunzip).catch(() => undefined);
-  const read = await scanLayer(gunzip, async () => undefined);
-  const compressed = session.compressed ? blobBytes : undefined;
-  return {
-    ...read,
-    name,
-    compressed: Promise.resolve(compressed),
-    fromCache: false,
-    fresh: false,
-    wrongGuess: false,
-  };
-}
 
-async function* prepend(
-  head: Buffer,
-  iterator: AsyncIterator<Buffer>,
-): AsyncGenerator<Buffer, void, undefined> {
-  yield head;
-  for (;;) {
-    const next = await iterator.next();
-    if (next.done) return;
-    yield next.value;
+  async write(chunk: Buffer): Promise<void> {
+    await this.indexer.write(chunk);
+    if (this.sizer) await this.sizer.write(chunk);
+    this.held?.push(chunk);
   }
-}
 
-/** Hashes, counts and indexes a layer tar stream, handing each chunk on to `also`. */
-async function scanLayer(
-  source: AsyncIterable<Buffer>,
-  also: (chunk: Buffer) => Promise<void>,
-): Promise<{ diffId: string; tarBytes: number; index: LayerIndex }> {
-  const hash = createHash('sha256');
-  const indexer = new LayerIndexer();
-  let tarBytes = 0;
-  try {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      tarBytes += chunk.length;
-      await indexer.write(chunk);
-      await also(chunk);
+  fail(error: Error): void {
+    this.indexer.destroy(error);
+  }
+
+  async end(read: LayerRead): Promise<void> {
+    const { layer, session } = this;
+    if (layer.gzipBlob === undefined && read.tarBytes !== layer.entryBytes) {
+      throw new ImageExportError(
+        `a layer of the export is ${read.tarBytes} bytes, not ${layer.entryBytes}`,
+      );
     }
-  } catch (error) {
-    indexer.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
+    const index = await this.indexer.end();
+    if (!session.diffIds.has(read.diffId) || !session.wanted.has(read.diffId)) return;
+    const found = { name: layer.name, ...read, index, gzipBlob: layer.gzipBlob };
+    session.found.set(read.diffId, { ...found, ...this.compressedSize(read) });
   }
-  const index = await indexer.end();
-  return { diffId: `sha256:${hash.digest('hex')}`, tarBytes, index };
+
+  private compressedSize(
+    read: LayerRead,
+  ): Pick<FoundLayer, 'compressed' | 'fromCache' | 'wrongGuess'> {
+    const { layer, session } = this;
+    const none = { compressed: Promise.resolve(undefined), fromCache: false, wrongGuess: false };
+    if (!session.compressed) return none;
+    if (layer.gzipBlob !== undefined)
+      return { ...none, compressed: Promise.resolve(layer.entryBytes) };
+    if (this.sizer) return { ...none, compressed: settled(this.sizer.end()) };
+    const cached = cachedSize(session, read.diffId, read.tarBytes);
+    if (cached !== undefined)
+      return { ...none, compressed: Promise.resolve(cached), fromCache: true };
+    if (read.tarBytes > session.compressUpTo) return none;
+    if (this.held) return { ...none, compressed: settled(gzipSize(this.held, session.pool)) };
+    return { ...none, wrongGuess: true };
+  }
 }
 
 /** A promise awaited later, after other layers were read: keep its failure handled till then. */
@@ -284,14 +272,28 @@ function settled<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-async function settleLayer(
-  found: Map<string, FoundLayer>,
-  diffId: string,
-  image: string,
-  computedNow: boolean,
-): Promise<LayerContent> {
-  const layer = found.get(diffId);
-  if (!layer) {
+/** Turns what was read into records, in memory and (when there is a cache) on disk. */
+async function remember(session: ReadSession, cacheDir: string | undefined): Promise<void> {
+  for (const layer of session.found.values()) {
+    const compressed =
+      (await layer.compressed) ?? cachedSize(session, layer.diffId, layer.tarBytes);
+    const record: LayerRecord = {
+      diffId: layer.diffId,
+      tarBytes: layer.tarBytes,
+      index: layer.index,
+    };
+    if (compressed !== undefined) record.compressed = compressed;
+    if (layer.gzipBlob !== undefined) record.blob = layer.gzipBlob;
+    session.records.set(layer.diffId, record);
+    // The cache only saves time: a read-only or full disk must not fail the measurement.
+    if (cacheDir) await writeLayerRecord(cacheDir, record).catch(() => undefined);
+  }
+}
+
+function layerContent(session: ReadSession, diffId: string, image: string): LayerContent {
+  const found = session.found.get(diffId);
+  const record = session.records.get(diffId);
+  if (!record?.index) {
     throw new ImageExportError(
       `the export of ${image} has no readable layer ${diffId} (zstd-compressed layers are not ` +
         'supported; rebuild with gzip or uncompressed layers)',
@@ -299,38 +301,16 @@ async function settleLayer(
   }
   return {
     diffId,
-    tarBytes: layer.tarBytes,
-    compressed: await layer.compressed,
-    fromCache: layer.fromCache && !computedNow,
-    files: layer.index.files,
-    whiteouts: layer.index.whiteouts,
-    opaqueDirs: layer.index.opaqueDirs,
+    tarBytes: record.tarBytes,
+    compressed: session.compressed ? record.compressed : undefined,
+    fromCache:
+      session.compressed &&
+      record.compressed !== undefined &&
+      (found === undefined || found.fromCache),
+    exported: found !== undefined,
+    files: record.index.files,
+    whiteouts: record.index.whiteouts,
+    opaqueDirs: record.index.opaqueDirs,
+    hashes: record.index.hashes,
   };
-}
-
-/**
- * Records sizes computed in this pass, in memory (so a second pass reuses them) and on disk;
- * forgets the cached sizes a wrong guess relied on.
- */
-async function remember(
-  found: Map<string, FoundLayer>,
-  session: ExportSession,
-  computed: Set<string>,
-  cacheDir: string | undefined,
-): Promise<void> {
-  for (const layer of found.values()) {
-    if (layer.wrongGuess) session.cache.delete(layer.diffId);
-    const compressed = layer.fresh ? await layer.compressed : undefined;
-    if (compressed === undefined) continue;
-    const record = {
-      diffId: layer.diffId,
-      tarBytes: layer.tarBytes,
-      compressed,
-      level: GZIP_LEVEL,
-    };
-    session.cache.set(layer.diffId, record);
-    computed.add(layer.diffId);
-    // The cache only saves time: a read-only or full disk must not fail the measurement.
-    if (cacheDir) await writeCachedSize(cacheDir, record).catch(() => undefined);
-  }
 }

@@ -17,6 +17,13 @@ export interface MeasureOptions {
   largestFiles?: number;
   /** The engine's image store: it decides which engine figure is the uncompressed size. */
   store?: EngineFacts['store'];
+  /** Stops reading the image export. */
+  signal?: AbortSignal;
+  /**
+   * Compress only layers of up to this many tar bytes (`readImageLayers`); `completeMeasurement`
+   * adds the others later. Default: every layer.
+   */
+  compressUpTo?: number;
 }
 
 export interface MeasuredImage {
@@ -39,6 +46,8 @@ export async function measureImage(
     readImageLayers(docker, facts.id, {
       compressed: options.compressed,
       cacheDir: options.cacheDir,
+      signal: options.signal,
+      compressUpTo: options.compressUpTo,
     }),
     countBaseLayers(docker, facts, options.baseImage),
     options.store === 'containerd' ? unpackedSize(docker, facts) : facts.size,
@@ -62,6 +71,27 @@ export async function measureImage(
     ownSize: rows.reduce((sum, row) => sum + row.size, 0) - baseSize,
   };
   return { measurement, files: mergeLayers(layers), layers, history };
+}
+
+/**
+ * Completes a measurement taken with `compressUpTo`: measures the image again with every
+ * compressed size (the cache knows the rest by now, so only the layers left out are read), a
+ * layer counting as from the cache only when neither measurement computed its size.
+ */
+export async function completeMeasurement(
+  docker: Docker,
+  first: MeasuredImage,
+  options: Omit<MeasureOptions, 'compressUpTo'>,
+): Promise<MeasuredImage> {
+  const full = await measureImage(docker, first.measurement.id, options);
+  const layers = full.layers.map((layer, index) => ({
+    ...layer,
+    fromCache: layer.fromCache && (first.layers[index]?.fromCache ?? false),
+  }));
+  const compressedFromCache = options.compressed
+    ? layers.filter((layer) => layer.fromCache).length
+    : undefined;
+  return { ...full, layers, measurement: { ...full.measurement, compressedFromCache } };
 }
 
 export interface ListedImage {

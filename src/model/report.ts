@@ -128,6 +128,11 @@ export interface SmokeReport {
   after?: SmokeRun;
   /** median(after) − median(before), milliseconds; positive means the slim image starts slower. */
   coldStartDeltaMs?: number;
+  /**
+   * How much the timed runs of one image vary: the larger of the two images' ranges (slowest −
+   * fastest run), milliseconds. A delta no larger than this is no measurable change.
+   */
+  coldStartSpreadMs?: number;
 }
 
 /**
@@ -265,6 +270,22 @@ export interface Finding extends FindingFacts {
   fix: string;
 }
 
+/** One step of a run and its wall time. Steps can overlap: `startSeconds` says when each began. */
+export interface StepTiming {
+  step: string;
+  seconds: number;
+  /** Seconds after the run began. */
+  startSeconds: number;
+  /** It ran while other steps ran (its time is not added to theirs). */
+  overlapped?: boolean;
+}
+
+/** What the run cost: its wall time and each step's, in the order the steps began. */
+export interface RunTimings {
+  totalSeconds: number;
+  steps: StepTiming[];
+}
+
 /** Paths a run wrote: the JSON report, and in slim mode the slimmed Dockerfile and the patch. */
 export interface ReportFiles {
   report: string;
@@ -289,4 +310,6 @@ export interface SlimpyReport {
   findings?: Finding[];
   /** Things the user should know that did not stop the run. */
   warnings: string[];
+  /** How long the run and each of its steps took. */
+  timings?: RunTimings;
 }

@@ -10,6 +10,7 @@ import type { Settings } from '../model/settings.js';
 import { secretBuildArgValues } from '../report/redact.js';
 import { BuildKitRequiredError, ContextMissingError, DockerfileMissingError } from './errors.js';
 import { guardedHooks, type PipelineHooks } from './hooks.js';
+import { StepClock } from './steps.js';
 
 /** Everything the steps of one run share. */
 export interface RunContext {
@@ -26,6 +27,8 @@ export interface RunContext {
   watchdog: EngineWatchdog;
   /** The title of the step running now, for error messages. */
   step: { current: string };
+  /** Times every step for the report. */
+  clock: StepClock;
 }
 
 export async function prepare(
@@ -34,6 +37,7 @@ export async function prepare(
   cancel: AbortSignal | undefined,
 ): Promise<RunContext> {
   // The user's paths and Dockerfile first: their mistakes are named whatever the engine does.
+  const clock = new StepClock();
   const dockerfileText = await readUserFiles(settings);
   const baseImage = finalBaseImage(dockerfileText, {
     target: settings.target,
@@ -62,6 +66,7 @@ export async function prepare(
     signal,
     watchdog,
     step,
+    clock,
   };
 }
 

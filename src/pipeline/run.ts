@@ -1,20 +1,29 @@
 /**
  * The ordered steps of one run, shared by the action and the CLI through the session:
- * build -> measure -> findings -> (slim mode) rebuild slimmed -> smoke -> culprit search -> measure.
- * It returns the report's facts; verdicts, the report file and publishing belong to the session.
+ * build -> measure -> findings -> (slim mode) rebuild slimmed -> smoke -> culprit search -> measure
+ * -> cold start. In slim mode the original's smoke test runs while it is measured, and the
+ * slimmed image's smoke test and measurement start as soon as it is built (slim.ts). It returns
+ * the report's facts, with the time each step took; verdicts, the report file and publishing
+ * belong to the session.
  */
 import * as path from 'node:path';
 import { isConnectionError, EngineLostError } from '../engine/docker.js';
 import { imageFindings } from '../measure/findings.js';
 import type { MeasuredImage } from '../measure/sizes.js';
-import { REPORT_VERSION, type ReportFiles, type SlimpyReport } from '../model/report.js';
+import {
+  REPORT_VERSION,
+  type Finding,
+  type ReportFiles,
+  type SlimpyReport,
+} from '../model/report.js';
 import { workspacePath } from '../model/workspace.js';
 import { wordFindings } from '../report/findings-wording.js';
 import { SmokeBrokenError } from './errors.js';
 import type { PipelineHooks } from './hooks.js';
 import { prepare, type RunContext } from './prepare.js';
-import { slim } from './slim.js';
-import { buildVariant, measureVariant } from './variant.js';
+import { slim, startSmoke, type SmokeStart } from './slim.js';
+import { startStep, step, type BackgroundStep } from './steps.js';
+import { buildVariant, completeVariant, COMPRESS_FIRST_BYTES, measureVariant } from './variant.js';
 
 export interface PipelineResult {
   report: SlimpyReport;
@@ -41,22 +50,70 @@ export async function runPipeline(
 }
 
 async function runSteps(run: RunContext): Promise<PipelineResult> {
-  const { settings, hooks } = run;
-  const original = await hooks.group('Build the image', () => buildVariant(run, undefined));
-  const before = await hooks.group('Measure the image', () => measureVariant(run, original));
-  const report = initialReport(run, before);
-  report.findings = await findings(run, before, report.warnings);
-  const files: ReportFiles = { report: path.join(settings.outputDir, 'slimpy-report.json') };
-  if (settings.mode !== 'slim') return { report, files };
+  const original = await step(run, 'Build the image', () => buildVariant(run, undefined));
+  // The original's smoke test needs nothing but the image: it runs while the image is measured.
+  const smoke = run.settings.mode === 'slim' ? startSmoke(run, original) : undefined;
   try {
-    const step = await slim(run, before, report.findings);
-    return { report: { ...report, ...step.outcome }, files: { ...files, ...step.files } };
+    return await measureAndSlim(run, original, smoke);
   } catch (error) {
-    // Broken smoke test: the report still says what was measured and what the test printed.
-    if (error instanceof SmokeBrokenError)
-      error.partial = { report: { ...report, ...error.outcome }, files };
+    await smoke?.cancel();
     throw error;
   }
+}
+
+async function measureAndSlim(
+  run: RunContext,
+  original: string,
+  smoke: SmokeStart | undefined,
+): Promise<PipelineResult> {
+  // Slimming only needs the layers' index to plan: big layers are compressed while it builds.
+  const later = smoke !== undefined && run.settings.compressed;
+  const first = await step(run, 'Measure the image', () =>
+    measureVariant(run, original, later ? COMPRESS_FIRST_BYTES : undefined),
+  );
+  const report = initialReport(run, first);
+  report.findings = await findings(run, first, report.warnings);
+  const files: ReportFiles = { report: path.join(run.settings.outputDir, 'slimpy-report.json') };
+  if (!smoke) return { report: { ...report, timings: run.clock.timings() }, files };
+  const complete = later
+    ? startStep(run, 'Measure the image: compressed sizes', (background) =>
+        completeVariant(background, first),
+      )
+    : undefined;
+  try {
+    const slimmed = await slim(run, first, report.findings, smoke, complete?.result ?? first);
+    const result = await completed(run, { ...report, ...slimmed.outcome }, first, complete);
+    return { report: result, files: { ...files, ...slimmed.files } };
+  } catch (error) {
+    // Broken smoke test: the report still says what was measured and what the test printed.
+    if (error instanceof SmokeBrokenError) {
+      const partial = await completed(run, { ...report, ...error.outcome }, first, complete);
+      error.partial = { report: partial, files };
+    } else {
+      await complete?.cancel();
+    }
+    throw error;
+  }
+}
+
+/**
+ * The report with the original's whole measurement: every compressed size, and the findings'
+ * compressed estimates that depend on them (the plan only needed the rest).
+ */
+async function completed(
+  run: RunContext,
+  report: SlimpyReport,
+  first: MeasuredImage,
+  complete: BackgroundStep<MeasuredImage> | undefined,
+): Promise<SlimpyReport> {
+  if (complete) {
+    const before = await complete.join();
+    if (report.after === report.before) report.after = before.measurement;
+    report.before = before.measurement;
+    if (report.findings && first !== before)
+      report.findings = await findingsOf(run, before).catch(() => report.findings);
+  }
+  return { ...report, timings: run.clock.timings() };
 }
 
 function initialReport(run: RunContext, before: MeasuredImage): SlimpyReport {
@@ -78,22 +135,24 @@ async function findings(
   before: MeasuredImage,
   warnings: string[],
 ): Promise<SlimpyReport['findings']> {
-  return run.hooks
-    .group('Look for what else makes the image heavy', () =>
-      imageFindings(run.docker, before, {
-        dockerfile: run.dockerfileText,
-        target: run.settings.target,
-        buildArgs: run.settings.buildArgs,
-        baseImage: run.baseImage,
-      }),
-    )
-    .then(wordFindings)
-    .catch((error: unknown) => {
+  return step(run, 'Look for what else makes the image heavy', () => findingsOf(run, before)).catch(
+    (error: unknown) => {
       warnings.push(
         `Findings not computed: ${error instanceof Error ? error.message : String(error)}`,
       );
       return undefined;
-    });
+    },
+  );
+}
+
+async function findingsOf(run: RunContext, before: MeasuredImage): Promise<Finding[]> {
+  const facts = await imageFindings(run.docker, before, {
+    dockerfile: run.dockerfileText,
+    target: run.settings.target,
+    buildArgs: run.settings.buildArgs,
+    baseImage: run.baseImage,
+  });
+  return wordFindings(facts);
 }
 
 /** Why the run stopped, in the user's terms: a cancellation or a lost engine, not "aborted". */

@@ -1,7 +1,12 @@
 /**
  * Slim mode: plan the rewrite (prune and fix rules), build the slimmed variant, smoke-test both
  * images, fall back to a variant without the rule that broke the test or the build, measure what
- * is delivered and where the bytes went.
+ * is delivered and where the bytes went, time cold start.
+ *
+ * What can overlap does: the original's smoke test starts as soon as it is built (while it is
+ * measured); the slimmed image's smoke test and measurement start as soon as it is built. Cold
+ * start is timed last, alone (anything running beside it would be in the figure), and only when
+ * slimming removed bytecode: nothing else slimpy does can slow imports down.
  */
 import type { SlimPlan } from '../dockerfile/plan.js';
 import { BuildError } from '../engine/build.js';
@@ -9,9 +14,9 @@ import { fixFacts } from '../measure/fix-facts.js';
 import type { MeasuredImage } from '../measure/sizes.js';
 import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '../model/report.js';
 import { formatBytes } from '../report/format.js';
-import { measureSavings } from '../slim/savings.js';
+import { measureSavings, removesBytecode } from '../slim/savings.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
-import { runSmoke } from '../smoke/smoke.js';
+import { DEFAULT_TIMED_RUNS, SmokeRunner } from '../smoke/smoke.js';
 import {
   culpritCandidates,
   describeRule,
@@ -25,6 +30,7 @@ import { SmokeBrokenError } from './errors.js';
 import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
+import { startStep, step as timedStep, type BackgroundStep } from './steps.js';
 import { buildVariant, measureVariant } from './variant.js';
 
 /** What slim mode adds to the report. */
@@ -35,11 +41,30 @@ export interface SlimStep {
   files: Pick<ReportFiles, 'dockerfile' | 'patch'>;
 }
 
+/** The smoke test under way: the original's check, started as soon as the original was built. */
+export interface SmokeStart {
+  runner: SmokeRunner;
+  originalCheck: BackgroundStep<SmokeRun>;
+  /** Stops it (the run failed elsewhere). */
+  cancel(): Promise<void>;
+}
+
+export function startSmoke(run: RunContext, originalId: string): SmokeStart {
+  const runner = new SmokeRunner(run.docker, smokeRequest(run, originalId, undefined));
+  const originalCheck = startStep(run, 'Smoke test: original image', (background) =>
+    runner.check('before', originalId, undefined, background.signal),
+  );
+  return { runner, originalCheck, cancel: () => originalCheck.cancel() };
+}
+
 /** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
 export async function slim(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
+  smoke: SmokeStart,
+  /** The original's measurement with every compressed size (it may still be under way). */
+  complete: MeasuredImage | Promise<MeasuredImage>,
 ): Promise<SlimStep> {
   const wanted: Variant = {
     strip: run.settings.strip,
@@ -53,7 +78,8 @@ export async function slim(
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
-    await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
+    const images = { before, original, smoke, complete: Promise.resolve(complete) };
+    await slimAndTest(run, images, { plan, variant: wanted }, step);
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
@@ -109,6 +135,9 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
 interface Images {
   before: MeasuredImage;
   original: OriginalFacts & { imageId: string };
+  smoke: SmokeStart;
+  /** `before` with every compressed size: the slimmed image is measured after it. */
+  complete: Promise<MeasuredImage>;
 }
 
 /** A variant as built: its plan, and its image and build log once built. */
@@ -125,32 +154,105 @@ async function slimAndTest(
   wanted: Built,
   step: SlimStep,
 ): Promise<void> {
-  const { hooks } = run;
-  const originalId = images.original.imageId;
+  const { runner, originalCheck } = images.smoke;
   const result = step.outcome.slim as SlimResult;
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
-    step.outcome.smoke = await hooks.group('Smoke test', () =>
-      runSmoke(run.docker, smokeRequest(run, originalId, undefined)),
-    );
-    if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
+    const before = await originalCheck.join();
+    step.outcome.smoke = runner.report(before);
+    if (!before.passed) throw brokenBeforeSlimming(before);
     return;
   }
-  const buildError = await hooks.group('Build the slimmed image', () => buildWanted(run, wanted));
+  const slimmed = startSlimmed(run, images, wanted);
+  const before = await originalCheck.join();
+  step.outcome.smoke = runner.report(before);
+  if (!before.passed) {
+    await Promise.all([slimmed.build.cancel(), slimmed.check.cancel(), slimmed.measure.cancel()]);
+    throw brokenBeforeSlimming(before);
+  }
+  const buildError = await slimmed.build.join();
   const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
   if (missing.length > 0) result.missingRoots = missing;
-  const smoke = await hooks.group('Smoke test: original and slimmed image', () =>
-    runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId)),
-  );
-  step.outcome.smoke = smoke;
-  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
-  let delivered = wanted;
-  if (buildError !== undefined || (smoke.after && !smoke.after.passed)) {
-    const fallback = await fallBack(run, images, wanted, step, buildError);
-    if (fallback === undefined) return;
-    delivered = fallback;
+  const check = await slimmed.check.join();
+  step.outcome.smoke = runner.report(before, check);
+  let delivered: Built | undefined = wanted;
+  let measured: MeasuredImage | undefined;
+  if (buildError !== undefined || (check && !check.passed)) {
+    await slimmed.measure.cancel();
+    delivered = await fallBack(run, images, wanted, step, buildError);
+  } else {
+    measured = await slimmed.measure.join();
   }
-  await measureDelivered(run, images, delivered, step);
+  if (delivered === undefined) return;
+  await measureDelivered(run, images, delivered, step, measured);
+  await timeColdStart(run, images, delivered, step);
+}
+
+/** The slimmed image's build, then its smoke test and its measurement, each as soon as it can. */
+interface SlimmedSteps {
+  /** Resolves to the build's error when a fix rule may have broken it (see `buildWanted`). */
+  build: BackgroundStep<BuildError | undefined>;
+  /** Undefined when it did not build or the original fails its own smoke test. */
+  check: BackgroundStep<SmokeRun | undefined>;
+  measure: BackgroundStep<MeasuredImage>;
+}
+
+function startSlimmed(run: RunContext, images: Images, wanted: Built): SlimmedSteps {
+  const { runner, originalCheck } = images.smoke;
+  const build = startStep(run, 'Build the slimmed image', (background) =>
+    buildWanted(background, wanted),
+  );
+  const check = startStep(
+    run,
+    'Smoke test: slimmed image',
+    async (background) => {
+      const before = await originalCheck.result;
+      if ((await build.result) !== undefined || !before.passed) return undefined;
+      return runner.check('after', wanted.imageId as string, before, background.signal);
+    },
+    Promise.all([build.result, originalCheck.result]),
+  );
+  const measure = startStep(
+    run,
+    'Measure the slimmed image',
+    async (background) => {
+      if ((await build.result) !== undefined) throw new Error('the slimmed image did not build');
+      return measureVariant(background, wanted.imageId as string);
+    },
+    // After the original's: the layers they share are read and compressed once.
+    Promise.all([build.result, images.complete]),
+  );
+  return { build, check, measure };
+}
+
+/**
+ * Times cold start when slimming removed bytecode, alone; a timed run that fails where the check
+ * passed is a flaky test, handled like a failing one (the fallback's variant is measured again).
+ */
+async function timeColdStart(
+  run: RunContext,
+  images: Images,
+  delivered: Built,
+  step: SlimStep,
+): Promise<void> {
+  const smoke = step.outcome.smoke;
+  const result = step.outcome.slim as SlimResult;
+  if (!smoke?.after?.passed || !removesBytecode(result.savings)) return;
+  const { runner } = images.smoke;
+  const timed = await timedStep(run, 'Time cold start: original and slimmed image', () =>
+    runner.timeColdStart(smoke.before, smoke.after as SmokeRun, DEFAULT_TIMED_RUNS),
+  );
+  step.outcome.smoke = timed;
+  if (timed.after?.passed !== false) return;
+  const fallback = await fallBack(run, images, delivered, step, undefined);
+  if (fallback) {
+    await measureDelivered(run, images, fallback, step, undefined);
+    return;
+  }
+  // The original is delivered: nothing was saved after all.
+  Object.assign(result, { savings: [], strippedTop: [] });
+  delete result.stillShipped;
+  delete result.stripKept;
 }
 
 /**
@@ -187,7 +289,7 @@ async function fallBack(
     );
   }
   const active = wanted.plan.fixes.map((fix) => fix.rule);
-  const fallback = await run.hooks.group(`Find what breaks ${breaks}`, () =>
+  const fallback = await timedStep(run, `Find what breaks ${breaks}`, () =>
     findCulprit(run, wanted.variant, images.original, active),
   );
   if (!fallback) {
@@ -206,26 +308,32 @@ async function fallBack(
     `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`,
   );
   const plan = planFor(run, fallback.script, images.original);
-  step.outcome.smoke = await runSmoke(
-    run.docker,
-    smokeRequest(run, images.original.imageId, fallback.imageId),
+  const before = step.outcome.smoke?.before as SmokeRun;
+  const check = await timedStep(run, 'Smoke test: the variant delivered', () =>
+    images.smoke.runner.check('after', fallback.imageId, before),
   );
+  step.outcome.smoke = images.smoke.runner.report(before, check);
   await saveFiles(run, plan, step);
   result.notes = plan.notes;
   return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
 }
 
+/** Measures the delivered image (unless it already was) and where the bytes went. */
 async function measureDelivered(
   run: RunContext,
   images: Images,
   delivered: Built,
   step: SlimStep,
+  measured: MeasuredImage | undefined,
 ): Promise<void> {
   const result = step.outcome.slim as SlimResult;
   const imageId = delivered.imageId as string;
-  const after = await run.hooks.group('Measure the slimmed image', () =>
-    measureVariant(run, imageId),
-  );
+  const after =
+    measured ??
+    (await timedStep(run, 'Measure the slimmed image', async () => {
+      await images.complete;
+      return measureVariant(run, imageId);
+    }));
   step.outcome.after = after.measurement;
   const savings = measureSavings({
     before: images.before,

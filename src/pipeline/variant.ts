@@ -4,7 +4,12 @@ import { instructionLine } from '../dockerfile/parse.js';
 import { BuildError, buildImage } from '../engine/build.js';
 import { createContextTar } from '../engine/context.js';
 import { slimpyLabels } from '../engine/labels.js';
-import { measureImage, type MeasuredImage } from '../measure/sizes.js';
+import {
+  completeMeasurement,
+  measureImage,
+  type MeasureOptions,
+  type MeasuredImage,
+} from '../measure/sizes.js';
 import { loadPruneScript, PRUNE_SCRIPT_PATH } from '../slim/script.js';
 import type { RunContext } from './prepare.js';
 
@@ -56,19 +61,54 @@ export async function buildVariant(
   });
 }
 
-export async function measureVariant(run: RunContext, imageId: string): Promise<MeasuredImage> {
+/**
+ * Layers bigger than this are compressed while the slimmed image builds: gzip is the slow part of
+ * a measurement, and the plan needs only the index.
+ */
+export const COMPRESS_FIRST_BYTES = 32 * 1024 * 1024;
+
+/** Measures an image; `compressUpTo` leaves bigger layers for `completeVariant`. */
+export async function measureVariant(
+  run: RunContext,
+  imageId: string,
+  compressUpTo?: number,
+): Promise<MeasuredImage> {
   const measured = await measureImage(run.docker, imageId, {
+    ...measureOptions(run),
+    compressUpTo,
+  });
+  logMeasurement(run, measured);
+  return measured;
+}
+
+/** The measurement `measureVariant(…, compressUpTo)` began, with every compressed size. */
+export async function completeVariant(
+  run: RunContext,
+  first: MeasuredImage,
+): Promise<MeasuredImage> {
+  const measured = await completeMeasurement(run.docker, first, measureOptions(run));
+  logMeasurement(run, measured);
+  return measured;
+}
+
+function measureOptions(run: RunContext): MeasureOptions {
+  return {
     compressed: run.settings.compressed,
     cacheDir: run.settings.cacheDir,
     baseImage: run.baseImage,
     store: run.engine.store,
-  });
+    signal: run.signal,
+  };
+}
+
+function logMeasurement(run: RunContext, measured: MeasuredImage): void {
   const m = measured.measurement;
+  const read = measured.layers.filter((layer) => layer.exported).length;
   run.hooks.info(
-    `${imageId.slice(0, 19)}: ${m.size} bytes uncompressed` +
+    `${m.id.slice(0, 19)}: ${m.size} bytes uncompressed` +
       (m.compressed !== undefined
         ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)`
-        : ''),
+        : '') +
+      `; ${read} of ${m.layers.length} layers read from the image export`,
   );
-  return measured;
 }

@@ -7,6 +7,7 @@
  * biggest part is halved until the body fits; each shortened part says "(truncated)".
  */
 import { renderFindings } from './findings-markdown.js';
+import { coldStartSentence, timingsSentence } from './time.js';
 import { isPruneCategory } from '../model/categories.js';
 import { isFixRule } from '../model/fixes.js';
 import { CATEGORY_DESCRIPTIONS, FIX_DESCRIPTIONS } from '../slim/categories.js';
@@ -16,7 +17,6 @@ import {
   formatCount,
   formatDelta,
   formatDuration,
-  formatSignedDuration,
   formatSignedPercent,
   shortSha,
   truncateMiddle,
@@ -164,6 +164,7 @@ function renderOnce(report: SlimpyReport, options: RenderOptions, limits: Limits
     measure('patchChars', patchSection(report, limits.patchChars)),
     measure('noteChars', notesSection(report, limits)),
     verdictSection(report),
+    timingsLine(report),
     engineLine(report),
   ];
   // One section, two limits: item length is shortened first (it comes first among equals).
@@ -525,14 +526,7 @@ function smokeSection(
 }
 
 function coldStartLine(report: SlimpyReport): string {
-  const delta = report.smoke?.coldStartDeltaMs;
-  if (delta === undefined) return '';
-  const timed = report.smoke?.after?.runsMs?.length ?? report.smoke?.before.runsMs?.length;
-  const of = timed ? ` (median of ${timed} runs)` : '';
-  const withoutBytecode = report.slim?.variant.prune.includes('pycache') ?? false;
-  return withoutBytecode
-    ? `Cold start: imports take ${formatSignedDuration(delta)} without bytecode${of}.`
-    : `Cold start: ${formatSignedDuration(delta)} after slimming${of}.`;
+  return coldStartSentence(report) ?? '';
 }
 
 function outputBlock(run: SmokeRun, imageName: string, maxChars: number): string {
@@ -621,6 +615,11 @@ function verdictSection(report: SlimpyReport): string {
   const growth = report.growth;
   if (growth) lines.push(`${growth.over ? '❌' : '✅'} **Growth**: ${escapeProse(growth.message)}`);
   return lines.length > 0 ? `#### Verdict\n\n${lines.join('\n\n')}` : '';
+}
+
+/** What the run cost the user's CI, step by step. */
+function timingsLine(report: SlimpyReport): string {
+  return report.timings ? `<sub>${escapeProse(timingsSentence(report.timings))}</sub>` : '';
 }
 
 function engineLine(report: SlimpyReport): string {

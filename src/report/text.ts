@@ -1,6 +1,7 @@
 /** The report for a terminal: the same facts as the PR comment, as plain aligned text. */
 import type { ImageMeasurement, ReportFiles, SlimpyReport } from '../model/report.js';
 import { formatBytes, formatDelta } from './format.js';
+import { coldStartSentence, timingsLines } from './time.js';
 
 export function renderText(report: SlimpyReport, files: ReportFiles): string {
   const out: string[] = [];
@@ -44,8 +45,8 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
       out.push(
         `  slimmed:  ${after.passed ? 'passed' : 'FAILED'}${after.medianMs !== undefined ? ` (median ${after.medianMs} ms)` : ''}`,
       );
-    if (report.smoke.coldStartDeltaMs !== undefined)
-      out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
+    const coldStart = coldStartSentence(report);
+    if (coldStart) out.push(`  ${coldStart}`);
   }
   if (report.budget) {
     const b = report.budget;
@@ -59,6 +60,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
     out.push(`Growth: ${report.growth.message}${report.growth.over ? ' — OVER max-growth' : ''}`);
   }
   out.push(...warningLines(report));
+  if (report.timings) out.push('', ...timingsLines(report.timings));
   out.push('');
   out.push(`Report: ${files.report}`);
   if (files.dockerfile) out.push(`Slimmed Dockerfile: ${files.dockerfile}`);

@@ -34,6 +34,11 @@ export interface Savings {
   stillShipped: StillShipped[];
 }
 
+/** Whether slimming removed bytecode: the one change that makes imports slower to start. */
+export function removesBytecode(savings: readonly CategorySaving[]): boolean {
+  return savings.some((saving) => saving.category === 'pycache' && saving.files > 0);
+}
+
 export function measureSavings(input: SavingsInput, topN = 10): Savings {
   const before = storedBytes(input.before.layers);
   const after = storedBytes(input.after.layers);

@@ -8,9 +8,10 @@ import { ContainerStartError, runContainer, type ContainerRun } from '../engine/
 import type { SmokeReport, SmokeRun } from '../model/report.js';
 import { autoSmokeCommand, skippedOptionalModules } from './auto.js';
 import { userSmokeCommand, type SmokeCommand } from './command.js';
-import { median, timingOrder, type SmokeSide } from './timing.js';
+import { coldStart, enoughRuns, median, timingPair, type SmokeSide } from './timing.js';
 
-const DEFAULT_RUNS = 5;
+/** Most timed runs of each image for the cold-start medians. */
+export const DEFAULT_TIMED_RUNS = 5;
 /** What the report keeps of a run's output (a PR comment has room for little more). */
 const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
 /** Timed runs only need their exit status; a failing one's tail becomes the evidence. */
@@ -25,7 +26,7 @@ export interface SmokeOptions {
   command: 'auto' | string;
   /** Limit for each run. */
   timeoutMs: number;
-  /** Timed runs per image for the cold-start medians, default 5; 0 skips timing. */
+  /** Most timed runs per image for the cold-start medians, default 5 (fewer when the runs agree); 0 skips timing. */
   runs?: number;
   /** Put on every container (pass `slimpyLabels(runId)`). */
   labels: Record<string, string>;
@@ -55,51 +56,16 @@ function afterCommand(spec: string, command: SmokeCommand, before: SmokeRun): Sm
 
 /**
  * Runs the smoke command once in each image (these runs decide pass/fail and give the output),
- * then, when both passed, `runs` more times each, interleaved, for the cold-start medians. The
- * first runs are warm-up and not timed: they pay for reading the image from disk into the page
- * cache, which would flatter whichever image ran second.
+ * then, when both passed, times them for cold start (see {@link SmokeRunner.timeColdStart}).
+ * The pipeline calls the steps itself, to time cold start only when nothing else runs.
  */
 export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promise<SmokeReport> {
-  const runs = options.runs ?? DEFAULT_RUNS;
-  if (!Number.isInteger(runs) || runs < 0) {
-    throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);
-  }
-  const command = smokeCommand(options.command);
   const runner = new SmokeRunner(docker, options);
-  const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
-  const timedBytes = TIMED_RUN_OUTPUT_BYTES;
-
-  const { run: before } = await runner.run('before', options.before, command, firstBytes);
-  if (!before.passed || options.after === undefined) return { command: command.display, before };
-  const commands: Record<SmokeSide, SmokeCommand> = {
-    before: command,
-    after: afterCommand(options.command, command, before),
-  };
-  const { run: after } = await runner.run('after', options.after, commands.after, firstBytes);
-  if (!after.passed || runs === 0) return { command: command.display, before, after };
-
-  const images: Record<SmokeSide, string> = { before: options.before, after: options.after };
-  const results: Record<SmokeSide, SmokeRun> = { before, after };
-  const timings: Record<SmokeSide, number[]> = { before: [], after: [] };
-  for (const side of timingOrder(runs)) {
-    const { run, durationMs } = await runner.run(side, images[side], commands[side], timedBytes);
-    if (!run.passed) {
-      // Flaky: it passed once and failed now. That is a failure, and this run is its evidence.
-      results[side] = run;
-      return { command: command.display, ...results };
-    }
-    timings[side].push(durationMs);
-  }
-  before.runsMs = timings.before;
-  before.medianMs = median(timings.before);
-  after.runsMs = timings.after;
-  after.medianMs = median(timings.after);
-  return {
-    command: command.display,
-    before,
-    after,
-    coldStartDeltaMs: Math.round(after.medianMs - before.medianMs),
-  };
+  const before = await runner.check('before', options.before);
+  if (!before.passed || options.after === undefined) return runner.report(before);
+  const after = await runner.check('after', options.after, before);
+  if (!after.passed) return runner.report(before, after);
+  return runner.timeColdStart(before, after, options.runs ?? DEFAULT_TIMED_RUNS);
 }
 
 interface TimedRun {
@@ -109,22 +75,97 @@ interface TimedRun {
 }
 
 /**
- * Runs a smoke command in one image, remembering which start attempt (shell, or a direct exec)
- * worked for that image so timed runs do not pay for failed attempts.
+ * The smoke test of one run: the check of each image, then the cold-start timing. Remembers which
+ * start attempt (shell, or a direct exec) worked for each image, so timed runs do not pay for
+ * failed attempts.
  */
-class SmokeRunner {
+export class SmokeRunner {
   private readonly attemptFor = new Map<string, number>();
+  private readonly command: SmokeCommand;
+  private readonly images: Partial<Record<SmokeSide, { image: string; command: SmokeCommand }>> =
+    {};
 
   constructor(
     private readonly docker: Dockerode,
-    private readonly options: SmokeOptions,
-  ) {}
+    private readonly options: Omit<SmokeOptions, 'before' | 'after' | 'runs'>,
+  ) {
+    this.command = smokeCommand(options.command);
+  }
 
-  async run(
+  /**
+   * The run that decides whether `image` passes, its output kept for the report. It also warms
+   * the page cache with the image's files, so the timed runs that follow compare like with like.
+   * For the slimmed image pass the original's check: the command may depend on its output.
+   * `signal` stops this run alone (default: the runner's).
+   */
+  async check(
+    side: SmokeSide,
+    image: string,
+    before?: SmokeRun,
+    signal?: AbortSignal,
+  ): Promise<SmokeRun> {
+    const command =
+      side === 'after' && before
+        ? afterCommand(this.options.command, this.command, before)
+        : this.command;
+    this.images[side] = { image, command };
+    const maxBytes = this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    return (await this.run(side, image, command, maxBytes, signal)).run;
+  }
+
+  /** The report of checks alone (nothing timed). */
+  report(before: SmokeRun, after?: SmokeRun): SmokeReport {
+    return { command: this.command.display, before, ...(after ? { after } : {}) };
+  }
+
+  /**
+   * Timed runs of both checked images, interleaved in mirrored pairs, until the runs are enough
+   * (`enoughRuns`: at most `maxRuns` each, fewer when they agree): the cold-start medians, their
+   * delta and spread. Run it while nothing else runs on the machine, or the figure is the noise's.
+   */
+  async timeColdStart(before: SmokeRun, after: SmokeRun, maxRuns: number): Promise<SmokeReport> {
+    if (!Number.isInteger(maxRuns) || maxRuns < 0) {
+      throw new Error(`smoke runs must be a whole number of 0 or more, got ${maxRuns}`);
+    }
+    const results: Record<SmokeSide, SmokeRun> = { before, after };
+    const timings: Record<SmokeSide, number[]> = { before: [], after: [] };
+    for (let pair = 0; maxRuns > 0 && !enoughRuns(timings.before, timings.after, maxRuns); pair++) {
+      for (const side of timingPair(pair)) {
+        const { image, command } = this.checked(side);
+        const { run, durationMs } = await this.run(side, image, command, TIMED_RUN_OUTPUT_BYTES);
+        if (!run.passed) {
+          // Flaky: it passed once and failed now. That is a failure, and this run is its evidence.
+          results[side] = run;
+          return this.report(results.before, results.after);
+        }
+        timings[side].push(durationMs);
+      }
+    }
+    if (maxRuns === 0) return this.report(before, after);
+    before.runsMs = timings.before;
+    before.medianMs = median(timings.before);
+    after.runsMs = timings.after;
+    after.medianMs = median(timings.after);
+    const cold = coldStart(timings.before, timings.after);
+    return {
+      ...this.report(before, after),
+      coldStartDeltaMs: Math.round(cold.deltaMs),
+      coldStartSpreadMs: cold.spreadMs,
+    };
+  }
+
+  private checked(side: SmokeSide): { image: string; command: SmokeCommand } {
+    const checked = this.images[side];
+    if (!checked) throw new Error(`the ${side} image was not checked before timing`);
+    return checked;
+  }
+
+  private async run(
     side: SmokeSide,
     image: string,
     command: SmokeCommand,
     maxOutputBytes: number,
+    signal = this.options.signal,
   ): Promise<TimedRun> {
     const attempts = command.attempts;
     let lastError: ContainerStartError | undefined;
@@ -136,7 +177,7 @@ class SmokeRunner {
           timeoutMs: this.options.timeoutMs,
           labels: this.options.labels,
           maxOutputBytes,
-          signal: this.options.signal,
+          signal,
         });
         this.attemptFor.set(image, index);
         return this.smokeRun(side, command, result);

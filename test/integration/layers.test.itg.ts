@@ -1,6 +1,6 @@
 /**
  * Layers read from the real engine's export agree with `docker save`, `docker image inspect` and
- * `gzip -6`, and the compressed-size cache spares all gzip work on a second measurement.
+ * `gzip -6`, and the layer cache spares a second measurement every export and all gzip work.
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
@@ -12,8 +12,24 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { largestFiles, mergeLayers } from '../../src/measure/filesystem.js';
+import Docker from 'dockerode';
 import { readImageLayers, type LayerContent } from '../../src/measure/layers.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+
+/** The real engine, counting the image exports asked of it. */
+class CountingDocker extends Docker {
+  exports = 0;
+
+  override getImage(name: string): Docker.Image {
+    const image = super.getImage(name);
+    const get = image.get.bind(image);
+    image.get = ((...args: Parameters<typeof get>) => {
+      this.exports += 1;
+      return get(...args);
+    }) as typeof image.get;
+    return image;
+  }
+}
 
 const LABEL = 'dev.slimpy.test';
 const OWNER = `layers-${process.pid}`;
@@ -124,24 +140,37 @@ describe.skipIf(engineMissing())('readImageLayers on the real engine', () => {
     expect(records.sort()).toEqual([...new Set(diffIds)].map((id) => `${hexOf(id)}.json`).sort());
   });
 
-  it('takes every compressed size from the cache the second time', async () => {
-    const second = await readImageLayers(docker, TAG, { compressed: true, cacheDir });
-    expect(second.map((layer) => layer.fromCache)).toEqual(diffIds.map(() => true));
+  it('serves every layer from the cache the second time: no export at all', async () => {
+    const counting = new CountingDocker();
+    const second = await readImageLayers(counting, TAG, { compressed: true, cacheDir });
+    expect(counting.exports).toBe(0);
+    expect(second.map((layer) => [layer.exported, layer.fromCache])).toEqual(
+      diffIds.map(() => [false, true]),
+    );
     expect(second.map((layer) => layer.compressed)).toEqual(first.map((layer) => layer.compressed));
     expect(second.map((layer) => layer.files)).toEqual(first.map((layer) => layer.files));
+    expect(second.map((layer) => layer.hashes)).toEqual(first.map((layer) => layer.hashes));
+    // The files of 64 KiB or more: the random file and the 2 MB text file; the rest is smaller.
+    expect([...first[1]!.hashes.keys()].sort()).toEqual(['/data/text.txt', '/random.bin']);
   });
 
-  it('compresses only the layer the cache lacks, even when a cached layer has its size', async () => {
+  it('reads only the layer the cache lacks, even when a cached layer has its size', async () => {
     const last = first.at(-1)!;
     const previous = first.at(-2)!;
     // Two one-byte files at the same path: two layer tars of the same size, told apart by digest.
     expect(last.tarBytes).toBe(previous.tarBytes);
     await unlink(path.join(cacheDir, `${hexOf(last.diffId)}.json`));
-    const third = await readImageLayers(docker, TAG, { compressed: true, cacheDir });
+    const counting = new CountingDocker();
+    const third = await readImageLayers(counting, TAG, { compressed: true, cacheDir });
+    expect(counting.exports).toBe(1);
+    expect(third.map((layer) => layer.exported)).toEqual(
+      diffIds.map((_, i) => i === diffIds.length - 1),
+    );
     expect(third.map((layer) => layer.fromCache)).toEqual(
       diffIds.map((_, i) => i < diffIds.length - 1),
     );
     expect(third.map((layer) => layer.compressed)).toEqual(first.map((layer) => layer.compressed));
+    expect(third.map((layer) => layer.files)).toEqual(first.map((layer) => layer.files));
   });
 
   it('recovers when a cache record misleads it about a large layer', async () => {
@@ -162,7 +191,7 @@ describe.skipIf(engineMissing())('readImageLayers on the real engine', () => {
   });
 
   it('reads layers without compressing when not asked to', async () => {
-    const plain = await readImageLayers(docker, TAG, { compressed: false, cacheDir });
+    const plain = await readImageLayers(docker, TAG, { compressed: false });
     expect(plain.map((layer) => [layer.compressed, layer.fromCache])).toEqual(
       diffIds.map(() => [undefined, false]),
     );

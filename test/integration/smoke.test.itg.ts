@@ -324,6 +324,11 @@ describe.skipIf(skip)('runContainer and runSmoke on a real engine', () => {
       expect(before.medianMs).toBe(sorted(before.runsMs ?? [])[1]);
       expect(after?.medianMs).toBe(sorted(after?.runsMs ?? [])[1]);
       expect(result.coldStartDeltaMs).toBe((after?.medianMs ?? 0) - (before.medianMs ?? 0));
+      // The spread: the wider of the two images' ranges (slowest − fastest run).
+      const range = (xs: number[]) => Math.round(Math.max(...xs) - Math.min(...xs));
+      expect(result.coldStartSpreadMs).toBe(
+        Math.max(range(before.runsMs ?? []), range(after?.runsMs ?? [])),
+      );
       // The first runs' output is what the report shows.
       expect(after?.output).toMatch(/^ok numpy \d+ms$/m);
     });

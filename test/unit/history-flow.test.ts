@@ -19,7 +19,7 @@ import {
 } from '../../src/history/history.js';
 import { readSettings } from '../../src/inputs.js';
 import type { Settings } from '../../src/model/settings.js';
-import { readCachedSizes, writeCachedSize } from '../../src/measure/gzip-cache.js';
+import { readLayerRecords, writeLayerRecord } from '../../src/measure/layer-cache.js';
 import { renderReport } from '../../src/report/markdown.js';
 import type { ImageMeasurement, SlimpyReport } from '../../src/model/report.js';
 import { startCacheServiceFake, type CacheServiceFake } from '../support/cache-service-fake.js';
@@ -144,13 +144,12 @@ async function runJob(run: Run, index: number): Promise<RunResult> {
   const history = actionsSizeHistory(settings, readRunnerEvent(), log);
   const restored = await restoreHistory(history);
   // The pipeline's measure step: layers already in the cache are not compressed again.
-  const cached = await readCachedSizes(settings.cacheDir, run.layers.map(diffId));
+  const cached = await readLayerRecords(settings.cacheDir, run.layers.map(diffId));
   for (const n of run.layers.filter((n) => !cached.has(diffId(n)))) {
-    await writeCachedSize(settings.cacheDir, {
+    await writeLayerRecord(settings.cacheDir, {
       diffId: diffId(n),
       tarBytes: 1000 + n,
       compressed: 100 + n,
-      level: 6,
     });
   }
   const result = report(run.size);

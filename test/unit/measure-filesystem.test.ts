@@ -19,9 +19,11 @@ function layer(
     diffId: `sha256:${'0'.repeat(64)}`,
     tarBytes: 0,
     fromCache: false,
+    exported: true,
     files,
     whiteouts: changes.whiteouts ?? [],
     opaqueDirs: changes.opaqueDirs ?? [],
+    hashes: new Map(),
   };
 }
 

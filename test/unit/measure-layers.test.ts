@@ -100,6 +100,8 @@ describe('readImageLayers on each export layout', () => {
   let work: string;
   /** What /images/{name}/get returns for the image named like the key. */
   const exports = new Map<string, Buffer>();
+  /** The images exported so far, one entry per export request. */
+  const exportRequests: string[] = [];
 
   beforeAll(async () => {
     fixture = await layers();
@@ -122,6 +124,7 @@ describe('readImageLayers on each export layout', () => {
           JSON.stringify({ Id: `id-${name}`, RootFS: { Type: 'layers', Layers: fixture.diffIds } }),
         );
       }
+      exportRequests.push(name);
       response.setHeader('content-type', 'application/x-tar');
       // Small writes, so the reader sees entries split across many chunks.
       for (let offset = 0; offset < exported.length; offset += 1000) {
@@ -175,6 +178,79 @@ describe('readImageLayers on each export layout', () => {
       expect(warm.map((layer) => layer.fromCache)).toEqual([true, true, true]);
     },
   );
+
+  it.each(['legacy', 'oci', 'oci-gzip'])(
+    'serves a %s layer read once from the cache: the image is not exported again',
+    async (layout) => {
+      const cacheDir = path.join(work, `known-${layout}`);
+      const first = await readImageLayers(docker, layout, { compressed: true, cacheDir });
+      expect(first.map((layer) => layer.exported)).toEqual([true, true, true]);
+      exportRequests.length = 0;
+      const second = await readImageLayers(docker, layout, { compressed: true, cacheDir });
+      expect(exportRequests).toEqual([]);
+      expect(second.map((layer) => layer.exported)).toEqual([false, false, false]);
+      expect(second).toEqual(
+        first.map((layer) => ({ ...layer, exported: false, fromCache: true })),
+      );
+    },
+  );
+
+  it('reads only the layer the cache does not know', async () => {
+    const cacheDir = path.join(work, 'one-unknown');
+    await readImageLayers(docker, 'oci', { compressed: true, cacheDir });
+    await rm(path.join(cacheDir, `${fixture.diffIds[1]!.slice(7)}.json`));
+    exportRequests.length = 0;
+    const read = await readImageLayers(docker, 'oci', { compressed: true, cacheDir });
+    expect(exportRequests).toEqual(['id-oci']);
+    expect(read.map((layer) => [layer.exported, layer.fromCache])).toEqual([
+      [false, true],
+      [true, false],
+      [false, true],
+    ]);
+    expect(read[1]).toMatchObject({ whiteouts: ['/app/old.txt'], opaqueDirs: ['/cache'] });
+  });
+
+  it('leaves big layers uncompressed when asked, for a later read to compress alone', async () => {
+    const cacheDir = path.join(work, 'later');
+    const small = fixture.layerB.length;
+    const first = await readImageLayers(docker, 'oci', {
+      compressed: true,
+      cacheDir,
+      compressUpTo: small,
+    });
+    expect(first.map((layer) => [layer.compressed === undefined, layer.fromCache])).toEqual([
+      [true, false],
+      [false, false],
+      [true, false],
+    ]);
+    expect(first[0]!.files.map((file) => file.path)).toContain('/app/main.py');
+    exportRequests.length = 0;
+    const full = await readImageLayers(docker, 'oci', { compressed: true, cacheDir });
+    expect(exportRequests).toEqual(['id-oci']);
+    expect(full.map((layer) => [layer.exported, layer.fromCache])).toEqual([
+      [true, false],
+      [false, true],
+      [true, false],
+    ]);
+    expect(full.map((layer) => layer.compressed)).toEqual(
+      [fixture.layerA, fixture.layerB, fixture.layerA].map(
+        (layer) => gzipSync(layer, { level: 6 }).length,
+      ),
+    );
+  });
+
+  it('stops when its signal aborts: a cancelled run does not wait for the export', async () => {
+    const signal = AbortSignal.abort(new Error('the run was cancelled'));
+    await expect(readImageLayers(docker, 'oci', { compressed: true, signal })).rejects.toThrow(
+      'the run was cancelled',
+    );
+  });
+
+  it('keeps the content hash of every file of 64 KiB or more', async () => {
+    const read = await readImageLayers(docker, 'oci', { compressed: false });
+    // main.py is 7.5 kB: too small to be worth a duplicate finding, so not hashed.
+    expect([...read[0]!.hashes.keys()]).toEqual([]);
+  });
 
   it('takes gzip blobs’ own size as their compressed size', async () => {
     const read = await readImageLayers(docker, 'oci-gzip', { compressed: true, cacheDir: work });

@@ -118,6 +118,7 @@ function slimReport(overrides: Partial<SlimpyReport> = {}): SlimpyReport {
       before: smokeRun({ image: 'before' }),
       after: smokeRun({ image: 'after', medianMs: 2000, output: 'ok\n' }),
       coldStartDeltaMs: 800,
+      coldStartSpreadMs: 40,
     },
     budget: { metric: 'compressed', limit: 150 * MB, actual: 120 * MB, over: false },
     ...overrides,
@@ -239,9 +240,38 @@ describe('renderReport: a slimmed image', () => {
     expect(body).toContain('<code>python -c &#39;import duckdb, pyarrow&#39;</code>');
     expect(body).toContain('| before | ✅ passed | 0 | 1.2 s |');
     expect(body).toContain('| after | ✅ passed | 0 | 2.0 s |');
-    expect(body).toContain('Cold start: imports take +0.8 s without bytecode (median of 5 runs).');
+    expect(body).toContain(
+      'Cold start: imports take +0.8 s without bytecode (median of 5 runs each; the runs of one image vary by up to 40 ms).',
+    );
     expect(body).toContain(
       '<details><summary>Output on the slimmed image</summary>\n\n```text\nok\n```\n\n</details>',
+    );
+  });
+
+  it('calls a cold-start delta inside the spread of the runs no measurable change', () => {
+    const smoke = { ...slimReport().smoke!, coldStartDeltaMs: 30, coldStartSpreadMs: 120 };
+    expect(renderReport(slimReport({ smoke }), options)).toContain(
+      'Cold start: no measurable change without bytecode (+30 ms, inside the 0.1 s the runs of one image vary by; median of 5 runs each).',
+    );
+  });
+
+  it('says nothing about cold start when no bytecode was removed', () => {
+    const report = slimReport();
+    report.slim!.savings = report.slim!.savings.filter((saving) => saving.category !== 'pycache');
+    expect(renderReport(report, options)).not.toContain('Cold start');
+  });
+
+  it('says what the run cost, step by step', () => {
+    const timings = {
+      totalSeconds: 48.2,
+      steps: [
+        { step: 'Build the image', seconds: 22, startSeconds: 0.1 },
+        { step: 'Build the slimmed image', seconds: 20.5, startSeconds: 22.2, overlapped: true },
+        { step: 'Measure the image', seconds: 6.1, startSeconds: 22.2 },
+      ],
+    };
+    expect(renderReport(slimReport({ timings }), options)).toContain(
+      '<sub>slimpy took 48.2 s: Build the image 22.0 s · Build the slimmed image 20.5 s (in parallel) · Measure the image 6.1 s.</sub>',
     );
   });
 

@@ -1,16 +1,18 @@
 /**
  * Identical content at several paths of the final image. Candidates are visible regular files of
  * at least 64 kB whose size another visible file shares (hardlinks are one file, never a
- * duplicate) and of which at least one lies in the image's own layers; only those are hashed
- * (content-hash.ts). The scan is bounded: the biggest possible savings first, at most
- * `maxBytes` of candidate content and `maxFiles` files, so a huge image costs one export read.
+ * duplicate) and of which at least one lies in the image's own layers; only those are compared
+ * (by the content hashes the layer index holds, content-hash.ts). The comparison is bounded: the
+ * biggest possible savings first, at most `maxBytes` of candidate content and `maxFiles` files.
  */
+import { HASHED_MIN_BYTES } from '../layer-tar.js';
 import type { LayerContent } from '../layers.js';
 import type { HashRequest } from './content-hash.js';
 import { hashKey } from './content-hash.js';
 import type { LayerView } from './layer-view.js';
 
-export const DUPLICATE_MIN_SIZE = 64 * 1024;
+/** Smaller files are not hashed while the layers are read: their duplicates are never findings. */
+export const DUPLICATE_MIN_SIZE = HASHED_MIN_BYTES;
 
 export interface CandidateLimits {
   minSize?: number;
