@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Downloads the example's real wheels (manylinux, CPython 3.11) once into a git-ignored cache and
-# links them into examples/pyarrow-duckdb/wheels, the example's build context. Reused when present.
+# Downloads the examples' real wheels (manylinux, CPython 3.11) once into a git-ignored cache and
+# links them where each example's build reads them: examples/pyarrow-duckdb/wheels (all of them),
+# examples/single-stage/wheels (numpy and duckdb, COPYed in) and <cache>/index/single-stage
+# (pyarrow, which the single-stage example's pip downloads from a loopback index: `npm run demo`
+# serves it with scripts/wheel-index.py). Reused when present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache=${SLIMPY_WHEEL_CACHE:-.cache/wheels}
@@ -18,7 +21,22 @@ if ((${#missing[@]})); then
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d "$cache" "${missing[@]}" >&2
 fi
+# Links (or copies) the cached wheels of the named distributions into a directory.
+place() {
+  local into=$1 name f
+  shift
+  mkdir -p "$into"
+  for name in "$@"; do
+    for f in "$cache/$name"-*.whl; do
+      [ -e "$f" ] || continue
+      ln -f "$f" "$into/" 2>/dev/null || cp -f "$f" "$into/"
+    done
+  done
+}
 for f in "$cache"/*.whl; do
   ln -f "$f" "$dest/" 2>/dev/null || cp -f "$f" "$dest/"
 done
 ls "$dest" >&2
+# The single-stage example's wheels come from the same downloads (its requirements are a subset).
+place examples/single-stage/wheels numpy duckdb
+place "$cache/index/single-stage" pyarrow

@@ -41,11 +41,15 @@ describe('which prune category removes a path, in prune.sh order', () => {
 });
 
 /** A measured image from layers: what the pipeline's measureImage gives, sizes as the engine counts. */
-function image(layers: LayerContent[], baseLayers = 0): SavingsInput['before'] {
+function image(
+  layers: LayerContent[],
+  baseLayers = 0,
+  createdBy: string[] = [],
+): SavingsInput['before'] {
   const rows = layers.map((content, index) => ({
     diffId: content.diffId,
     size: historyBytes(content),
-    createdBy: `layer ${index + 1}`,
+    createdBy: createdBy[index] ?? `layer ${index + 1}`,
     base: index < baseLayers,
   }));
   const measurement = {
@@ -123,6 +127,43 @@ describe('savings that add up', () => {
       paths: [`${sp}/pip/__init__.py`],
     });
     expect(result.stillShipped[0]?.why).toMatch(/line 4 and deleted by layer 3/);
+  });
+
+  it('names the lines of a rebuilt layer and of the layer that deletes, from the commands slimpy extended', () => {
+    const venv0 = layer([file(`${venv}/pyvenv.cfg`, 10), file(`${sp}/pip/__init__.py`, 300)]);
+    const venv1 = layer([file(`${venv}/pyvenv.cfg`, 10), file(`${sp}/pip/__init__.py`, 300)]);
+    const install = 'RUN /bin/sh -c pip install numpy';
+    const before = image([base, venv0, layer([file(`${sp}/numpy/core.py`, 50)])], 1, [
+      '',
+      'RUN /bin/sh -c python3 -m venv /app/.venv',
+      install,
+    ]);
+    const after = image(
+      [base, venv1, layer([file(`${sp}/numpy/core.py`, 50)], { whiteouts: [`${sp}/pip`] })],
+      1,
+      [
+        '',
+        'RUN /bin/sh -c python3 -m venv /app/.venv && sh /tmp/slimpy-prune.sh --no-strip',
+        `${install} && sh /tmp/slimpy-prune.sh --prune all`,
+      ],
+    );
+    const result = measureSavings({
+      before,
+      after,
+      fixes: [{ rule: 'earlier-layers', lines: [4] }],
+      facts: facts([
+        [1, 4],
+        [2, 6],
+      ]),
+    });
+    expect(result.stillShipped[0]).toMatchObject({
+      layer: 2,
+      line: 4,
+      categories: [{ category: 'packaging', bytes: 300 }],
+    });
+    expect(result.stillShipped[0]?.why).toBe(
+      'Made by the instruction at line 4 and deleted by the instruction at line 6 (layer 3), a later one: that layer hides them, the earlier one still holds them.',
+    );
   });
 
   it('counts a copy that became a hard link as `duplicates`', () => {
