@@ -1,4 +1,5 @@
 /** The shipped examples the bench measures, and what it needs to know about each. */
+import path from 'node:path';
 
 export interface BenchExample {
   name: string;
@@ -8,9 +9,15 @@ export interface BenchExample {
   smoke: string;
   /**
    * The millpond-style variants of the example's Dockerfile (bench/fixtures/<name>/): the same
-   * file with one stage added between the builder and the final stage.
+   * file with one stage added between the builder and the final stage. Only for examples with a
+   * builder stage.
    */
-  millpond: { strict: string; tolerant: string };
+  millpond?: { strict: string; tolerant: string };
+  /**
+   * A directory of wheels the example's pip downloads from: served on loopback for the run
+   * (scripts/wheel-index.py) and passed as the build arg WHEEL_INDEX.
+   */
+  index?: string;
 }
 
 export const EXAMPLES: readonly BenchExample[] = [
@@ -22,6 +29,13 @@ export const EXAMPLES: readonly BenchExample[] = [
       strict: 'bench/fixtures/pyarrow-duckdb/Dockerfile.millpond',
       tolerant: 'bench/fixtures/pyarrow-duckdb/Dockerfile.millpond-tolerant',
     },
+  },
+  {
+    name: 'single-stage',
+    context: 'examples/single-stage',
+    smoke: 'python -c "import duckdb, pyarrow, numpy" && python -m app',
+    // scripts/fetch-wheels.sh puts pyarrow there.
+    index: path.join(process.env.SLIMPY_WHEEL_CACHE ?? '.cache/wheels', 'index', 'single-stage'),
   },
 ];
 

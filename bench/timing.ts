@@ -4,7 +4,8 @@
  *
  * Cold: built on a base the build cache has never seen (freshBase), so every instruction runs; the
  * plain build and the pipeline get a fresh base each, so neither warms the other. The base image
- * itself is local (nothing is pulled) and the wheels are in the build context (no index). For the
+ * itself is local (nothing is pulled) and the wheels are in the build context or on a loopback
+ * index (scripts/wheel-index.py, for the example whose pip downloads). For the
  * pipeline, the compressed-size cache starts empty too. Warm: the same again on the same bases, so
  * every step the run repeats comes from the build cache, and layer sizes from the size cache.
  */
@@ -31,6 +32,8 @@ export interface TimingOptions {
   example: BenchExample;
   /** The Python base image (scripts/base-image.sh). */
   pythonImage: string;
+  /** Build args besides PYTHON_IMAGE (the example's WHEEL_INDEX). */
+  buildArgs: Record<string, string>;
   workspace: string;
   /** Scratch directory of this example's run (pipeline outputs, size cache, logs). */
   workDir: string;
@@ -49,7 +52,7 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
       buildDockerfile(engine, {
         context: example.context,
         dockerfile: 'Dockerfile',
-        buildArgs: { PYTHON_IMAGE: plainBase },
+        buildArgs: { ...options.buildArgs, PYTHON_IMAGE: plainBase },
       }),
     );
 
@@ -92,7 +95,9 @@ async function timePipeline(
   const { example } = options;
   const inputs: Record<string, string> = {
     context: example.context,
-    'build-args': `PYTHON_IMAGE=${run.base}`,
+    'build-args': Object.entries({ ...options.buildArgs, PYTHON_IMAGE: run.base })
+      .map(([name, value]) => `${name}=${value}`)
+      .join('\n'),
     network: 'host',
     'smoke-test': example.smoke,
   };

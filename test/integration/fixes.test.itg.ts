@@ -27,7 +27,7 @@ import type { LayerRow, SlimpyReport } from '../../src/model/report.js';
 import { runSession, type SessionResult } from '../../src/session.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 import { collectingHooks, testHost } from '../support/hooks.js';
-import { startWheelIndex, type WheelIndex } from '../support/wheel-index.js';
+import { startWheelIndex, type WheelIndex } from '../../bench/wheel-index.js';
 
 const docker = testDocker();
 const runId = `test-fixes-${process.pid}`;

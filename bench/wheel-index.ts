@@ -1,4 +1,7 @@
-/** The loopback package index (scripts/wheel-index.py) for builds that download with pip. */
+/**
+ * The loopback package index (scripts/wheel-index.py) for builds that download with pip: the
+ * bench serves the single-stage example's pyarrow from it, and the integration tests use it too.
+ */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
