@@ -122,10 +122,12 @@ function attribution(
   const venvs = venvRoots(input.before.files);
   const isVenv = (root: string): boolean => venvs.has(root);
   return (path, delta) => {
-    if (after.get(path)?.linked && !before.get(path)?.linked) return 'duplicates';
-    if (delta < 0) return 'other';
     const was = input.before.files.get(path);
     const now = input.after.files.get(path);
+    // A copy that became a link, or a file a link was made to in a later layer (copied up there).
+    const linkedNow = after.get(path)?.linked === true && before.get(path)?.linked !== true;
+    if (linkedNow && (now?.type === 'hardlink' || delta < 0)) return 'duplicates';
+    if (delta < 0) return 'other';
     if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
     if (delivered.has('leftovers') && leftoverPart(path) !== undefined) return 'leftovers';
     const targeted = (before.get(path)?.layers ?? []).flatMap(
@@ -216,7 +218,10 @@ function shippedEntry(
     categories: [...byCategory.entries()]
       .map(([category, bytes]) => ({ category, bytes }))
       .sort((a, b) => b.bytes - a.bytes),
-    ...shippedWords(base, line, { layer: place.deleter + 1, line: place.lines[place.deleter] }),
+    ...shippedWords(
+      { base, line, packagingOnly: [...byCategory.keys()].every((c) => c === 'packaging') },
+      { layer: place.deleter + 1, line: place.lines[place.deleter] },
+    ),
     paths: [...gone]
       .sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1))
       .slice(0, EVIDENCE_PATHS)
@@ -260,10 +265,10 @@ function extendsCommand(text: string, original: string): boolean {
 }
 
 function shippedWords(
-  base: boolean,
-  line: number | undefined,
+  made: { base: boolean; line: number | undefined; packagingOnly: boolean },
   deleter: { layer: number; line: number | undefined },
 ): Pick<StillShipped, 'why' | 'fix'> {
+  const { base, line } = made;
   const deletedBy =
     deleter.line === undefined
       ? `layer ${deleter.layer}`
@@ -274,9 +279,16 @@ function shippedWords(
       fix: 'Nothing a later layer does removes them; a base image without them would.',
     };
   }
-  const made = line === undefined ? 'an earlier layer' : `the instruction at line ${line}`;
+  const maker = line === undefined ? 'an earlier layer' : `the instruction at line ${line}`;
+  const why = `Made by ${maker} and deleted by ${deletedBy}, a later one: that layer hides them, the earlier one still holds them.`;
+  if (made.packagingOnly) {
+    return {
+      why,
+      fix: 'pip and setuptools stay in the RUN that created the environment because a later RUN installs with them: create the environment and install into it in one RUN, or in a builder stage, to have them removed.',
+    };
+  }
   return {
-    why: `Made by ${made} and deleted by ${deletedBy}, a later one: that layer hides them, the earlier one still holds them.`,
+    why,
     fix: 'Delete them in the RUN that creates them (create a Python environment and install into it in one RUN), or build in a builder stage and copy only the result.',
   };
 }

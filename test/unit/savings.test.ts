@@ -169,14 +169,18 @@ describe('savings that add up', () => {
   it('counts a copy that became a hard link as `duplicates`', () => {
     const libs = [`${sp}/numpy.libs/libgfortran.so.5`, `${sp}/scipy.libs/libgfortran.so.5`];
     const before = image([base, layer([file(libs[0]!, 4000), file(libs[1]!, 4000)])]);
-    const after = image([base, layer([file(libs[0]!, 4000), hardlink(libs[1]!, libs[0]!)])]);
+    // Stripped, then linked: the file that keeps the data counts as strip, the link as duplicates.
+    const after = image([base, layer([file(libs[0]!, 3000), hardlink(libs[1]!, libs[0]!)])]);
     const result = measureSavings({
       before,
       after,
       fixes: [{ rule: 'duplicates', lines: [] }],
       facts: facts([]),
     });
-    expect(result.savings).toEqual([{ category: 'duplicates', files: 1, bytes: 4000 }]);
+    expect(result.savings).toEqual([
+      { category: 'duplicates', files: 1, bytes: 4000 },
+      { category: 'strip', files: 1, bytes: 1000 },
+    ]);
     expect(rowsSum(result)).toBe(before.measurement.size - after.measurement.size);
   });
 
