@@ -12,9 +12,9 @@
  * delivers the variant without this rule.
  */
 import { posix } from 'node:path';
-import { Add, Copy, Run, Workdir, type Flag, type Instruction } from 'dockerfile-ast';
+import { Add, Copy, Run, type Flag, type Instruction } from 'dockerfile-ast';
 import type { LayerFacts } from '../../model/fixes.js';
-import { lineList, lineOf, stageOf, variablesAt, type PlanContext } from '../context.js';
+import { lineList, lineOf, stageOf, variablesAt, workdirAt, type PlanContext } from '../context.js';
 import { copyWords, joinedArguments, offsetAt, runCommand } from '../parse.js';
 import { insertion, replacement } from '../rewrite.js';
 import { resolveStageReference, stageChain } from '../stages.js';
@@ -33,8 +33,6 @@ export function planInstallInputs(input: FixInput): FixRulePlan {
 interface Located {
   copy: Copy | Add;
   stage: number;
-  /** The instructions of the chain before the COPY (for its WORKDIR). */
-  before: Instruction[];
 }
 
 function planCopy(input: FixInput, line: number, plan: FixRulePlan): void {
@@ -80,15 +78,12 @@ function planCopy(input: FixInput, line: number, plan: FixRulePlan): void {
 
 /** The COPY or ADD at `line` in the built stage's chain. */
 function locate(context: PlanContext, line: number): Located | undefined {
-  const before: Instruction[] = [];
   for (const stage of context.chain) {
     for (const instruction of stageOf(context, stage).instructions) {
-      if (lineOf(instruction) === line) {
-        return instruction instanceof Copy || instruction instanceof Add
-          ? { copy: instruction, stage, before }
-          : undefined;
-      }
-      before.push(instruction);
+      if (lineOf(instruction) !== line) continue;
+      return instruction instanceof Copy || instruction instanceof Add
+        ? { copy: instruction, stage }
+        : undefined;
     }
   }
   return undefined;
@@ -138,11 +133,9 @@ function mountShape(
   if (layer === undefined) return { skip: 'its layer could not be told apart in the image' };
   const contents = checkContents(layer);
   if (contents !== undefined) return { skip: contents };
-  const target = targetOf(
-    layer,
-    posix.resolve(workdirAt(context, located.before), dest.value),
-    sourcePath,
-  );
+  // A WORKDIR from the base image is unknown here: `/` is checked against where the files went.
+  const workdir = workdirAt(context, copy) ?? '/';
+  const target = targetOf(layer, posix.resolve(workdir, dest.value), sourcePath);
   if ('skip' in target) return target;
   return { source: sourcePath, target: target.path, ...(from ? { from: from.name } : {}) };
 }
@@ -203,21 +196,6 @@ function targetOf(
   return { skip: 'slimpy could not tell from the image where it put its files' };
 }
 
-/** The WORKDIR in force after `before` (a relative one joins the one before it). */
-function workdirAt(context: PlanContext, before: readonly Instruction[]): string {
-  let dir = '/';
-  for (const instruction of before) {
-    if (!(instruction instanceof Workdir)) continue;
-    const value = expandVariables(
-      joinedArguments(instruction, context.parsed.escapeChar).trim(),
-      variablesAt(context, instruction),
-      context.parsed.escapeChar,
-    ).value;
-    dir = posix.resolve(dir, value);
-  }
-  return dir;
-}
-
 /**
  * The later RUNs that name `target` (they get the mount), or why the COPY must stay: anything
  * else that names it, or a RUN that deletes it.
@@ -228,8 +206,8 @@ function readersOf(
   target: string,
 ): { runs: Run[] } | { skip: string } {
   const runs: Run[] = [];
-  for (const { instruction, before } of laterInstructions(context, located)) {
-    const workdir = workdirAt(context, before);
+  for (const instruction of laterInstructions(context, located)) {
+    const workdir = workdirAt(context, instruction) ?? '/';
     if (instruction instanceof Run) {
       const command = runCommand(instruction, context.parsed.escapeChar);
       if (deletes(command, target, workdir)) {
@@ -254,26 +232,15 @@ function readersOf(
  * What comes after the COPY and sees its files: the rest of its stage, the stages built FROM it,
  * and every instruction that copies from or mounts one of those stages.
  */
-function laterInstructions(
-  context: PlanContext,
-  located: Located,
-): Array<{ instruction: Instruction; before: Instruction[] }> {
+function laterInstructions(context: PlanContext, located: Located): Instruction[] {
   const heirs = context.stages.filter((stage) =>
     stageChain(context.stages, stage.index).includes(located.stage),
   );
-  const result: Array<{ instruction: Instruction; before: Instruction[] }> = [];
-  for (const stage of heirs) {
-    const chain = stageChain(context.stages, stage.index);
-    const before = chain
-      .filter((index) => index !== stage.index)
-      .flatMap((index) => stageOf(context, index).instructions);
-    for (const instruction of stage.instructions) {
-      if (stage.index !== located.stage || lineOf(instruction) > lineOf(located.copy)) {
-        result.push({ instruction, before: [...before] });
-      }
-      before.push(instruction);
-    }
-  }
+  const result = heirs.flatMap((stage) =>
+    stage.instructions.filter(
+      (instruction) => stage.index !== located.stage || lineOf(instruction) > lineOf(located.copy),
+    ),
+  );
   const heirNames = new Set(
     heirs.flatMap((stage) => (stage.name ? [stage.name.toLowerCase()] : [])),
   );
@@ -282,7 +249,7 @@ function laterInstructions(
     for (const instruction of stage.instructions) {
       const text = joinedArguments(instruction, context.parsed.escapeChar).toLowerCase();
       if ([...heirNames].some((name) => new RegExp(`from=${escapeRegExp(name)}\\b`).test(text))) {
-        result.push({ instruction, before: [] });
+        result.push(instruction);
       }
     }
   }
