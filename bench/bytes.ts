@@ -13,14 +13,12 @@ import { runSmoke } from '../src/smoke/smoke.js';
 import { benchLabels, buildDockerfile, type BenchEngine } from './engine.js';
 import { unmillpond, type BenchExample } from './examples.js';
 import { measureLowerBound } from './lower-bound.js';
-import type { BytesResults, SmokeOutcome, Variant } from './results.js';
+import type { BytesResults, SavingsCheck, SmokeOutcome, Variant } from './results.js';
 
 const SMOKE_TIMEOUT_MS = 5 * 60_000;
 
 export interface BytesOptions {
   example: BenchExample;
-  /** The example's millpond-style fixtures. */
-  millpond: NonNullable<BenchExample['millpond']>;
   /** The cold pipeline run: its original and delivered images and smoke results. */
   pipeline: SessionResult;
   /** The base the pipeline built on (PYTHON_IMAGE); the millpond variants build on it too. */
@@ -47,17 +45,7 @@ export async function measureBytes(
   const original = await measure(report.before.id);
   const slimmedId = report.after?.id ?? report.before.id;
   const slimmed = await measure(slimmedId);
-  await checkFixtures(example, options.millpond);
-  progress('millpond-style build, strip errors fail the build');
-  const millpond = await millpondVariant(engine, options, measure, {
-    label: 'millpond-style script',
-    which: 'strict',
-  });
-  progress('millpond-style build, strip errors ignored');
-  const millpondTolerant = await millpondVariant(engine, options, measure, {
-    label: 'millpond-style script, strip errors ignored',
-    which: 'tolerant',
-  });
+  const millponds = await millpondVariants(engine, options, measure);
   progress('lower bound: tracing the smoke test');
   const lowerBound = await measureLowerBound(engine, example.smoke, original, slimmed);
   return {
@@ -76,9 +64,48 @@ export async function measureBytes(
       smoke: outcome(report.smoke?.after ?? report.smoke?.before),
       ...slimpyNote(pipeline),
     },
-    millpond,
-    millpondTolerant,
+    ...millponds,
     lowerBound,
+    savings: savingsCheck(pipeline),
+  };
+}
+
+async function millpondVariants(
+  engine: BenchEngine,
+  options: BytesOptions,
+  measure: (image: string) => Promise<MeasuredImage>,
+): Promise<Pick<BytesResults, 'millpond' | 'millpondTolerant'>> {
+  const { example, progress } = options;
+  if (!example.millpond) return {};
+  await checkFixtures(example);
+  progress('millpond-style build, strip errors fail the build');
+  const millpond = await millpondVariant(engine, options, measure, {
+    label: 'millpond-style script',
+    which: 'strict',
+  });
+  progress('millpond-style build, strip errors ignored');
+  const millpondTolerant = await millpondVariant(engine, options, measure, {
+    label: 'millpond-style script, strip errors ignored',
+    which: 'tolerant',
+  });
+  return { millpond, millpondTolerant };
+}
+
+/** The table's rows against the measured change, and how much of two findings the fixes took. */
+function savingsCheck(pipeline: SessionResult): SavingsCheck {
+  const { report } = pipeline;
+  const savings = report.slim?.savings ?? [];
+  const row = (category: string): number =>
+    savings.find((saving) => saving.category === category)?.bytes ?? 0;
+  return {
+    rows: savings.reduce((sum, saving) => sum + saving.bytes, 0),
+    delta: report.before.size - (report.after ?? report.before).size,
+    findingsLeftoversAndInputs: (report.findings ?? [])
+      .filter(
+        (finding) => finding.kind === 'package-leftovers' || finding.kind === 'install-inputs',
+      )
+      .reduce((sum, finding) => sum + finding.bytes, 0),
+    fixedLeftoversAndInputs: row('leftovers') + row('install-inputs'),
   };
 }
 
@@ -96,7 +123,7 @@ async function millpondVariant(
   try {
     id = await buildDockerfile(engine, {
       context: options.example.context,
-      dockerfile: path.resolve(options.millpond[variant.which]),
+      dockerfile: path.resolve(options.example.millpond?.[variant.which] ?? ''),
       buildArgs: { PYTHON_IMAGE: options.base },
     });
   } catch (error) {
@@ -126,12 +153,9 @@ async function millpondVariant(
 }
 
 /** A fixture must be the example's Dockerfile plus its millpond stage, nothing else. */
-async function checkFixtures(
-  example: BenchExample,
-  millpond: BytesOptions['millpond'],
-): Promise<void> {
+async function checkFixtures(example: BenchExample): Promise<void> {
   const dockerfile = await readFile(path.join(example.context, 'Dockerfile'), 'utf8');
-  for (const fixture of Object.values(millpond)) {
+  for (const fixture of Object.values(example.millpond ?? {})) {
     const text = await readFile(fixture, 'utf8');
     if (collapseBlankLines(unmillpond(text)) !== collapseBlankLines(dockerfile)) {
       throw new Error(

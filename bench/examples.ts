@@ -1,4 +1,5 @@
 /** The shipped examples the bench measures, and what it needs to know about each. */
+import path from 'node:path';
 
 export interface BenchExample {
   name: string;
@@ -10,12 +11,17 @@ export interface BenchExample {
   appFile: string;
   /**
    * The millpond-style variants of the example's Dockerfile (bench/fixtures/<name>/): the same
-   * file with one stage added between the builder and the final stage. Without them the example
-   * has no byte figures (time only).
+   * file with one stage added between the builder and the final stage. Only for examples with a
+   * builder stage; without them the example has no millpond rows.
    */
   millpond?: { strict: string; tolerant: string };
   /** Whether the compressed-size figures (slimpy against GNU gzip) are taken. */
   compressedFigures: boolean;
+  /**
+   * A directory of wheels the example's pip downloads from: served on loopback for the run
+   * (scripts/wheel-index.py) and passed as the build arg WHEEL_INDEX.
+   */
+  index?: string;
 }
 
 export const EXAMPLES: readonly BenchExample[] = [
@@ -37,6 +43,15 @@ export const EXAMPLES: readonly BenchExample[] = [
     smoke: 'python -c "import torch, fastapi, uvicorn, numpy" && python -m app',
     appFile: 'app/__main__.py',
     compressedFigures: false,
+  },
+  {
+    name: 'single-stage',
+    context: 'examples/single-stage',
+    smoke: 'python -c "import duckdb, pyarrow, numpy" && python -m app',
+    appFile: 'app/__main__.py',
+    compressedFigures: false,
+    // scripts/fetch-wheels.sh puts pyarrow there.
+    index: path.join(process.env.SLIMPY_WHEEL_CACHE ?? '.cache/wheels', 'index', 'single-stage'),
   },
 ];
 

@@ -29,6 +29,7 @@ import {
 } from './results.js';
 import { renderResults } from './table.js';
 import { measureTime } from './timing.js';
+import { startWheelIndex } from './wheel-index.js';
 
 const RESULTS_DIR = 'bench/results';
 /** Scratch space of the latest run: pipeline outputs and logs (git-ignored, kept for reading). */
@@ -39,6 +40,10 @@ const DEFINITIONS: Record<string, string> = {
     'uncompressed, as slimpy reports it (`docker images` on the classic store); MB = 10^6 bytes. ' +
     'Compressed: the sum of the layers’ gzip -6 sizes, what a registry push transfers.',
   Saved: '(original − image) ÷ original.',
+  'Where the bytes went':
+    'the rows of slimpy’s table summed (bytes that left the image, by rule), against the measured change of the image’s size.',
+  'Fix rules':
+    'what the `leftovers` and `install-inputs` rows removed, against the bytes the findings (measured on the original image) attribute to package-manager leftovers and install inputs.',
   'Gap to bound closed':
     '(original − image) ÷ (original − lower bound): how much of what could go, went.',
   'Lower bound': `the base image (which every variant ships as it is) plus the distinct files of the image’s own layers that the smoke test opens or executes, at their sizes as built. Found by ${LOWER_BOUND_METHOD}. The stripped bound takes the same files at their sizes in slimpy’s image: stripping shrinks files that must stay, so the bound for strip-and-delete is lower.`,
@@ -46,7 +51,7 @@ const DEFINITIONS: Record<string, string> = {
     'strip every file whose name matches `*.so*` (`strip --strip-unneeded`, slimpy’s flags), delete `tests/` and `__pycache__/` directories, `*.pyi` and `*.pyc`, in a stage derived from the builder whose venv the final stage copies, as slimpy does (bench/fixtures/). Built once with strip errors failing the build, once with `|| true` per file.',
   'Smoke test':
     'the command above, run by slimpy’s smoke runner (no network, all capabilities dropped) in each image.',
-  Cold: 'every instruction of the Dockerfile runs: the example is built on its Python base plus one layer with one empty file, which no build cache entry descends from (a fresh one for the plain build and one for the pipeline, so neither warms the other). The base is local, nothing is pulled; the wheels are in the build context. For the pipeline the layer cache (sizes, file index, content hashes) is empty as well.',
+  Cold: 'every instruction of the Dockerfile runs: the example is built on its Python base plus one layer with one empty file, which no build cache entry descends from (a fresh one for the plain build and one for the pipeline, so neither warms the other). The base is local, nothing is pulled; the wheels are in the build context, or (single-stage’s pyarrow) on a package index on loopback (scripts/wheel-index.py), from which pip downloads and caches them. For the pipeline the layer cache (sizes, file index, content hashes) is empty as well.',
   Warm: 'the same builds again right after, on the same bases: every step from the build cache, every layer known from the layer cache.',
   'Plain build':
     'one build of the example’s Dockerfile through the Engine API, as slimpy sends it (same context tar, BuildKit, network host).',
@@ -151,23 +156,51 @@ async function benchExample(
     choice: BenchChoice;
   },
 ): Promise<ExampleResults> {
-  const { progress, choice } = context;
+  const { choice } = context;
   const results: ExampleResults = { name: example.name, smoke: example.smoke };
-  const wantsBytes = choice.figures.has('bytes') && example.millpond !== undefined;
+  const wantsBytes = choice.figures.has('bytes');
   if (!choice.figures.has('time') && !wantsBytes && !choice.figures.has('compressed'))
     return results;
+  // An example whose pip downloads gets its package index on loopback for its whole run.
+  const index = example.index ? await startWheelIndex(example.index) : undefined;
+  try {
+    return await benchWithIndex(engine, example, {
+      ...context,
+      results,
+      wantsBytes,
+      buildArgs: index ? { WHEEL_INDEX: index.url } : {},
+    });
+  } finally {
+    index?.stop();
+  }
+}
+
+async function benchWithIndex(
+  engine: BenchEngine,
+  example: BenchExample,
+  context: {
+    pythonImage: string;
+    machine: MachineFacts;
+    progress: (line: string) => void;
+    choice: BenchChoice;
+    results: ExampleResults;
+    wantsBytes: boolean;
+    buildArgs: Record<string, string>;
+  },
+): Promise<ExampleResults> {
+  const { progress, choice, results, wantsBytes } = context;
   const timing = await measureTime(engine, {
     example,
     pythonImage: context.pythonImage,
+    buildArgs: context.buildArgs,
     workspace: process.cwd(),
     workDir: path.join(WORK_DIR, example.name),
     progress,
   });
   if (choice.figures.has('time')) results.time = timing.time;
-  if (wantsBytes && example.millpond) {
+  if (wantsBytes) {
     results.bytes = await measureBytes(engine, {
       example,
-      millpond: example.millpond,
       pipeline: timing.cold,
       base: timing.pipelineBase,
       sizeCacheDir: timing.sizeCacheDir,

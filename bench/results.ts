@@ -94,9 +94,23 @@ export interface LowerBound {
 export interface BytesResults {
   original: Variant;
   slimpy: Variant;
-  millpond: Variant;
-  millpondTolerant: Variant;
+  /** Only for examples with a builder stage (bench/fixtures/<name>/). */
+  millpond?: Variant;
+  millpondTolerant?: Variant;
   lowerBound: LowerBound;
+  savings: SavingsCheck;
+}
+
+/** slimpy's "Where the bytes went" against the measured change, from the cold pipeline run. */
+export interface SavingsCheck {
+  /** The rows of the table, summed. */
+  rows: number;
+  /** original size − delivered size, as measured. */
+  delta: number;
+  /** Bytes the findings attribute to package-manager leftovers and install inputs. */
+  findingsLeftoversAndInputs: number;
+  /** What the `leftovers` and `install-inputs` rows removed. */
+  fixedLeftoversAndInputs: number;
 }
 
 export interface PipelineTiming {

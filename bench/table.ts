@@ -6,6 +6,7 @@ import type {
   ExampleResults,
   LowerBound,
   MachineFacts,
+  SavingsCheck,
   ScenarioTiming,
   SmokeOutcome,
   TimeResults,
@@ -45,6 +46,7 @@ function renderExample(example: ExampleResults): string[] {
     `Smoke test: \`${example.smoke}\``,
     '',
     ...section(example.bytes ? bytesTable(example.bytes) : []),
+    ...section(example.bytes ? savingsLines(example.bytes.savings) : []),
     ...section(example.time ? timeTable(example.time) : []),
     ...section(example.compressed ? compressedTable(example.compressed) : []),
   ];
@@ -69,9 +71,22 @@ function bytesTable(bytes: BytesResults): string[] {
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     `| original | ${mb(reference)} | – | – | – | ${original.compressed === undefined ? '–' : mb(original.compressed)} | ${smokeCell(original.smoke)} |`,
     row(slimpy),
-    row(millpond),
-    row(millpondTolerant),
+    ...(millpond ? [row(millpond)] : []),
+    ...(millpondTolerant ? [row(millpondTolerant)] : []),
     ...boundRows(reference, lowerBound),
+  ];
+}
+
+/** "Where the bytes went" against the measured change, and what the fix rules took. */
+function savingsLines(check: SavingsCheck): string[] {
+  const apart = check.delta !== 0 ? (Math.abs(check.rows - check.delta) / check.delta) * 100 : 0;
+  const share =
+    check.findingsLeftoversAndInputs > 0
+      ? `${((check.fixedLeftoversAndInputs / check.findingsLeftoversAndInputs) * 100).toFixed(1)} %`
+      : '–';
+  return [
+    `- Where the bytes went: the rows add up to ${mb(check.rows)}; the image shrank by ${mb(check.delta)} (${apart.toFixed(2)} % apart).`,
+    `- Fix rules: the \`leftovers\` and \`install-inputs\` rows removed ${mb(check.fixedLeftoversAndInputs)} of the ${mb(check.findingsLeftoversAndInputs)} the findings attribute to package-manager leftovers and install inputs (${share}).`,
   ];
 }
 

@@ -4,7 +4,8 @@
  *
  * - Cold: built on a base the build cache has never seen (freshBase), so every instruction runs;
  *   the plain build and the pipeline get a fresh base each, so neither warms the other. The base
- *   image itself is local (nothing is pulled) and the wheels are in the build context (no index).
+ *   image itself is local (nothing is pulled) and the wheels are in the build context or on a loopback
+ *   index (scripts/wheel-index.py, for the example whose pip downloads).
  *   For the pipeline, the layer cache starts empty too.
  * - Warm: the same again on the same bases: every step from the build cache, every layer known.
  * - Pull request: one application file changed, as a typical pull request does; the plain build
@@ -37,6 +38,8 @@ export interface TimingOptions {
   example: BenchExample;
   /** The Python base image (scripts/base-image.sh). */
   pythonImage: string;
+  /** Build args besides PYTHON_IMAGE (the example's WHEEL_INDEX). */
+  buildArgs: Record<string, string>;
   workspace: string;
   /** Scratch directory of this example's run (pipeline outputs, size cache, logs). */
   workDir: string;
@@ -57,7 +60,7 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
       buildDockerfile(engine, {
         context,
         dockerfile: 'Dockerfile',
-        buildArgs: { PYTHON_IMAGE: plainBase },
+        buildArgs: { ...options.buildArgs, PYTHON_IMAGE: plainBase },
       }),
     );
     progress(`  ${plainSeconds.toFixed(1)} s`);
@@ -123,7 +126,9 @@ async function timePipeline(
   const { example } = options;
   const inputs: Record<string, string> = {
     context: run.context,
-    'build-args': `PYTHON_IMAGE=${run.base}`,
+    'build-args': Object.entries({ ...options.buildArgs, PYTHON_IMAGE: run.base })
+      .map(([name, value]) => `${name}=${value}`)
+      .join('\n'),
     network: 'host',
     'smoke-test': example.smoke,
   };

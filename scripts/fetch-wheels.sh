@@ -4,6 +4,9 @@
 # Usage: fetch-wheels.sh [CONTEXT]; default examples/pyarrow-duckdb, whose wheels sit at the top
 # of the cache; any other context gets its own sub-directory (the bench's large example:
 # bench/examples/torch-fastapi, torch from pip's find-links folder).
+# The default run also places the single-stage example's wheels: examples/single-stage/wheels
+# (numpy and duckdb, COPYed in) and <cache>/index/single-stage (pyarrow, which its pip downloads
+# from a loopback index: `npm run demo` serves it with scripts/wheel-index.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 context=${1:-examples/pyarrow-duckdb}
@@ -23,7 +26,24 @@ if ((${#missing[@]})); then
     --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
     -d "$cache" "${missing[@]}" >&2
 fi
+# Links (or copies) the cached wheels of the named distributions into a directory.
+place() {
+  local into=$1 name f
+  shift
+  mkdir -p "$into"
+  for name in "$@"; do
+    for f in "$cache/$name"-*.whl; do
+      [ -e "$f" ] || continue
+      ln -f "$f" "$into/" 2>/dev/null || cp -f "$f" "$into/"
+    done
+  done
+}
 for f in "$cache"/*.whl; do
   ln -f "$f" "$dest/" 2>/dev/null || cp -f "$f" "$dest/"
 done
 ls "$dest" >&2
+if [ "$context" = examples/pyarrow-duckdb ]; then
+  # The single-stage example's wheels come from the same downloads (its requirements are a subset).
+  place examples/single-stage/wheels numpy duckdb
+  place "$cache/index/single-stage" pyarrow
+fi

@@ -3,6 +3,7 @@
  * the build (a bind mount under BuildKit, a COPY under the classic builder) and the shell command
  * that runs it.
  */
+import { PRUNE_CATEGORIES } from '../model/categories.js';
 
 /** Where the prune script sits inside the build container while it runs. */
 export const SCRIPT_TARGET = '/tmp/slimpy-prune.sh';
@@ -50,4 +51,30 @@ export function shellQuote(word: string): string {
  */
 function rootWord(root: string): string {
   return /^[A-Za-z0-9_./:=@%+,*?[\]-]+$/.test(root) ? root : shellQuote(root);
+}
+
+/**
+ * The script's words (as src/slim/script.ts writes them) for a narrower run: without strip,
+ * and without some categories, e.g. `packaging` where a later RUN still installs with pip.
+ */
+export function narrowedArgs(
+  scriptArgs: readonly string[],
+  narrowing: { strip?: false; without?: readonly string[] },
+): string[] {
+  const args: string[] = [];
+  for (let i = 0; i < scriptArgs.length; i += 1) {
+    const word = scriptArgs[i] ?? '';
+    if (word === '--prune' && i + 1 < scriptArgs.length) {
+      const value = scriptArgs[i + 1] ?? '';
+      const kept = (value === 'all' ? [...PRUNE_CATEGORIES] : value.split(',')).filter(
+        (category) => category !== 'none' && !narrowing.without?.includes(category),
+      );
+      args.push('--prune', kept.length > 0 ? kept.join(',') : 'none');
+      i += 1;
+    } else if (word !== '--no-strip') {
+      args.push(word);
+    }
+  }
+  const strip = narrowing.strip ?? !scriptArgs.includes('--no-strip');
+  return strip ? args : ['--no-strip', ...args];
 }

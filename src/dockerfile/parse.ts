@@ -7,6 +7,7 @@ import {
   Arg,
   Copy,
   DockerfileParser,
+  type Add,
   From,
   Run,
   type Dockerfile,
@@ -179,12 +180,12 @@ export function joinContinuations(raw: string, escapeChar: string): string {
 }
 
 /** True when the instruction is written in exec (JSON array) form. */
-export function isExecForm(instruction: Run | Copy): boolean {
+export function isExecForm(instruction: Run | Copy | Add): boolean {
   return instruction.getOpeningBracket() !== null && instruction.getClosingBracket() !== null;
 }
 
-/** The words of a COPY after its flags: sources then destination, in either form. */
-export function copyWords(copy: Copy, escapeChar: string): string[] {
+/** The words of a COPY (or ADD) after its flags: sources then destination, in either form. */
+export function copyWords(copy: Copy | Add, escapeChar: string): string[] {
   return (
     execFormWords(copy, escapeChar) ?? copy.getArguments().map((argument) => argument.getValue())
   );
@@ -195,7 +196,7 @@ export function runCommand(run: Run, escapeChar: string): string {
   return execFormWords(run, escapeChar)?.join(' ') ?? joinedArguments(run, escapeChar);
 }
 
-function execFormWords(instruction: Run | Copy, escapeChar: string): string[] | undefined {
+function execFormWords(instruction: Run | Copy | Add, escapeChar: string): string[] | undefined {
   if (!isExecForm(instruction)) return undefined;
   // dockerfile-ast drops spaces inside JSON strings; JSON.parse keeps them.
   try {

@@ -92,10 +92,13 @@ export interface SlimPlan {
 export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
   assertUsableScriptPath(options.scriptPath);
   const planned = planContext(parseDockerfile(dockerfile), options);
-  // The fix rules append after the prune, and may add words to it (the prune's RUNs do not
+  // The fix rules append after the prune, and may add words to it (where the prune runs does not
   // depend on its words).
   const prunedRuns = new Set(planSameRun(planned).runs.map((run) => run.line));
-  const fixes = planFixes(planned, options.fixes, prunedRuns);
+  const anywhere =
+    prunedRuns.size > 0 ||
+    planDerivedStages(planned, chainReferences(planned).copies).stages.length > 0;
+  const fixes = planFixes(planned, options.fixes, { runs: prunedRuns, anywhere });
   const context = { ...planned, scriptArgs: [...planned.scriptArgs, ...fixes.scriptArgs] };
   const references = chainReferences(context);
   const derived = planDerivedStages(context, references.copies);

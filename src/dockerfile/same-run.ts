@@ -16,6 +16,7 @@ import {
   type PlanContext,
 } from './context.js';
 import {
+  narrowedArgs,
   pruneCommand,
   REMOVE_SCRIPT,
   scriptCopyInstruction,
@@ -37,10 +38,13 @@ export interface SameRunPlan {
 export function planSameRun(context: PlanContext): SameRunPlan {
   const plan: SameRunPlan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
+  const installs = (instruction: Instruction): boolean =>
+    instruction instanceof Run &&
+    installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar));
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof Run)) return;
-    if (!installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar))) return;
-    planRun(context, instruction, instructions.slice(0, position), plan);
+    if (!(instruction instanceof Run) || !installs(instruction)) return;
+    const later = instructions.slice(position + 1).find(installs);
+    planRun(context, instruction, instructions.slice(0, position), plan, later);
   });
   if (plan.runs.length > 0 && !context.mounts) {
     plan.notes.push(
@@ -50,11 +54,16 @@ export function planSameRun(context: PlanContext): SameRunPlan {
   return plan;
 }
 
+/**
+ * `laterInstall`: a later RUN that installs packages too, with pip or setuptools of an
+ * environment this prune would otherwise remove as `packaging`.
+ */
 function planRun(
   context: PlanContext,
   run: Run,
   before: readonly Instruction[],
   into: SameRunPlan,
+  laterInstall: Instruction | undefined,
 ): void {
   const line = lineOf(run);
   if (!isPosixShell(shellInForce(before))) {
@@ -68,16 +77,12 @@ function planRun(
     lookup: variablesAt(context, run),
     workdir: workdirAt(context, run),
   });
+  const narrowed = laterInstall
+    ? narrowedArgs(context.scriptArgs, { without: ['packaging'] })
+    : context.scriptArgs;
   // Guessed roots come with the usual places, and the prune skips a guess that does not exist.
-  const prune = pruneCommand(
-    roots.length > 0 ? [...context.scriptArgs, '--also-usual'] : context.scriptArgs,
-    roots,
-  );
-  const appended = appendToRun(
-    context.parsed,
-    run,
-    context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`,
-  );
+  const args = roots.length > 0 ? [...narrowed, '--also-usual'] : narrowed;
+  const appended = appendToRun(context.parsed, run, pruneInvocation(context, args, roots));
   if ('skip' in appended) {
     into.skipped.push(
       `The RUN at line ${line} installs Python packages but was not slimmed: ${appended.skip}.`,
@@ -91,10 +96,29 @@ function planRun(
   into.notes.push(
     `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where}.`,
   );
+  if (laterInstall && narrowed.join(' ') !== context.scriptArgs.join(' ')) {
+    into.notes.push(
+      `The prune at line ${line} keeps pip, setuptools and wheel: the RUN at line ${lineOf(laterInstall)} still installs packages.`,
+    );
+  }
+}
+
+/** The prune as a command to append to a RUN; the classic builder's copy of it is removed after. */
+export function pruneInvocation(
+  context: PlanContext,
+  args: readonly string[],
+  roots: readonly string[],
+): string {
+  const prune = pruneCommand(args, roots);
+  return context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`;
 }
 
 /** The mount goes right after the RUN keyword; the classic builder's COPY goes on the line above. */
-function scriptDelivery(context: PlanContext, run: Run, before: readonly Instruction[]): TextEdit {
+export function scriptDelivery(
+  context: PlanContext,
+  run: Run,
+  before: readonly Instruction[],
+): TextEdit {
   const { source } = context.parsed;
   if (context.mounts) {
     const keywordEnd = offsetAt(source, run.getInstructionRange().end);

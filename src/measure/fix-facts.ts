@@ -7,7 +7,7 @@
 import path from 'node:path';
 import type { EnvironmentFact, FixFacts, LayerFacts, LeftoverFact } from '../model/fixes.js';
 import { layerOrigins, type OriginInput } from './findings/origins.js';
-import { leftoverDir, leftoverPart } from './findings/rules.js';
+import { installInputDirs, isInstallInput, leftoverDir, leftoverPart } from './findings/rules.js';
 import type { FileEntry, LayerContent } from './layers.js';
 import { isVenvPackaging, siteOf } from './prune-paths.js';
 
@@ -16,6 +16,9 @@ export function fixFacts(input: OriginInput): FixFacts {
   const venvs = venvRoots(input.layers);
   const isVenv = (root: string): boolean => venvs.has(root);
   const below = new DirsWithContent();
+  const inputDirs = installInputDirs(
+    input.layers.flatMap((layer) => layer.files.map((entry) => entry.path)),
+  );
   const layers: LayerFacts[] = [];
   input.layers.forEach((layer, index) => {
     const origin = origins[index];
@@ -26,7 +29,13 @@ export function fixFacts(input: OriginInput): FixFacts {
         index,
         bytes: files.reduce((sum, file) => sum + file.size, 0),
         leftovers: leftovers(files),
-        copied: copy ? files.map(({ path: file, size }) => ({ path: file, size })) : [],
+        copied: copy
+          ? files.map(({ path: file, size }) => ({
+              path: file,
+              size,
+              input: isInstallInput(file, inputDirs),
+            }))
+          : [],
         occupied: copy ? below.occupiedAbove(files) : [],
         environments: environments(files, isVenv),
       };

@@ -46,8 +46,11 @@ export interface LayerFacts {
   bytes: number;
   /** Package-manager caches and lists it ships, by kind and directory. */
   leftovers: LeftoverFact[];
-  /** COPY and ADD layers: the regular files it adds (other layers: empty). */
-  copied: Array<{ path: string; size: number }>;
+  /**
+   * COPY and ADD layers: the regular files it adds (other layers: empty); `input` marks wheels,
+   * sdists and requirements files, what pip reads to install.
+   */
+  copied: Array<{ path: string; size: number; input: boolean }>;
   /**
    * COPY and ADD layers: the directories above its files under which a lower layer already had
    * files; a bind mount on one of them would hide those files from the RUNs it is mounted into.

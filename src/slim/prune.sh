@@ -1,8 +1,8 @@
 #!/bin/sh
 # slimpy prune: makes the Python environments that reach a Docker image smaller.
 #
-#   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE]
-#               [--also-usual] [--] [ROOT...]
+#   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--dedupe]
+#               [--manifest FILE] [--also-usual] [--] [ROOT...]
 #
 # Finds the Python environments under each ROOT (site-packages / dist-packages directories, or the
 # ROOT itself when it holds *.dist-info directly, as `pip install --target` leaves it; a virtual
@@ -42,13 +42,15 @@ JIT_PACKAGES='torch triton cupy cupyx cupy_backends numba pycuda pyopencl cffi c
 
 usage() {
   cat <<'EOF'
-usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE] [--] [ROOT...]
+usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--dedupe] [--manifest FILE] [--] [ROOT...]
 
   --no-strip        do not strip debug symbols from ELF files
   --prune LIST      categories to remove (default: all): tests, pycache, stubs, sources,
                     static-libs, packaging, caches; `none` removes nothing
   --keep GLOB       never remove or strip a path matching GLOB, nor anything under it
                     (matched against absolute paths, e.g. '*/h5py/tests/*'); repeatable
+  --dedupe          make identical files (64 kB or more, same mode and owner) inside the
+                    environments hard links of one another, after stripping
   --manifest FILE   write a JSON manifest of what was done to FILE
   --also-usual      search the usual places too, and skip a ROOT that does not exist silently
                     (for roots that are a planner's guess, such as a RUN's install target)
@@ -706,6 +708,64 @@ strip_site() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Duplicates (--dedupe): identical files inside the environments become hard links of one file,
+# so the layer stores their data once (wheels bundle the same libgfortran in numpy.libs and
+# scipy.libs). Only regular files of 64 kB or more with one link, the same size, mode, owner and
+# file system (a link shares all of them), compared byte for byte before linking; never a kept
+# path. Runs after strip, which leaves identical inputs identical.
+
+# __dstat PATH...: "SIZE MODE UID GID DEV LINKS PATH" for each file that may be linked.
+dedupe_stat() {
+  for _f do
+    case $_f in *"$NL"*) continue ;; esac
+    kept "$_f" && continue
+    stat -c '%s %a %u %g %d %h %n' "$_f" 2>/dev/null
+  done
+}
+
+# Links the files of one group (same size, mode, owner, device; one path a line) by content.
+dedupe_group() {
+  printf '%s\n' "$1" | while IFS= read -r _p; do
+    _sum=$(sha256sum "$_p" 2>/dev/null || cksum "$_p" 2>/dev/null) || continue
+    printf '%s %s\n' "${_sum%% *}" "$_p"
+  done | sort | {
+    _orig= _orig_sum=
+    while read -r _sum _p; do
+      if [ "$_sum" = "$_orig_sum" ] && cmp -s "$_orig" "$_p" 2>/dev/null; then
+        _size=$(file_sizes "$_p")
+        # A link beside the copy, then renamed over it: the copy is never missing.
+        if ln "$_orig" "$_p.slimpy-link" 2>/dev/null && mv -f "$_p.slimpy-link" "$_p" 2>/dev/null; then
+          echo "1 $_size" >>"$SLIMPY_WORK/dedupe.records"
+        else
+          rm -f "$_p.slimpy-link"
+          warn "dedupe: could not link $_p to $_orig"
+        fi
+      else
+        _orig=$_p _orig_sum=$_sum
+      fi
+    done
+  }
+}
+
+dedupe_root() {
+  _list=$SLIMPY_WORK/dedupe.list
+  find "$1" -type f -size +63k \( -path '*/site-packages/*' -o -path '*/dist-packages/*' \) \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __dstat {} + 2>/dev/null | sort >"$_list"
+  _key= _group=
+  while read -r _s _m _u _g _d _h _p; do
+    [ "$_h" = 1 ] || continue
+    if [ "$_s $_m $_u $_g $_d" = "$_key" ]; then
+      _group=$_group$NL$_p
+    else
+      case $_group in *"$NL"*) dedupe_group "$_group" ;; esac
+      _key="$_s $_m $_u $_g $_d" _group=$_p
+    fi
+  done <"$_list"
+  case $_group in *"$NL"*) dedupe_group "$_group" ;; esac
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # binutils: used when there, installed (and removed again) when the stage can, skipped if not.
 
 # Sets SLIMPY_STRIP / SLIMPY_READELF, installing binutils if needed; sets STRIP_REASON on failure.
@@ -821,9 +881,14 @@ process_root() {
 # Reporting.
 
 sum_category() {
-  if [ -f "$SLIMPY_WORK/cat.$1" ]; then
+  sum_records "$SLIMPY_WORK/cat.$1"
+}
+
+# Sums the "FILES BYTES" lines of file $1; prints "FILES BYTES" (0 0 when there is none).
+sum_records() {
+  if [ -f "$1" ]; then
     _f=0 _b=0
-    while read -r _x _y; do _f=$((_f + _x)) _b=$((_b + _y)); done <"$SLIMPY_WORK/cat.$1"
+    while read -r _x _y; do _f=$((_f + _x)) _b=$((_b + _y)); done <"$1"
     echo "$_f $_b"
   else
     echo '0 0'
@@ -885,7 +950,11 @@ report() {
     printf 'slimpy: left %s paths as they were: the OS package manager owns them\n' \
       "$(sort -u "$SLIMPY_WORK/owned.kept" | grep -c .)"
   fi
-  _saved=$((_removed + _strip_before - _strip_after))
+  _dd=$(sum_records "$SLIMPY_WORK/dedupe.records")
+  [ "$DEDUPE" = 1 ] && printf 'slimpy: duplicates   %6s files  %s linked\n' "${_dd% *}" "$(megabytes "${_dd#* }")"
+  _saved=$((_removed + _strip_before - _strip_after + ${_dd#* }))
+  # What this step removed; what leaves the image is measured from its layers afterwards (a file
+  # this RUN deletes that an earlier layer made still ships there). slimpy reads this line.
   printf 'slimpy: %s saved in %s environment(s)\n' "$(megabytes "$_saved")" "$(grep -c . "$SLIMPY_WORK/environments")"
 
   [ -n "$MANIFEST" ] || return 0
@@ -898,6 +967,7 @@ report() {
     printf '"restored":[%s],\n' "$(json_lines "$SLIMPY_WORK/strip.restored")"
     printf '"top":[%s]},\n' "$(json_lines "$SLIMPY_WORK/strip.top")"
     printf '"categories":{%s},\n' "$_cats"
+    printf '"dedupe":{"files":%s,"bytes":%s},\n' "${_dd% *}" "${_dd#* }"
     printf '"warnings":[%s]}\n' "$(json_lines "$SLIMPY_WORK/warnings")"
   } >"$SLIMPY_WORK/manifest.json"
   if ! cp -- "$SLIMPY_WORK/manifest.json" "$MANIFEST" 2>/dev/null; then
@@ -938,7 +1008,7 @@ absolute_dir() {
 
 # The roots stay in main's positional parameters (a list in a variable would split odd names).
 main() {
-  STRIP=1 ALSO_USUAL=0
+  STRIP=1 ALSO_USUAL=0 DEDUPE=0
   SLIMPY_ENABLED=$ALL_CATEGORIES
   SLIMPY_KEEP=
   MANIFEST=
@@ -950,6 +1020,7 @@ main() {
     case $_a in
     --no-strip) STRIP=0 ;;
     --also-usual) ALSO_USUAL=1 ;;
+    --dedupe) DEDUPE=1 ;;
     --prune | --keep | --manifest)
       [ "$_left" -gt 0 ] || usage_error "$_a needs a value"
       _v=$1
@@ -1057,6 +1128,9 @@ main() {
     warn "strip skipped: $STRIP_REASON"
   fi
   [ "$STRIP" = 1 ] && remove_binutils
+  if [ "$DEDUPE" = 1 ]; then
+    for _r do dedupe_root "$_r"; done
+  fi
 
   report
   exit 0
@@ -1075,6 +1149,7 @@ step() {
   __sizes) file_sizes "$@" ;;
   __site) process_sites "$@" ;;
   __strip) strip_paths "$@" ;;
+  __dstat) dedupe_stat "$@" ;;
   __anykept)
     for _p do
       if matches_keep "$_p"; then

@@ -65,7 +65,7 @@ export function measureSavings(input: SavingsInput, topN = 10): Savings {
   return {
     savings,
     strippedTop: stripped.slice(0, topN),
-    stillShipped: stillShipped(input, attribute),
+    stillShipped: stillShipped(input),
   };
 }
 
@@ -127,10 +127,12 @@ function attribution(
   const venvs = venvRoots(input.before.files);
   const isVenv = (root: string): boolean => venvs.has(root);
   return (path, delta) => {
-    if (after.get(path)?.linked && !before.get(path)?.linked) return 'duplicates';
-    if (delta < 0) return 'other';
     const was = input.before.files.get(path);
     const now = input.after.files.get(path);
+    // A copy that became a link, or a file a link was made to in a later layer (copied up there).
+    const linkedNow = after.get(path)?.linked === true && before.get(path)?.linked !== true;
+    if (linkedNow && (now?.type === 'hardlink' || delta < 0)) return 'duplicates';
+    if (delta < 0) return 'other';
     if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
     if (delivered.has('leftovers') && leftoverPart(path) !== undefined) return 'leftovers';
     const targeted = (before.get(path)?.layers ?? []).flatMap(
@@ -168,8 +170,11 @@ function venvRoots(files: SavingsInput['before']['files']): Set<string> {
 
 const EVIDENCE_PATHS = 5;
 
-function stillShipped(input: SavingsInput, attribute: Attribute): StillShipped[] {
+function stillShipped(input: SavingsInput): StillShipped[] {
   const view = viewLayers(input.after.layers);
+  const lines = originalLines(input);
+  const venvs = venvRoots(input.before.files);
+  const isVenv = (root: string): boolean => venvs.has(root);
   const entries: StillShipped[] = [];
   view.files.forEach((files, index) => {
     const gone = files.filter(
@@ -180,36 +185,48 @@ function stillShipped(input: SavingsInput, attribute: Attribute): StillShipped[]
     );
     if (gone.length === 0) return;
     const deleter = Math.min(...gone.map((file) => file.hiddenBy ?? index));
-    entries.push(shippedEntry(input, index, deleter, gone, attribute));
+    const categorize = (path: string): Category =>
+      leftoverPart(path) !== undefined ? 'leftovers' : (pruneCategoryOf(path, isVenv) ?? 'other');
+    entries.push(shippedEntry(input, { index, deleter, lines }, gone, categorize));
   });
   return entries.sort((a, b) => b.bytes - a.bytes);
 }
 
+interface ShippedPlace {
+  index: number;
+  /** The layer (slimmed image) that hides the files. */
+  deleter: number;
+  /** Original Dockerfile line per slimmed-image layer, where known. */
+  lines: ReadonlyArray<number | undefined>;
+}
+
 function shippedEntry(
   input: SavingsInput,
-  index: number,
-  deleter: number,
+  place: ShippedPlace,
   gone: ReadonlyArray<{ path: string; size: number }>,
-  attribute: Attribute,
+  categorize: (path: string) => Category,
 ): StillShipped {
-  const row = input.after.measurement.layers[index];
+  const row = input.after.measurement.layers[place.index];
   const base = row?.base ?? false;
-  const line = originalLine(input, index);
+  const line = place.lines[place.index];
   const byCategory = new Map<Category, number>();
   for (const file of gone) {
-    const category = attribute(file.path, file.size);
+    const category = categorize(file.path);
     byCategory.set(category, (byCategory.get(category) ?? 0) + file.size);
   }
   const entry: StillShipped = {
-    layer: index + 1,
-    instruction: row?.createdBy ?? `layer ${index + 1}`,
+    layer: place.index + 1,
+    instruction: row?.createdBy ?? `layer ${place.index + 1}`,
     base,
     bytes: gone.reduce((sum, file) => sum + file.size, 0),
     files: gone.length,
     categories: [...byCategory.entries()]
       .map(([category, bytes]) => ({ category, bytes }))
       .sort((a, b) => b.bytes - a.bytes),
-    ...shippedWords(base, line, deleter + 1),
+    ...shippedWords(
+      { base, line, packagingOnly: [...byCategory.keys()].every((c) => c === 'packaging') },
+      { layer: place.deleter + 1, line: place.lines[place.deleter] },
+    ),
     paths: [...gone]
       .sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1))
       .slice(0, EVIDENCE_PATHS)
@@ -219,27 +236,64 @@ function shippedEntry(
   return entry;
 }
 
-/** The original Dockerfile line of a slimmed-image layer the rebuild left as it was. */
-function originalLine(input: SavingsInput, index: number): number | undefined {
-  const diffId = input.after.layers[index]?.diffId;
-  const same = input.before.layers.findIndex((layer) => layer.diffId === diffId);
-  return input.facts.layers.find((layer) => layer.index === same)?.line;
+/**
+ * The original Dockerfile line of each slimmed-image layer: a layer the rebuild left as it was
+ * has the same digest; a rebuilt RUN still begins with the original command, which slimpy only
+ * ever extends at its end.
+ */
+function originalLines(input: SavingsInput): Array<number | undefined> {
+  const lineOfBefore = new Map(input.facts.layers.map((layer) => [layer.index, layer.line]));
+  const rows = input.before.measurement.layers;
+  let next = 0;
+  return input.after.layers.map((layer, index) => {
+    const same = input.before.layers.findIndex((candidate) => candidate.diffId === layer.diffId);
+    const text = input.after.measurement.layers[index]?.createdBy ?? '';
+    const found =
+      same !== -1
+        ? same
+        : rows.findIndex(
+            (row, at) => at >= next && !row.base && extendsCommand(text, row.createdBy),
+          );
+    if (found === -1) return undefined;
+    next = found + 1;
+    return lineOfBefore.get(found);
+  });
+}
+
+/** True when `text` is `original` with something appended (both may be shortened with `…`). */
+function extendsCommand(text: string, original: string): boolean {
+  const head = original.replace(/…$/, '');
+  if (head === '' || !text.startsWith(head)) return false;
+  if (original.endsWith('…')) return true;
+  const rest = text.slice(head.length);
+  return rest === '' || /^[\s;]/.test(rest);
 }
 
 function shippedWords(
-  base: boolean,
-  line: number | undefined,
-  deleter: number,
+  made: { base: boolean; line: number | undefined; packagingOnly: boolean },
+  deleter: { layer: number; line: number | undefined },
 ): Pick<StillShipped, 'why' | 'fix'> {
+  const { base, line } = made;
+  const deletedBy =
+    deleter.line === undefined
+      ? `layer ${deleter.layer}`
+      : `the instruction at line ${deleter.line} (layer ${deleter.layer})`;
   if (base) {
     return {
-      why: `They are the base image's files: layer ${deleter} deletes them from view, but the base image's layer still holds them.`,
+      why: `They are the base image's files: ${deletedBy} deletes them from view, but the base image's layer still holds them.`,
       fix: 'Nothing a later layer does removes them; a base image without them would.',
     };
   }
-  const made = line === undefined ? 'an earlier layer' : `the instruction at line ${line}`;
+  const maker = line === undefined ? 'an earlier layer' : `the instruction at line ${line}`;
+  const why = `Made by ${maker} and deleted by ${deletedBy}, a later one: that layer hides them, the earlier one still holds them.`;
+  if (made.packagingOnly) {
+    return {
+      why,
+      fix: 'pip and setuptools stay in the RUN that created the environment because a later RUN installs with them: create the environment and install into it in one RUN, or in a builder stage, to have them removed.',
+    };
+  }
   return {
-    why: `Made by ${made} and deleted by layer ${deleter}, a later one: that layer hides them, the earlier one still holds them.`,
+    why,
     fix: 'Delete them in the RUN that creates them (create a Python environment and install into it in one RUN), or build in a builder stage and copy only the result.',
   };
 }

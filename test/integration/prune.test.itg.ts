@@ -4,16 +4,20 @@
  * test/fixtures/prune/make-env.sh, under dash (Debian's /bin/sh) and, on the host, busybox.
  */
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import {
+  chmodSync,
   createReadStream,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
   statSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
@@ -556,6 +560,57 @@ describe('prune.sh on the host', () => {
     const result = spawnSync('dash', ['-n', SCRIPT], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
   });
+
+  it.each([
+    { shell: 'dash', command: ['dash'] },
+    { shell: 'busybox sh', command: ['busybox', 'sh'] },
+  ])(
+    'links identical files into one (--dedupe) under $shell, and leaves those that differ in mode alone',
+    ({ shell, command }) => {
+      if (shell === 'busybox sh') expect(busybox.status, 'busybox is not installed').toBe(0);
+      const site = join(work, `dedupe ${shell}`, 'lib/python3.11/site-packages');
+      const data = randomBytes(200_000);
+      const files = {
+        original: join(site, 'numpy.libs/libgfortran.so.5'),
+        copy: join(site, 'scipy.libs/libgfortran.so.5'),
+        otherMode: join(site, 'other.libs/libgfortran.so.5'),
+        small: join(site, 'numpy.libs/small.bin'),
+        smallCopy: join(site, 'scipy.libs/small.bin'),
+      };
+      for (const path of Object.values(files)) mkdirSync(dirname(path), { recursive: true });
+      for (const path of [files.original, files.copy, files.otherMode]) writeFileSync(path, data);
+      chmodSync(files.otherMode, 0o600);
+      for (const path of [files.small, files.smallCopy])
+        writeFileSync(path, data.subarray(0, 1000));
+      const manifestPath = join(work, `dedupe-${shell}.json`);
+      const [program = 'sh', ...args] = command;
+      const run = spawnSync(
+        program,
+        [
+          ...args,
+          SCRIPT,
+          '--no-strip',
+          '--prune',
+          'none',
+          '--dedupe',
+          '--manifest',
+          manifestPath,
+          site,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain('slimpy: duplicates        1 files  0.2 MB linked');
+      expect(statSync(files.copy).ino).toBe(statSync(files.original).ino);
+      expect(readFileSync(files.copy).equals(data)).toBe(true);
+      expect(statSync(files.otherMode).ino).not.toBe(statSync(files.original).ino);
+      expect(statSync(files.smallCopy).ino).not.toBe(statSync(files.small).ino);
+      const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { dedupe: unknown };
+      expect(manifest.dedupe).toEqual({ files: 1, bytes: 200_000 });
+      // The manifest still parses for everything else.
+      expect(parseManifest(readFileSync(manifestPath, 'utf8')).prune).toEqual([]);
+    },
+  );
 
   it('runs under busybox sh with busybox applets (Alpine)', () => {
     // scripts/test.sh installs busybox; without it this test fails rather than passing unseen.

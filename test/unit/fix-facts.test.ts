@@ -72,8 +72,8 @@ describe('the facts the fix rules plan from', () => {
 
   it('lists what a COPY brought, and the directories above it lower layers already filled', () => {
     expect(facts.layers[2]?.copied).toEqual([
-      { path: '/tmp/wheels/numpy-2.0-cp311.whl', size: 1600 },
-      { path: '/tmp/wheels/README', size: 5 },
+      { path: '/tmp/wheels/numpy-2.0-cp311.whl', size: 1600, input: true },
+      { path: '/tmp/wheels/README', size: 5, input: false },
     ]);
     expect(facts.layers[2]?.occupied).toEqual(['/']);
     expect(facts.layers[4]?.occupied).toEqual(['/', '/usr', '/usr/local']);

@@ -41,11 +41,15 @@ describe('which prune category removes a path, in prune.sh order', () => {
 });
 
 /** A measured image from layers: what the pipeline's measureImage gives, sizes as the engine counts. */
-function image(layers: LayerContent[], baseLayers = 0): SavingsInput['before'] {
+function image(
+  layers: LayerContent[],
+  baseLayers = 0,
+  createdBy: string[] = [],
+): SavingsInput['before'] {
   const rows = layers.map((content, index) => ({
     diffId: content.diffId,
     size: historyBytes(content),
-    createdBy: `layer ${index + 1}`,
+    createdBy: createdBy[index] ?? `layer ${index + 1}`,
     base: index < baseLayers,
   }));
   const measurement = {
@@ -125,17 +129,58 @@ describe('savings that add up', () => {
     expect(result.stillShipped[0]?.why).toMatch(/line 4 and deleted by layer 3/);
   });
 
+  it('names the lines of a rebuilt layer and of the layer that deletes, from the commands slimpy extended', () => {
+    const venv0 = layer([file(`${venv}/pyvenv.cfg`, 10), file(`${sp}/pip/__init__.py`, 300)]);
+    const venv1 = layer([file(`${venv}/pyvenv.cfg`, 10), file(`${sp}/pip/__init__.py`, 300)]);
+    const install = 'RUN /bin/sh -c pip install numpy';
+    const before = image([base, venv0, layer([file(`${sp}/numpy/core.py`, 50)])], 1, [
+      '',
+      'RUN /bin/sh -c python3 -m venv /app/.venv',
+      install,
+    ]);
+    const after = image(
+      [base, venv1, layer([file(`${sp}/numpy/core.py`, 50)], { whiteouts: [`${sp}/pip`] })],
+      1,
+      [
+        '',
+        'RUN /bin/sh -c python3 -m venv /app/.venv && sh /tmp/slimpy-prune.sh --no-strip',
+        `${install} && sh /tmp/slimpy-prune.sh --prune all`,
+      ],
+    );
+    const result = measureSavings({
+      before,
+      after,
+      fixes: [{ rule: 'earlier-layers', lines: [4] }],
+      facts: facts([
+        [1, 4],
+        [2, 6],
+      ]),
+    });
+    expect(result.stillShipped[0]).toMatchObject({
+      layer: 2,
+      line: 4,
+      categories: [{ category: 'packaging', bytes: 300 }],
+    });
+    expect(result.stillShipped[0]?.why).toBe(
+      'Made by the instruction at line 4 and deleted by the instruction at line 6 (layer 3), a later one: that layer hides them, the earlier one still holds them.',
+    );
+  });
+
   it('counts a copy that became a hard link as `duplicates`', () => {
     const libs = [`${sp}/numpy.libs/libgfortran.so.5`, `${sp}/scipy.libs/libgfortran.so.5`];
     const before = image([base, layer([file(libs[0]!, 4000), file(libs[1]!, 4000)])]);
-    const after = image([base, layer([file(libs[0]!, 4000), hardlink(libs[1]!, libs[0]!)])]);
+    // Stripped, then linked: the file that keeps the data counts as strip, the link as duplicates.
+    const after = image([base, layer([file(libs[0]!, 3000), hardlink(libs[1]!, libs[0]!)])]);
     const result = measureSavings({
       before,
       after,
       fixes: [{ rule: 'duplicates', lines: [] }],
       facts: facts([]),
     });
-    expect(result.savings).toEqual([{ category: 'duplicates', files: 1, bytes: 4000 }]);
+    expect(result.savings).toEqual([
+      { category: 'duplicates', files: 1, bytes: 4000 },
+      { category: 'strip', files: 1, bytes: 1000 },
+    ]);
     expect(rowsSum(result)).toBe(before.measurement.size - after.measurement.size);
   });
 

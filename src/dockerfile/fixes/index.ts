@@ -47,8 +47,9 @@ export interface FixesPlan {
 export function planFixes(
   context: PlanContext,
   options: FixOptions | undefined,
-  prunedRuns: ReadonlySet<number>,
+  prune: { runs: ReadonlySet<number>; anywhere: boolean },
 ): FixesPlan {
+  const prunedRuns = prune.runs;
   const result: FixesPlan = {
     edits: [],
     scriptArgs: [],
@@ -58,7 +59,13 @@ export function planFixes(
     outcomes: [],
   };
   if (options === undefined) return result;
-  const input: FixInput = { context, findings: options.findings, facts: options.facts, prunedRuns };
+  const input: FixInput = {
+    context,
+    findings: options.findings,
+    facts: options.facts,
+    prunedRuns,
+    prunes: prune.anywhere,
+  };
   const planned = FIX_RULES.filter((rule) => options.rules.includes(rule)).map((rule) => ({
     rule,
     plan: FIX_PLANNERS[rule](input),
@@ -75,11 +82,13 @@ export function planFixes(
     if (changed) result.outcomes.push({ rule, lines: [...new Set(lines)].sort((a, b) => a - b) });
   }
   result.edits.push(...appended.edits);
+  result.runsPruneScript ||= appended.runsPruneScript;
   return result;
 }
 
 interface Appended {
   edits: TextEdit[];
+  runsPruneScript: boolean;
   notes: Map<FixRule, string[]>;
   skipped: Map<FixRule, string[]>;
   lines: Map<FixRule, number[]>;
@@ -91,7 +100,13 @@ function appendAll(
   planned: ReadonlyArray<{ rule: FixRule; plan: FixRulePlan }>,
   prunedRuns: ReadonlySet<number>,
 ): Appended {
-  const result: Appended = { edits: [], notes: new Map(), skipped: new Map(), lines: new Map() };
+  const result: Appended = {
+    edits: [],
+    runsPruneScript: false,
+    notes: new Map(),
+    skipped: new Map(),
+    lines: new Map(),
+  };
   const byRun = new Map<number, Array<{ rule: FixRule; append: RunAppend }>>();
   for (const { rule, plan } of planned) {
     for (const append of plan.appends) {
@@ -115,7 +130,10 @@ function appendAll(
         push(result.lines, rule, line);
       }
     }
-    if ('edits' in edit) result.edits.push(...edit.edits);
+    if ('edits' in edit) {
+      result.edits.push(...ordered.flatMap(({ append }) => append.with ?? []), ...edit.edits);
+      result.runsPruneScript ||= ordered.some(({ append }) => append.order === 'prune');
+    }
   }
   return result;
 }

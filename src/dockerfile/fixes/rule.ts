@@ -23,6 +23,8 @@ export interface FixInput {
    * appends there goes after the prune, joined with `&&`.
    */
   prunedRuns: ReadonlySet<number>;
+  /** True when the prune runs somewhere: in a derived stage or in an installing RUN. */
+  prunes: boolean;
 }
 
 /** A command to run at the end of a RUN, inside its layer. */
@@ -35,6 +37,8 @@ export interface RunAppend {
   note: string;
   /** What the RUN is not given when it cannot be appended to: `leaves apt package lists in the image`. */
   what: string;
+  /** Edits that go with the command, and only with it (the prune script's mount on the RUN). */
+  with?: TextEdit[];
 }
 
 /** What one rule plans. Offsets of `edits` index the original Dockerfile text. */
@@ -44,7 +48,10 @@ export interface FixRulePlan {
   appends: RunAppend[];
   /** Words for the prune script wherever it runs (e.g. `--dedupe`). */
   scriptArgs: string[];
-  /** True when the rule runs the prune script itself (its file must then be in the build). */
+  /**
+   * True when the rule's `edits` run the prune script (its file must then be in the build); a
+   * `prune` append sets it by itself once appended.
+   */
   runsPruneScript: boolean;
   /** One sentence per change, for the report. */
   notes: string[];

@@ -127,6 +127,11 @@ export function inputPart(file: string, inputDirs: ReadonlySet<string>): InputPa
   return undefined;
 }
 
+/** What pip reads to install: a wheel or sdist (`inputPart`), or a requirements/constraints file. */
+export function isInstallInput(file: string, inputDirs: ReadonlySet<string>): boolean {
+  return inputPart(file, inputDirs) !== undefined || REQUIREMENTS.test(path.posix.basename(file));
+}
+
 /** Directories holding a requirements file or a wheel: an archive next to them is an install input. */
 export function installInputDirs(paths: Iterable<string>): Set<string> {
   const dirs = new Set<string>();
