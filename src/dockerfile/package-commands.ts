@@ -93,7 +93,7 @@ export function purgeCommand(
 export function runtimeInstallCommand(tool: InstallTool, packages: readonly string[]): string {
   const manager = managerOf(tool);
   if (manager === 'dpkg') {
-    return `apt-get update && apt-get install -y --no-install-recommends ${words(packages)} && rm -rf /var/lib/apt/lists/*`;
+    return `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${words(packages)} && rm -rf /var/lib/apt/lists/*`;
   }
   if (manager === 'apk') return `apk add --no-cache ${words(packages)}`;
   return `${tool} install -y ${words(packages)} && ${tool} clean all`;

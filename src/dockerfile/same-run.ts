@@ -34,11 +34,15 @@ export interface SameRunPlan {
   skipped: string[];
 }
 
-export function planSameRun(context: PlanContext): SameRunPlan {
+/** `moved`: lines of RUNs a fix rule merges into a later RUN, whose prune then covers them. */
+export function planSameRun(
+  context: PlanContext,
+  moved: ReadonlySet<number> = new Set(),
+): SameRunPlan {
   const plan: SameRunPlan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof Run)) return;
+    if (!(instruction instanceof Run) || moved.has(lineOf(instruction))) return;
     if (!installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar))) return;
     planRun(context, instruction, instructions.slice(0, position), plan);
   });

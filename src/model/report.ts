@@ -263,6 +263,11 @@ export interface Finding extends FindingFacts {
   title: string;
   /** One sentence: what to change. */
   fix: string;
+  /**
+   * Slim mode, when a fix rule takes on this kind (`toolchain`: `build-toolchain`) and did not
+   * remove it from the delivered image: why. A finding the rule removed is left out of the report.
+   */
+  unfixed?: string;
 }
 
 /** Paths a run wrote: the JSON report, and in slim mode the slimmed Dockerfile and the patch. */

@@ -25,14 +25,18 @@ import { SmokeBrokenError } from './errors.js';
 import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
+import { settleFindings } from './settled-findings.js';
+import { measureToolchain } from './toolchain.js';
 import { buildVariant, measureVariant } from './variant.js';
 
-/** What slim mode adds to the report. */
-export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after'>;
+/** What slim mode adds to the report (the findings, once the fix rules say what they removed). */
+export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'findings'>;
 
 export interface SlimStep {
   outcome: SlimOutcome;
   files: Pick<ReportFiles, 'dockerfile' | 'patch'>;
+  /** The plan of the image delivered; undefined when the original is. */
+  delivered?: SlimPlan;
 }
 
 /** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
@@ -47,13 +51,21 @@ export async function slim(
     keep: run.settings.keep,
     fix: run.settings.fix,
   };
-  const original = originalFacts(run, before, findings);
+  const original = await originalFacts(run, before, findings);
   const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
     await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
+    if (findings !== undefined) {
+      step.outcome.findings = settleFindings(findings, {
+        rulesOn: wanted.fix,
+        wanted: plan,
+        delivered: step.delivered,
+        culprit: step.outcome.slim?.culprit,
+      });
+    }
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
@@ -61,11 +73,11 @@ export async function slim(
   }
 }
 
-function originalFacts(
+async function originalFacts(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
-): OriginalFacts & { imageId: string } {
+): Promise<OriginalFacts & { imageId: string }> {
   const facts = fixFacts({
     layers: before.layers,
     history: before.history,
@@ -74,7 +86,12 @@ function originalFacts(
     target: run.settings.target,
     buildArgs: run.settings.buildArgs,
   });
-  return { findings: findings ?? [], facts, imageId: before.measurement.id };
+  const toolchain = await measureToolchain(run, before, findings ?? []);
+  return {
+    findings: findings ?? [],
+    facts: { ...facts, ...toolchain },
+    imageId: before.measurement.id,
+  };
 }
 
 function slimResult(plan: SlimPlan, wanted: Variant): SlimResult {
@@ -128,6 +145,7 @@ async function slimAndTest(
   const { hooks } = run;
   const originalId = images.original.imageId;
   const result = step.outcome.slim as SlimResult;
+  step.delivered = wanted.plan;
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
     step.outcome.smoke = await hooks.group('Smoke test', () =>
@@ -147,6 +165,7 @@ async function slimAndTest(
   let delivered = wanted;
   if (buildError !== undefined || (smoke.after && !smoke.after.passed)) {
     const fallback = await fallBack(run, images, wanted, step, buildError);
+    step.delivered = fallback?.plan;
     if (fallback === undefined) return;
     delivered = fallback;
   }

@@ -12,7 +12,7 @@ import type { FixOutcome } from '../dockerfile/plan.js';
 import { leftoverPart } from '../measure/findings/rules.js';
 import { viewLayers } from '../measure/findings/layer-view.js';
 import type { LayerContent } from '../measure/layers.js';
-import { pruneCategoryOf } from '../measure/prune-paths.js';
+import { pruneCategoryOf, siteOf } from '../measure/prune-paths.js';
 import type { MeasuredImage } from '../measure/sizes.js';
 import type { FixFacts, FixRule } from '../model/fixes.js';
 import type { CategorySaving, StillShipped, StrippedFile } from '../model/report.js';
@@ -109,8 +109,9 @@ type Attribute = (path: string, delta: number) => Category;
 
 /**
  * The rule that explains a change: links made of copies (`duplicates`), a smaller file (`strip`),
- * a package-manager leftover (`leftovers`), bytes of a layer a fix rule targeted, then the prune
- * category; `other` for the rest, and for bytes the rewrite added.
+ * a package-manager leftover (`leftovers`), what left the layers of the install and its use
+ * outside the Python environments (`toolchain`), bytes of a layer a fix rule targeted, then the
+ * prune category; `other` for the rest, and for bytes the rewrite added.
  */
 function attribution(
   input: SavingsInput,
@@ -119,6 +120,7 @@ function attribution(
 ): Attribute {
   const delivered = new Set<FixRule>(input.fixes.map((fix) => fix.rule));
   const ruleOfLayer = layerRules(input);
+  const toolchainLayers = layersOfRule(input, 'toolchain');
   const venvs = venvRoots(input.before.files);
   const isVenv = (root: string): boolean => venvs.has(root);
   return (path, delta) => {
@@ -128,12 +130,19 @@ function attribution(
     const now = input.after.files.get(path);
     if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
     if (delivered.has('leftovers') && leftoverPart(path) !== undefined) return 'leftovers';
-    const targeted = (before.get(path)?.layers ?? []).flatMap(
-      (layer) => ruleOfLayer.get(layer) ?? [],
-    );
-    const rule = targeted[0];
+    const layers = before.get(path)?.layers ?? [];
+    const category = pruneCategoryOf(path, isVenv);
+    // The toolchain's packages (headers included), not the Python files or caches the prune
+    // takes from the RUN the install joins.
+    const outsidePython = siteOf(path) === undefined && category !== 'caches';
+    if (
+      (category === undefined || outsidePython) &&
+      layers.some((layer) => toolchainLayers.has(layer))
+    )
+      return 'toolchain';
+    const rule = layers.flatMap((layer) => ruleOfLayer.get(layer) ?? [])[0];
     if (rule !== undefined) return rule;
-    return pruneCategoryOf(path, isVenv) ?? 'other';
+    return category ?? 'other';
   };
 }
 
@@ -148,6 +157,16 @@ function layerRules(input: SavingsInput): Map<number, FixRule> {
     }
   }
   return rules;
+}
+
+/** Layers of the original image (by index) made by the lines a delivered rule changed. */
+function layersOfRule(input: SavingsInput, rule: FixRule): Set<number> {
+  const lines = new Set(input.fixes.filter((fix) => fix.rule === rule).flatMap((fix) => fix.lines));
+  return new Set(
+    input.facts.layers.flatMap((layer) =>
+      layer.line !== undefined && lines.has(layer.line) ? [layer.index] : [],
+    ),
+  );
 }
 
 function venvRoots(files: SavingsInput['before']['files']): Set<string> {

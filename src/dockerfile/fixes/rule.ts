@@ -55,6 +55,10 @@ export interface FixRulePlan {
    * `edits`; the lines of `appends` are added by the framework once they are appended.
    */
   lines: number[];
+  /** RUNs the rule's edits merge into another RUN: what is appended to `from` goes to `to`. */
+  moves?: Array<{ from: Run; to: Run }>;
+  /** How many stages the rule's edits add to the Dockerfile. */
+  stagesAdded?: number;
 }
 
 export type FixPlanner = (input: FixInput) => FixRulePlan;

@@ -29,13 +29,14 @@ export function planSameLifetime(input: ToolchainInput, install: InstallRun): Re
     return { reason: `${install.tool} cannot remove packages with what only they pulled in` };
   }
   const line = lineOf(install.run);
-  if (input.prunedRuns.has(line)) {
-    return {
-      reason: `the RUN at line ${line} also installs Python packages, whose prune must stay in it`,
-    };
-  }
   const use = useOf(input, install);
   if ('reason' in use) return use;
+  // The prune of a RUN that moves goes with it: into the RUN it joins, which must have one too.
+  if (input.prunedRuns.has(line) && !input.prunedRuns.has(lineOf(use.run))) {
+    return {
+      reason: `the install at line ${line} also installs Python packages, and the RUN that builds with it has no prune to cover them`,
+    };
+  }
   const appendable = appendToRun(input.context.parsed, use.run, 'true');
   if ('skip' in appendable) {
     return {
