@@ -21,8 +21,10 @@ import {
   type BenchResults,
   type ExampleResults,
   type MachineFacts,
+  type ToolchainResults,
 } from './results.js';
 import { renderResults } from './table.js';
+import { benchToolchain } from './toolchain.js';
 import { measureTime } from './timing.js';
 
 const RESULTS_DIR = 'bench/results';
@@ -46,6 +48,8 @@ const DEFINITIONS: Record<string, string> = {
   'Plain build':
     'one build of the example’s Dockerfile through the Engine API, as slimpy sends it (same context tar, BuildKit, network host).',
   'Speed-up': 'GNU gzip’s time on the same layers ÷ the row’s time.',
+  'Toolchain removed':
+    'the `toolchain` row of “Where the bytes went” (bytes that left the image through the rule) ÷ the bytes the findings report as build toolchain in the original image.',
   'slimpy pipeline':
     'runPipeline in process, as `slimpy slim` runs it with its defaults and the smoke test above: every step listed under the table, from the first build to the report (the smoke step runs each image once to check it, then five timed runs each for the cold-start figure).',
 };
@@ -66,6 +70,7 @@ async function run(pythonImage: string): Promise<number> {
   };
   const cacheBefore = await buildCacheBytes(docker);
   const examples: ExampleResults[] = [];
+  let toolchain: ToolchainResults | undefined;
   try {
     for (const example of EXAMPLES) {
       const progress = (line: string): void => {
@@ -74,6 +79,16 @@ async function run(pythonImage: string): Promise<number> {
       };
       examples.push(await benchExample(engine, example, { pythonImage, machine, progress }));
     }
+    const progress = (line: string): void => {
+      const at = Math.round((performance.now() - started) / 1000);
+      process.stderr.write(`bench [${at} s] toolchain: ${line}\n`);
+    };
+    toolchain = await benchToolchain(engine, {
+      pythonImage,
+      workspace: process.cwd(),
+      workDir: path.join(WORK_DIR, 'toolchain'),
+      progress,
+    });
   } finally {
     const removed = await removeBenchImages(engine);
     process.stderr.write(`bench: removed the ${removed} images this run made\n`);
@@ -85,6 +100,7 @@ async function run(pythonImage: string): Promise<number> {
     machine: { ...machine, loadAtEnd: loadAverage() },
     definitions: DEFINITIONS,
     examples,
+    ...(toolchain ? { toolchain } : {}),
     benchSeconds: (performance.now() - started) / 1000,
     ...(cacheBefore !== undefined && cacheAfter !== undefined
       ? { buildCacheGrowth: cacheAfter - cacheBefore }

@@ -111,7 +111,7 @@ async function timePipeline(
 }
 
 /** Pipeline hooks that log to a file and time each step (log group). */
-function loggingHooks(
+export function loggingHooks(
   logFile: string,
   progress: (line: string) => void,
 ): PipelineHooks & { steps: PipelineTiming['steps'] } {

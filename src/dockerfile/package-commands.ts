@@ -89,11 +89,19 @@ export function purgeCommand(
   return parts.join(' && ');
 }
 
-/** Installs exactly these packages, leaving no package lists or caches behind. */
-export function runtimeInstallCommand(tool: InstallTool, packages: readonly string[]): string {
+/**
+ * Installs exactly these packages, leaving no package lists or caches behind (`listsCached`: apt's
+ * lists are on a cache mount, so they never reach the layer and are kept for the next build).
+ */
+export function runtimeInstallCommand(
+  tool: InstallTool,
+  packages: readonly string[],
+  listsCached = false,
+): string {
   const manager = managerOf(tool);
   if (manager === 'dpkg') {
-    return `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${words(packages)} && rm -rf /var/lib/apt/lists/*`;
+    const clean = listsCached ? '' : ' && rm -rf /var/lib/apt/lists/*';
+    return `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${words(packages)}${clean}`;
   }
   if (manager === 'apk') return `apk add --no-cache ${words(packages)}`;
   return `${tool} install -y ${words(packages)} && ${tool} clean all`;

@@ -6,17 +6,19 @@
  * its children, so a copy never takes them along.
  */
 import { mergeLayers } from './filesystem.js';
-import { isBookkeeping, leftoverPart, toolchainPart } from './findings/rules.js';
+import { leftoverPart, toolchainPart } from './findings/rules.js';
 import type { LayerContent } from './layers.js';
 
-/** Package state a reinstall recreates, besides what isBookkeeping names. */
+/**
+ * Package state the final stage's own install recreates, and logs. Not the user database
+ * (`/etc/passwd`, `/etc/group`, shadow files): a `useradd` of the stage must reach the image.
+ */
 const PACKAGE_STATE =
-  /^\/(?:etc\/alternatives|var\/lib\/dpkg|var\/lib\/apt|var\/cache\/apt|var\/cache\/apk|var\/lib\/rpm|var\/lib\/dnf|var\/cache\/dnf|var\/cache\/yum|var\/cache\/ldconfig|var\/log)(?:\/|$)/;
+  /^\/(?:etc\/alternatives|etc\/ld\.so\.cache$|lib\/apk\/db|var\/lib\/dpkg|var\/lib\/apt|var\/cache\/(?:apt|apk|dnf|yum|debconf|ldconfig)|var\/lib\/(?:rpm|dnf|pam)|var\/log)(?:\/|$)/;
 
 export function isLeftBehind(path: string): boolean {
   return (
     PACKAGE_STATE.test(path) ||
-    isBookkeeping(path) ||
     leftoverPart(path) !== undefined ||
     toolchainPart(path) !== undefined
   );

@@ -329,6 +329,22 @@ describe('builder stage', () => {
     );
   });
 
+  test("the runtime install reuses the install's cache mounts, and keeps apt's lists out of the layer through them", () => {
+    const text = [
+      'FROM debian:12',
+      'RUN --mount=type=cache,target=/var/cache/apt,sharing=locked \\',
+      '    --mount=type=cache,target=/var/lib/apt/lists,sharing=locked \\',
+      '    apt-get update && apt-get install -y gcc',
+      'RUN useradd app',
+      'RUN make',
+      '',
+    ].join('\n');
+    const result = plan(text, { installLine: 2 });
+    expect(result.text).toContain(
+      'RUN --mount=type=cache,target=/var/cache/apt,sharing=locked --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libpq5\n',
+    );
+  });
+
   test('a big COPY between install and use: a builder stage, so a code change does not reinstall', () => {
     const text = 'FROM debian:12\nRUN apt-get install -y gcc\nCOPY . .\nRUN make\n';
     const result = plan(text, { installLine: 2, layers: [layer(3, 40e6, 'COPY')] });

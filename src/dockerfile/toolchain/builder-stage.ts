@@ -40,6 +40,7 @@ export function planBuilderStage(
     names,
     tool,
     packages,
+    cacheMounts: cacheMounts(input, installs),
     shipped,
     ldconfig: input.facts.ldconfig,
     baseUser: input.facts.base.user,
@@ -126,6 +127,8 @@ interface FinalStage {
   names: StageNames;
   tool: InstallTool;
   packages: readonly string[];
+  /** The install's `--mount=type=cache` flags, as written: the runtime install reuses them. */
+  cacheMounts: string[];
   shipped: readonly ShippedPath[];
   ldconfig: boolean;
   baseUser: string;
@@ -144,9 +147,7 @@ function finalStageText(context: PlanContext, shape: FinalStage): string {
     `${fromWords(context)}${shape.names.final === undefined ? '' : ` AS ${shape.names.final}`}`,
     ...(asRoot ? ['USER root'] : []),
     ...copyLines(shape.names.builder, configs),
-    ...(shape.packages.length > 0
-      ? [`RUN ${runtimeInstallCommand(shape.tool, shape.packages)}`]
-      : []),
+    ...(shape.packages.length > 0 ? [runtimeInstallLine(shape)] : []),
     ...copyLines(shape.names.builder, others),
     ...(fixups.length > 0 ? [`RUN ${fixups.join(' && ')}`] : []),
     ...(asRoot ? [`USER ${shape.baseUser}`] : []),
@@ -156,6 +157,32 @@ function finalStageText(context: PlanContext, shape: FinalStage): string {
   const end = stageEnd(context);
   const lead = end === text.length && !text.endsWith('\n') ? eol + eol : eol;
   return lead + lines.map((line) => line + eol).join('');
+}
+
+function runtimeInstallLine(shape: FinalStage): string {
+  const listsCached = shape.cacheMounts.some((flag) =>
+    /target=\/var\/lib\/apt\/lists\/?(?:,|$)/.test(flag),
+  );
+  const flags = shape.cacheMounts.map((flag) => `${flag} `).join('');
+  return `RUN ${flags}${runtimeInstallCommand(shape.tool, shape.packages, listsCached)}`;
+}
+
+/** The cache mounts of the stage's installs (downloads and lists the runtime install can reuse). */
+function cacheMounts(input: ToolchainInput, installs: readonly InstallRun[]): string[] {
+  const { source } = input.context.parsed;
+  const flags = installs.flatMap((install) =>
+    install.run
+      .getFlags()
+      .filter(
+        (flag) =>
+          flag.getName() === 'mount' && /(?:^|,)type=cache(?:,|$)/.test(flag.getValue() ?? ''),
+      )
+      .map((flag) => {
+        const range = flag.getRange();
+        return source.text.slice(offsetAt(source, range.start), offsetAt(source, range.end));
+      }),
+  );
+  return [...new Set(flags)];
 }
 
 /** The FROM line without its stage name: same flags, same image as written. */
