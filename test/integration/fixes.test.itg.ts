@@ -11,11 +11,10 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
-import { readSettings } from '../../src/inputs.js';
 import type { LayerRow, SlimpyReport } from '../../src/model/report.js';
-import { runSession, type SessionResult } from '../../src/session.js';
-import { baseImage, engineMissing, testDocker } from '../support/engine.js';
-import { collectingHooks, testHost } from '../support/hooks.js';
+import type { SessionResult } from '../../src/session.js';
+import { engineMissing, testDocker } from '../support/engine.js';
+import { slimFixture } from '../support/session.js';
 
 const docker = testDocker();
 const runId = `test-fixes-${process.pid}`;
@@ -33,29 +32,10 @@ let runs = 0;
 async function slim(
   fixture: string,
   inputs: Record<string, string>,
-): Promise<SessionResult & { logs: string[]; context: string }> {
+): Promise<Awaited<ReturnType<typeof slimFixture>>> {
   runs += 1;
-  const context = path.join(work, `${runs}-${fixture}`);
-  cpSync(path.join(FIXTURES, fixture), context, { recursive: true });
-  const values: Record<string, string> = {
-    context,
-    'build-args': `PYTHON_IMAGE=${baseImage()}`,
-    network: 'host',
-    'compressed-size': 'false',
-    ...inputs,
-  };
-  const settings = readSettings((name) => values[name] ?? '', {
-    workspace: context,
-    outputDir: path.join(context, '.out'),
-    cacheDir: path.join(work, 'layer-cache'),
-    runId,
-  });
-  const { hooks, logs } = collectingHooks();
-  const result = await runSession(settings, testHost(hooks));
-  if (result.failures.length > 0) {
-    throw new Error(`${result.failures.join('\n')}\n${logs.slice(-60).join('\n')}`);
-  }
-  return { ...result, logs, context };
+  const source = path.join(FIXTURES, fixture);
+  return slimFixture({ fixture: source, work, name: `${runs}-${fixture}`, runId, inputs });
 }
 
 /** The patch applies to a fresh checkout of the fixture and gives the slimmed Dockerfile. */

@@ -14,7 +14,7 @@
  * Debian stages only: no Alpine or RHEL base can be made on the test engines (those paths are
  * unit-tested, test/unit/toolchain-plan.test.ts).
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,11 +23,9 @@ import { runContainer } from '../../src/engine/containers.js';
 import { chooseBuilder, engineFacts } from '../../src/engine/docker.js';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { slimpyLabels } from '../../src/engine/labels.js';
-import { readSettings } from '../../src/inputs.js';
 import type { SlimpyReport } from '../../src/model/report.js';
-import { runSession, type SessionResult } from '../../src/session.js';
-import { baseImage, engineMissing, testDocker } from '../support/engine.js';
-import { collectingHooks, testHost } from '../support/hooks.js';
+import { engineMissing, testDocker } from '../support/engine.js';
+import { slimFixture } from '../support/session.js';
 
 const docker = testDocker();
 const runId = `test-toolchain-${process.pid}`;
@@ -44,33 +42,20 @@ afterAll(async () => {
 
 let runs = 0;
 
+/** Slims one of the fixture's Dockerfiles with the defaults and `inputs` over them. */
 async function slim(
   dockerfile: string,
   inputs: Record<string, string>,
-): Promise<SessionResult & { logs: string[]; context: string }> {
+): Promise<Awaited<ReturnType<typeof slimFixture>>> {
   runs += 1;
-  const context = path.join(work, `${runs}`);
-  cpSync(FIXTURES, context, { recursive: true });
-  const values: Record<string, string> = {
-    context,
-    file: path.join(context, dockerfile),
-    'build-args': `PYTHON_IMAGE=${baseImage()}`,
-    network: 'host',
-    'compressed-size': 'false',
-    ...inputs,
-  };
-  const settings = readSettings((name) => values[name] ?? '', {
-    workspace: context,
-    outputDir: path.join(context, '.out'),
-    cacheDir: path.join(work, 'layer-cache'),
+  const name = `${runs}-${dockerfile}`;
+  return slimFixture({
+    fixture: FIXTURES,
+    work,
+    name,
     runId,
+    inputs: { file: dockerfile, ...inputs },
   });
-  const { hooks, logs } = collectingHooks();
-  const result = await runSession(settings, testHost(hooks));
-  if (result.failures.length > 0) {
-    throw new Error(`${result.failures.join('\n')}\n${logs.slice(-60).join('\n')}`);
-  }
-  return { ...result, logs, context };
 }
 
 function toolchainFinding(report: SlimpyReport) {

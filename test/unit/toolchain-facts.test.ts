@@ -15,6 +15,7 @@ import type { LayerContent } from '../../src/measure/layers.js';
 import { settleFindings } from '../../src/pipeline/settled-findings.js';
 import { measureSavings, type SavingsInput } from '../../src/slim/savings.js';
 import { dir, file, layer, symlink } from '../fixtures/findings/layers.js';
+import { layerFacts } from '../support/fix-facts.js';
 import { testFinding } from '../support/report.js';
 
 const PQ_NEED = {
@@ -311,17 +312,7 @@ describe('the savings row', () => {
     const install = layer([file('/usr/lib/gcc/cc1', 3000), file('/usr/include/libpq-fe.h', 200)]);
     const use = layer([file(`${sp}/pgping/_pq.so`, 50), file(`${sp}/pgping/tests/t.py`, 10)]);
     const joined = layer([file(`${sp}/pgping/_pq.so`, 50)]);
-    const facts = {
-      layers: [2, 4].map((line, index) => ({
-        index,
-        line,
-        bytes: 0,
-        leftovers: [],
-        copied: [],
-        occupied: [],
-        environments: [],
-      })),
-    };
+    const facts = { layers: [layerFacts(2, { index: 0 }), layerFacts(4, { index: 1 })] };
     const result = measureSavings({
       before: image([install, use]),
       after: image([joined]),

@@ -8,6 +8,7 @@ import { shortPath } from '../../src/dockerfile/toolchain/plan.js';
 import { planSlim, type SlimPlan } from '../../src/dockerfile/plan.js';
 import type { FixRule, LayerFacts } from '../../src/model/fixes.js';
 import type { ToolchainFacts } from '../../src/model/toolchain.js';
+import { layerFacts } from '../support/fix-facts.js';
 import { testFinding } from '../support/report.js';
 
 /** The example's facts: gcc, libpq-dev, python3-dev asked for; libpq5 needed by the extension. */
@@ -56,16 +57,7 @@ function facts(more: Partial<ToolchainFacts> = {}): ToolchainFacts {
 }
 
 function layer(line: number, bytes: number, keyword = 'RUN'): LayerFacts {
-  return {
-    index: line,
-    line,
-    keyword,
-    bytes,
-    leftovers: [],
-    copied: [],
-    occupied: [],
-    environments: [],
-  };
+  return layerFacts(line, { keyword, bytes });
 }
 
 function toolchainFinding(line: number) {
