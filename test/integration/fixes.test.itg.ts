@@ -11,10 +11,11 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
+import { readSettings } from '../../src/inputs.js';
 import type { LayerRow, SlimpyReport } from '../../src/model/report.js';
-import type { SessionResult } from '../../src/session.js';
-import { engineMissing, testDocker } from '../support/engine.js';
-import { slimFixture } from '../support/session.js';
+import { runSession, type SessionResult } from '../../src/session.js';
+import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import { collectingHooks, testHost } from '../support/hooks.js';
 
 const docker = testDocker();
 const runId = `test-fixes-${process.pid}`;
@@ -32,10 +33,29 @@ let runs = 0;
 async function slim(
   fixture: string,
   inputs: Record<string, string>,
-): Promise<Awaited<ReturnType<typeof slimFixture>>> {
+): Promise<SessionResult & { logs: string[]; context: string }> {
   runs += 1;
-  const source = path.join(FIXTURES, fixture);
-  return slimFixture({ fixture: source, work, name: `${runs}-${fixture}`, runId, inputs });
+  const context = path.join(work, `${runs}-${fixture}`);
+  cpSync(path.join(FIXTURES, fixture), context, { recursive: true });
+  const values: Record<string, string> = {
+    context,
+    'build-args': `PYTHON_IMAGE=${baseImage()}`,
+    network: 'host',
+    'compressed-size': 'false',
+    ...inputs,
+  };
+  const settings = readSettings((name) => values[name] ?? '', {
+    workspace: context,
+    outputDir: path.join(context, '.out'),
+    cacheDir: path.join(work, 'layer-cache'),
+    runId,
+  });
+  const { hooks, logs } = collectingHooks();
+  const result = await runSession(settings, testHost(hooks));
+  if (result.failures.length > 0) {
+    throw new Error(`${result.failures.join('\n')}\n${logs.slice(-60).join('\n')}`);
+  }
+  return { ...result, logs, context };
 }
 
 /** The patch applies to a fresh checkout of the fixture and gives the slimmed Dockerfile. */

@@ -3,7 +3,20 @@ import { FIX_PLANNERS } from '../../src/dockerfile/fixes/index.js';
 import { planSlim, type PlanOptions, type SlimPlan } from '../../src/dockerfile/plan.js';
 import { FIX_RULES, type FixRule, type LayerFacts } from '../../src/model/fixes.js';
 import type { Finding } from '../../src/model/report.js';
-import { layerFacts } from '../support/fix-facts.js';
+
+/** Facts of one layer, made by the instruction at `line`. */
+function layerFacts(line: number, more: Partial<LayerFacts> = {}): LayerFacts {
+  return {
+    index: line,
+    line,
+    bytes: 0,
+    leftovers: [],
+    copied: [],
+    occupied: [],
+    environments: [],
+    ...more,
+  };
+}
 
 const APT_LISTS = { kind: 'apt-lists', dir: '/var/lib/apt/lists', files: 40, bytes: 45e6 } as const;
 const APT_CACHE = { kind: 'apt-cache', dir: '/var/cache/apt', files: 20, bytes: 30e6 } as const;

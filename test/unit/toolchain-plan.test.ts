@@ -213,8 +213,7 @@ describe('builder stage', () => {
       [
         'ARG PYTHON_IMAGE=python:3.11-slim',
         'FROM ${PYTHON_IMAGE} AS slimpy-build',
-        // python3-dev counts as Python packages, so the prune runs there too.
-        'RUN --mount=type=bind,source=.slimpy/prune.sh,target=/tmp/slimpy-prune.sh apt-get update && apt-get install -y gcc libpq-dev python3-dev && sh /tmp/slimpy-prune.sh --prune all',
+        'RUN apt-get update && apt-get install -y gcc libpq-dev python3-dev',
         'RUN python3 -m venv /venv',
         'ENV PATH=/venv/bin:$PATH',
         'WORKDIR /app',
