@@ -26,6 +26,7 @@ import subprocess
 import sys
 
 SKIP_DIRS = {"/proc", "/sys", "/dev"}
+APK_DATABASE = "/lib/apk/db/installed"
 EXAMPLES = 3
 PT_LOAD, PT_DYNAMIC = 1, 2
 DT_NULL, DT_NEEDED, DT_STRTAB, DT_RPATH, DT_RUNPATH = 0, 1, 5, 15, 29
@@ -55,7 +56,7 @@ def which(name):
 def manager():
     if os.path.exists("/var/lib/dpkg/status") and which("dpkg-query"):
         return "dpkg"
-    if os.path.exists("/lib/apk/db/installed"):
+    if os.path.exists(APK_DATABASE):
         return "apk"
     if which("rpm"):
         return "rpm"
@@ -97,12 +98,12 @@ def apk_word(word):
     return word
 
 
-def virtuals(kind):
+def virtuals(kind, database=APK_DATABASE):
     """apk virtual packages (`apk add --virtual .build-deps …`) and the names they depend on."""
     if kind != "apk":
         return []
     found, current = [], None
-    with open("/lib/apk/db/installed", encoding="utf-8", errors="replace") as db:
+    with open(database, encoding="utf-8", errors="replace") as db:
         for line in db:
             key, _, value = line.rstrip("\n").partition(":")
             if key == "P":
@@ -114,10 +115,10 @@ def virtuals(kind):
     return found
 
 
-def apk_database():
+def apk_database(database=APK_DATABASE):
     """(package, path) pairs from apk's database: P: names a package, F: a folder, R: a file in it."""
     package, folder = None, ""
-    with open("/lib/apk/db/installed", encoding="utf-8", errors="replace") as db:
+    with open(database, encoding="utf-8", errors="replace") as db:
         for line in db:
             key, _, value = line.rstrip("\n").partition(":")
             if key == "P":
