@@ -108,9 +108,9 @@ function storedBytes(layers: readonly LayerContent[]): Map<string, Stored> {
 type Attribute = (path: string, delta: number) => Category;
 
 /**
- * The rule that explains a change: links made of copies (`duplicates`), a smaller file (`strip`),
- * a package-manager leftover (`leftovers`), what left the layers of the install and its use
- * outside the Python environments (`toolchain`), bytes of a layer a fix rule targeted, then the
+ * The rule that explains a change: links made of copies (`duplicates`), what left the layers of
+ * the install and its use outside the Python environments (`toolchain`), a package-manager
+ * leftover (`leftovers`), a smaller file (`strip`), bytes of a layer a fix rule targeted, then the
  * prune category; `other` for the rest, and for bytes the rewrite added.
  */
 function attribution(
@@ -128,18 +128,17 @@ function attribution(
     if (delta < 0) return 'other';
     const was = input.before.files.get(path);
     const now = input.after.files.get(path);
-    if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
-    if (delivered.has('leftovers') && leftoverPart(path) !== undefined) return 'leftovers';
     const layers = before.get(path)?.layers ?? [];
     const category = pruneCategoryOf(path, isVenv);
-    // The toolchain's packages (headers included), not the Python files or caches the prune
-    // takes from the RUN the install joins.
-    const outsidePython = siteOf(path) === undefined && category !== 'caches';
-    if (
-      (category === undefined || outsidePython) &&
-      layers.some((layer) => toolchainLayers.has(layer))
-    )
-      return 'toolchain';
+    const leftover = delivered.has('leftovers') && leftoverPart(path) !== undefined;
+    // What left the install's and its use's layers outside the Python environments: the
+    // toolchain's packages (headers included) and the package database they shrank, not the
+    // Python files the prune takes from the RUN the install joins, nor caches.
+    const outsidePython = siteOf(path) === undefined && category !== 'caches' && !leftover;
+    if (outsidePython && layers.some((layer) => toolchainLayers.has(layer))) return 'toolchain';
+    // A cache a package manager rewrote smaller is no stripped file.
+    if (leftover) return 'leftovers';
+    if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
     const rule = layers.flatMap((layer) => ruleOfLayer.get(layer) ?? [])[0];
     if (rule !== undefined) return rule;
     return category ?? 'other';

@@ -186,7 +186,8 @@ describe('same lifetime', () => {
         'FROM debian:12',
         '# slimpy: this install now runs in the RUN at line 3 (original numbering), which removes its build-only packages at its end',
         'RUN apt-get update && apt-get install -y gcc || exit; \\',
-        '    make && rm -rf /var/lib/apt/lists/* && apt-mark manual libpq5 && apt-get purge -y --auto-remove gcc libpq-dev python3-dev',
+        // The purge before the cleanup: its apt runs would leave fresh caches behind it.
+        '    make && apt-mark manual libpq5 && apt-get purge -y --auto-remove gcc libpq-dev python3-dev && rm -rf /var/lib/apt/lists/*',
         '',
       ].join('\n'),
     );

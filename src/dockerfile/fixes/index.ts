@@ -98,7 +98,7 @@ interface Appended {
   lines: Map<FixRule, number[]>;
 }
 
-/** One edit per RUN: its commands in order (prunes, then cleanups), after the prune if any. */
+/** One edit per RUN: its commands in order (prunes, purges, cleanups), after the prune if any. */
 function appendAll(
   context: PlanContext,
   planned: ReadonlyArray<{ rule: FixRule; plan: FixRulePlan }>,
@@ -118,10 +118,9 @@ function appendAll(
     }
   }
   for (const [line, appends] of [...byRun].sort(([a], [b]) => a - b)) {
-    const ordered = [
-      ...appends.filter(({ append }) => append.order === 'prune'),
-      ...appends.filter(({ append }) => append.order === 'cleanup'),
-    ];
+    const ordered = (['prune', 'purge', 'cleanup'] as const).flatMap((order) =>
+      appends.filter(({ append }) => append.order === order),
+    );
     const command = ordered.map(({ append }) => append.command).join(' && ');
     const run = ordered[0]!.append.run;
     const edit = appendToRun(context.parsed, run, command, { chained: prunedRuns.has(line) });

@@ -29,8 +29,11 @@ export interface FixInput {
 export interface RunAppend {
   run: Run;
   command: string;
-  /** `prune` commands go before `cleanup` ones when several land on one RUN. */
-  order: 'prune' | 'cleanup';
+  /**
+   * Where it goes among the commands several rules append to one RUN: `prune` commands first,
+   * then `purge` (package removals, whose package-manager runs rewrite caches), then `cleanup`.
+   */
+  order: 'prune' | 'purge' | 'cleanup';
   /** The report's sentence for it, kept only when the command could be appended. */
   note: string;
   /** What the RUN is not given when it cannot be appended to: `leaves apt package lists in the image`. */

@@ -38,7 +38,7 @@ export function planToolchain(input: FixInput): FixRulePlan {
     plan.appends.push({
       run: rewrite.append.run,
       command: rewrite.append.command,
-      order: 'cleanup',
+      order: 'purge',
       note: first ?? '',
       what: 'would remove the build-only packages',
     });
