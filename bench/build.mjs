@@ -30,8 +30,10 @@ await build({
     ].join('\n'),
   },
 });
-// What the pipeline loads beside its bundle: the prune script and dockerode's .proto files.
+// What the pipeline loads beside its bundle: the prune script, the runtime-needs probe and
+// dockerode's .proto files.
 copyFileSync('src/slim/prune.sh', `${outdir}/prune.sh`);
+copyFileSync('src/measure/runtime-needs.py', `${outdir}/runtime-needs.py`);
 for (const name of readdirSync('node_modules/dockerode/lib/proto')) {
   copyFileSync(`node_modules/dockerode/lib/proto/${name}`, `${outdir}/proto/${name}`);
 }

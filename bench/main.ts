@@ -26,8 +26,10 @@ import {
   type BenchResults,
   type ExampleResults,
   type MachineFacts,
+  type ToolchainResults,
 } from './results.js';
 import { renderResults } from './table.js';
+import { benchToolchain } from './toolchain.js';
 import { measureTime } from './timing.js';
 import { startWheelIndex } from './wheel-index.js';
 
@@ -58,6 +60,8 @@ const DEFINITIONS: Record<string, string> = {
   'Pull request':
     'after the cold and warm runs, one line is added to one application file of the example (the context is a copy in the run’s scratch directory): the plain build is the incremental build of that change, and the pipeline runs with the layer cache the earlier runs left, as a pull-request run restored from the Actions cache would.',
   'Speed-up': 'GNU gzip’s time on the same layers ÷ the row’s time.',
+  'Toolchain removed':
+    'the `toolchain` row of “Where the bytes went” (bytes that left the image through the rule) ÷ the bytes the findings report as build toolchain in the original image.',
   'slimpy pipeline':
     'runSession in process, as `slimpy slim` runs it with its defaults and the smoke test above: every step listed under the table, from the first build to the report. Steps marked “in parallel” ran while others did (the slimmed build and the original’s smoke test while the original is measured; the slimmed image’s measurement during its smoke test). The smoke test runs each image once to check it, then, only when slimming removed bytecode, times both images for cold start alone: three runs each, up to five while the runs vary more than the delta.',
 };
@@ -116,6 +120,7 @@ async function run(pythonImage: string, choice: BenchChoice): Promise<number> {
   };
   const cacheBefore = await buildCacheBytes(docker);
   const examples: ExampleResults[] = [];
+  let toolchain: ToolchainResults | undefined;
   try {
     for (const example of choice.examples) {
       const progress = (line: string): void => {
@@ -126,6 +131,16 @@ async function run(pythonImage: string, choice: BenchChoice): Promise<number> {
         await benchExample(engine, example, { pythonImage, machine, progress, choice }),
       );
     }
+    const progress = (line: string): void => {
+      const at = Math.round((performance.now() - started) / 1000);
+      process.stderr.write(`bench [${at} s] toolchain: ${line}\n`);
+    };
+    toolchain = await benchToolchain(engine, {
+      pythonImage,
+      workspace: process.cwd(),
+      workDir: path.join(WORK_DIR, 'toolchain'),
+      progress,
+    });
   } finally {
     const removed = await removeBenchImages(engine);
     process.stderr.write(`bench: removed the ${removed} images this run made\n`);
@@ -137,6 +152,7 @@ async function run(pythonImage: string, choice: BenchChoice): Promise<number> {
     machine: { ...machine, loadAtEnd: loadAverage() },
     definitions: DEFINITIONS,
     examples,
+    ...(toolchain ? { toolchain } : {}),
     benchSeconds: (performance.now() - started) / 1000,
     ...(cacheBefore !== undefined && cacheAfter !== undefined
       ? { buildCacheGrowth: cacheAfter - cacheBefore }

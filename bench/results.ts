@@ -13,6 +13,8 @@ export interface BenchResults {
   /** What the words in the tables mean, as the run applied them. */
   definitions: Record<string, string>;
   examples: ExampleResults[];
+  /** The toolchain example (bench/toolchain.ts). */
+  toolchain?: ToolchainResults;
   /** Wall time of the whole bench, seconds. */
   benchSeconds: number;
   /** Build cache the run left on the engine (its cold builds), bytes; see README. */
@@ -163,4 +165,26 @@ export interface CompressedResults {
   /** Concurrency slimpy used (deflate jobs at once) and the libuv threadpool size. */
   concurrency: number;
   threadpool: number;
+}
+
+export interface ToolchainResults {
+  /** Build context of the example. */
+  example: string;
+  smoke: string;
+  /** Sizes of the original and the delivered image. */
+  original: number;
+  delivered: number;
+  /** What the findings report as build toolchain in the original image. */
+  findingBytes: number;
+  /** The `toolchain` row of "Where the bytes went": bytes that left the image through the rule. */
+  removedBytes: number;
+  /** removedBytes ÷ findingBytes. */
+  removedShare: number;
+  /** The rule's notes: which way it took, what left, what it kept and why. */
+  notes: string[];
+  /** True when the delivered image's report still lists the toolchain finding. */
+  findingStays: boolean;
+  /** The smoke test in the delivered image. */
+  smokeAfter: SmokeOutcome;
+  pipelineSeconds: number;
 }

@@ -9,6 +9,7 @@ import type {
   SavingsCheck,
   ScenarioTiming,
   SmokeOutcome,
+  ToolchainResults,
   TimeResults,
   Variant,
 } from './results.js';
@@ -17,6 +18,7 @@ export function renderResults(results: BenchResults): string {
   return [
     machineLine(results),
     ...results.examples.flatMap((example) => renderExample(example)),
+    ...(results.toolchain ? renderToolchain(results.toolchain) : []),
     '#### What the figures mean',
     '',
     ...Object.entries(results.definitions).map(([term, meaning]) => `- **${term}**: ${meaning}`),
@@ -192,4 +194,21 @@ function signedPercent(value: number, digits: number): string {
 /** Text safe inside a markdown table cell. */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
+}
+
+function renderToolchain(t: ToolchainResults): string[] {
+  return [
+    `### toolchain (\`${t.example}\`)`,
+    '',
+    `Smoke test: \`${t.smoke}\` (a libpq connection attempt from the app's own C extension)`,
+    '',
+    '| Original | Delivered | Build toolchain (findings) | Removed by the `toolchain` rule | Toolchain removed | Smoke test | Pipeline |',
+    '| ---: | ---: | ---: | ---: | ---: | --- | ---: |',
+    `| ${mb(t.original)} | ${mb(t.delivered)} | ${mb(t.findingBytes)} | ${mb(t.removedBytes)} | ` +
+      `${(t.removedShare * 100).toFixed(1)} % | ${smokeCell(t.smokeAfter)} | ${secs(t.pipelineSeconds)} |`,
+    '',
+    ...t.notes.map((note) => `- ${cell(note)}`),
+    `- The toolchain finding ${t.findingStays ? 'stays in' : 'is gone from'} the delivered image's report.`,
+    '',
+  ];
 }

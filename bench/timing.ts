@@ -156,7 +156,7 @@ async function timePipeline(
 }
 
 /** Pipeline hooks that log to a file (the report's `timings` give the step times). */
-function loggingHooks(logFile: string, progress: (line: string) => void): PipelineHooks {
+export function loggingHooks(logFile: string, progress: (line: string) => void): PipelineHooks {
   mkdirSync(path.dirname(logFile), { recursive: true });
   const log = (line: string): void => appendFileSync(logFile, `${line}\n`);
   return {

@@ -42,6 +42,8 @@ await build({
 });
 // The prune script travels next to the bundle: it is sent to the engine inside the build context.
 copyFileSync('src/slim/prune.sh', 'dist/prune.sh');
+// The runtime-needs probe runs in a container of the image, with the image's own Python.
+copyFileSync('src/measure/runtime-needs.py', 'dist/runtime-needs.py');
 mkdirSync('dist/proto', { recursive: true });
 for (const name of readdirSync('node_modules/dockerode/lib/proto')) {
   copyFileSync(`node_modules/dockerode/lib/proto/${name}`, `dist/proto/${name}`);

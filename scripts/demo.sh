@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # `npm run demo`: slims the shipped examples on this machine and prints, for each, the
-# before/after table, per-layer sizes, largest files, where the bytes went and the smoke test:
-# examples/pyarrow-duckdb (a builder stage and a final stage) and examples/single-stage (one
-# stage; pip downloads pyarrow from a loopback index this script serves). Extra arguments go to
-# both runs.
+# before/after table, per-layer sizes, largest files, findings, where the bytes went and the smoke
+# test: examples/pyarrow-duckdb (a builder stage's venv of real wheels), examples/single-stage (one
+# stage; pip downloads pyarrow from a loopback index this script serves) and examples/toolchain (one
+# stage installs gcc and headers to build a C extension linking libpq, and ships them). Extra
+# arguments go to every run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/engine.sh
@@ -28,3 +29,8 @@ done
 [ -n "$index_url" ] || { echo "demo: the wheel index did not start" >&2; exit 1; }
 node dist/cli.js slim --context examples/single-stage --build-arg "PYTHON_IMAGE=$base" \
   --build-arg "WHEEL_INDEX=$index_url" --network host --out .slimpy/demo-single-stage "$@"
+
+# The toolchain fix rule's example; its smoke test is a libpq connection attempt (apt-get in the
+# build uses the host network too).
+node dist/cli.js slim --context examples/toolchain --build-arg "PYTHON_IMAGE=$base" \
+  --network host --smoke pgping --out .slimpy/demo-toolchain "$@"

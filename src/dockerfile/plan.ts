@@ -5,7 +5,7 @@
 import { Run } from 'dockerfile-ast';
 import { lineOf, capitalStageLabel, stageLabel, stageOf, type PlanContext } from './context.js';
 import { planDerivedStages, type DerivedStagePlan } from './derived.js';
-import { planFixes, type FixOptions, type FixOutcome } from './fixes/index.js';
+import { planFixes, type FixesPlan, type FixOptions, type FixOutcome } from './fixes/index.js';
 import { assertUsableScriptPath } from './invocation.js';
 import { runCommand, parseDockerfile, type ParsedDockerfile } from './parse.js';
 import { createsPythonEnvironment, isPythonImage } from './python.js';
@@ -85,6 +85,8 @@ export interface SlimPlan {
   edits: TextEdit[];
   /** The fix rules that changed something, with the lines whose bytes they remove. */
   fixes: FixOutcome[];
+  /** Per fix rule, what it could have done but did not, and why (also in `skipped`). */
+  fixSkipped: FixesPlan['skippedBy'];
   /** True when the slimmed Dockerfile runs the prune script (its file goes into the build). */
   usesPruneScript: boolean;
 }
@@ -102,7 +104,7 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
   const context = { ...planned, scriptArgs: [...planned.scriptArgs, ...fixes.scriptArgs] };
   const references = chainReferences(context);
   const derived = planDerivedStages(context, references.copies);
-  const sameRun = planSameRun(context);
+  const sameRun = planSameRun(context, new Set(fixes.moved));
   const renumbered = renumberIndices(context, derived.stages, derived.edits);
   const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits, ...fixes.edits];
   const text = applyTextEdits(dockerfile, edits);
@@ -120,7 +122,7 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
   const plan: SlimPlan = {
     finalStage: finalStageSummary(context),
     strategy: strategyOf(derived.stages.length, sameRun.runs.length, fixes.outcomes.length),
-    derived: describeDerived(context, derived.stages, text),
+    derived: describeDerived(context, derived.stages, text, fixes.stagesAdded),
     sameRun: sameRun.runs,
     text,
     notes: [
@@ -133,6 +135,7 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
     skipped,
     edits,
     fixes: fixes.outcomes,
+    fixSkipped: fixes.skippedBy,
     usesPruneScript: derived.stages.length > 0 || sameRun.runs.length > 0 || fixes.runsPruneScript,
   };
   if (options.target !== undefined) plan.buildTarget = options.target;
@@ -259,12 +262,14 @@ function describeDerived(
   context: PlanContext,
   derived: readonly DerivedStagePlan[],
   text: string,
+  stagesAdded: number,
 ): DerivedStage[] {
   if (derived.length === 0) return [];
   const slimmed = listStages(text, context.buildArgs);
-  if (slimmed.length !== context.stages.length + derived.length) {
+  const expected = context.stages.length + derived.length + stagesAdded;
+  if (slimmed.length !== expected) {
     throw new Error(
-      `slimpy's rewrite produced ${slimmed.length} stages instead of ${context.stages.length + derived.length}; please report this with the Dockerfile`,
+      `slimpy's rewrite produced ${slimmed.length} stages instead of ${expected}; please report this with the Dockerfile`,
     );
   }
   return derived.map((stage) => {

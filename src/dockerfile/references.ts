@@ -155,3 +155,13 @@ export function indexReferences(context: PlanContext): IndexReference[] {
     return [{ index: Number(value), start, end, line: range.start.line + 1 }];
   });
 }
+
+/** 1-based lines of the instructions that name stage `index`: a FROM, a COPY --from, a mount's from. */
+export function referencesTo(context: PlanContext, index: number): number[] {
+  return context.stages.flatMap((stage) => [
+    ...(stage.baseStage === index ? [stage.line] : []),
+    ...stage.instructions
+      .filter((instruction) => referencedStages(context, [instruction]).includes(index))
+      .map(lineOf),
+  ]);
+}

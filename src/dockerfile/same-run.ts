@@ -35,14 +35,19 @@ export interface SameRunPlan {
   skipped: string[];
 }
 
-export function planSameRun(context: PlanContext): SameRunPlan {
+/** `moved`: lines of RUNs a fix rule merges into a later RUN, whose prune then covers them. */
+export function planSameRun(
+  context: PlanContext,
+  moved: ReadonlySet<number> = new Set(),
+): SameRunPlan {
   const plan: SameRunPlan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
   const installs = (instruction: Instruction): boolean =>
     instruction instanceof Run &&
     installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar));
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof Run) || !installs(instruction)) return;
+    if (!(instruction instanceof Run) || moved.has(lineOf(instruction))) return;
+    if (!installs(instruction)) return;
     const later = instructions.slice(position + 1).find(installs);
     planRun(context, instruction, instructions.slice(0, position), plan, later);
   });

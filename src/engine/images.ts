@@ -7,6 +7,8 @@ export interface ImageFacts {
   /** `Size` from image inspect: on the classic store, what `docker images` shows. */
   size: number;
   diffIds: string[];
+  /** What a container of the image starts with: its ENV (`KEY=value`), WORKDIR ('' = /) and USER ('' = root). */
+  config: { env: string[]; workdir: string; user: string };
 }
 
 export interface HistoryRow {
@@ -26,7 +28,16 @@ export class ImageNotFoundError extends Error {
 export async function inspectImage(docker: Docker, image: string): Promise<ImageFacts> {
   try {
     const info = await docker.getImage(image).inspect();
-    return { id: info.Id, size: info.Size, diffIds: info.RootFS?.Layers ?? [] };
+    return {
+      id: info.Id,
+      size: info.Size,
+      diffIds: info.RootFS?.Layers ?? [],
+      config: {
+        env: info.Config?.Env ?? [],
+        workdir: info.Config?.WorkingDir ?? '',
+        user: info.Config?.User ?? '',
+      },
+    };
   } catch (error) {
     if (isNotFound(error)) throw new ImageNotFoundError(image);
     throw error;

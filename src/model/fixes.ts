@@ -3,6 +3,8 @@
  * own instructions that remove what the findings measure, beside the prune categories that act
  * inside the Python environments. All are on by default.
  */
+import type { ToolchainFacts } from './toolchain.js';
+
 export const FIX_RULES = [
   /** apt/apk/dnf/pip/uv/poetry caches removed at the end of the RUN that wrote them. */
   'leftovers',
@@ -33,6 +35,13 @@ export type LeftoverKind =
 export interface FixFacts {
   /** The layers the Dockerfile's instructions made (not the base image's), oldest first. */
   layers: LayerFacts[];
+  /**
+   * The `toolchain` rule's packages and runtime needs (src/measure/toolchain-facts.ts), measured
+   * in containers of the original image and its base when that rule is on and the findings see a
+   * toolchain; `toolchainUnmeasured` says why they could not be.
+   */
+  toolchain?: ToolchainFacts;
+  toolchainUnmeasured?: string;
 }
 
 export interface LayerFacts {

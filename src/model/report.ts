@@ -268,6 +268,11 @@ export interface Finding extends FindingFacts {
   title: string;
   /** One sentence: what to change. */
   fix: string;
+  /**
+   * Slim mode, when a fix rule takes on this kind (`toolchain`: `build-toolchain`) and did not
+   * remove it from the delivered image: why. A finding the rule removed is left out of the report.
+   */
+  unfixed?: string;
 }
 
 /** One step of a run and its wall time. Steps can overlap: `startSeconds` says when each began. */

@@ -31,14 +31,18 @@ import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from '
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
 import { startStep, step as timedStep, type BackgroundStep } from './steps.js';
+import { settleFindings } from './settled-findings.js';
+import { measureToolchain } from './toolchain.js';
 import { buildVariant, measureVariant } from './variant.js';
 
-/** What slim mode adds to the report. */
-export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after'>;
+/** What slim mode adds to the report (the findings, once the fix rules say what they removed). */
+export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'findings'>;
 
 export interface SlimStep {
   outcome: SlimOutcome;
   files: Pick<ReportFiles, 'dockerfile' | 'patch'>;
+  /** The plan of the image delivered; undefined when the original is. */
+  delivered?: SlimPlan;
 }
 
 /** The smoke test under way: the original's check, started as soon as the original was built. */
@@ -72,7 +76,7 @@ export async function slim(
     keep: run.settings.keep,
     fix: run.settings.fix,
   };
-  const original = originalFacts(run, before, findings);
+  const original = await originalFacts(run, before, findings);
   const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
@@ -80,6 +84,14 @@ export async function slim(
     await saveFiles(run, plan, step);
     const images = { before, original, smoke, complete: Promise.resolve(complete) };
     await slimAndTest(run, images, { plan, variant: wanted }, step);
+    if (findings !== undefined) {
+      step.outcome.findings = settleFindings(findings, {
+        rulesOn: wanted.fix,
+        wanted: plan,
+        delivered: step.delivered,
+        culprit: step.outcome.slim?.culprit,
+      });
+    }
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
@@ -87,11 +99,11 @@ export async function slim(
   }
 }
 
-function originalFacts(
+async function originalFacts(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
-): OriginalFacts & { imageId: string } {
+): Promise<OriginalFacts & { imageId: string }> {
   const facts = fixFacts({
     layers: before.layers,
     history: before.history,
@@ -100,7 +112,12 @@ function originalFacts(
     target: run.settings.target,
     buildArgs: run.settings.buildArgs,
   });
-  return { findings: findings ?? [], facts, imageId: before.measurement.id };
+  const toolchain = await measureToolchain(run, before, findings ?? []);
+  return {
+    findings: findings ?? [],
+    facts: { ...facts, ...toolchain },
+    imageId: before.measurement.id,
+  };
 }
 
 function slimResult(plan: SlimPlan, wanted: Variant): SlimResult {
@@ -156,6 +173,7 @@ async function slimAndTest(
 ): Promise<void> {
   const { runner, originalCheck } = images.smoke;
   const result = step.outcome.slim as SlimResult;
+  step.delivered = wanted.plan;
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
     const before = await originalCheck.join();
@@ -180,6 +198,7 @@ async function slimAndTest(
   if (buildError !== undefined || (check && !check.passed)) {
     await slimmed.measure.cancel();
     delivered = await fallBack(run, images, wanted, step, buildError);
+    step.delivered = delivered?.plan;
   } else {
     measured = await slimmed.measure.join();
   }
@@ -245,6 +264,7 @@ async function timeColdStart(
   step.outcome.smoke = timed;
   if (timed.after?.passed !== false) return;
   const fallback = await fallBack(run, images, delivered, step, undefined);
+  step.delivered = fallback?.plan;
   if (fallback) {
     await measureDelivered(run, images, fallback, step, undefined);
     return;

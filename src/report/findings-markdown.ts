@@ -41,7 +41,10 @@ export function renderFindings(
 }
 
 function findingRow(finding: Finding, maxPaths: number): string {
-  return `| ${sizeCell(finding)} | ${whereCell(finding)} | ${whatCell(finding, maxPaths)} | ${escapeProse(finding.fix)} |`;
+  const unfixed = finding.unfixed
+    ? `<br><sub>slimpy did not: ${escapeProse(finding.unfixed)}</sub>`
+    : '';
+  return `| ${sizeCell(finding)} | ${whereCell(finding)} | ${whatCell(finding, maxPaths)} | ${escapeProse(finding.fix)}${unfixed} |`;
 }
 
 /** Compressed sizes of findings other than the base are a layer's share, hence `~`. */

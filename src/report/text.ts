@@ -143,6 +143,8 @@ function findingLines(report: SlimpyReport): string[] {
     const where = finding.line === undefined ? '' : `line ${finding.line}: `;
     rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
     rows.push(`${' '.repeat(14)}${printable(finding.fix)}`);
+    if (finding.unfixed)
+      rows.push(`${' '.repeat(14)}slimpy did not: ${printable(finding.unfixed)}`);
   }
   return rows;
 }

@@ -12,7 +12,7 @@ import type { FixOutcome } from '../dockerfile/plan.js';
 import { leftoverPart } from '../measure/findings/rules.js';
 import { viewLayers } from '../measure/findings/layer-view.js';
 import type { LayerContent } from '../measure/layers.js';
-import { pruneCategoryOf } from '../measure/prune-paths.js';
+import { pruneCategoryOf, siteOf } from '../measure/prune-paths.js';
 import type { MeasuredImage } from '../measure/sizes.js';
 import type { FixFacts, FixRule } from '../model/fixes.js';
 import type { CategorySaving, StillShipped, StrippedFile } from '../model/report.js';
@@ -113,9 +113,10 @@ function storedBytes(layers: readonly LayerContent[]): Map<string, Stored> {
 type Attribute = (path: string, delta: number) => Category;
 
 /**
- * The rule that explains a change: links made of copies (`duplicates`), a smaller file (`strip`),
- * a package-manager leftover (`leftovers`), bytes of a layer a fix rule targeted, then the prune
- * category; `other` for the rest, and for bytes the rewrite added.
+ * The rule that explains a change: links made of copies (`duplicates`), what left the layers of
+ * the install and its use outside the Python environments (`toolchain`), a package-manager
+ * leftover (`leftovers`), a smaller file (`strip`), bytes of a layer a fix rule targeted, then the
+ * prune category; `other` for the rest, and for bytes the rewrite added.
  */
 function attribution(
   input: SavingsInput,
@@ -124,6 +125,7 @@ function attribution(
 ): Attribute {
   const delivered = new Set<FixRule>(input.fixes.map((fix) => fix.rule));
   const ruleOfLayer = layerRules(input);
+  const toolchainLayers = layersOfRule(input, 'toolchain');
   const venvs = venvRoots(input.before.files);
   const isVenv = (root: string): boolean => venvs.has(root);
   return (path, delta) => {
@@ -133,14 +135,20 @@ function attribution(
     const linkedNow = after.get(path)?.linked === true && before.get(path)?.linked !== true;
     if (linkedNow && (now?.type === 'hardlink' || delta < 0)) return 'duplicates';
     if (delta < 0) return 'other';
+    const layers = before.get(path)?.layers ?? [];
+    const category = pruneCategoryOf(path, isVenv);
+    const leftover = delivered.has('leftovers') && leftoverPart(path) !== undefined;
+    // What left the install's and its use's layers outside the Python environments: the
+    // toolchain's packages (headers included) and the package database they shrank, not the
+    // Python files the prune takes from the RUN the install joins, nor caches.
+    const outsidePython = siteOf(path) === undefined && category !== 'caches' && !leftover;
+    if (outsidePython && layers.some((layer) => toolchainLayers.has(layer))) return 'toolchain';
+    // A cache a package manager rewrote smaller is no stripped file.
+    if (leftover) return 'leftovers';
     if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
-    if (delivered.has('leftovers') && leftoverPart(path) !== undefined) return 'leftovers';
-    const targeted = (before.get(path)?.layers ?? []).flatMap(
-      (layer) => ruleOfLayer.get(layer) ?? [],
-    );
-    const rule = targeted[0];
+    const rule = layers.flatMap((layer) => ruleOfLayer.get(layer) ?? [])[0];
     if (rule !== undefined) return rule;
-    return pruneCategoryOf(path, isVenv) ?? 'other';
+    return category ?? 'other';
   };
 }
 
@@ -155,6 +163,16 @@ function layerRules(input: SavingsInput): Map<number, FixRule> {
     }
   }
   return rules;
+}
+
+/** Layers of the original image (by index) made by the lines a delivered rule changed. */
+function layersOfRule(input: SavingsInput, rule: FixRule): Set<number> {
+  const lines = new Set(input.fixes.filter((fix) => fix.rule === rule).flatMap((fix) => fix.lines));
+  return new Set(
+    input.facts.layers.flatMap((layer) =>
+      layer.line !== undefined && lines.has(layer.line) ? [layer.index] : [],
+    ),
+  );
 }
 
 function venvRoots(files: SavingsInput['before']['files']): Set<string> {

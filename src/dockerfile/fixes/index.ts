@@ -35,6 +35,12 @@ export interface FixOptions {
 
 export interface FixesPlan {
   edits: TextEdit[];
+  /** How many stages the rules add. */
+  stagesAdded: number;
+  /** 1-based lines of the RUNs the rules merge into later RUNs (the prune goes with them). */
+  moved: number[];
+  /** Per rule, what it could have done but did not, and why (also in `skipped`). */
+  skippedBy: Partial<Record<FixRule, string[]>>;
   scriptArgs: string[];
   runsPruneScript: boolean;
   notes: string[];
@@ -52,6 +58,9 @@ export function planFixes(
   const prunedRuns = prune.runs;
   const result: FixesPlan = {
     edits: [],
+    stagesAdded: 0,
+    moved: [],
+    skippedBy: {},
     scriptArgs: [],
     runsPruneScript: false,
     notes: [],
@@ -76,7 +85,11 @@ export function planFixes(
     result.runsPruneScript ||= plan.runsPruneScript;
     result.scriptArgs.push(...plan.scriptArgs.filter((arg) => !result.scriptArgs.includes(arg)));
     result.notes.push(...plan.notes, ...(appended.notes.get(rule) ?? []));
-    result.skipped.push(...plan.skipped, ...(appended.skipped.get(rule) ?? []));
+    const skipped = [...plan.skipped, ...(appended.skipped.get(rule) ?? [])];
+    result.skipped.push(...skipped);
+    if (skipped.length > 0) result.skippedBy[rule] = skipped;
+    result.stagesAdded += plan.stagesAdded ?? 0;
+    result.moved.push(...(plan.moves ?? []).map((move) => lineOf(move.from)));
     const lines = [...plan.lines, ...(appended.lines.get(rule) ?? [])];
     const changed = plan.edits.length > 0 || plan.scriptArgs.length > 0 || lines.length > 0;
     if (changed) result.outcomes.push({ rule, lines: [...new Set(lines)].sort((a, b) => a - b) });
@@ -94,7 +107,7 @@ interface Appended {
   lines: Map<FixRule, number[]>;
 }
 
-/** One edit per RUN: its commands in order (prunes, then cleanups), after the prune if any. */
+/** One edit per RUN: its commands in order (prunes, purges, cleanups), after the prune if any. */
 function appendAll(
   context: PlanContext,
   planned: ReadonlyArray<{ rule: FixRule; plan: FixRulePlan }>,
@@ -108,17 +121,21 @@ function appendAll(
     lines: new Map(),
   };
   const byRun = new Map<number, Array<{ rule: FixRule; append: RunAppend }>>();
+  // A RUN another rule merged into a later one: what is appended to it goes to the later one.
+  const moved = new Map(
+    planned.flatMap(({ plan }) => plan.moves ?? []).map((move) => [lineOf(move.from), move.to]),
+  );
   for (const { rule, plan } of planned) {
-    for (const append of plan.appends) {
+    for (const original of plan.appends) {
+      const append = { ...original, run: moved.get(lineOf(original.run)) ?? original.run };
       const line = lineOf(append.run);
       byRun.set(line, [...(byRun.get(line) ?? []), { rule, append }]);
     }
   }
   for (const [line, appends] of [...byRun].sort(([a], [b]) => a - b)) {
-    const ordered = [
-      ...appends.filter(({ append }) => append.order === 'prune'),
-      ...appends.filter(({ append }) => append.order === 'cleanup'),
-    ];
+    const ordered = (['prune', 'purge', 'cleanup'] as const).flatMap((order) =>
+      appends.filter(({ append }) => append.order === order),
+    );
     const command = ordered.map(({ append }) => append.command).join(' && ');
     const run = ordered[0]!.append.run;
     const edit = appendToRun(context.parsed, run, command, { chained: prunedRuns.has(line) });

@@ -31,8 +31,11 @@ export interface FixInput {
 export interface RunAppend {
   run: Run;
   command: string;
-  /** `prune` commands go before `cleanup` ones when several land on one RUN. */
-  order: 'prune' | 'cleanup';
+  /**
+   * Where it goes among the commands several rules append to one RUN: `prune` commands first,
+   * then `purge` (package removals, whose package-manager runs rewrite caches), then `cleanup`.
+   */
+  order: 'prune' | 'purge' | 'cleanup';
   /** The report's sentence for it, kept only when the command could be appended. */
   note: string;
   /** What the RUN is not given when it cannot be appended to: `leaves apt package lists in the image`. */
@@ -62,6 +65,10 @@ export interface FixRulePlan {
    * `edits`; the lines of `appends` are added by the framework once they are appended.
    */
   lines: number[];
+  /** RUNs the rule's edits merge into another RUN: what is appended to `from` goes to `to`. */
+  moves?: Array<{ from: Run; to: Run }>;
+  /** How many stages the rule's edits add to the Dockerfile. */
+  stagesAdded?: number;
 }
 
 export type FixPlanner = (input: FixInput) => FixRulePlan;

@@ -155,18 +155,13 @@ export function isBookkeeping(file: string): boolean {
 }
 
 const DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
-/** Packages that only building needs: compilers, binutils, `-dev` packages and build tools. */
-const TOOLCHAIN_PACKAGE =
-  /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|binutils(?:-.+)?|libbinutils|.+-dev|libc-dev-bin|build-essential|dpkg-dev|make|cmake|cmake-data|ninja-build|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|golang(?:-.+)?|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
-
 /** The package a dpkg `.list` path belongs to (`/var/lib/dpkg/info/libc6-dev:amd64.list` → `libc6-dev`). */
 export function dpkgListPackage(file: string): string | undefined {
   return DPKG_LIST.exec(file)?.[1];
 }
 
-export function isToolchainPackage(name: string): boolean {
-  return TOOLCHAIN_PACKAGE.test(name);
-}
+/** Which package names are build-only lives in the model: the toolchain fix rule decides by it too. */
+export { isToolchainPackage } from '../../model/toolchain.js';
 
 /** A toolchain package's own documentation directory, e.g. `/usr/share/doc/gcc-12/`. */
 export function docPackage(file: string): string | undefined {
