@@ -11,6 +11,7 @@ import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '.
 import { formatBytes } from '../report/format.js';
 import { measureSavings } from '../slim/savings.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
+import type { SmokeProbe } from '../smoke/auto.js';
 import { runSmoke } from '../smoke/smoke.js';
 import {
   culpritCandidates,
@@ -24,6 +25,7 @@ import {
 import { SmokeBrokenError } from './errors.js';
 import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
+import { readPackages, reportKept, wantedScript, type PackageFacts } from './packages.js';
 import type { RunContext } from './prepare.js';
 import { buildVariant, measureVariant } from './variant.js';
 
@@ -41,19 +43,22 @@ export async function slim(
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
 ): Promise<SlimStep> {
-  const wanted: Variant = {
-    strip: run.settings.strip,
-    prune: run.settings.prune,
-    keep: run.settings.keep,
-    fix: run.settings.fix,
-  };
+  const { script, bytecode } = wantedScript(run);
+  const wanted: Variant = { ...script, fix: run.settings.fix };
   const original = originalFacts(run, before, findings);
   const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
-    await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
+    const packages: PackageFacts =
+      plan.edits.length === 0
+        ? { bytecode, environments: [], exceptions: [], probes: [] }
+        : await run.hooks.group('Read the package exceptions', () =>
+            readPackages(run, before, wanted, bytecode),
+          );
+    const images = { before, original: { ...original, probes: packages.probes }, packages };
+    await slimAndTest(run, images, { plan, variant: wanted }, step);
     return step;
   } catch (error) {
     if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
@@ -108,7 +113,8 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
 
 interface Images {
   before: MeasuredImage;
-  original: OriginalFacts & { imageId: string };
+  original: OriginalFacts & { imageId: string; probes: SmokeProbe[] };
+  packages: PackageFacts;
 }
 
 /** A variant as built: its plan, and its image and build log once built. */
@@ -140,7 +146,7 @@ async function slimAndTest(
   const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
   if (missing.length > 0) result.missingRoots = missing;
   const smoke = await hooks.group('Smoke test: original and slimmed image', () =>
-    runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId)),
+    runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId, images.original.probes)),
   );
   step.outcome.smoke = smoke;
   if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
@@ -208,7 +214,7 @@ async function fallBack(
   const plan = planFor(run, fallback.script, images.original);
   step.outcome.smoke = await runSmoke(
     run.docker,
-    smokeRequest(run, images.original.imageId, fallback.imageId),
+    smokeRequest(run, images.original.imageId, fallback.imageId, images.original.probes),
   );
   await saveFiles(run, plan, step);
   result.notes = plan.notes;
@@ -238,6 +244,7 @@ async function measureDelivered(
   if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
   const kept = stripKeptFromLog(delivered.log ?? [], after.files);
   if (kept) result.stripKept = kept;
+  reportKept(run, result, images.packages, { before: images.before, after });
   result.unchanged = unchangedReason(delivered.plan, readPruneLog(delivered.log ?? []), result);
   logSavings(run, result, images.before.measurement.size - after.measurement.size);
 }

@@ -6,7 +6,12 @@
 import type Dockerode from 'dockerode';
 import { ContainerStartError, runContainer, type ContainerRun } from '../engine/containers.js';
 import type { SmokeReport, SmokeRun } from '../model/report.js';
-import { autoSmokeCommand, skippedOptionalModules } from './auto.js';
+import {
+  autoSmokeCommand,
+  skippedOptionalModules,
+  skippedProbes,
+  type SmokeProbe,
+} from './auto.js';
 import { userSmokeCommand, type SmokeCommand } from './command.js';
 import { median, timingOrder, type SmokeSide } from './timing.js';
 
@@ -23,6 +28,11 @@ export interface SmokeOptions {
   after?: string;
   /** `auto` imports every installed distribution's modules; anything else runs with /bin/sh -c. */
   command: 'auto' | string;
+  /**
+   * For `auto`: statements run after the imports (package exceptions' probes), in the first run
+   * of each image; the timed runs go without them.
+   */
+  probes?: SmokeProbe[];
   /** Limit for each run. */
   timeoutMs: number;
   /** Timed runs per image for the cold-start medians, default 5; 0 skips timing. */
@@ -34,8 +44,8 @@ export interface SmokeOptions {
   signal?: AbortSignal;
 }
 
-export function smokeCommand(spec: 'auto' | string): SmokeCommand {
-  return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
+export function smokeCommand(spec: 'auto' | string, probes: SmokeProbe[] = []): SmokeCommand {
+  return isAuto(spec) ? autoSmokeCommand({ probes }) : userSmokeCommand(spec);
 }
 
 function isAuto(spec: string): boolean {
@@ -47,9 +57,18 @@ function isAuto(spec: string): boolean {
  * because an optional dependency is not installed (duckdb's adbc_driver_duckdb) is skipped in
  * the slimmed image too, and only that one: any other missing module there is slimming's fault.
  */
-function afterCommand(spec: string, command: SmokeCommand, before: SmokeRun): SmokeCommand {
+function afterCommand(
+  spec: string,
+  command: SmokeCommand,
+  before: SmokeRun,
+  probes: SmokeProbe[],
+): SmokeCommand {
   return isAuto(spec)
-    ? autoSmokeCommand({ allowMissing: skippedOptionalModules(before.output) })
+    ? autoSmokeCommand({
+        allowMissing: skippedOptionalModules(before.output),
+        probes,
+        allowFailingProbes: skippedProbes(before.output),
+      })
     : command;
 }
 
@@ -64,19 +83,21 @@ export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promis
   if (!Number.isInteger(runs) || runs < 0) {
     throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);
   }
-  const command = smokeCommand(options.command);
+  const command = smokeCommand(options.command, options.probes);
   const runner = new SmokeRunner(docker, options);
   const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const timedBytes = TIMED_RUN_OUTPUT_BYTES;
 
   const { run: before } = await runner.run('before', options.before, command, firstBytes);
   if (!before.passed || options.after === undefined) return { command: command.display, before };
-  const commands: Record<SmokeSide, SmokeCommand> = {
-    before: command,
-    after: afterCommand(options.command, command, before),
-  };
-  const { run: after } = await runner.run('after', options.after, commands.after, firstBytes);
+  const afterFirst = afterCommand(options.command, command, before, options.probes ?? []);
+  const { run: after } = await runner.run('after', options.after, afterFirst, firstBytes);
   if (!after.passed || runs === 0) return { command: command.display, before, after };
+  // The timed runs measure start-up as the app would start: without the probes, which only check.
+  const commands: Record<SmokeSide, SmokeCommand> = {
+    before: smokeCommand(options.command),
+    after: afterCommand(options.command, command, before, []),
+  };
 
   const images: Record<SmokeSide, string> = { before: options.before, after: options.after };
   const results: Record<SmokeSide, SmokeRun> = { before, after };
