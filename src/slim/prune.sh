@@ -175,9 +175,9 @@ has_kept_below() {
 # dist-packages directory: the distribution's own Python packages. They are never removed or
 # stripped (`dpkg --verify` would report them changed); the app's own environments are pruned.
 list_os_owned() {
-  for _ol in /var/lib/dpkg/info/*.list; do
-    [ -f "$_ol" ] && cat -- "$_ol"
-  done
+  # One cat for all the lists: a host or an image with hundreds of packages pays one process.
+  set -- /var/lib/dpkg/info/*.list
+  [ -f "$1" ] && cat -- "$@" 2>/dev/null
   [ -f /lib/apk/db/installed ] &&
     awk -F: '/^F:/ { dir = $2 } /^R:/ { print "/" dir "/" $2 }' /lib/apk/db/installed
   command -v rpm >/dev/null 2>&1 && rpm -qal 2>/dev/null
