@@ -3,6 +3,7 @@
  * appended, and the exact text edits that do it. Pure: the Dockerfile text in, the plan out.
  */
 import { Run } from 'dockerfile-ast';
+import { compiledBytecode, type BytecodeChoice } from './bytecode.js';
 import { lineOf, capitalStageLabel, stageLabel, stageOf, type PlanContext } from './context.js';
 import { planDerivedStages, type DerivedStagePlan } from './derived.js';
 import { planFixes, type FixesPlan, type FixOptions, type FixOutcome } from './fixes/index.js';
@@ -28,6 +29,7 @@ import {
 } from './stages.js';
 
 export { DockerfileError } from './parse.js';
+export type { BytecodeChoice } from './bytecode.js';
 export type { FixOptions, FixOutcome } from './fixes/index.js';
 export { finalBaseImage, listStages, type StageSummary } from './stages.js';
 export type { TextEdit } from './rewrite.js';
@@ -140,6 +142,19 @@ export function planSlim(dockerfile: string, options: PlanOptions): SlimPlan {
   };
   if (options.target !== undefined) plan.buildTarget = options.target;
   return plan;
+}
+
+/**
+ * Bytecode the Dockerfile compiles on purpose (bytecode.ts): asked before planning, because the
+ * pycache rule is then left out of the prune script's words.
+ */
+export function plannedBytecode(
+  dockerfile: string,
+  options: Pick<PlanOptions, 'target' | 'buildArgs' | 'buildKit' | 'platform'>,
+): BytecodeChoice | undefined {
+  return compiledBytecode(
+    planContext(parseDockerfile(dockerfile), { ...options, scriptPath: '', scriptArgs: [] }),
+  );
 }
 
 function planContext(parsed: ParsedDockerfile, options: PlanOptions): PlanContext {

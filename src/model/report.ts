@@ -157,6 +157,28 @@ export interface MissingRoot {
   lines: number[];
 }
 
+/**
+ * Files a rule would have removed and a package exception kept, because the package reads them
+ * at run time (docs/exceptions.md). Measured in the original image: the files that are still in
+ * the delivered one.
+ */
+export interface KeptException {
+  /** A table entry (`torch-inductor`) or a detection (`lazy-stubs`, `pkg-resources`, `nspkg`, `bytecode`). */
+  id: string;
+  /** The rule that left them alone. */
+  category: PruneCategory;
+  /** The Python environment (site-packages directory) they are in. */
+  environment: string;
+  /** What was kept, relative to `environment` (globs where the exception names one). */
+  paths: string[];
+  files: number;
+  bytes: number;
+  /** Why, in one sentence. */
+  reason: string;
+  /** The public issue or document behind it. */
+  source: string;
+}
+
 export interface SlimResult {
   /** How the Dockerfile was rewritten: derived builder stages, or prune in the installing RUN. */
   strategy: 'derived-stages' | 'same-run' | 'fixes' | 'none';
@@ -174,6 +196,8 @@ export interface SlimResult {
   /** What strip refused, from the slimmed build's log (absent when that step came from cache). */
   stripKept?: StripKept;
   strippedTop: StrippedFile[];
+  /** What the package exceptions kept in the delivered image (absent when none applied). */
+  exceptions?: KeptException[];
   /** Paths (relative to the workspace when known) of the slimmed Dockerfile and the patch. */
   dockerfilePath: string;
   patchPath: string;

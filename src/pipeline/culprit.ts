@@ -10,6 +10,7 @@ import { slimpyLabels } from '../engine/labels.js';
 import { isFixRule, type FixFacts, type FixRule } from '../model/fixes.js';
 import type { Finding } from '../model/report.js';
 import { PRUNE_SCRIPT_PATH, pruneScriptArgs, type ScriptSettings } from '../slim/script.js';
+import type { SmokeProbe } from '../smoke/auto.js';
 import { runSmoke, type SmokeOptions } from '../smoke/smoke.js';
 import type { RunContext } from './prepare.js';
 import { buildVariant } from './variant.js';
@@ -48,11 +49,13 @@ export function smokeRequest(
   run: RunContext,
   before: string,
   after: string | undefined,
+  probes: SmokeProbe[] = [],
 ): SmokeOptions {
   return {
     before,
     after,
     command: run.settings.smokeTest,
+    probes,
     timeoutMs: run.settings.smokeTimeoutMs,
     labels: slimpyLabels(run.runId),
     signal: run.signal,
@@ -88,7 +91,7 @@ export function culpritCandidates(
 export async function findCulprit(
   run: RunContext,
   wanted: Variant,
-  original: OriginalFacts & { imageId: string },
+  original: OriginalFacts & { imageId: string; probes?: SmokeProbe[] },
   active: readonly FixRule[],
 ): Promise<Fallback | undefined> {
   for (const candidate of culpritCandidates(wanted, active)) {
@@ -97,7 +100,7 @@ export async function findCulprit(
     const imageId = await buildCandidate(run, planFor(run, candidate.script, original), log);
     if (imageId === undefined) continue;
     const smoke = await runSmoke(run.docker, {
-      ...smokeRequest(run, original.imageId, imageId),
+      ...smokeRequest(run, original.imageId, imageId, original.probes),
       runs: 1,
     });
     if (smoke.after?.passed) {

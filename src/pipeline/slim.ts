@@ -16,6 +16,7 @@ import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '.
 import { formatBytes } from '../report/format.js';
 import { measureSavings, removesBytecode } from '../slim/savings.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
+import type { SmokeProbe } from '../smoke/auto.js';
 import { DEFAULT_TIMED_RUNS, SmokeRunner } from '../smoke/smoke.js';
 import {
   culpritCandidates,
@@ -29,6 +30,7 @@ import {
 import { SmokeBrokenError } from './errors.js';
 import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
+import { readPackages, reportKept, wantedScript, type PackageFacts } from './packages.js';
 import type { RunContext } from './prepare.js';
 import { startStep, step as timedStep, type BackgroundStep } from './steps.js';
 import { settleFindings } from './settled-findings.js';
@@ -61,6 +63,38 @@ export function startSmoke(run: RunContext, originalId: string): SmokeStart {
   return { runner, originalCheck, cancel: () => originalCheck.cancel() };
 }
 
+/**
+ * The smoke test once the package exceptions are known: with `auto` and probes, the original is
+ * checked again with them (after its plain check passed), so the slimmed image's check has the
+ * original's to compare with; otherwise the smoke test as started.
+ */
+function withProbes(
+  run: RunContext,
+  smoke: SmokeStart,
+  originalId: string,
+  probes: SmokeProbe[],
+): SmokeStart {
+  if (!smoke.runner.useProbes(probes)) return smoke;
+  const plain = smoke.originalCheck;
+  const originalCheck = startStep(
+    run,
+    'Smoke test: original image, with the package probes',
+    async (background) => {
+      const checked = await plain.result;
+      if (!checked.passed) return checked;
+      return smoke.runner.check('before', originalId, undefined, background.signal);
+    },
+    plain.result,
+  );
+  return {
+    runner: smoke.runner,
+    originalCheck,
+    cancel: async () => {
+      await Promise.all([smoke.cancel(), originalCheck.cancel()]);
+    },
+  };
+}
+
 /** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
 export async function slim(
   run: RunContext,
@@ -70,19 +104,27 @@ export async function slim(
   /** The original's measurement with every compressed size (it may still be under way). */
   complete: MeasuredImage | Promise<MeasuredImage>,
 ): Promise<SlimStep> {
-  const wanted: Variant = {
-    strip: run.settings.strip,
-    prune: run.settings.prune,
-    keep: run.settings.keep,
-    fix: run.settings.fix,
-  };
+  const { script, bytecode } = wantedScript(run);
+  const wanted: Variant = { ...script, fix: run.settings.fix };
   const original = await originalFacts(run, before, findings);
   const plan = planFor(run, wanted, original);
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
     await saveFiles(run, plan, step);
-    const images = { before, original, smoke, complete: Promise.resolve(complete) };
+    const packages: PackageFacts =
+      plan.edits.length === 0
+        ? { bytecode, environments: [], exceptions: [], probes: [] }
+        : await timedStep(run, 'Read the package exceptions', () =>
+            readPackages(run, before, wanted, bytecode),
+          );
+    const images: Images = {
+      before,
+      original: { ...original, probes: packages.probes },
+      packages,
+      smoke: withProbes(run, smoke, before.measurement.id, packages.probes),
+      complete: Promise.resolve(complete),
+    };
     await slimAndTest(run, images, { plan, variant: wanted }, step);
     if (findings !== undefined) {
       step.outcome.findings = settleFindings(findings, {
@@ -151,7 +193,8 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
 
 interface Images {
   before: MeasuredImage;
-  original: OriginalFacts & { imageId: string };
+  original: OriginalFacts & { imageId: string; probes: SmokeProbe[] };
+  packages: PackageFacts;
   smoke: SmokeStart;
   /** `before` with every compressed size: the slimmed image is measured after it. */
   complete: Promise<MeasuredImage>;
@@ -366,6 +409,7 @@ async function measureDelivered(
   if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
   const kept = stripKeptFromLog(delivered.log ?? [], after.files);
   if (kept) result.stripKept = kept;
+  reportKept(run, result, images.packages, { before: images.before, after });
   result.unchanged = unchangedReason(delivered.plan, readPruneLog(delivered.log ?? []), result);
   logSavings(run, result, images.before.measurement.size - after.measurement.size);
 }

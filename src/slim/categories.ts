@@ -8,9 +8,10 @@ export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
     'package directories named exactly `tests` or `test` (never `*test*`: numpy.testing is imported at runtime)',
   pycache:
     '`__pycache__` directories and `*.pyc` / `*.pyo` files (Python recompiles on import; costs cold-start time)',
-  stubs: '`*.pyi` type stubs (read by type checkers, never by the interpreter)',
+  stubs:
+    '`*.pyi` type stubs (read by type checkers; the few that lazy_loader reads at import time stay)',
   sources:
-    'build sources next to extensions: `*.c`, `*.cc`, `*.cpp`, `*.h`, `*.hpp`, `*.pyx`, `*.pxd`, `*.pxi`',
+    'build sources next to extensions: `*.c`, `*.cc`, `*.cpp`, `*.h`, `*.hpp`, `*.pyx`, `*.pxd`, `*.pxi` (not those of packages that compile at run time, such as torch)',
   'static-libs': '`*.a` static libraries (only a linker reads them)',
   packaging: 'pip, setuptools and wheel inside a virtual environment that only runs the app',
   caches: "pip's and other tool caches (`/root/.cache/pip`, `.pytest_cache`, `.mypy_cache`)",

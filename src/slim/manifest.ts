@@ -44,6 +44,19 @@ export interface PruneEnvironment {
   venv: boolean;
 }
 
+/** A path one package exception kept in an environment (prune.sh's `add_exception`). */
+export interface ManifestException {
+  /** The environment (site-packages directory). */
+  site: string;
+  /** A table id (`torch-inductor`) or a detection (`lazy-stubs`, `nspkg`, `pkg-resources`). */
+  id: string;
+  category: PruneCategory;
+  /** Glob relative to `site`; a directory keeps everything under it. */
+  path: string;
+  /** `name version` of the distribution, or the file that made the detection. */
+  detail: string;
+}
+
 export interface PruneManifest {
   version: typeof MANIFEST_VERSION;
   roots: string[];
@@ -52,6 +65,8 @@ export interface PruneManifest {
   prune: PruneCategory[];
   strip: StripResult;
   categories: Record<PruneCategory, CategoryResult>;
+  /** What the package exceptions kept (absent from manifests of older scripts: empty). */
+  exceptions: ManifestException[];
   warnings: string[];
 }
 
@@ -151,6 +166,20 @@ function parseEnabled(value: unknown): PruneCategory[] {
   });
 }
 
+function parseException(value: unknown, where: string): ManifestException {
+  const entry = object(value, where);
+  const category = string(entry.category, `${where}.category`);
+  if (!isPruneCategory(category))
+    throw new ManifestError(`${where}.category "${category}" is unknown`);
+  return {
+    site: string(entry.site, `${where}.site`),
+    id: string(entry.id, `${where}.id`),
+    category,
+    path: string(entry.path, `${where}.path`),
+    detail: string(entry.detail, `${where}.detail`),
+  };
+}
+
 /** Parses and checks the manifest text; throws a ManifestError naming the first bad field. */
 export function parseManifest(json: string): PruneManifest {
   let raw: unknown;
@@ -176,6 +205,9 @@ export function parseManifest(json: string): PruneManifest {
     prune: parseEnabled(manifest.prune),
     strip: parseStrip(manifest.strip),
     categories: parseCategories(manifest.categories),
+    exceptions: array(manifest.exceptions ?? [], 'exceptions').map((entry, i) =>
+      parseException(entry, `exceptions[${i}]`),
+    ),
     warnings: strings(manifest.warnings, 'warnings'),
   };
 }

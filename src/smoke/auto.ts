@@ -26,7 +26,7 @@ import sys
 if sys.version_info < (3, 8):
     print("FAIL python: the auto smoke test needs Python 3.8+ (importlib.metadata), found " + sys.version.split()[0])
     sys.exit(1)
-import faulthandler, importlib, importlib.util, os, re, time
+import faulthandler, importlib, importlib.util, json, os, re, time
 from importlib import metadata
 
 # A crash inside an extension module still names the module being imported.
@@ -141,6 +141,44 @@ def parse_args(argv):
     return None
 
 
+def option(argv, name, default):
+    for arg in argv:
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def run_probes(argv):
+    """--probes=[{"name","code"}]: statements that fail when a package exception did not keep
+    what the package reads at run time (an import of a lazily loaded submodule, a header). One
+    that fails in the original image too is skipped there, and may fail again in the slimmed one
+    (--allow-failing-probes=a,b); any other failure fails the test. Returns the failed names."""
+    probes = json.loads(option(argv, "--probes", "[]"))
+    allowed = option(argv, "--allow-failing-probes", None)
+    allowed = None if allowed is None else {p for p in allowed.split(",") if p}
+    failed, skipped = [], []
+    for probe in probes:
+        name = probe["name"]
+        start = time.perf_counter()
+        try:
+            exec(compile(probe["code"], "<slimpy probe %s>" % name, "exec"), {"__name__": "__slimpy_probe__"})
+        except BaseException as error:
+            message = " ".join(str(error).split())[:300]
+            if allowed is None or name in allowed:
+                print("skip probe %s: %s: %s" % (name, type(error).__name__, message), flush=True)
+                skipped.append(name)
+            else:
+                print("FAIL probe %s: %s: %s" % (name, type(error).__name__, message), flush=True)
+                failed.append(name)
+        else:
+            print("ok probe %s %dms" % (name, round((time.perf_counter() - start) * 1000)), flush=True)
+    if skipped:
+        print("slimpy: skipped %d probes that fail in this image: %s" % (len(skipped), ",".join(skipped)))
+    if failed:
+        print("slimpy: %d of %d probes failed: %s" % (len(failed), len(probes), ", ".join(failed)))
+    return failed
+
+
 def main():
     allowed = parse_args(sys.argv[1:])
     modules, os_owned = collect()
@@ -148,7 +186,7 @@ def main():
         print("skip %d distributions owned by the OS package manager (/usr/lib/python3/dist-packages)" % os_owned)
     if not modules:
         print("slimpy: no installed distribution declares an importable module; nothing to import")
-        return 0
+        return 1 if run_probes(sys.argv[1:]) else 0
     failed, skipped = [], []
     began = time.perf_counter()
     for module in sorted(modules):
@@ -172,6 +210,7 @@ def main():
               % (len(skipped), ",".join(skipped)))
     if failed:
         print("slimpy: %d of %d modules failed to import: %s" % (len(failed), len(modules), ", ".join(failed)))
+    if run_probes(sys.argv[1:]) or failed:
         return 1
     imported = len(modules) - len(skipped)
     dists = len({modules[m] for m in modules if m not in skipped})
@@ -207,6 +246,20 @@ export interface AutoSmokeOptions {
    * missing module fails; omitted (the original image), every such module is skipped.
    */
   allowMissing?: string[];
+  /** Statements run after the imports (package exceptions' probes, src/slim/kept.ts). */
+  probes?: SmokeProbe[];
+  /**
+   * For the slimmed image: the probes that failed in the original one and may fail again.
+   * Given (even empty), any other failing probe fails the test; omitted, failing probes are
+   * skipped.
+   */
+  allowFailingProbes?: string[];
+}
+
+/** A Python statement that fails when files a package reads at run time are gone. */
+export interface SmokeProbe {
+  name: string;
+  code: string;
 }
 
 /**
@@ -215,6 +268,10 @@ export interface AutoSmokeOptions {
  */
 export function autoSmokeCommand(options: AutoSmokeOptions = {}): SmokeCommand {
   const args = options.allowMissing ? [`--allow-missing=${options.allowMissing.join(',')}`] : [];
+  if (options.probes?.length) args.push(`--probes=${JSON.stringify(options.probes)}`);
+  if (options.allowFailingProbes) {
+    args.push(`--allow-failing-probes=${options.allowFailingProbes.join(',')}`);
+  }
   return {
     display: AUTO_SMOKE_DISPLAY,
     attempts: [
@@ -232,5 +289,13 @@ const SKIPPED_SUMMARY =
 /** The modules an auto run skipped for a missing optional dependency, from its summary line. */
 export function skippedOptionalModules(output: string): string[] {
   const list = SKIPPED_SUMMARY.exec(output)?.[1];
+  return list ? list.split(',').filter(Boolean) : [];
+}
+
+const SKIPPED_PROBES = /^slimpy: skipped \d+ probes that fail in this image: (\S+)$/m;
+
+/** The probes an auto run skipped because they failed, from its summary line. */
+export function skippedProbes(output: string): string[] {
+  const list = SKIPPED_PROBES.exec(output)?.[1];
   return list ? list.split(',').filter(Boolean) : [];
 }

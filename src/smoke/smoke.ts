@@ -6,7 +6,12 @@
 import type Dockerode from 'dockerode';
 import { ContainerStartError, runContainer, type ContainerRun } from '../engine/containers.js';
 import type { SmokeReport, SmokeRun } from '../model/report.js';
-import { autoSmokeCommand, skippedOptionalModules } from './auto.js';
+import {
+  autoSmokeCommand,
+  skippedOptionalModules,
+  skippedProbes,
+  type SmokeProbe,
+} from './auto.js';
 import { userSmokeCommand, type SmokeCommand } from './command.js';
 import { coldStart, enoughRuns, median, timingPair, type SmokeSide } from './timing.js';
 
@@ -24,6 +29,11 @@ export interface SmokeOptions {
   after?: string;
   /** `auto` imports every installed distribution's modules; anything else runs with /bin/sh -c. */
   command: 'auto' | string;
+  /**
+   * For `auto`: statements run after the imports (package exceptions' probes), in the first run
+   * of each image; the timed runs go without them.
+   */
+  probes?: SmokeProbe[];
   /** Limit for each run. */
   timeoutMs: number;
   /** Most timed runs per image for the cold-start medians, default 5 (fewer when the runs agree); 0 skips timing. */
@@ -35,8 +45,8 @@ export interface SmokeOptions {
   signal?: AbortSignal;
 }
 
-export function smokeCommand(spec: 'auto' | string): SmokeCommand {
-  return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
+export function smokeCommand(spec: 'auto' | string, probes: SmokeProbe[] = []): SmokeCommand {
+  return isAuto(spec) ? autoSmokeCommand({ probes }) : userSmokeCommand(spec);
 }
 
 function isAuto(spec: string): boolean {
@@ -48,9 +58,18 @@ function isAuto(spec: string): boolean {
  * because an optional dependency is not installed (duckdb's adbc_driver_duckdb) is skipped in
  * the slimmed image too, and only that one: any other missing module there is slimming's fault.
  */
-function afterCommand(spec: string, command: SmokeCommand, before: SmokeRun): SmokeCommand {
+function afterCommand(
+  spec: string,
+  command: SmokeCommand,
+  before: SmokeRun,
+  probes: SmokeProbe[],
+): SmokeCommand {
   return isAuto(spec)
-    ? autoSmokeCommand({ allowMissing: skippedOptionalModules(before.output) })
+    ? autoSmokeCommand({
+        allowMissing: skippedOptionalModules(before.output),
+        probes,
+        allowFailingProbes: skippedProbes(before.output),
+      })
     : command;
 }
 
@@ -81,7 +100,7 @@ interface TimedRun {
  */
 export class SmokeRunner {
   private readonly attemptFor = new Map<string, number>();
-  private readonly command: SmokeCommand;
+  private probes: SmokeProbe[];
   private readonly images: Partial<Record<SmokeSide, { image: string; command: SmokeCommand }>> =
     {};
 
@@ -89,7 +108,22 @@ export class SmokeRunner {
     private readonly docker: Dockerode,
     private readonly options: Omit<SmokeOptions, 'before' | 'after' | 'runs'>,
   ) {
-    this.command = smokeCommand(options.command);
+    this.probes = options.probes ?? [];
+  }
+
+  /** The command as the report shows it (with the probes the checks run). */
+  private get command(): SmokeCommand {
+    return smokeCommand(this.options.command, this.probes);
+  }
+
+  /**
+   * Package exceptions' probes, known once the packages were read: checks from now on run them
+   * (with `auto`); the timed runs never do. Returns whether the command changed.
+   */
+  useProbes(probes: SmokeProbe[]): boolean {
+    if (probes.length === 0 || !isAuto(this.options.command)) return false;
+    this.probes = probes;
+    return true;
   }
 
   /**
@@ -104,11 +138,12 @@ export class SmokeRunner {
     before?: SmokeRun,
     signal?: AbortSignal,
   ): Promise<SmokeRun> {
-    const command =
-      side === 'after' && before
-        ? afterCommand(this.options.command, this.command, before)
-        : this.command;
-    this.images[side] = { image, command };
+    const spec = this.options.command;
+    const after = side === 'after' && before;
+    const command = after ? afterCommand(spec, this.command, before, this.probes) : this.command;
+    // The timed runs measure start-up as the app would start: without the probes, which only check.
+    const timed = after ? afterCommand(spec, smokeCommand(spec), before, []) : smokeCommand(spec);
+    this.images[side] = { image, command: timed };
     const maxBytes = this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
     return (await this.run(side, image, command, maxBytes, signal)).run;
   }

@@ -29,10 +29,13 @@ import {
   savedBytes,
   type PruneManifest,
 } from '../../src/slim/manifest.js';
+import { loadPruneScript } from '../../src/slim/script.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 
 const LABELS = { 'dev.slimpy.test': 'prune' };
-const SCRIPT = fileURLToPath(new URL('../../src/slim/prune.sh', import.meta.url));
+/** The script as builds run it: with the package exceptions slimpy writes into it. */
+const SCRIPT = join(mkdtempSync(join(tmpdir(), 'slimpy-prune-script-')), 'prune.sh');
+writeFileSync(SCRIPT, loadPruneScript(), { mode: 0o755 });
 const FIXTURES = fileURLToPath(new URL('../fixtures/prune/', import.meta.url));
 const WHEELS = fileURLToPath(new URL('../../examples/pyarrow-duckdb/wheels/', import.meta.url));
 const SITE = '/app/.venv/lib/python3.11/site-packages';

@@ -3,6 +3,7 @@ import {
   AUTO_SMOKE_PROGRAM,
   autoSmokeCommand,
   skippedOptionalModules,
+  skippedProbes,
 } from '../../src/smoke/auto.js';
 
 describe('autoSmokeCommand', () => {
@@ -18,6 +19,37 @@ describe('autoSmokeCommand', () => {
       expect(argv.at(-1)).toBe('--allow-missing=a,b');
     }
     expect(autoSmokeCommand({ allowMissing: [] }).attempts[2]?.at(-1)).toBe('--allow-missing=');
+  });
+});
+
+describe('probes', () => {
+  it('pass the probes as JSON, and for the slimmed image the ones allowed to fail', () => {
+    const probes = [{ name: 'lazy-stubs:skimage', code: 'import skimage' }];
+    const [argv] = autoSmokeCommand({
+      allowMissing: [],
+      probes,
+      allowFailingProbes: ['x'],
+    }).attempts;
+    expect(argv?.slice(-3)).toEqual([
+      '--allow-missing=',
+      `--probes=${JSON.stringify(probes)}`,
+      '--allow-failing-probes=x',
+    ]);
+    expect(autoSmokeCommand({ probes: [] }).attempts[1]).toEqual([
+      'python3',
+      '-c',
+      AUTO_SMOKE_PROGRAM,
+    ]);
+  });
+
+  it('reads which probes failed in the original image', () => {
+    const output = [
+      'ok probe lazy-stubs:skimage 12ms',
+      "skip probe torch-inductor: ModuleNotFoundError: No module named 'torch'",
+      'slimpy: skipped 1 probes that fail in this image: torch-inductor',
+    ].join('\n');
+    expect(skippedProbes(output)).toEqual(['torch-inductor']);
+    expect(skippedProbes('ok probe a 1ms')).toEqual([]);
   });
 });
 
