@@ -1,7 +1,8 @@
 /**
- * Slim mode: plan the rewrite (prune and fix rules), build the slimmed variant, smoke-test both
- * images, fall back to a variant without the rule that broke the test or the build, measure what
- * is delivered and where the bytes went.
+ * Slim mode: plan the rewrite (prune and fix rules), check the original image with the smoke
+ * test under a trace (what it uses is what `pycache` and `unused` keep), build the slimmed
+ * variant, smoke-test it, fall back to a variant without the rule that broke the test or the
+ * build, measure what is delivered and where the bytes went.
  */
 import type { SlimPlan } from '../dockerfile/plan.js';
 import { BuildError } from '../engine/build.js';
@@ -10,6 +11,7 @@ import type { MeasuredImage } from '../measure/sizes.js';
 import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '../model/report.js';
 import { formatBytes } from '../report/format.js';
 import { measureSavings } from '../slim/savings.js';
+import { pruneScriptText } from '../slim/script.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
 import { runSmoke } from '../smoke/smoke.js';
 import {
@@ -18,41 +20,58 @@ import {
   findCulprit,
   planFor,
   smokeRequest,
-  type OriginalFacts,
+  type Fallback,
+  type OriginalImage,
   type Variant,
 } from './culprit.js';
 import { SmokeBrokenError } from './errors.js';
 import { allVariantsFailed, missingRoots, readPruneLog, unchangedReason } from './outcome.js';
 import { writeSlimmedFiles } from './files.js';
 import type { RunContext } from './prepare.js';
+import { checkOriginal, tracedScript } from './trace.js';
 import { buildVariant, measureVariant } from './variant.js';
 
 /** What slim mode adds to the report. */
-export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after'>;
+export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'trace'>;
 
 export interface SlimStep {
   outcome: SlimOutcome;
   files: Pick<ReportFiles, 'dockerfile' | 'patch'>;
 }
 
-/** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
+/**
+ * Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. The original
+ * image's smoke-test check runs first, traced, because the slimmed build goes by what it used.
+ */
 export async function slim(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
 ): Promise<SlimStep> {
-  const wanted: Variant = {
+  const requested: Variant = {
     strip: run.settings.strip,
     prune: run.settings.prune,
     keep: run.settings.keep,
     fix: run.settings.fix,
   };
-  const original = originalFacts(run, before, findings);
-  const plan = planFor(run, wanted, original);
-  for (const line of plan.notes) run.hooks.info(line);
-  const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
+  const original: OriginalImage = originalFacts(run, before, findings);
+  let plan = planFor(run, requested, original); // a Dockerfile it cannot plan for fails first
+  const step: SlimStep = { outcome: { slim: slimResult(plan, requested) }, files: {} };
   try {
-    await saveFiles(run, plan, step);
+    const check = await checkOriginal(run, before);
+    step.outcome.trace = check.report;
+    step.outcome.smoke = { command: check.checked.run.command, before: check.checked.run };
+    original.checked = check.checked;
+    original.prunable = check.usage?.prunable;
+    const result = step.outcome.slim as SlimResult;
+    const wanted = tracedScript(requested, check, run.settings.keepPackages, result);
+    if (wanted.prune.length !== requested.prune.length) {
+      plan = planFor(run, wanted, original);
+      result.notes = plan.notes;
+    }
+    result.variant = variantOf(wanted);
+    for (const line of plan.notes) run.hooks.info(line);
+    await saveFiles(run, plan, step, wanted);
     await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
     return step;
   } catch (error) {
@@ -65,7 +84,7 @@ function originalFacts(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
-): OriginalFacts & { imageId: string } {
+): OriginalImage {
   const facts = fixFacts({
     layers: before.layers,
     history: before.history,
@@ -96,8 +115,18 @@ function variantOf(variant: Variant): SlimResult['variant'] {
   return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
 
-async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promise<void> {
-  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
+async function saveFiles(
+  run: RunContext,
+  plan: SlimPlan,
+  step: SlimStep,
+  variant: Variant,
+): Promise<void> {
+  const written = await writeSlimmedFiles(
+    run.settings,
+    run.dockerfileText,
+    plan,
+    pruneScriptText(variant),
+  );
   step.files = written.files;
   const result = step.outcome.slim;
   if (!result) return;
@@ -108,7 +137,7 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
 
 interface Images {
   before: MeasuredImage;
-  original: OriginalFacts & { imageId: string };
+  original: OriginalImage;
 }
 
 /** A variant as built: its plan, and its image and build log once built. */
@@ -128,22 +157,20 @@ async function slimAndTest(
   const { hooks } = run;
   const originalId = images.original.imageId;
   const result = step.outcome.slim as SlimResult;
+  const checked = images.original.checked;
+  // The check run (checkOriginal) is the smoke test of an image with nothing to slim.
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
-    step.outcome.smoke = await hooks.group('Smoke test', () =>
-      runSmoke(run.docker, smokeRequest(run, originalId, undefined)),
-    );
-    if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
-    return;
   }
+  if (checked && !checked.run.passed) throw brokenBeforeSlimming(checked.run);
+  if (wanted.plan.edits.length === 0) return;
   const buildError = await hooks.group('Build the slimmed image', () => buildWanted(run, wanted));
   const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
   if (missing.length > 0) result.missingRoots = missing;
   const smoke = await hooks.group('Smoke test: original and slimmed image', () =>
-    runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId)),
+    runSmoke(run.docker, { ...smokeRequest(run, originalId, wanted.imageId), checked }),
   );
   step.outcome.smoke = smoke;
-  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
   let delivered = wanted;
   if (buildError !== undefined || (smoke.after && !smoke.after.passed)) {
     const fallback = await fallBack(run, images, wanted, step, buildError);
@@ -160,7 +187,12 @@ async function slimAndTest(
 async function buildWanted(run: RunContext, wanted: Built): Promise<BuildError | undefined> {
   const log: string[] = [];
   try {
-    wanted.imageId = await buildVariant(run, wanted.plan, (line) => log.push(line));
+    wanted.imageId = await buildVariant(
+      run,
+      wanted.plan,
+      (line) => log.push(line),
+      pruneScriptText(wanted.variant),
+    );
     wanted.log = log;
     return undefined;
   } catch (error) {
@@ -200,19 +232,31 @@ async function fallBack(
     step.outcome.after = images.before.measurement;
     return undefined;
   }
-  result.culprit = fallback.culprit;
+  describeFallback(result, fallback, breaks);
   result.variant = variantOf(fallback.script);
+  const plan = planFor(run, fallback.script, images.original);
+  step.outcome.smoke = await runSmoke(run.docker, {
+    ...smokeRequest(run, images.original.imageId, fallback.imageId),
+    checked: images.original.checked,
+  });
+  await saveFiles(run, plan, step, fallback.script);
+  result.notes = plan.notes;
+  return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
+}
+
+/** A restore keeps `unused` with some distributions whole; any other fallback drops a rule. */
+function describeFallback(result: SlimResult, fallback: Fallback, breaks: string): void {
+  if (fallback.restored) {
+    result.restored = fallback.restored;
+    result.skipped.push(
+      `\`unused\` removal breaks ${breaks} without the files of ${fallback.restored.join(', ')}: slimpy kept those distributions whole (found in ${fallback.builds ?? 0} builds) and delivered the rest.`,
+    );
+    return;
+  }
+  result.culprit = fallback.culprit;
   result.skipped.push(
     `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`,
   );
-  const plan = planFor(run, fallback.script, images.original);
-  step.outcome.smoke = await runSmoke(
-    run.docker,
-    smokeRequest(run, images.original.imageId, fallback.imageId),
-  );
-  await saveFiles(run, plan, step);
-  result.notes = plan.notes;
-  return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
 }
 
 async function measureDelivered(
@@ -232,6 +276,7 @@ async function measureDelivered(
     after,
     fixes: delivered.plan.fixes,
     facts: images.original.facts,
+    unused: delivered.variant.prune.includes('unused'),
   });
   result.savings = savings.savings;
   result.strippedTop = savings.strippedTop;

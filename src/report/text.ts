@@ -1,6 +1,7 @@
 /** The report for a terminal: the same facts as the PR comment, as plain aligned text. */
 import type { ImageMeasurement, ReportFiles, SlimpyReport } from '../model/report.js';
 import { formatBytes, formatDelta } from './format.js';
+import { traceTextLines } from './trace-markdown.js';
 
 export function renderText(report: SlimpyReport, files: ReportFiles): string {
   const out: string[] = [];
@@ -20,6 +21,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
     out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
   }
   out.push(...findingLines(report));
+  out.push(...traceTextLines(report).map(printable));
   if (report.slim) {
     out.push('');
     out.push(`Strategy: ${report.slim.strategy}`);

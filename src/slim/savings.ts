@@ -26,6 +26,8 @@ export interface SavingsInput {
   fixes: readonly FixOutcome[];
   /** Facts of the original image: which Dockerfile line made each of its layers. */
   facts: FixFacts;
+  /** The delivered variant prunes `unused`: what no other rule explains went as unused. */
+  unused?: boolean;
 }
 
 export interface Savings {
@@ -133,7 +135,7 @@ function attribution(
     );
     const rule = targeted[0];
     if (rule !== undefined) return rule;
-    return pruneCategoryOf(path, isVenv) ?? 'other';
+    return pruneCategoryOf(path, isVenv) ?? (input.unused ? 'unused' : 'other');
   };
 }
 

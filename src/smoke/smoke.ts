@@ -12,7 +12,7 @@ import { median, timingOrder, type SmokeSide } from './timing.js';
 
 const DEFAULT_RUNS = 5;
 /** What the report keeps of a run's output (a PR comment has room for little more). */
-const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
 /** Timed runs only need their exit status; a failing one's tail becomes the evidence. */
 const TIMED_RUN_OUTPUT_BYTES = 8 * 1024;
 
@@ -32,6 +32,11 @@ export interface SmokeOptions {
   /** Output kept per run for the report, default 16 KiB (the last part). */
   maxOutputBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The original image's check run when it already ran (traced, see trace.ts), and the start
+   * attempt that worked: it is not run again.
+   */
+  checked?: { run: SmokeRun; attempt: number };
 }
 
 export function smokeCommand(spec: 'auto' | string): SmokeCommand {
@@ -69,7 +74,11 @@ export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promis
   const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const timedBytes = TIMED_RUN_OUTPUT_BYTES;
 
-  const { run: before } = await runner.run('before', options.before, command, firstBytes);
+  if (options.checked) runner.remember(options.before, options.checked.attempt);
+  // A copy: the timing below writes into it, and the same check serves several calls.
+  const before = options.checked
+    ? { ...options.checked.run }
+    : (await runner.run('before', options.before, command, firstBytes)).run;
   if (!before.passed || options.after === undefined) return { command: command.display, before };
   const commands: Record<SmokeSide, SmokeCommand> = {
     before: command,
@@ -112,13 +121,22 @@ interface TimedRun {
  * Runs a smoke command in one image, remembering which start attempt (shell, or a direct exec)
  * worked for that image so timed runs do not pay for failed attempts.
  */
-class SmokeRunner {
+export class SmokeRunner {
   private readonly attemptFor = new Map<string, number>();
 
   constructor(
     private readonly docker: Dockerode,
     private readonly options: SmokeOptions,
   ) {}
+
+  /** Which start attempt worked for `image` (0 until one did). */
+  attempt(image: string): number {
+    return this.attemptFor.get(image) ?? 0;
+  }
+
+  remember(image: string, attempt: number): void {
+    this.attemptFor.set(image, attempt);
+  }
 
   async run(
     side: SmokeSide,
@@ -154,7 +172,7 @@ class SmokeRunner {
     });
   }
 
-  private smokeRun(side: SmokeSide, command: SmokeCommand, result: ContainerRun): TimedRun {
+  smokeRun(side: SmokeSide, command: SmokeCommand, result: ContainerRun): TimedRun {
     const run: SmokeRun = {
       image: side,
       command: command.display,
