@@ -84,10 +84,27 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
   };
 }
 
+/**
+ * The pipeline with `prune: all,unused`, on the pipeline's base right after the timed runs (so
+ * the original build comes from the build cache): the "slimpy, prune unused" row.
+ */
+export function unusedPipeline(
+  engine: BenchEngine,
+  options: TimingOptions,
+  timing: Pick<TimingRun, 'pipelineBase' | 'sizeCacheDir'>,
+): Promise<{ result: SessionResult; timing: PipelineTiming }> {
+  return timePipeline(engine, options, {
+    base: timing.pipelineBase,
+    phase: 'unused',
+    sizeCacheDir: timing.sizeCacheDir,
+    inputs: { prune: 'all,unused' },
+  });
+}
+
 async function timePipeline(
   engine: BenchEngine,
   options: TimingOptions,
-  run: { base: string; phase: string; sizeCacheDir: string },
+  run: { base: string; phase: string; sizeCacheDir: string; inputs?: Record<string, string> },
 ): Promise<{ result: SessionResult; timing: PipelineTiming }> {
   const { example } = options;
   const inputs: Record<string, string> = {
@@ -95,6 +112,7 @@ async function timePipeline(
     'build-args': `PYTHON_IMAGE=${run.base}`,
     network: 'host',
     'smoke-test': example.smoke,
+    ...run.inputs,
   };
   const settings = readSettings((name) => inputs[name] ?? '', {
     workspace: options.workspace,
