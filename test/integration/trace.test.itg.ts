@@ -29,13 +29,14 @@ const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-trace-'));
 const images = { app: '', noShell: '' };
 
 async function build(dockerfile: string, buildArgs: Record<string, string>): Promise<string> {
-  const context = await createContextTar(FIXTURE, { dockerfile, builder: 'classic' });
+  const context = await createContextTar(FIXTURE, { dockerfile, builder: 'buildkit' });
   return buildImage(docker, {
     context: context.stream,
     dockerfile: context.dockerfileInContext,
     buildArgs,
     network: 'none',
-    builder: 'classic',
+    // BuildKit: the classic builder would leave the builder stage behind as an unlabelled image.
+    builder: 'buildkit',
     labels,
     onLine: () => undefined,
   });
