@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { culpritCandidates } from '../../src/pipeline/culprit.js';
 import { loadPruneScript, pruneScriptArgs, pruneScriptText } from '../../src/slim/script.js';
 
 const base = { strip: true, keep: [], keepPackages: ['pandas'] };
@@ -24,14 +23,5 @@ describe('the prune script with a trace', () => {
       '--keep-package',
       'pandas',
     ]);
-  });
-});
-
-describe('culpritCandidates with unused', () => {
-  it('tries without unused first, and keeps unused out of the other variants', () => {
-    const candidates = culpritCandidates({ ...base, prune: ['tests', 'unused'] });
-    expect(candidates.map((c) => c.culprit)).toEqual(['unused', 'strip', 'tests']);
-    expect(candidates[0]?.script.prune).toEqual(['tests']);
-    expect(candidates[1]?.script.prune).toEqual(['tests', 'unused']);
   });
 });
