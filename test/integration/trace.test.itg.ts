@@ -4,7 +4,18 @@
  * an image with nothing but Python, where it cannot run, and the restore-by-distribution search
  * that repairs `prune: all,unused` when the smoke test takes a path the trace did not see.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +26,8 @@ import { slimpyLabels } from '../../src/engine/labels.js';
 import { readSettings } from '../../src/inputs.js';
 import { measureImage } from '../../src/measure/sizes.js';
 import { runSession } from '../../src/session.js';
+import { parseManifest } from '../../src/slim/manifest.js';
+import { pruneScriptArgs, pruneScriptText } from '../../src/slim/script.js';
 import { runTracedSmoke } from '../../src/smoke/trace.js';
 import { pythonEnvironments, traceUsage, type ImageFiles } from '../../src/smoke/usage.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
@@ -28,9 +41,14 @@ const labels = slimpyLabels(runId);
 const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-trace-'));
 const images = { app: '', noShell: '' };
 
-async function build(dockerfile: string, buildArgs: Record<string, string>): Promise<string> {
+async function build(
+  dockerfile: string,
+  buildArgs: Record<string, string>,
+  tag?: string,
+): Promise<string> {
   const context = await createContextTar(FIXTURE, { dockerfile, builder: 'buildkit' });
   return buildImage(docker, {
+    ...(tag ? { tag } : {}),
     context: context.stream,
     dockerfile: context.dockerfileInContext,
     buildArgs,
@@ -75,8 +93,10 @@ async function traceOf(image: string, command: string) {
 
 beforeAll(async () => {
   if (engineMissing()) return;
-  images.app = await build('Dockerfile', { BASE: baseImage() });
-  images.noShell = await build('no-shell.Dockerfile', { FROM_IMAGE: images.app });
+  // BuildKit takes FROM by name: an image id would be looked up in a registry.
+  const app = `slimpy-test/trace-app:${runId}`;
+  images.app = await build('Dockerfile', { BASE: baseImage() }, app);
+  images.noShell = await build('no-shell.Dockerfile', { FROM_IMAGE: app });
 });
 
 afterAll(async () => {
@@ -164,3 +184,104 @@ describe.skipIf(engineMissing())('the smoke-test trace', () => {
     expect(report.after!.size).toBeLessThan(report.before.size);
   });
 });
+
+describe('prune.sh with a trace, under dash and busybox', () => {
+  const files: Record<string, string> = {
+    'app/__init__.py': 'x = 1',
+    'app/with space.py': 'x = 2',
+    'app/other.py': 'x = 3',
+    'app/__pycache__/__init__.cpython-311.pyc': 'read',
+    'app/__pycache__/other.cpython-311.pyc': 'never read',
+    'gone/__init__.py': '',
+    'gone/sub/x.py': '',
+    'gone-1.0.dist-info/RECORD': 'gone/__init__.py,,\ngone/sub/x.py,,\n',
+    'kept_pkg/__init__.py': '',
+    'kept_pkg/extra.py': 'compiled or written after install: not in RECORD',
+    'kept_pkg-1.0.dist-info/RECORD': 'kept_pkg/__init__.py,,\n',
+    'keepglob/x.py': '',
+    'extras.pth': 'import app',
+    'odd name\twith tab.py': '',
+  };
+  const traced = [
+    'app/__init__.py',
+    'app/with space.py',
+    'app/__pycache__/__init__.cpython-311.pyc',
+  ];
+  const survivors = [
+    'app/__init__.py',
+    'app/__pycache__/__init__.cpython-311.pyc',
+    'app/with space.py',
+    'extras.pth',
+    'gone-1.0.dist-info/RECORD',
+    'keepglob/x.py',
+    'kept_pkg-1.0.dist-info/RECORD',
+    'kept_pkg/__init__.py',
+    'kept_pkg/extra.py',
+  ];
+
+  function makeEnvironment(root: string): string {
+    const site = path.join(root, 'venv/lib/python3.11/site-packages');
+    for (const [file, content] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(site, file)), { recursive: true });
+      writeFileSync(path.join(site, file), content);
+    }
+    mkdirSync(path.join(site, 'app/data/empty'), { recursive: true }); // a package writes here
+    return site;
+  }
+
+  /** A PATH whose every command busybox provides is busybox, as on Alpine. */
+  function busyboxPath(root: string): string | undefined {
+    const list = spawnSync('busybox', ['--list'], { encoding: 'utf8' });
+    if (list.status !== 0) return undefined;
+    const bin = path.join(root, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const busybox = spawnSync('which', ['busybox'], { encoding: 'utf8' }).stdout.trim();
+    for (const applet of list.stdout.split('\n').filter(Boolean))
+      symlinkSync(busybox, path.join(bin, applet));
+    return `${bin}:${process.env.PATH ?? ''}`;
+  }
+
+  it.each(['dash', 'busybox'])(
+    '%s: keeps what the trace lists, removes the rest as unused',
+    (shell) => {
+      const root = mkdtempSync(path.join(work, `prune-${shell}-`));
+      const site = makeEnvironment(root);
+      const script = path.join(root, 'prune.sh');
+      writeFileSync(
+        script,
+        pruneScriptText({ strip: false, prune: ['pycache', 'unused'], keep: [], traced }),
+      );
+      const PATH = shell === 'busybox' ? busyboxPath(root) : process.env.PATH;
+      // scripts/test.sh installs busybox; without it this case fails rather than passing unseen.
+      expect(PATH, 'busybox is not installed').toBeDefined();
+      const argv = [
+        ...(shell === 'busybox' ? ['sh'] : []),
+        script,
+        ...pruneScriptArgs({
+          strip: false,
+          prune: ['pycache', 'unused'],
+          keep: ['*/keepglob/*'],
+          keepPackages: ['kept-pkg'],
+        }),
+        '--manifest',
+        path.join(root, 'manifest.json'),
+        path.join(root, 'venv'),
+      ];
+      const run = spawnSync(shell, argv, { encoding: 'utf8', env: { ...process.env, PATH } });
+      expect(run.status, run.stderr).toBe(0);
+      expect(listFiles(site)).toEqual(survivors);
+      expect(existsSync(path.join(site, 'app/data/empty'))).toBe(true);
+      expect(existsSync(path.join(site, 'gone'))).toBe(false);
+      const manifest = parseManifest(readFileSync(path.join(root, 'manifest.json'), 'utf8'));
+      expect(manifest.categories.pycache.files).toBe(1);
+      expect(manifest.categories.unused.files).toBe(4);
+    },
+  );
+});
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(dir, path.join(entry.parentPath, entry.name)))
+    .sort();
+}
