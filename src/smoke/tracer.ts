@@ -339,6 +339,8 @@ def exit_code(status):
 
 
 def trace(spec, out, began):
+    if sys.version_info < (3, 4):
+        raise Unavailable("the tracer needs Python 3.4 or later, the image has %s" % sys.version.split()[0])
     try:
         import ctypes
         tracer = Tracer(ctypes)
