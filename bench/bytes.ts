@@ -21,6 +21,8 @@ export interface BytesOptions {
   example: BenchExample;
   /** The cold pipeline run: its original and delivered images and smoke results. */
   pipeline: SessionResult;
+  /** The pipeline run with `prune: all,unused`. */
+  unused?: SessionResult;
   /** The base the pipeline built on (PYTHON_IMAGE); the millpond variants build on it too. */
   base: string;
   sizeCacheDir: string;
@@ -46,8 +48,15 @@ export async function measureBytes(
   const slimmedId = report.after?.id ?? report.before.id;
   const slimmed = await measure(slimmedId);
   const millponds = await millpondVariants(engine, options, measure);
+  const slimpyUnused = options.unused && (await unusedVariant(options.unused, measure));
   progress('lower bound: tracing the smoke test');
-  const lowerBound = await measureLowerBound(engine, example.smoke, original, slimmed);
+  const lowerBound = await measureLowerBound(
+    engine,
+    example.smoke,
+    original,
+    slimmed,
+    report.trace?.environments,
+  );
   return {
     original: {
       label: 'original',
@@ -64,6 +73,7 @@ export async function measureBytes(
       smoke: outcome(report.smoke?.after ?? report.smoke?.before),
       ...slimpyNote(pipeline),
     },
+    ...(slimpyUnused ? { slimpyUnused } : {}),
     ...millponds,
     lowerBound,
     savings: savingsCheck(pipeline),
@@ -107,6 +117,36 @@ function savingsCheck(pipeline: SessionResult): SavingsCheck {
       .reduce((sum, finding) => sum + finding.bytes, 0),
     fixedLeftoversAndInputs: row('leftovers') + row('install-inputs'),
   };
+}
+
+/** The `prune: all,unused` run's delivered image, measured the same way as the others. */
+async function unusedVariant(
+  pipeline: SessionResult,
+  measure: (image: string) => Promise<MeasuredImage>,
+): Promise<Variant> {
+  const { report } = pipeline;
+  const measured = await measure(report.after?.id ?? report.before.id);
+  const restored = report.slim?.restored;
+  return {
+    label: 'slimpy, prune unused',
+    built: true,
+    size: measured.measurement.size,
+    compressed: measured.measurement.compressed,
+    smoke: outcome(report.smoke?.after ?? report.smoke?.before),
+    ...unusedNote(pipeline, restored),
+  };
+}
+
+function unusedNote(pipeline: SessionResult, restored: string[] | undefined): { note?: string } {
+  const { report } = pipeline;
+  if (restored?.length) {
+    return { note: `kept ${restored.join(', ')} whole after the smoke test failed without them` };
+  }
+  if (report.slim && !report.slim.variant.prune.includes('unused')) {
+    const why = report.slim.culprit ? 'it broke the smoke test' : report.trace?.reason;
+    return { note: `delivered without unused${why ? `: ${why}` : ''}` };
+  }
+  return slimpyNote(pipeline);
 }
 
 /** Builds one millpond fixture on the pipeline's base; a failed build is a result, not an error. */

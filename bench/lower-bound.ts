@@ -44,6 +44,7 @@ export async function measureLowerBound(
   smoke: string,
   original: MeasuredImage,
   slimmed: MeasuredImage,
+  environments: readonly string[] = [],
 ): Promise<LowerBound> {
   const trace = await traceSmoke(engine, original.measurement.id, smoke);
   const baseLayers = original.measurement.layers.filter((layer) => layer.base).length;
@@ -51,8 +52,10 @@ export async function measureLowerBound(
   let bytes = 0;
   let sharedObjectBytes = 0;
   let strippedBytes = 0;
+  let environmentBytes = 0;
   for (const [file, size] of needed) {
     bytes += size;
+    if (environments.some((env) => file.startsWith(`${env}/`))) environmentBytes += size;
     if (/\.so(\.|$)/.test(file)) sharedObjectBytes += size;
     const after = slimmed.files.get(file);
     strippedBytes += after?.type === 'file' ? after.size : 0;
@@ -72,6 +75,7 @@ export async function measureLowerBound(
       ...(trace.status === 0 ? {} : { outputTail: trace.output.slice(-2000) }),
     },
     method: LOWER_BOUND_METHOD,
+    environmentBytes,
   };
 }
 

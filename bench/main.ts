@@ -30,7 +30,8 @@ import {
 } from './results.js';
 import { renderResults } from './table.js';
 import { benchToolchain } from './toolchain.js';
-import { measureTime } from './timing.js';
+import { measureTime, unusedPipeline } from './timing.js';
+import { measureTrace } from './trace.js';
 import { startWheelIndex } from './wheel-index.js';
 
 const RESULTS_DIR = 'bench/results';
@@ -51,6 +52,10 @@ const DEFINITIONS: Record<string, string> = {
   'Lower bound': `the base image (which every variant ships as it is) plus the distinct files of the image’s own layers that the smoke test opens or executes, at their sizes as built. Found by ${LOWER_BOUND_METHOD}. The stripped bound takes the same files at their sizes in slimpy’s image: stripping shrinks files that must stay, so the bound for strip-and-delete is lower.`,
   'millpond-style script':
     'strip every file whose name matches `*.so*` (`strip --strip-unneeded`, slimpy’s flags), delete `tests/` and `__pycache__/` directories, `*.pyi` and `*.pyc`, in a stage derived from the builder whose venv the final stage copies, as slimpy does (bench/fixtures/). Built once with strip errors failing the build, once with `|| true` per file.',
+  'slimpy, prune unused':
+    'the same pipeline with `prune: all,unused`, right after the timed runs on the same base: it also removes the files in the Python environments that slimpy’s trace of the smoke test never saw opened, executed or mapped (docs/trace.md), and restores by distribution when the smoke test fails.',
+  Trace:
+    'slimpy’s own trace of the smoke test in the original image (the default cold run’s report). Used vs strace bound: its used bytes without bytecode (the strace run imports from sources) against the lower bound’s files inside the same environments. pycache: what the `pycache` row saves now that it keeps the bytecode the test read, against all the bytecode (what it removed before). Overhead: the smoke test in the original image untraced and traced, interleaved, after one untimed run of each; container start to exit.',
   'Smoke test':
     'the command above, run by slimpy’s smoke runner (no network, all capabilities dropped) in each image.',
   Cold: 'every instruction of the Dockerfile runs: the example is built on its Python base plus one layer with one empty file, which no build cache entry descends from (a fresh one for the plain build and one for the pipeline, so neither warms the other). The base is local, nothing is pulled; the wheels are in the build context, or (single-stage’s pyarrow) on a package index on loopback (scripts/wheel-index.py), from which pip downloads and caches them. For the pipeline the layer cache (sizes, file index, content hashes) is empty as well.',
@@ -215,14 +220,33 @@ async function benchWithIndex(
   });
   if (choice.figures.has('time')) results.time = timing.time;
   if (wantsBytes) {
+    progress('slimpy pipeline, prune all,unused');
+    const timingOptions = {
+      example,
+      pythonImage: context.pythonImage,
+      buildArgs: context.buildArgs,
+      workspace: process.cwd(),
+      workDir: path.join(WORK_DIR, example.name),
+      progress,
+    };
+    const unused = await unusedPipeline(engine, timingOptions, timing);
+    progress(`  ${unused.timing.seconds.toFixed(1)} s`);
     results.bytes = await measureBytes(engine, {
       example,
       pipeline: timing.cold,
+      unused: unused.result,
       base: timing.pipelineBase,
       sizeCacheDir: timing.sizeCacheDir,
       store: context.machine.engine.store,
       progress,
     });
+    progress('trace: figures and overhead');
+    results.trace = await measureTrace(
+      engine,
+      example.smoke,
+      timing.cold,
+      results.bytes.lowerBound,
+    );
   }
   if (choice.figures.has('compressed') && example.compressedFigures)
     results.compressed = await measureCompressed(engine, timing.cold.report.before.id, progress);

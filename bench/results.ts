@@ -49,6 +49,31 @@ export interface ExampleResults {
   bytes?: BytesResults;
   time?: TimeResults;
   compressed?: CompressedResults;
+  /** What slimpy's own trace of the smoke test found, and what it changed (docs/trace.md). */
+  trace?: TraceFigures;
+}
+
+/** slimpy's trace (the cold pipeline's report) against the bench's own measurements. */
+export interface TraceFigures {
+  /** `unavailable` with the reason when slimpy could not trace the smoke test. */
+  status: 'traced' | 'unavailable';
+  reason?: string;
+  environmentBytes: number;
+  usedBytes: number;
+  bytecodeBytes: number;
+  usedBytecodeBytes: number;
+  /** usedBytes without bytecode: what the strace bound measures (it runs without bytecode). */
+  usedSourceBytes: number;
+  /** The strace lower bound's files inside the same environments, bytes. */
+  boundEnvironmentBytes: number;
+  /** (usedSourceBytes − boundEnvironmentBytes) ÷ boundEnvironmentBytes × 100. */
+  differencePercent: number;
+  /** What the `pycache` row saved in slimpy's default run, and all bytecode (what it saved before). */
+  pycacheSavedBytes: number;
+  /** Medians of the default run's timed smoke runs, and after − before. */
+  coldStart?: { beforeMs: number; afterMs: number; deltaMs: number };
+  /** The same smoke test in the original image, traced and not, medians of `runs` runs each. */
+  overhead?: { runs: number; tracedMs: number; untracedMs: number };
 }
 
 export interface SmokeOutcome {
@@ -91,11 +116,15 @@ export interface LowerBound {
   tracedSmoke: SmokeOutcome;
   /** How the files were found. */
   method: string;
+  /** Of `bytes`, those inside slimpy's Python environments (report.trace.environments). */
+  environmentBytes?: number;
 }
 
 export interface BytesResults {
   original: Variant;
   slimpy: Variant;
+  /** slimpy with `prune: all,unused` (absent in results from before it existed). */
+  slimpyUnused?: Variant;
   /** Only for examples with a builder stage (bench/fixtures/<name>/). */
   millpond?: Variant;
   millpondTolerant?: Variant;

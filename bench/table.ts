@@ -11,6 +11,7 @@ import type {
   SmokeOutcome,
   ToolchainResults,
   TimeResults,
+  TraceFigures,
   Variant,
 } from './results.js';
 
@@ -49,6 +50,7 @@ function renderExample(example: ExampleResults): string[] {
     '',
     ...section(example.bytes ? bytesTable(example.bytes) : []),
     ...section(example.bytes ? savingsLines(example.bytes.savings) : []),
+    ...traceTable(example.trace),
     ...section(example.time ? timeTable(example.time) : []),
     ...section(example.compressed ? compressedTable(example.compressed) : []),
   ];
@@ -73,6 +75,7 @@ function bytesTable(bytes: BytesResults): string[] {
     '| --- | ---: | ---: | ---: | ---: | ---: | --- |',
     `| original | ${mb(reference)} | – | – | – | ${original.compressed === undefined ? '–' : mb(original.compressed)} | ${smokeCell(original.smoke)} |`,
     row(slimpy),
+    ...(bytes.slimpyUnused ? [row(bytes.slimpyUnused)] : []),
     ...(millpond ? [row(millpond)] : []),
     ...(millpondTolerant ? [row(millpondTolerant)] : []),
     ...boundRows(reference, lowerBound),
@@ -102,6 +105,38 @@ function boundRows(reference: number, bound: LowerBound): string[] {
     `| lower bound, those files as slimpy stripped them | ${mb(bound.strippedSize)} | ` +
       `${saved(reference, bound.strippedSize)} | – | 100 % | – | – |`,
   ];
+}
+
+/** slimpy's trace against the bench's measurements; nothing for results from before it existed. */
+function traceTable(trace: TraceFigures | undefined): string[] {
+  if (!trace) return [];
+  if (trace.status !== 'traced') {
+    return [
+      `slimpy could not trace the smoke test: ${cell(trace.reason ?? 'no reason given')}.`,
+      '',
+    ];
+  }
+  const share = (part: number, whole: number): string =>
+    whole > 0 ? `${((part / whole) * 100).toFixed(1)} %` : '–';
+  const rows = [
+    `| used / Python environments | ${mb(trace.usedBytes)} of ${mb(trace.environmentBytes)} (${share(trace.usedBytes, trace.environmentBytes)}) |`,
+    `| used without bytecode vs the strace bound in the same environments | ${mb(trace.usedSourceBytes)} vs ${mb(trace.boundEnvironmentBytes)} (${signedPercent(trace.differencePercent, 2)}) |`,
+    `| bytecode read / all bytecode | ${mb(trace.usedBytecodeBytes)} of ${mb(trace.bytecodeBytes)} |`,
+    `| \`pycache\` saves (keeping what the test reads) / what it saved before (all bytecode) | ${mb(trace.pycacheSavedBytes)} of ${mb(trace.bytecodeBytes)} (${share(trace.pycacheSavedBytes, trace.bytecodeBytes)}) |`,
+  ];
+  if (trace.coldStart) {
+    const c = trace.coldStart;
+    rows.push(
+      `| cold start, default run: original → slimmed (median of 5) | ${secs(c.beforeMs / 1000)} → ${secs(c.afterMs / 1000)} (${signedPercent((c.deltaMs / c.beforeMs) * 100, 1)}) |`,
+    );
+  }
+  if (trace.overhead) {
+    const o = trace.overhead;
+    rows.push(
+      `| smoke test in the original, untraced → traced (median of ${o.runs}) | ${secs(o.untracedMs / 1000)} → ${secs(o.tracedMs / 1000)} (${signedPercent(((o.tracedMs - o.untracedMs) / o.untracedMs) * 100, 1)}) |`,
+    );
+  }
+  return ['| Trace | |', '| --- | ---: |', ...rows, ''];
 }
 
 function timeTable(time: TimeResults): string[] {

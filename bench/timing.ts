@@ -32,6 +32,8 @@ export interface TimingRun {
   pipelineBase: string;
   /** The pipeline's layer cache, warm after the runs. */
   sizeCacheDir: string;
+  /** The example's context as the runs used it (a copy, with the pull request's change). */
+  context: string;
 }
 
 export interface TimingOptions {
@@ -93,6 +95,7 @@ export async function measureTime(engine: BenchEngine, options: TimingOptions): 
       imageSize: cold.result.report.before.size,
     },
     cold: cold.result,
+    context,
     pipelineBase,
     sizeCacheDir,
   };
@@ -118,10 +121,34 @@ function changeAppFile(context: string, example: BenchExample, runId: string): v
   writeFileSync(file, `${text}\n# bench: a pull request's change (${runId})\n`);
 }
 
+/**
+ * The pipeline with `prune: all,unused`, on the pipeline's base right after the timed runs (so
+ * the original build comes from the build cache): the "slimpy, prune unused" row.
+ */
+export function unusedPipeline(
+  engine: BenchEngine,
+  options: TimingOptions,
+  timing: Pick<TimingRun, 'context' | 'pipelineBase' | 'sizeCacheDir'>,
+): Promise<{ result: SessionResult; timing: PipelineTiming }> {
+  return timePipeline(engine, options, {
+    context: timing.context,
+    base: timing.pipelineBase,
+    phase: 'unused',
+    sizeCacheDir: timing.sizeCacheDir,
+    inputs: { prune: 'all,unused' },
+  });
+}
+
 async function timePipeline(
   engine: BenchEngine,
   options: TimingOptions,
-  run: { context: string; base: string; phase: Phase; sizeCacheDir: string },
+  run: {
+    context: string;
+    base: string;
+    phase: Phase | 'unused';
+    sizeCacheDir: string;
+    inputs?: Record<string, string>;
+  },
 ): Promise<{ result: SessionResult; timing: PipelineTiming }> {
   const { example } = options;
   const inputs: Record<string, string> = {
@@ -131,6 +158,7 @@ async function timePipeline(
       .join('\n'),
     network: 'host',
     'smoke-test': example.smoke,
+    ...run.inputs,
   };
   const settings = readSettings((name) => inputs[name] ?? '', {
     workspace: options.workspace,

@@ -3,7 +3,9 @@
 export const CLI_USAGE = `Usage:
   slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
   slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
-                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--keep-package NAME]... [--strict]
+                 [--network host] [--json]
+                 (--prune all,unused also removes what the traced smoke test never opened)
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
@@ -22,6 +24,7 @@ export const CLI_OPTIONS = {
   prune: { type: 'string' },
   fix: { type: 'string' },
   keep: { type: 'string', multiple: true },
+  'keep-package': { type: 'string', multiple: true },
   strict: { type: 'boolean' },
   budget: { type: 'string' },
   'budget-metric': { type: 'string' },
@@ -50,6 +53,7 @@ export interface FlagValues {
   prune?: string;
   fix?: string;
   keep?: string[];
+  'keep-package'?: string[];
   strict?: boolean;
   budget?: string;
   'budget-metric'?: string;
@@ -77,6 +81,7 @@ export function flagInputs(
     prune: values.prune ?? '',
     fix: values.fix ?? '',
     keep: (values.keep ?? []).join('\n'),
+    'keep-packages': (values['keep-package'] ?? []).join('\n'),
     strict: values.strict ? 'true' : 'false',
     budget: values.budget ?? '',
     'budget-metric': values['budget-metric'] ?? '',

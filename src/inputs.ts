@@ -3,8 +3,9 @@
  * sizes, growth limits, lists, prune categories. Everything else takes typed values.
  */
 import * as path from 'node:path';
-import { PRUNE_CATEGORIES, type PruneCategory } from './model/categories.js';
+import { OPT_IN_CATEGORIES, PRUNE_CATEGORIES, type PruneCategory } from './model/categories.js';
 import { FIX_RULES } from './model/fixes.js';
+import { normalizePackageName } from './model/packages.js';
 import type { Growth, Settings } from './model/settings.js';
 import { defaultCommentKey } from './model/workspace.js';
 
@@ -96,8 +97,42 @@ export function parseRuleList<T extends string>(
   return known.filter((name) => base.includes(name) && !exclusions.includes(name));
 }
 
+/**
+ * Categories as {@link parseRuleList} reads them, plus the opt-in ones (`unused`), which `all`
+ * never includes: `all,unused` is every category and unused, `unused` alone is only unused.
+ */
 export function parsePrune(input: string, text: string): PruneCategory[] {
-  return parseRuleList(input, text, PRUNE_CATEGORIES, 'category');
+  const items = parseList(text);
+  const optIn = OPT_IN_CATEGORIES.filter((name) => items.includes(name));
+  const rest = items.filter((item) => !(OPT_IN_CATEGORIES as readonly string[]).includes(item));
+  if (optIn.length > 0 && rest.length === 0) return [...optIn];
+  try {
+    return [...parseRuleList(input, rest.join(','), PRUNE_CATEGORIES, 'category'), ...optIn];
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const message = error.message.replace(/^Invalid `[^`]*`: /, '');
+    throw new InputError(
+      input,
+      `${message}; opt-in, never in all: ${OPT_IN_CATEGORIES.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * Distribution names (`keep-packages`), newline- or comma-separated, normalised the way pip
+ * compares them (PEP 503: lower case, runs of `-`, `_` and `.` as one `-`).
+ */
+export function parsePackageNames(input: string, text: string): string[] {
+  const names = parseList(text).map((name) => {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(name)) {
+      throw new InputError(
+        input,
+        `"${name}" is not a distribution name (like pyarrow or scikit-learn)`,
+      );
+    }
+    return normalizePackageName(name);
+  });
+  return [...new Set(names)];
 }
 
 /** `KEY=VALUE` per line; a line without `=` is an error (docker would pass the env var). */
@@ -164,6 +199,7 @@ export function readSettings(
     prune,
     fix: parseRuleList('fix', read('fix') || 'all', FIX_RULES, 'fix rule'),
     keep: parseList(read('keep'), /\n/),
+    keepPackages: parsePackageNames('keep-packages', read('keep-packages')),
     strict: parseBoolean('strict', read('strict') || 'false'),
     budget: budgetText ? parseSize('budget', budgetText) : undefined,
     budgetMetric,

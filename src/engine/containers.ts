@@ -5,6 +5,7 @@
 import type Dockerode from 'dockerode';
 import { finished } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import { putContainerFiles, readContainerFile, type ContainerFile } from './container-files.js';
 
 const GiB = 1024 ** 3;
 const DEFAULT_MEMORY_BYTES = 2 * GiB;
@@ -35,6 +36,10 @@ export interface RunContainerOptions {
   maxOutputBytes?: number;
   /** Aborting kills and removes the container, then rejects with the signal's reason. */
   signal?: AbortSignal;
+  /** Put into the container before it starts (see container-files.ts). */
+  files?: readonly ContainerFile[];
+  /** A file to read back after the process exits, into `collected`. */
+  collect?: string;
 }
 
 export interface ContainerRun {
@@ -47,6 +52,8 @@ export interface ContainerRun {
   droppedBytes: number;
   /** Wall time from the start request to the exit, milliseconds. */
   durationMs: number;
+  /** The `collect` file's content; undefined when it was not asked for or not there. */
+  collected?: Buffer;
 }
 
 /** The engine created the container but could not start its process (e.g. no such executable). */
@@ -157,7 +164,10 @@ export async function runContainer(
   const container = await docker.createContainer(containerCreateOptions(options));
   let failed = true;
   try {
+    await putContainerFiles(container, options.files ?? []);
     const run = await runCreated(docker, container, options);
+    if (options.collect !== undefined)
+      run.collected = await readContainerFile(container, options.collect);
     failed = false;
     return run;
   } finally {

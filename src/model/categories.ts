@@ -1,4 +1,6 @@
 /** The prune categories a user can switch on and off, as names: the data every room shares. */
+
+/** What `all` means: the rules that hold whatever the app does. */
 export const PRUNE_CATEGORIES = [
   'tests',
   'pycache',
@@ -9,8 +11,17 @@ export const PRUNE_CATEGORIES = [
   'caches',
 ] as const;
 
-export type PruneCategory = (typeof PRUNE_CATEGORIES)[number];
+/**
+ * Categories only a user's explicit choice switches on, never part of `all`: `unused` removes the
+ * files the traced smoke test never touched, which holds only for the code paths the test runs.
+ */
+export const OPT_IN_CATEGORIES = ['unused'] as const;
+
+/** Every category prune.sh knows, in the order it applies them. */
+export const KNOWN_CATEGORIES = [...PRUNE_CATEGORIES, ...OPT_IN_CATEGORIES] as const;
+
+export type PruneCategory = (typeof KNOWN_CATEGORIES)[number];
 
 export function isPruneCategory(value: string): value is PruneCategory {
-  return (PRUNE_CATEGORIES as readonly string[]).includes(value);
+  return (KNOWN_CATEGORIES as readonly string[]).includes(value);
 }

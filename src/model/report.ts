@@ -190,6 +190,11 @@ export interface SlimResult {
   variant: { strip: boolean; prune: PruneCategory[]; fix?: FixRule[] };
   /** When the full settings broke the smoke test: the rule that broke it, e.g. `tests`. */
   culprit?: string;
+  /**
+   * `unused` broke the smoke test and the culprit search kept these distributions' files
+   * (normalised names), delivering the rest of the prune.
+   */
+  restored?: string[];
   savings: CategorySaving[];
   /** Deleted by the slimmed Dockerfile but still shipped in an earlier layer (not in `savings`). */
   stillShipped?: StillShipped[];
@@ -315,6 +320,50 @@ export interface RunTimings {
   steps: StepTiming[];
 }
 
+/** One installed distribution as the traced smoke test used it. */
+export interface TracedPackage {
+  /** As its metadata names it, e.g. `pyarrow`. */
+  name: string;
+  version: string;
+  /** Regular files of the image's own layers that its RECORD lists, and their bytes. */
+  files: number;
+  bytes: number;
+  /** Those the smoke test opened, executed or mapped (a read `.pyc` counts its `.py` too). */
+  usedFiles: number;
+  usedBytes: number;
+}
+
+/**
+ * What the smoke test used of the Python environments, from a trace of its run in the original
+ * image (docs/trace.md): advice in every report, and what `pycache` and `unused` go by.
+ */
+export interface TraceReport {
+  /** `traced`: the figures are set; `unavailable`: the trace could not run, `reason` says why. */
+  status: 'traced' | 'unavailable';
+  reason?: string;
+  /** The environments (site-packages and the like) holding files of the image's own layers. */
+  environments: string[];
+  /** Regular files in them and their bytes. */
+  environmentFiles: number;
+  environmentBytes: number;
+  /** Of those, what the smoke test opened, executed or mapped (with the sources of read bytecode). */
+  usedFiles: number;
+  usedBytes: number;
+  /** Bytecode (`.pyc`) in the environments, and the part the smoke test read (which `pycache` keeps). */
+  bytecodeBytes: number;
+  usedBytecodeFiles: number;
+  usedBytecodeBytes: number;
+  /** Distributions with the most bytes the smoke test never touched, most first (at most 10). */
+  packages: TracedPackage[];
+  /** Shared libraries in the environments no process loaded, biggest first (at most 10). */
+  unusedLibraries: FileRow[];
+  /** Processes the trace followed and system calls it stopped on. */
+  processes: number;
+  stops: number;
+  /** Wall time of the traced run, milliseconds. */
+  durationMs: number;
+}
+
 /** Paths a run wrote: the JSON report, and in slim mode the slimmed Dockerfile and the patch. */
 export interface ReportFiles {
   report: string;
@@ -337,6 +386,8 @@ export interface SlimpyReport {
   growth?: GrowthVerdict;
   /** What else makes the original image heavy, biggest first (absent when not computed). */
   findings?: Finding[];
+  /** What the smoke test used, traced in the original image (slim mode with a smoke test). */
+  trace?: TraceReport;
   /** Things the user should know that did not stop the run. */
   warnings: string[];
   /** How long the run and each of its steps took. */

@@ -24,6 +24,8 @@ export interface Settings {
   /** Fix rules applied to the user's own instructions (src/model/fixes.ts). */
   fix: FixRule[];
   keep: string[];
+  /** Distributions (normalised names) whose files `unused` never removes. */
+  keepPackages: string[];
   strict: boolean;
   budget?: number;
   budgetMetric: BudgetMetric;

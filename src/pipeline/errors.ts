@@ -36,7 +36,7 @@ export class BuildKitRequiredError extends Error {
  * `partial` the whole report so far, so the session still publishes the sizes and the output.
  */
 export class SmokeBrokenError extends Error {
-  outcome: Pick<SlimpyReport, 'slim' | 'smoke' | 'after'> | undefined;
+  outcome: Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'trace'> | undefined;
   partial: { report: SlimpyReport; files: ReportFiles } | undefined;
   constructor(message: string) {
     super(message);

@@ -17,8 +17,10 @@ export async function writeSlimmedFiles(
   settings: Settings,
   dockerfileText: string,
   plan: SlimPlan,
+  /** The prune script the build used (with its trace); default the plain one. */
+  script: string = loadPruneScript(),
 ): Promise<SlimmedFiles> {
-  const patch = plan.edits.length === 0 ? '' : slimPatch(settings, dockerfileText, plan);
+  const patch = plan.edits.length === 0 ? '' : slimPatch(settings, dockerfileText, plan, script);
   const files = {
     dockerfile: path.join(settings.outputDir, `${path.basename(settings.file)}.slimpy`),
     patch: path.join(settings.outputDir, 'slimpy.patch'),
@@ -29,12 +31,18 @@ export async function writeSlimmedFiles(
   return { files, patch };
 }
 
-function slimPatch(settings: Settings, dockerfileText: string, plan: SlimPlan): string {
+/** `script`: the prune script the build used (with its trace), which the patch adds. */
+function slimPatch(
+  settings: Settings,
+  dockerfileText: string,
+  plan: SlimPlan,
+  script: string,
+): string {
   const dockerfileRel = workspacePath(settings.workspace, settings.file);
   const scriptRel = workspacePath(
     settings.workspace,
     path.join(settings.context, PRUNE_SCRIPT_PATH),
   );
-  const script = plan.usesPruneScript ? newFileDiff(scriptRel, loadPruneScript()) : '';
-  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + script;
+  const scriptDiff = plan.usesPruneScript ? newFileDiff(scriptRel, script) : '';
+  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + scriptDiff;
 }

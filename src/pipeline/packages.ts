@@ -111,6 +111,7 @@ const WHAT: Record<PruneCategory, string> = {
   'static-libs': 'static libraries',
   packaging: 'setuptools',
   caches: 'caches',
+  unused: 'files the traced smoke test never opened',
 };
 
 /** One sentence: what was kept, its bytes, the rule it escaped, why, and the source. */

@@ -1,7 +1,7 @@
 /**
  * The ordered steps of one run, shared by the action and the CLI through the session:
  * build -> measure -> findings -> (slim mode) rebuild slimmed -> smoke -> culprit search -> measure
- * -> cold start. In slim mode the original's smoke test runs while it is measured, and the
+ * -> cold start. In slim mode the original's traced smoke test runs as soon as it is measured, and the
  * slimmed image's smoke test and measurement start as soon as it is built (slim.ts). It returns
  * the report's facts, with the time each step took; verdicts, the report file and publishing
  * belong to the session.
@@ -51,26 +51,33 @@ export async function runPipeline(
 
 async function runSteps(run: RunContext): Promise<PipelineResult> {
   const original = await step(run, 'Build the image', () => buildVariant(run, undefined));
-  // The original's smoke test needs nothing but the image: it runs while the image is measured.
-  const smoke = run.settings.mode === 'slim' ? startSmoke(run, original) : undefined;
+  return measureAndSlim(run, original);
+}
+
+async function measureAndSlim(run: RunContext, original: string): Promise<PipelineResult> {
+  const slimMode = run.settings.mode === 'slim';
+  // Slimming only needs the layers' index to plan: big layers are compressed while it builds.
+  const later = slimMode && run.settings.compressed;
+  const measuring = step(run, 'Measure the image', () =>
+    measureVariant(run, original, later ? COMPRESS_FIRST_BYTES : undefined),
+  );
+  // The original's smoke test (traced) needs the image and its file index: it runs while the
+  // findings and the fix rules' facts are worked out.
+  const smoke = slimMode ? startSmoke(run, original, measuring) : undefined;
   try {
-    return await measureAndSlim(run, original, smoke);
+    return await slimMeasured(run, await measuring, smoke);
   } catch (error) {
     await smoke?.cancel();
     throw error;
   }
 }
 
-async function measureAndSlim(
+async function slimMeasured(
   run: RunContext,
-  original: string,
+  first: MeasuredImage,
   smoke: SmokeStart | undefined,
 ): Promise<PipelineResult> {
-  // Slimming only needs the layers' index to plan: big layers are compressed while it builds.
   const later = smoke !== undefined && run.settings.compressed;
-  const first = await step(run, 'Measure the image', () =>
-    measureVariant(run, original, later ? COMPRESS_FIRST_BYTES : undefined),
-  );
   const report = initialReport(run, first);
   report.findings = await findings(run, first, report.warnings);
   const files: ReportFiles = { report: path.join(run.settings.outputDir, 'slimpy-report.json') };

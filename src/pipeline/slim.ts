@@ -1,10 +1,12 @@
 /**
- * Slim mode: plan the rewrite (prune and fix rules), build the slimmed variant, smoke-test both
- * images, fall back to a variant without the rule that broke the test or the build, measure what
- * is delivered and where the bytes went, time cold start.
+ * Slim mode: plan the rewrite (prune and fix rules), check the original image with the smoke
+ * test under a trace (what it uses is what `pycache` and `unused` keep), build the slimmed
+ * variant, smoke-test it, fall back to a variant without the rule that broke the test or the
+ * build, measure what is delivered and where the bytes went, time cold start.
  *
- * What can overlap does: the original's smoke test starts as soon as it is built (while it is
- * measured); the slimmed image's smoke test and measurement start as soon as it is built. Cold
+ * What can overlap does: the original's traced check starts as soon as it is measured (while
+ * the findings and the fix rules' facts are worked out); the slimmed image's smoke test and
+ * measurement start as soon as it is built. Cold
  * start is timed last, alone (anything running beside it would be in the figure), and only when
  * slimming removed bytecode: nothing else slimpy does can slow imports down.
  */
@@ -15,6 +17,7 @@ import type { MeasuredImage } from '../measure/sizes.js';
 import type { Finding, ReportFiles, SlimpyReport, SmokeRun, SlimResult } from '../model/report.js';
 import { formatBytes } from '../report/format.js';
 import { measureSavings, removesBytecode } from '../slim/savings.js';
+import { pruneScriptText } from '../slim/script.js';
 import { stripKeptFromLog } from '../slim/strip-log.js';
 import type { SmokeProbe } from '../smoke/auto.js';
 import { DEFAULT_TIMED_RUNS, SmokeRunner } from '../smoke/smoke.js';
@@ -24,7 +27,8 @@ import {
   findCulprit,
   planFor,
   smokeRequest,
-  type OriginalFacts,
+  type Fallback,
+  type OriginalImage,
   type Variant,
 } from './culprit.js';
 import { SmokeBrokenError } from './errors.js';
@@ -35,10 +39,11 @@ import type { RunContext } from './prepare.js';
 import { startStep, step as timedStep, type BackgroundStep } from './steps.js';
 import { settleFindings } from './settled-findings.js';
 import { measureToolchain } from './toolchain.js';
+import { checkOriginal, tracedScript, type OriginalCheck } from './trace.js';
 import { buildVariant, measureVariant } from './variant.js';
 
 /** What slim mode adds to the report (the findings, once the fix rules say what they removed). */
-export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'findings'>;
+export type SlimOutcome = Pick<SlimpyReport, 'slim' | 'smoke' | 'after' | 'findings' | 'trace'>;
 
 export interface SlimStep {
   outcome: SlimOutcome;
@@ -47,52 +52,27 @@ export interface SlimStep {
   delivered?: SlimPlan;
 }
 
-/** The smoke test under way: the original's check, started as soon as the original was built. */
+/** The smoke test under way: the original's traced check, started once the original is measured. */
 export interface SmokeStart {
   runner: SmokeRunner;
-  originalCheck: BackgroundStep<SmokeRun>;
+  originalCheck: BackgroundStep<OriginalCheck>;
   /** Stops it (the run failed elsewhere). */
   cancel(): Promise<void>;
 }
 
-export function startSmoke(run: RunContext, originalId: string): SmokeStart {
-  const runner = new SmokeRunner(run.docker, smokeRequest(run, originalId, undefined));
-  const originalCheck = startStep(run, 'Smoke test: original image', (background) =>
-    runner.check('before', originalId, undefined, background.signal),
-  );
-  return { runner, originalCheck, cancel: () => originalCheck.cancel() };
-}
-
-/**
- * The smoke test once the package exceptions are known: with `auto` and probes, the original is
- * checked again with them (after its plain check passed), so the slimmed image's check has the
- * original's to compare with; otherwise the smoke test as started.
- */
-function withProbes(
+export function startSmoke(
   run: RunContext,
-  smoke: SmokeStart,
   originalId: string,
-  probes: SmokeProbe[],
+  measured: Promise<MeasuredImage>,
 ): SmokeStart {
-  if (!smoke.runner.useProbes(probes)) return smoke;
-  const plain = smoke.originalCheck;
+  const runner = new SmokeRunner(run.docker, smokeRequest(run, originalId, undefined));
   const originalCheck = startStep(
     run,
-    'Smoke test: original image, with the package probes',
-    async (background) => {
-      const checked = await plain.result;
-      if (!checked.passed) return checked;
-      return smoke.runner.check('before', originalId, undefined, background.signal);
-    },
-    plain.result,
+    'Smoke test: the original image, traced',
+    async (background) => checkOriginal(background, await measured),
+    measured,
   );
-  return {
-    runner: smoke.runner,
-    originalCheck,
-    cancel: async () => {
-      await Promise.all([smoke.cancel(), originalCheck.cancel()]);
-    },
-  };
+  return { runner, originalCheck, cancel: () => originalCheck.cancel() };
 }
 
 /** Runs slim mode; a SmokeBrokenError thrown from here carries the outcome so far. */
@@ -105,24 +85,45 @@ export async function slim(
   complete: MeasuredImage | Promise<MeasuredImage>,
 ): Promise<SlimStep> {
   const { script, bytecode } = wantedScript(run);
-  const wanted: Variant = { ...script, fix: run.settings.fix };
-  const original = await originalFacts(run, before, findings);
-  const plan = planFor(run, wanted, original);
-  for (const line of plan.notes) run.hooks.info(line);
-  const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
+  const requested: Variant = { ...script, fix: run.settings.fix };
+  const original: OriginalImage = await originalFacts(run, before, findings);
+  let plan = planFor(run, requested, original); // a Dockerfile it cannot plan for fails first
+  const step: SlimStep = { outcome: { slim: slimResult(plan, requested) }, files: {} };
   try {
-    await saveFiles(run, plan, step);
+    const check = await smoke.originalCheck.join();
+    const checkedRun = smoke.runner.adopt(original.imageId, check.checked);
+    step.outcome.trace = check.report;
+    step.outcome.smoke = smoke.runner.report(checkedRun);
+    original.checked = check.checked;
+    original.prunable = check.usage?.prunable;
+    const result = step.outcome.slim as SlimResult;
+    const wanted = tracedScript(requested, check, run.settings.keepPackages, result);
+    if (wanted.prune.length !== requested.prune.length) {
+      plan = planFor(run, wanted, original);
+      result.notes = plan.notes;
+    }
+    result.variant = variantOf(wanted);
+    for (const line of plan.notes) run.hooks.info(line);
+    await saveFiles(run, plan, step, wanted);
     const packages: PackageFacts =
       plan.edits.length === 0
         ? { bytecode, environments: [], exceptions: [], probes: [] }
         : await timedStep(run, 'Read the package exceptions', () =>
             readPackages(run, before, wanted, bytecode),
           );
+    if (checkedRun.passed && smoke.runner.useProbes(packages.probes)) {
+      // The probes need the original's word too: its check again, with them.
+      const probed = await timedStep(run, 'Smoke test: original image, package probes', () =>
+        smoke.runner.check('before', original.imageId),
+      );
+      original.checked = { run: probed, attempt: smoke.runner.attempt(original.imageId) };
+      step.outcome.smoke = smoke.runner.report(probed);
+    }
     const images: Images = {
       before,
       original: { ...original, probes: packages.probes },
       packages,
-      smoke: withProbes(run, smoke, before.measurement.id, packages.probes),
+      runner: smoke.runner,
       complete: Promise.resolve(complete),
     };
     await slimAndTest(run, images, { plan, variant: wanted }, step);
@@ -145,7 +146,7 @@ async function originalFacts(
   run: RunContext,
   before: MeasuredImage,
   findings: readonly Finding[] | undefined,
-): Promise<OriginalFacts & { imageId: string }> {
+): Promise<OriginalImage> {
   const facts = fixFacts({
     layers: before.layers,
     history: before.history,
@@ -181,8 +182,18 @@ function variantOf(variant: Variant): SlimResult['variant'] {
   return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
 
-async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promise<void> {
-  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
+async function saveFiles(
+  run: RunContext,
+  plan: SlimPlan,
+  step: SlimStep,
+  variant: Variant,
+): Promise<void> {
+  const written = await writeSlimmedFiles(
+    run.settings,
+    run.dockerfileText,
+    plan,
+    pruneScriptText(variant),
+  );
   step.files = written.files;
   const result = step.outcome.slim;
   if (!result) return;
@@ -193,9 +204,9 @@ async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promi
 
 interface Images {
   before: MeasuredImage;
-  original: OriginalFacts & { imageId: string; probes: SmokeProbe[] };
+  original: OriginalImage & { probes: SmokeProbe[] };
   packages: PackageFacts;
-  smoke: SmokeStart;
+  runner: SmokeRunner;
   /** `before` with every compressed size: the slimmed image is measured after it. */
   complete: Promise<MeasuredImage>;
 }
@@ -214,23 +225,17 @@ async function slimAndTest(
   wanted: Built,
   step: SlimStep,
 ): Promise<void> {
-  const { runner, originalCheck } = images.smoke;
+  const { runner } = images;
   const result = step.outcome.slim as SlimResult;
   step.delivered = wanted.plan;
+  const before = images.original.checked?.run as SmokeRun;
+  // The original's check (traced) is the smoke test of an image with nothing to slim.
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
-    const before = await originalCheck.join();
-    step.outcome.smoke = runner.report(before);
-    if (!before.passed) throw brokenBeforeSlimming(before);
-    return;
   }
-  const slimmed = startSlimmed(run, images, wanted);
-  const before = await originalCheck.join();
-  step.outcome.smoke = runner.report(before);
-  if (!before.passed) {
-    await Promise.all([slimmed.build.cancel(), slimmed.check.cancel(), slimmed.measure.cancel()]);
-    throw brokenBeforeSlimming(before);
-  }
+  if (!before.passed) throw brokenBeforeSlimming(before);
+  if (wanted.plan.edits.length === 0) return;
+  const slimmed = startSlimmed(run, images, wanted, before);
   const buildError = await slimmed.build.join();
   const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
   if (missing.length > 0) result.missingRoots = missing;
@@ -259,8 +264,13 @@ interface SlimmedSteps {
   measure: BackgroundStep<MeasuredImage>;
 }
 
-function startSlimmed(run: RunContext, images: Images, wanted: Built): SlimmedSteps {
-  const { runner, originalCheck } = images.smoke;
+function startSlimmed(
+  run: RunContext,
+  images: Images,
+  wanted: Built,
+  before: SmokeRun,
+): SlimmedSteps {
+  const { runner } = images;
   const build = startStep(run, 'Build the slimmed image', (background) =>
     buildWanted(background, wanted),
   );
@@ -268,11 +278,10 @@ function startSlimmed(run: RunContext, images: Images, wanted: Built): SlimmedSt
     run,
     'Smoke test: slimmed image',
     async (background) => {
-      const before = await originalCheck.result;
-      if ((await build.result) !== undefined || !before.passed) return undefined;
+      if ((await build.result) !== undefined) return undefined;
       return runner.check('after', wanted.imageId as string, before, background.signal);
     },
-    Promise.all([build.result, originalCheck.result]),
+    build.result,
   );
   const measure = startStep(
     run,
@@ -300,7 +309,7 @@ async function timeColdStart(
   const smoke = step.outcome.smoke;
   const result = step.outcome.slim as SlimResult;
   if (!smoke?.after?.passed || !removesBytecode(result.savings)) return;
-  const { runner } = images.smoke;
+  const { runner } = images;
   const timed = await timedStep(run, 'Time cold start: original and slimmed image', () =>
     runner.timeColdStart(smoke.before, smoke.after as SmokeRun, DEFAULT_TIMED_RUNS),
   );
@@ -325,7 +334,12 @@ async function timeColdStart(
 async function buildWanted(run: RunContext, wanted: Built): Promise<BuildError | undefined> {
   const log: string[] = [];
   try {
-    wanted.imageId = await buildVariant(run, wanted.plan, (line) => log.push(line));
+    wanted.imageId = await buildVariant(
+      run,
+      wanted.plan,
+      (line) => log.push(line),
+      pruneScriptText(wanted.variant),
+    );
     wanted.log = log;
     return undefined;
   } catch (error) {
@@ -365,20 +379,32 @@ async function fallBack(
     step.outcome.after = images.before.measurement;
     return undefined;
   }
-  result.culprit = fallback.culprit;
+  describeFallback(result, fallback, breaks);
   result.variant = variantOf(fallback.script);
-  result.skipped.push(
-    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`,
-  );
   const plan = planFor(run, fallback.script, images.original);
   const before = step.outcome.smoke?.before as SmokeRun;
   const check = await timedStep(run, 'Smoke test: the variant delivered', () =>
-    images.smoke.runner.check('after', fallback.imageId, before),
+    images.runner.check('after', fallback.imageId, before),
   );
-  step.outcome.smoke = images.smoke.runner.report(before, check);
-  await saveFiles(run, plan, step);
+  step.outcome.smoke = images.runner.report(before, check);
+  await saveFiles(run, plan, step, fallback.script);
   result.notes = plan.notes;
   return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
+}
+
+/** A restore keeps `unused` with some distributions whole; any other fallback drops a rule. */
+function describeFallback(result: SlimResult, fallback: Fallback, breaks: string): void {
+  if (fallback.restored) {
+    result.restored = fallback.restored;
+    result.skipped.push(
+      `\`unused\` removal breaks ${breaks} without the files of ${fallback.restored.join(', ')}: slimpy kept those distributions whole (found in ${fallback.builds ?? 0} builds) and delivered the rest.`,
+    );
+    return;
+  }
+  result.culprit = fallback.culprit;
+  result.skipped.push(
+    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`,
+  );
 }
 
 /** Measures the delivered image (unless it already was) and where the bytes went. */
@@ -403,6 +429,7 @@ async function measureDelivered(
     after,
     fixes: delivered.plan.fixes,
     facts: images.original.facts,
+    unused: delivered.variant.prune.includes('unused'),
   });
   result.savings = savings.savings;
   result.strippedTop = savings.strippedTop;

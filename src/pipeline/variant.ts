@@ -15,17 +15,19 @@ import type { RunContext } from './prepare.js';
 
 /**
  * Builds the user's Dockerfile as it is (plan undefined) or a slimmed variant of it; `onLine`
- * also gets each line of the build log.
+ * also gets each line of the build log. `script` is the prune script the build gets
+ * (pruneScriptText: with the smoke test's trace), default the plain one.
  */
 export async function buildVariant(
   run: RunContext,
   plan: SlimPlan | undefined,
   onLine?: (line: string) => void,
+  script?: string,
 ): Promise<string> {
   const { settings } = run;
   const extraFiles = plan?.usesPruneScript
     ? [
-        { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 0o755 },
+        { path: PRUNE_SCRIPT_PATH, content: script ?? loadPruneScript(), mode: 0o755 },
         { path: '.slimpy/Dockerfile', content: plan.text },
       ]
     : plan

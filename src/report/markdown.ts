@@ -8,6 +8,7 @@
  */
 import { renderFindings } from './findings-markdown.js';
 import { coldStartSentence, timingsSentence } from './time.js';
+import { renderTraceSection } from './trace-markdown.js';
 import { isPruneCategory } from '../model/categories.js';
 import { isFixRule } from '../model/fixes.js';
 import { CATEGORY_DESCRIPTIONS, FIX_DESCRIPTIONS } from '../slim/categories.js';
@@ -159,6 +160,7 @@ function renderOnce(report: SlimpyReport, options: RenderOptions, limits: Limits
       'files',
       renderFindings(report.findings ?? [], { maxRows: Math.min(limits.files, 10) }),
     ),
+    measure('files', renderTraceSection(report, { maxRows: Math.min(limits.files, 10) })),
     detailsSection(report, limits, measure),
     smokeSection(report, limits, measure),
     measure('patchChars', patchSection(report, limits.patchChars)),

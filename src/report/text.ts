@@ -2,6 +2,7 @@
 import type { ImageMeasurement, ReportFiles, SlimpyReport } from '../model/report.js';
 import { formatBytes, formatDelta } from './format.js';
 import { coldStartSentence, timingsLines } from './time.js';
+import { traceTextLines } from './trace-markdown.js';
 
 export function renderText(report: SlimpyReport, files: ReportFiles): string {
   const out: string[] = [];
@@ -21,6 +22,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
     out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
   }
   out.push(...findingLines(report));
+  out.push(...traceTextLines(report).map(printable));
   if (report.slim) {
     out.push('');
     out.push(`Strategy: ${report.slim.strategy}`);

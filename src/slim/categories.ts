@@ -15,6 +15,8 @@ export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
   'static-libs': '`*.a` static libraries (only a linker reads them)',
   packaging: 'pip, setuptools and wheel inside a virtual environment that only runs the app',
   caches: "pip's and other tool caches (`/root/.cache/pip`, `.pytest_cache`, `.mypy_cache`)",
+  unused:
+    'files in the Python environments the traced smoke test never opened (opt-in: holds only for the code paths the test runs)',
 };
 
 /** One line each: what a fix rule removes, and how (the same words in every report). */

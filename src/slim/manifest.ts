@@ -3,7 +3,7 @@
  * environment and category. `parseManifest` checks its shape so the rest of slimpy works on
  * typed values.
  */
-import { PRUNE_CATEGORIES, isPruneCategory, type PruneCategory } from '../model/categories.js';
+import { KNOWN_CATEGORIES, isPruneCategory, type PruneCategory } from '../model/categories.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -149,7 +149,7 @@ function parseCategories(value: unknown): Record<PruneCategory, CategoryResult> 
     if (!isPruneCategory(name)) throw new ManifestError(`unknown category "${name}"`);
   }
   const result = {} as Record<PruneCategory, CategoryResult>;
-  for (const name of PRUNE_CATEGORIES) {
+  for (const name of KNOWN_CATEGORIES) {
     const entry = object(categories[name], `categories.${name}`);
     result[name] = {
       files: count(entry.files, `categories.${name}.files`),
@@ -214,7 +214,7 @@ export function parseManifest(json: string): PruneManifest {
 
 /** Bytes removed by the prune categories. */
 export function prunedBytes(manifest: PruneManifest): number {
-  return PRUNE_CATEGORIES.reduce((sum, name) => sum + manifest.categories[name].bytes, 0);
+  return KNOWN_CATEGORIES.reduce((sum, name) => sum + manifest.categories[name].bytes, 0);
 }
 
 /** Bytes saved in all: removed files plus what strip took off. */

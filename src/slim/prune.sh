@@ -15,6 +15,10 @@
 #   static-libs  *.a static libraries
 #   packaging    pip, setuptools and wheel, only inside a virtual environment
 #   caches       pip's caches and .pytest_cache / .mypy_cache / .ruff_cache under the roots
+#   unused       (opt-in, not in all) files of the environments that the traced smoke test never
+#                touched, except *.dist-info, *.pth and the --keep-package distributions
+# The trace comes in this file: lines `#@ PATH` after a `#@slimpy-traced` line at its end, each a
+# path relative to its environment. With a trace, pycache keeps the bytecode the test read.
 # --keep GLOB (a shell pattern matched against absolute paths) protects a path and everything
 # under it from every rule. With no ROOT the usual places are searched. A JSON manifest of what
 # was done goes to --manifest FILE; a short summary goes to stdout, warnings to stderr.
@@ -33,6 +37,7 @@
 set -u
 
 ALL_CATEGORIES=tests,pycache,stubs,sources,static-libs,packaging,caches
+KNOWN_CATEGORIES=$ALL_CATEGORIES,unused
 NL='
 '
 TAB=$(printf '\t')
@@ -49,11 +54,13 @@ usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... 
 
   --no-strip        do not strip debug symbols from ELF files
   --prune LIST      categories to remove (default: all): tests, pycache, stubs, sources,
-                    static-libs, packaging, caches; `none` removes nothing
+                    static-libs, packaging, caches; `none` removes nothing; `unused` (never
+                    in all) removes what the trace at the end of this file does not list
   --keep GLOB       never remove or strip a path matching GLOB, nor anything under it
                     (matched against absolute paths, e.g. '*/h5py/tests/*'); repeatable
   --dedupe          make identical files (64 kB or more, same mode and owner) inside the
                     environments hard links of one another, after stripping
+  --keep-package N  unused never removes files of distribution N; repeatable
   --manifest FILE   write a JSON manifest of what was done to FILE
   --also-usual      search the usual places too, and skip a ROOT that does not exist silently
                     (for roots that are a planner's guess, such as a RUN's install target)
@@ -647,7 +654,8 @@ prune_site() {
   json_quote "$_site"
   printf '{"path":%s,"venv":%s}\n' "$J" "$_isvenv" >>"$SLIMPY_WORK/environments"
 
-  SLIMPY_KEEP_HERE=0
+  SLIMPY_SITE=$_site SLIMPY_KEEP_HERE=0
+  export SLIMPY_SITE
   if [ -n "$SLIMPY_KEEP" ] && [ -n "$(find "$_site" -exec $SLIMPY_SH "$SLIMPY_SELF" __anykept {} + 2>/dev/null)" ]; then
     SLIMPY_KEEP_HERE=1
   fi
@@ -664,10 +672,17 @@ prune_site() {
     find "$_site" -mindepth 1 -maxdepth 1 -type d ! -name '*.dist-info' ! -name '*.egg-info' \
       ! -name __pycache__ -exec $SLIMPY_SH "$SLIMPY_SELF" __tests {} +
   fi
-  if category_enabled pycache; then
+  if category_enabled pycache && [ -n "$SLIMPY_TRACED" ]; then
+    # Bytecode the traced smoke test read stays: without it every start recompiles it.
+    find_in_env "$_site" -type f -path '*/__pycache__/*' \
+      -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced pycache "$SLIMPY_TRACED" {} +
+    find_in_env "$_site" -type d -name __pycache__ -empty -exec rmdir -- {} + 2>/dev/null
+  elif category_enabled pycache; then
     # Python recompiles on import (a cold-start cost, not an error).
     find_in_env "$_site" -type d -name __pycache__ -prune \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __rm pycache {} +
+  fi
+  if category_enabled pycache; then
     find_in_env "$_site" -type f \( -name '*.pyc' -o -name '*.pyo' \) \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __pyc {} +
   fi
@@ -692,6 +707,74 @@ prune_site() {
     find_unexcepted static-libs "$_site" -type f -name '*.a' \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __ar {} +
   fi
+  category_enabled unused && prune_untraced "$_site"
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# unused: what the traced smoke test never touched. Never *.dist-info (importlib.metadata, entry
+# points), *.pth (run at every start) nor the --keep-package distributions, whose RECORD files and
+# top-level directories stay whole.
+
+# __untraced CATEGORY LIST PATH...: removes the paths whose place in $SLIMPY_SITE is not in LIST.
+remove_untraced() {
+  _cat=$1 _list=$2
+  shift 2
+  for _p do
+    case $_p in *"$NL"*) ;; *) printf '%s\n' "${_p#"$SLIMPY_SITE"/}" ;; esac
+  done >"$SLIMPY_WORK/candidates.$$"
+  grep -Fxv -f "$_list" "$SLIMPY_WORK/candidates.$$" >"$SLIMPY_WORK/untraced.$$"
+  set --
+  while IFS= read -r _rel; do set -- "$@" "$SLIMPY_SITE/$_rel"; done <"$SLIMPY_WORK/untraced.$$"
+  rm -f "$SLIMPY_WORK/candidates.$$" "$SLIMPY_WORK/untraced.$$"
+  [ $# -gt 0 ] && remove_paths "$_cat" "$@"
+  return 0
+}
+
+# True when the distribution of dist-info directory name $1 is a --keep-package one.
+package_kept() {
+  [ -n "$SLIMPY_KEEP_PACKAGES" ] || return 1
+  _name=$(printf '%s' "${1%%-*}" | tr 'A-Z' 'a-z' | sed 's/[-_.][-_.]*/-/g')
+  case "$NL$SLIMPY_KEEP_PACKAGES$NL" in *"$NL$_name$NL"*) return 0 ;; esac
+  return 1
+}
+
+prune_untraced() {
+  _site=$1
+  if [ -z "$SLIMPY_TRACED" ]; then
+    warn "unused: no trace of the smoke test in this script; nothing removed as unused"
+    return 0
+  fi
+  _list=$SLIMPY_WORK/protected
+  { cat "$SLIMPY_TRACED" && echo /; } >"$_list"
+  _tops=
+  for _di in "$_site"/*.dist-info; do
+    [ -f "$_di/RECORD" ] && package_kept "${_di##*/}" || continue
+    while IFS= read -r _line || [ -n "$_line" ]; do
+      _rel=${_line%%,*}
+      case $_rel in '' | ../* | /* | \"*) continue ;; esac
+      printf '%s\n' "$_rel" >>"$_list"
+      _top=${_rel%%/*}
+      [ "$_top" != "$_rel" ] && case "$NL$_tops$NL" in *"$NL$_top$NL"*) ;; *) _tops=$_tops$NL$_top ;; esac
+    done <"$_di/RECORD"
+  done
+  set -- -name '*.dist-info' -o -name '*.egg-info'
+  _ifs=$IFS
+  IFS=$NL
+  for _top in $_tops; do set -- "$@" -o -path "$_site/$_top"; done
+  IFS=$_ifs
+  { find "$_site" -type d -empty && echo /; } >"$SLIMPY_WORK/empty.before"
+  SLIMPY_SITE=$_site
+  export SLIMPY_SITE
+  find "$_site" \( "$@" \) -prune -o -type f ! -name '*.pth' \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced unused "$_list" {} +
+  # Directories left empty go too: an empty package directory imports as a namespace package,
+  # and `try: import x` would then find an x that is not there.
+  find "$_site" -mindepth 1 -depth -type d | grep -Fxv -f "$SLIMPY_WORK/empty.before" >"$SLIMPY_WORK/dirs"
+  set --
+  while IFS= read -r _d; do set -- "$@" "$_d"; done <"$SLIMPY_WORK/dirs"
+  [ $# -gt 0 ] && rmdir -- "$@" 2>/dev/null
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1138,7 +1221,7 @@ report() {
   _removed=0
   _ifs=$IFS
   IFS=,
-  for _c in $ALL_CATEGORIES; do
+  for _c in $KNOWN_CATEGORIES; do
     IFS=$_ifs
     _nb=$(sum_category "$_c")
     _cats="$_cats${_cats:+,}\"$_c\":{\"files\":${_nb% *},\"bytes\":${_nb#* }}"
@@ -1203,10 +1286,15 @@ parse_categories() {
     IFS=,
     set -f
     for _c in $1; do
-      case ,$ALL_CATEGORIES, in
-      *,"$_c",*) SLIMPY_ENABLED=$SLIMPY_ENABLED${SLIMPY_ENABLED:+,}$_c ;;
-      *) usage_error "unknown prune category '$_c' (known: $ALL_CATEGORIES, or none)" ;;
-      esac
+      if [ "$_c" = all ]; then
+        _c=$ALL_CATEGORIES # all,unused: every category, and unused
+      else
+        case ,$KNOWN_CATEGORIES, in
+        *,"$_c",*) ;;
+        *) usage_error "unknown prune category '$_c' (known: $KNOWN_CATEGORIES, or none)" ;;
+        esac
+      fi
+      SLIMPY_ENABLED=$SLIMPY_ENABLED${SLIMPY_ENABLED:+,}$_c
     done
     set +f
     IFS=$_ifs
@@ -1226,6 +1314,7 @@ main() {
   SLIMPY_ENABLED=$ALL_CATEGORIES
   SLIMPY_KEEP=
   SLIMPY_EXPLAIN=0
+  SLIMPY_KEEP_PACKAGES=
   MANIFEST=
   _left=$#
   while [ "$_left" -gt 0 ]; do
@@ -1237,7 +1326,7 @@ main() {
     --also-usual) ALSO_USUAL=1 ;;
     --dedupe) DEDUPE=1 ;;
     --explain) SLIMPY_EXPLAIN=1 ;;
-    --prune | --keep | --manifest)
+    --prune | --keep | --keep-package | --manifest)
       [ "$_left" -gt 0 ] || usage_error "$_a needs a value"
       _v=$1
       shift
@@ -1249,6 +1338,10 @@ main() {
     --keep=*)
       case ${_a#*=} in *"$NL"*) usage_error '--keep patterns cannot contain newlines' ;; esac
       SLIMPY_KEEP=$SLIMPY_KEEP${SLIMPY_KEEP:+$NL}${_a#*=}
+      ;;
+    --keep-package=*)
+      _v=$(printf '%s' "${_a#*=}" | tr 'A-Z' 'a-z' | sed 's/[-_.][-_.]*/-/g')
+      SLIMPY_KEEP_PACKAGES=$SLIMPY_KEEP_PACKAGES${SLIMPY_KEEP_PACKAGES:+$NL}$_v
       ;;
     --manifest=*) MANIFEST=${_a#*=} ;;
     -h | --help)
@@ -1287,9 +1380,14 @@ main() {
   SLIMPY_STAT=0
   [ "$(stat -c %s -- "$SLIMPY_SELF" 2>/dev/null)" -ge 0 ] 2>/dev/null && SLIMPY_STAT=1
   SLIMPY_STRIP='' SLIMPY_READELF='' SLIMPY_KEEP_HERE=0 SLIMPY_OWNED_HERE=0 SLIMPY_SITE='' \
-    SLIMPY_EXCEPT=''
+    SLIMPY_EXCEPT='' SLIMPY_TRACED=''
+  if grep -qx '#@slimpy-traced' "$SLIMPY_SELF" 2>/dev/null; then
+    SLIMPY_TRACED=$SLIMPY_WORK/traced
+    { sed -n 's/^#@ //p' "$SLIMPY_SELF" && echo /; } >"$SLIMPY_TRACED"
+  fi
   export SLIMPY_WORK SLIMPY_SELF SLIMPY_SH SLIMPY_STAT SLIMPY_ENABLED SLIMPY_KEEP SLIMPY_STRIP \
-    SLIMPY_READELF SLIMPY_KEEP_HERE SLIMPY_OWNED_HERE SLIMPY_EXPLAIN SLIMPY_SITE SLIMPY_EXCEPT
+    SLIMPY_READELF SLIMPY_KEEP_HERE SLIMPY_OWNED_HERE SLIMPY_EXPLAIN SLIMPY_SITE SLIMPY_EXCEPT \
+    SLIMPY_TRACED SLIMPY_KEEP_PACKAGES
 
   # Roots: the ones given (a missing one is a warning), or the usual places, or (--also-usual)
   # both, the given ones being guesses that may not exist.
@@ -1362,6 +1460,7 @@ step() {
   shift
   case $_step in
   __rm) remove_paths "$@" ;;
+  __untraced) remove_untraced "$@" ;;
   __pyc) remove_loose_bytecode "$@" ;;
   __ar) remove_static_libs "$@" ;;
   __tests) remove_tests_in_packages "$@" ;;

@@ -26,6 +26,8 @@ export interface SavingsInput {
   fixes: readonly FixOutcome[];
   /** Facts of the original image: which Dockerfile line made each of its layers. */
   facts: FixFacts;
+  /** The delivered variant prunes `unused`: what no other rule explains went as unused. */
+  unused?: boolean;
 }
 
 export interface Savings {
@@ -148,7 +150,7 @@ function attribution(
     if (was?.type === 'file' && now?.type === 'file' && now.size < was.size) return 'strip';
     const rule = layers.flatMap((layer) => ruleOfLayer.get(layer) ?? [])[0];
     if (rule !== undefined) return rule;
-    return category ?? 'other';
+    return category ?? (input.unused ? 'unused' : 'other');
   };
 }
 

@@ -18,7 +18,7 @@ import { coldStart, enoughRuns, median, timingPair, type SmokeSide } from './tim
 /** Most timed runs of each image for the cold-start medians. */
 export const DEFAULT_TIMED_RUNS = 5;
 /** What the report keeps of a run's output (a PR comment has room for little more). */
-const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024;
 /** Timed runs only need their exit status; a failing one's tail becomes the evidence. */
 const TIMED_RUN_OUTPUT_BYTES = 8 * 1024;
 
@@ -43,6 +43,11 @@ export interface SmokeOptions {
   /** Output kept per run for the report, default 16 KiB (the last part). */
   maxOutputBytes?: number;
   signal?: AbortSignal;
+  /**
+   * The original image's check run when it already ran (traced, see trace.ts), and the start
+   * attempt that worked: it is not run again.
+   */
+  checked?: { run: SmokeRun; attempt: number };
 }
 
 export function smokeCommand(spec: 'auto' | string, probes: SmokeProbe[] = []): SmokeCommand {
@@ -80,7 +85,9 @@ function afterCommand(
  */
 export async function runSmoke(docker: Dockerode, options: SmokeOptions): Promise<SmokeReport> {
   const runner = new SmokeRunner(docker, options);
-  const before = await runner.check('before', options.before);
+  const before = options.checked
+    ? runner.adopt(options.before, options.checked)
+    : await runner.check('before', options.before);
   if (!before.passed || options.after === undefined) return runner.report(before);
   const after = await runner.check('after', options.after, before);
   if (!after.passed) return runner.report(before, after);
@@ -195,7 +202,23 @@ export class SmokeRunner {
     return checked;
   }
 
-  private async run(
+  /** Which start attempt worked for `image` (0 until one did). */
+  attempt(image: string): number {
+    return this.attemptFor.get(image) ?? 0;
+  }
+
+  /**
+   * A check of the original that ran elsewhere (traced): the timed runs and the slimmed image's
+   * command go by it, and its start attempt is not tried again. Returns a copy of its run (the
+   * timing writes into it, and the same check serves several calls).
+   */
+  adopt(image: string, checked: { run: SmokeRun; attempt: number }): SmokeRun {
+    this.attemptFor.set(image, checked.attempt);
+    this.images.before = { image, command: smokeCommand(this.options.command) };
+    return { ...checked.run };
+  }
+
+  async run(
     side: SmokeSide,
     image: string,
     command: SmokeCommand,
@@ -230,7 +253,7 @@ export class SmokeRunner {
     });
   }
 
-  private smokeRun(side: SmokeSide, command: SmokeCommand, result: ContainerRun): TimedRun {
+  smokeRun(side: SmokeSide, command: SmokeCommand, result: ContainerRun): TimedRun {
     const run: SmokeRun = {
       image: side,
       command: command.display,

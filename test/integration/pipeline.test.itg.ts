@@ -74,6 +74,9 @@ describe.skipIf(engineMissing())('pipeline on the shipped example', () => {
     expect(report.slim?.strategy).toBe('derived-stages');
     expect(report.smoke?.before.passed).toBe(true);
     expect(report.smoke?.after?.passed).toBe(true);
+    // The check run of the original was traced: the bytecode it read stays (docs/trace.md).
+    expect(report.trace?.status).toBe('traced');
+    expect(report.trace!.usedBytecodeBytes).toBeGreaterThan(0);
     expect(report.after!.size).toBeLessThan(report.before.size);
     const inspect = await docker.getImage(report.after!.id).inspect();
     expect(report.after!.size).toBe(inspect.Size);

@@ -380,6 +380,7 @@ describe.skipIf(missing !== '')('prune.sh in a real container', () => {
       'static-libs': { files: 1, bytes: expect.any(Number) },
       packaging: { files: 0, bytes: 0 },
       caches: { files: 2, bytes: expect.any(Number) },
+      unused: { files: 0, bytes: 0 },
     });
     const odd = `${site}/pkg/lib we\nird "x" <b>.so`;
     expect(manifest.strip.top.map((f) => f.path).sort()).toEqual(

@@ -29,6 +29,13 @@ describe('the culprit search covers the fix rules', () => {
     expect(withoutInputs?.strip).toBe(true);
   });
 
+  it('tries without unused first, and keeps unused out of the other variants', () => {
+    const candidates = culpritCandidates({ ...wanted, prune: ['tests', 'unused'], fix: [] });
+    expect(candidates.map((candidate) => candidate.culprit)).toEqual(['unused', 'strip', 'tests']);
+    expect(candidates[0]?.script.prune).toEqual(['tests']);
+    expect(candidates[1]?.script.prune).toEqual(['tests', 'unused']);
+  });
+
   it('names a fix rule as a fix', () => {
     expect(describeRule('install-inputs')).toBe('`install-inputs` fix');
     expect(describeRule('tests')).toBe('`tests` removal');

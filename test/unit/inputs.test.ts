@@ -3,6 +3,7 @@ import {
   InputError,
   parseBuildArgs,
   parseGrowth,
+  parsePackageNames,
   parsePrune,
   parseSize,
   readSettings,
@@ -45,7 +46,34 @@ describe('prune categories', () => {
 
   it('names the known categories when one is unknown', () => {
     expect(() => parsePrune('prune', 'tests,docs')).toThrow(
-      /unknown category "docs"; known: all, none, tests/,
+      /unknown category "docs"; known: all, none, tests.*; opt-in, never in all: unused/,
+    );
+  });
+
+  it('adds unused only when asked: all,unused is every category and unused', () => {
+    expect(parsePrune('prune', 'all')).not.toContain('unused');
+    const both = parsePrune('prune', 'all,unused');
+    expect(both).toHaveLength(8);
+    expect(both.at(-1)).toBe('unused');
+    expect(parsePrune('prune', 'unused')).toEqual(['unused']);
+    expect(parsePrune('prune', '-tests,unused')).toEqual([
+      ...parsePrune('prune', '-tests'),
+      'unused',
+    ]);
+  });
+});
+
+describe('keep-packages', () => {
+  it('normalises names the way pip compares them and drops repeats', () => {
+    expect(parsePackageNames('keep-packages', 'Scikit_Learn, pyarrow\nscikit-learn')).toEqual([
+      'scikit-learn',
+      'pyarrow',
+    ]);
+  });
+
+  it('refuses what is not a distribution name', () => {
+    expect(() => parsePackageNames('keep-packages', 'numpy>=2')).toThrow(
+      /Invalid `keep-packages`: "numpy>=2" is not a distribution name/,
     );
   });
 });
