@@ -554,11 +554,11 @@ var require_writer = __commonJS({
       buf.copy(this._buf, this._offset, 0, buf.length);
       this._offset += buf.length;
     };
-    Writer.prototype.writeStringArray = function(strings) {
-      if (!strings instanceof Array)
+    Writer.prototype.writeStringArray = function(strings2) {
+      if (!strings2 instanceof Array)
         throw new TypeError("argument must be an Array[String]");
       var self2 = this;
-      strings.forEach(function(s) {
+      strings2.forEach(function(s) {
         self2.writeString(s);
       });
     };
@@ -4084,13 +4084,13 @@ var require_bcrypt_pbkdf = __commonJS({
       }
       BLF_J = 0;
     };
-    Blowfish.prototype.enc = function(data, blocks) {
-      for (var i = 0; i < blocks; i++) {
+    Blowfish.prototype.enc = function(data, blocks2) {
+      for (var i = 0; i < blocks2; i++) {
         this.encipher(data.subarray(i * 2));
       }
     };
-    Blowfish.prototype.dec = function(data, blocks) {
-      for (var i = 0; i < blocks; i++) {
+    Blowfish.prototype.dec = function(data, blocks2) {
+      for (var i = 0; i < blocks2; i++) {
         this.decipher(data.subarray(i * 2));
       }
     };
@@ -4148,7 +4148,7 @@ var require_bcrypt_pbkdf = __commonJS({
       }
     }
     function bcrypt_pbkdf(pass, passlen, salt, saltlen, key, keylen, rounds) {
-      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count, origkeylen = keylen;
+      var sha2pass = new Uint8Array(64), sha2salt = new Uint8Array(64), out = new Uint8Array(BCRYPT_HASHSIZE), tmpout = new Uint8Array(BCRYPT_HASHSIZE), countsalt = new Uint8Array(saltlen + 4), i, j, amt, stride, dest, count2, origkeylen = keylen;
       if (rounds < 1)
         return -1;
       if (passlen === 0 || saltlen === 0 || keylen === 0 || keylen > out.byteLength * out.byteLength || saltlen > 1 << 20)
@@ -4158,11 +4158,11 @@ var require_bcrypt_pbkdf = __commonJS({
       for (i = 0; i < saltlen; i++)
         countsalt[i] = salt[i];
       crypto_hash_sha512(sha2pass, pass, passlen);
-      for (count = 1; keylen > 0; count++) {
-        countsalt[saltlen + 0] = count >>> 24;
-        countsalt[saltlen + 1] = count >>> 16;
-        countsalt[saltlen + 2] = count >>> 8;
-        countsalt[saltlen + 3] = count;
+      for (count2 = 1; keylen > 0; count2++) {
+        countsalt[saltlen + 0] = count2 >>> 24;
+        countsalt[saltlen + 1] = count2 >>> 16;
+        countsalt[saltlen + 2] = count2 >>> 8;
+        countsalt[saltlen + 3] = count2;
         crypto_hash_sha512(sha2salt, countsalt, saltlen + 4);
         bcrypt_hash(sha2pass, sha2salt, tmpout);
         for (i = out.byteLength; i--; )
@@ -4175,7 +4175,7 @@ var require_bcrypt_pbkdf = __commonJS({
         }
         amt = Math.min(amt, keylen);
         for (i = 0; i < amt; i++) {
-          dest = i * stride + (count - 1);
+          dest = i * stride + (count2 - 1);
           if (dest >= origkeylen)
             break;
           key[dest] = out[i];
@@ -13126,10 +13126,10 @@ ${suffix}`;
       }
     })();
     exports.ERR_OUT_OF_RANGE = class ERR_OUT_OF_RANGE extends RangeError {
-      constructor(str, range, input, replaceDefaultBoolean) {
+      constructor(str, range2, input, replaceDefaultBoolean) {
         super();
         Error.captureStackTrace(this, ERR_OUT_OF_RANGE);
-        assert(range, 'Missing "range" argument');
+        assert(range2, 'Missing "range" argument');
         let msg = replaceDefaultBoolean ? str : `The value of "${str}" is out of range.`;
         let received;
         if (Number.isInteger(input) && Math.abs(input) > MAX_32BIT_INT) {
@@ -13142,7 +13142,7 @@ ${suffix}`;
         } else {
           received = inspect(input);
         }
-        msg += ` It must be ${range}. Received ${received}`;
+        msg += ` It must be ${range2}. Received ${received}`;
         this.message = msg;
       }
     };
@@ -13888,7 +13888,7 @@ var require_SFTP = __commonJS({
           `SFTP: Outbound: ${isBuffered ? "Buffered" : "Sending"} RMDIR`
         );
       }
-      readdir(where, opts, cb) {
+      readdir(where2, opts, cb) {
         if (this.server)
           throw new Error("Client-only method called in server mode");
         if (typeof opts === "function") {
@@ -13898,9 +13898,9 @@ var require_SFTP = __commonJS({
         if (typeof opts !== "object" || opts === null)
           opts = {};
         const doFilter = opts && opts.full ? false : true;
-        if (!Buffer.isBuffer(where) && typeof where !== "string")
+        if (!Buffer.isBuffer(where2) && typeof where2 !== "string")
           throw new Error("missing directory handle or path");
-        if (typeof where === "string") {
+        if (typeof where2 === "string") {
           const entries = [];
           let e = 0;
           const reread = (err, handle) => {
@@ -13922,9 +13922,9 @@ var require_SFTP = __commonJS({
               reread(void 0, handle);
             });
           };
-          return this.opendir(where, reread);
+          return this.opendir(where2, reread);
         }
-        const handleLen = where.length;
+        const handleLen = where2.length;
         let p = 9;
         const buf = Buffer.allocUnsafe(4 + 1 + 4 + 4 + handleLen);
         writeUInt32BE(buf, buf.length - 4, 0);
@@ -13932,7 +13932,7 @@ var require_SFTP = __commonJS({
         const reqid = this._writeReqid = this._writeReqid + 1 & MAX_REQID;
         writeUInt32BE(buf, reqid, 5);
         writeUInt32BE(buf, handleLen, p);
-        buf.set(where, p += 4);
+        buf.set(where2, p += 4);
         this._requests[reqid] = {
           cb: doFilter ? (err, list) => {
             if (typeof cb !== "function")
@@ -14662,11 +14662,11 @@ var require_SFTP = __commonJS({
             throw new Error("names is not an object or array");
           names = [names];
         }
-        const count = names.length;
+        const count2 = names.length;
         let namesLen = 0;
         let nameAttrs;
         const attrs = [];
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const name = names[i];
           const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
           namesLen += 4 + Buffer.byteLength(filename);
@@ -14696,9 +14696,9 @@ var require_SFTP = __commonJS({
         writeUInt32BE(buf, buf.length - 4, 0);
         buf[4] = RESPONSE.NAME;
         writeUInt32BE(buf, reqid, 5);
-        writeUInt32BE(buf, count, p);
+        writeUInt32BE(buf, count2, p);
         p += 4;
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const name = names[i];
           {
             const filename = !name || !name.filename || typeof name.filename !== "string" ? "" : name.filename;
@@ -15191,11 +15191,11 @@ var require_SFTP = __commonJS({
         attrs.mtime = mtime;
       }
       if (flags & ATTR.EXTENDED) {
-        const count = bufferParser.readUInt32BE();
-        if (count === void 0)
+        const count2 = bufferParser.readUInt32BE();
+        if (count2 === void 0)
           return;
         const extended = {};
-        for (let i = 0; i < count; ++i) {
+        for (let i = 0; i < count2; ++i) {
           const type = bufferParser.readString(true);
           const data = bufferParser.readString();
           if (data === void 0)
@@ -15446,10 +15446,10 @@ var require_SFTP = __commonJS({
           req = sftp._requests[reqID];
           delete sftp._requests[reqID];
         }
-        const count = bufferParser.readUInt32BE();
-        if (count !== void 0) {
+        const count2 = bufferParser.readUInt32BE();
+        if (count2 !== void 0) {
           let names = [];
-          for (let i = 0; i < count; ++i) {
+          for (let i = 0; i < count2; ++i) {
             const filename = bufferParser.readString(true);
             const longname = bufferParser.readString(true);
             const attrs = readAttrs(sftp._biOpt);
@@ -20331,12 +20331,12 @@ var require_stream = __commonJS({
 var require_buffer_list = __commonJS({
   "node_modules/readable-stream/lib/internal/streams/buffer_list.js"(exports, module) {
     "use strict";
-    function ownKeys(object, enumerableOnly) {
-      var keys = Object.keys(object);
+    function ownKeys(object2, enumerableOnly) {
+      var keys = Object.keys(object2);
       if (Object.getOwnPropertySymbols) {
-        var symbols = Object.getOwnPropertySymbols(object);
+        var symbols = Object.getOwnPropertySymbols(object2);
         enumerableOnly && (symbols = symbols.filter(function(sym) {
-          return Object.getOwnPropertyDescriptor(object, sym).enumerable;
+          return Object.getOwnPropertyDescriptor(object2, sym).enumerable;
         })), keys.push.apply(keys, symbols);
       }
       return keys;
@@ -20939,15 +20939,15 @@ var require_stream_writable = __commonJS({
     if (typeof Symbol === "function" && Symbol.hasInstance && typeof Function.prototype[Symbol.hasInstance] === "function") {
       realHasInstance = Function.prototype[Symbol.hasInstance];
       Object.defineProperty(Writable2, Symbol.hasInstance, {
-        value: function value(object) {
-          if (realHasInstance.call(this, object)) return true;
+        value: function value(object2) {
+          if (realHasInstance.call(this, object2)) return true;
           if (this !== Writable2) return false;
-          return object && object._writableState instanceof WritableState;
+          return object2 && object2._writableState instanceof WritableState;
         }
       });
     } else {
-      realHasInstance = function realHasInstance2(object) {
-        return object instanceof this;
+      realHasInstance = function realHasInstance2(object2) {
+        return object2 instanceof this;
       };
     }
     function Writable2(options) {
@@ -21149,13 +21149,13 @@ var require_stream_writable = __commonJS({
         var buffer = new Array(l);
         var holder = state.corkedRequestsFree;
         holder.entry = entry;
-        var count = 0;
+        var count2 = 0;
         var allBuffers = true;
         while (entry) {
-          buffer[count] = entry;
+          buffer[count2] = entry;
           if (!entry.isBuf) allBuffers = false;
           entry = entry.next;
-          count += 1;
+          count2 += 1;
         }
         buffer.allBuffers = allBuffers;
         doWrite(stream, state, true, state.length, buffer, "", holder.finish);
@@ -22001,12 +22001,12 @@ var require_from = __commonJS({
         });
       };
     }
-    function ownKeys(object, enumerableOnly) {
-      var keys = Object.keys(object);
+    function ownKeys(object2, enumerableOnly) {
+      var keys = Object.keys(object2);
       if (Object.getOwnPropertySymbols) {
-        var symbols = Object.getOwnPropertySymbols(object);
+        var symbols = Object.getOwnPropertySymbols(object2);
         enumerableOnly && (symbols = symbols.filter(function(sym) {
-          return Object.getOwnPropertyDescriptor(object, sym).enumerable;
+          return Object.getOwnPropertyDescriptor(object2, sym).enumerable;
         })), keys.push.apply(keys, symbols);
       }
       return keys;
@@ -22998,7 +22998,7 @@ var require_pipeline = __commonJS({
       if (typeof streams[streams.length - 1] !== "function") return noop;
       return streams.pop();
     }
-    function pipeline3() {
+    function pipeline2() {
       for (var _len = arguments.length, streams = new Array(_len), _key = 0; _key < _len; _key++) {
         streams[_key] = arguments[_key];
       }
@@ -23021,7 +23021,7 @@ var require_pipeline = __commonJS({
       });
       return streams.reduce(pipe);
     }
-    module.exports = pipeline3;
+    module.exports = pipeline2;
   }
 });
 
@@ -23191,20 +23191,20 @@ var require_ms = __commonJS({
     function fmtLong(ms) {
       var msAbs = Math.abs(ms);
       if (msAbs >= d) {
-        return plural2(ms, msAbs, d, "day");
+        return plural3(ms, msAbs, d, "day");
       }
       if (msAbs >= h) {
-        return plural2(ms, msAbs, h, "hour");
+        return plural3(ms, msAbs, h, "hour");
       }
       if (msAbs >= m) {
-        return plural2(ms, msAbs, m, "minute");
+        return plural3(ms, msAbs, m, "minute");
       }
       if (msAbs >= s) {
-        return plural2(ms, msAbs, s, "second");
+        return plural3(ms, msAbs, s, "second");
       }
       return ms + " ms";
     }
-    function plural2(ms, msAbs, n, name) {
+    function plural3(ms, msAbs, n, name) {
       var isPlural = msAbs >= n * 1.5;
       return Math.round(ms / n) + " " + name + (isPlural ? "s" : "");
     }
@@ -26038,8 +26038,8 @@ var require_mkdirp_classic = __commonJS({
           // there already.  If so, then hooray!  If not, then something
           // is borked.
           default:
-            xfs.stat(p, function(er2, stat3) {
-              if (er2 || !stat3.isDirectory()) cb(er, made);
+            xfs.stat(p, function(er2, stat4) {
+              if (er2 || !stat4.isDirectory()) cb(er, made);
               else cb(null, made);
             });
             break;
@@ -26070,13 +26070,13 @@ var require_mkdirp_classic = __commonJS({
           // there already.  If so, then hooray!  If not, then something
           // is borked.
           default:
-            var stat3;
+            var stat4;
             try {
-              stat3 = xfs.statSync(p);
+              stat4 = xfs.statSync(p);
             } catch (err1) {
               throw err0;
             }
-            if (!stat3.isDirectory()) throw err0;
+            if (!stat4.isDirectory()) throw err0;
             break;
         }
       }
@@ -26106,7 +26106,7 @@ var require_tar_fs = __commonJS({
     var normalize2 = !win32 ? echo : function(name) {
       return name.replace(/\\/g, "/").replace(/[:?<>|]/g, "_");
     };
-    var statAll = function(fs2, stat3, cwd, ignore, entries, sort) {
+    var statAll = function(fs2, stat4, cwd, ignore, entries, sort) {
       var queue = entries || ["."];
       for (var i = 0; i < queue.length; i++) {
         if (!inCwd(path15.resolve(cwd, queue[i]), cwd)) throw new Error(queue[i] + " is not a valid path");
@@ -26115,16 +26115,16 @@ var require_tar_fs = __commonJS({
         if (!queue.length) return callback();
         var next = queue.shift();
         var nextAbs = path15.join(cwd, next);
-        stat3.call(fs2, nextAbs, function(err, stat4) {
+        stat4.call(fs2, nextAbs, function(err, stat5) {
           if (err) return callback(err);
-          if (!stat4.isDirectory()) return callback(null, next, stat4);
+          if (!stat5.isDirectory()) return callback(null, next, stat5);
           fs2.readdir(nextAbs, function(err2, files) {
             if (err2) return callback(err2);
             if (sort) files.sort();
             for (var i2 = 0; i2 < files.length; i2++) {
               if (!ignore(path15.join(cwd, next, files[i2]))) queue.push(path15.join(next, files[i2]));
             }
-            callback(null, next, stat4);
+            callback(null, next, stat5);
           });
         });
       };
@@ -26169,36 +26169,36 @@ var require_tar_fs = __commonJS({
           pack.entry(header, onnextentry);
         });
       };
-      var onstat = function(err, filename, stat3) {
+      var onstat = function(err, filename, stat4) {
         if (err) return pack.destroy(err);
         if (!filename) {
           if (opts.finalize !== false) pack.finalize();
           return finish(pack);
         }
-        if (stat3.isSocket()) return onnextentry();
+        if (stat4.isSocket()) return onnextentry();
         var header = {
           name: normalize2(filename),
-          mode: (stat3.mode | (stat3.isDirectory() ? dmode : fmode)) & umask,
-          mtime: stat3.mtime,
-          size: stat3.size,
+          mode: (stat4.mode | (stat4.isDirectory() ? dmode : fmode)) & umask,
+          mtime: stat4.mtime,
+          size: stat4.size,
           type: "file",
-          uid: stat3.uid,
-          gid: stat3.gid
+          uid: stat4.uid,
+          gid: stat4.gid
         };
-        if (stat3.isDirectory()) {
+        if (stat4.isDirectory()) {
           header.size = 0;
           header.type = "directory";
           header = map(header) || header;
           return pack.entry(header, onnextentry);
         }
-        if (stat3.isSymbolicLink()) {
+        if (stat4.isSymbolicLink()) {
           header.size = 0;
           header.type = "symlink";
           header = map(header) || header;
           return onsymlink(filename, header);
         }
         header = map(header) || header;
-        if (!stat3.isFile()) {
+        if (!stat4.isFile()) {
           if (strict) return pack.destroy(new Error("unsupported type for " + filename));
           return onnextentry();
         }
@@ -26295,7 +26295,7 @@ var require_tar_fs = __commonJS({
           return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
         }
         var isRoot = path15.join(name, ".") === path15.join(cwd, ".");
-        var stat3 = function(err) {
+        var stat4 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
           utimes(name, header, function(err2) {
@@ -26318,7 +26318,7 @@ var require_tar_fs = __commonJS({
               own,
               uid: header.uid,
               gid: header.gid
-            }, stat3);
+            }, stat4);
           }
         };
         var onsymlink = function() {
@@ -26330,7 +26330,7 @@ var require_tar_fs = __commonJS({
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
-              xfs.symlink(header.linkname, name, stat3);
+              xfs.symlink(header.linkname, name, stat4);
             });
           });
         };
@@ -26346,7 +26346,7 @@ var require_tar_fs = __commonJS({
                   stream = xfs.createReadStream(srcpath);
                   return onfile();
                 }
-                stat3(err2);
+                stat4(err2);
               });
             });
           });
@@ -26365,7 +26365,7 @@ var require_tar_fs = __commonJS({
             });
             pump(rs, ws, function(err2) {
               if (err2) return next(err2);
-              ws.on("close", stat3);
+              ws.on("close", stat4);
             });
           }
         };
@@ -33432,50 +33432,50 @@ var require_lodash = __commonJS({
     var freeGlobal = typeof global == "object" && global && global.Object === Object && global;
     var freeSelf = typeof self == "object" && self && self.Object === Object && self;
     var root2 = freeGlobal || freeSelf || Function("return this")();
-    function arrayReduce(array, iteratee, accumulator, initAccum) {
-      var index = -1, length = array ? array.length : 0;
+    function arrayReduce(array2, iteratee, accumulator, initAccum) {
+      var index = -1, length = array2 ? array2.length : 0;
       if (initAccum && length) {
-        accumulator = array[++index];
+        accumulator = array2[++index];
       }
       while (++index < length) {
-        accumulator = iteratee(accumulator, array[index], index, array);
+        accumulator = iteratee(accumulator, array2[index], index, array2);
       }
       return accumulator;
     }
-    function asciiToArray(string) {
-      return string.split("");
+    function asciiToArray(string2) {
+      return string2.split("");
     }
-    function asciiWords(string) {
-      return string.match(reAsciiWord) || [];
+    function asciiWords(string2) {
+      return string2.match(reAsciiWord) || [];
     }
-    function basePropertyOf(object) {
+    function basePropertyOf(object2) {
       return function(key) {
-        return object == null ? void 0 : object[key];
+        return object2 == null ? void 0 : object2[key];
       };
     }
     var deburrLetter = basePropertyOf(deburredLetters);
-    function hasUnicode(string) {
-      return reHasUnicode.test(string);
+    function hasUnicode(string2) {
+      return reHasUnicode.test(string2);
     }
-    function hasUnicodeWord(string) {
-      return reHasUnicodeWord.test(string);
+    function hasUnicodeWord(string2) {
+      return reHasUnicodeWord.test(string2);
     }
-    function stringToArray(string) {
-      return hasUnicode(string) ? unicodeToArray(string) : asciiToArray(string);
+    function stringToArray(string2) {
+      return hasUnicode(string2) ? unicodeToArray(string2) : asciiToArray(string2);
     }
-    function unicodeToArray(string) {
-      return string.match(reUnicode) || [];
+    function unicodeToArray(string2) {
+      return string2.match(reUnicode) || [];
     }
-    function unicodeWords(string) {
-      return string.match(reUnicodeWord) || [];
+    function unicodeWords(string2) {
+      return string2.match(reUnicodeWord) || [];
     }
     var objectProto = Object.prototype;
     var objectToString = objectProto.toString;
     var Symbol2 = root2.Symbol;
     var symbolProto = Symbol2 ? Symbol2.prototype : void 0;
     var symbolToString = symbolProto ? symbolProto.toString : void 0;
-    function baseSlice(array, start, end) {
-      var index = -1, length = array.length;
+    function baseSlice(array2, start, end) {
+      var index = -1, length = array2.length;
       if (start < 0) {
         start = -start > length ? 0 : length + start;
       }
@@ -33487,7 +33487,7 @@ var require_lodash = __commonJS({
       start >>>= 0;
       var result = Array(length);
       while (++index < length) {
-        result[index] = array[index + start];
+        result[index] = array2[index + start];
       }
       return result;
     }
@@ -33501,23 +33501,23 @@ var require_lodash = __commonJS({
       var result = value + "";
       return result == "0" && 1 / value == -INFINITY ? "-0" : result;
     }
-    function castSlice(array, start, end) {
-      var length = array.length;
+    function castSlice(array2, start, end) {
+      var length = array2.length;
       end = end === void 0 ? length : end;
-      return !start && end >= length ? array : baseSlice(array, start, end);
+      return !start && end >= length ? array2 : baseSlice(array2, start, end);
     }
     function createCaseFirst(methodName) {
-      return function(string) {
-        string = toString(string);
-        var strSymbols = hasUnicode(string) ? stringToArray(string) : void 0;
-        var chr = strSymbols ? strSymbols[0] : string.charAt(0);
-        var trailing = strSymbols ? castSlice(strSymbols, 1).join("") : string.slice(1);
+      return function(string2) {
+        string2 = toString(string2);
+        var strSymbols = hasUnicode(string2) ? stringToArray(string2) : void 0;
+        var chr = strSymbols ? strSymbols[0] : string2.charAt(0);
+        var trailing = strSymbols ? castSlice(strSymbols, 1).join("") : string2.slice(1);
         return chr[methodName]() + trailing;
       };
     }
     function createCompounder(callback) {
-      return function(string) {
-        return arrayReduce(words(deburr(string).replace(reApos, "")), callback, "");
+      return function(string2) {
+        return arrayReduce(words2(deburr(string2).replace(reApos, "")), callback, "");
       };
     }
     function isObjectLike(value) {
@@ -33533,21 +33533,21 @@ var require_lodash = __commonJS({
       word = word.toLowerCase();
       return result + (index ? capitalize(word) : word);
     });
-    function capitalize(string) {
-      return upperFirst(toString(string).toLowerCase());
+    function capitalize(string2) {
+      return upperFirst(toString(string2).toLowerCase());
     }
-    function deburr(string) {
-      string = toString(string);
-      return string && string.replace(reLatin, deburrLetter).replace(reComboMark, "");
+    function deburr(string2) {
+      string2 = toString(string2);
+      return string2 && string2.replace(reLatin, deburrLetter).replace(reComboMark, "");
     }
     var upperFirst = createCaseFirst("toUpperCase");
-    function words(string, pattern, guard) {
-      string = toString(string);
+    function words2(string2, pattern, guard) {
+      string2 = toString(string2);
       pattern = guard ? void 0 : pattern;
       if (pattern === void 0) {
-        return hasUnicodeWord(string) ? unicodeWords(string) : asciiWords(string);
+        return hasUnicodeWord(string2) ? unicodeWords(string2) : asciiWords(string2);
       }
-      return string.match(pattern) || [];
+      return string2.match(pattern) || [];
     }
     module.exports = camelCase;
   }
@@ -33594,14 +33594,14 @@ var require_base64 = __commonJS({
   "node_modules/@protobufjs/base64/index.js"(exports) {
     "use strict";
     var base64 = exports;
-    base64.length = function length(string) {
-      var p = string.length;
+    base64.length = function length(string2) {
+      var p = string2.length;
       if (!p)
         return 0;
       var n = 0;
-      while (--p % 4 > 1 && string.charAt(p) === "=")
+      while (--p % 4 > 1 && string2.charAt(p) === "=")
         ++n;
-      return Math.ceil(string.length * 3) / 4 - n;
+      return Math.ceil(string2.length * 3) / 4 - n;
     };
     var b64 = new Array(64);
     var s64 = new Array(123);
@@ -33649,11 +33649,11 @@ var require_base64 = __commonJS({
       return String.fromCharCode.apply(String, chunk.slice(0, i2));
     };
     var invalidEncoding = "invalid encoding";
-    base64.decode = function decode(string, buffer, offset) {
+    base64.decode = function decode(string2, buffer, offset) {
       var start = offset;
       var j = 0, t;
-      for (var i2 = 0; i2 < string.length; ) {
-        var c = string.charCodeAt(i2++);
+      for (var i2 = 0; i2 < string2.length; ) {
+        var c = string2.charCodeAt(i2++);
         if (c === 61 && j > 1)
           break;
         if ((c = s64[c]) === void 0)
@@ -33683,8 +33683,8 @@ var require_base64 = __commonJS({
         throw Error(invalidEncoding);
       return offset - start;
     };
-    base64.test = function test(string) {
-      return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(string);
+    base64.test = function test(string2) {
+      return /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(string2);
     };
   }
 });
@@ -33937,15 +33937,15 @@ var require_utf8 = __commonJS({
     "use strict";
     var utf8 = exports;
     var replacementCharCode = 65533;
-    utf8.length = function utf8_length(string) {
+    utf8.length = function utf8_length(string2) {
       var len = 0, c = 0;
-      for (var i = 0; i < string.length; ++i) {
-        c = string.charCodeAt(i);
+      for (var i = 0; i < string2.length; ++i) {
+        c = string2.charCodeAt(i);
         if (c < 128)
           len += 1;
         else if (c < 2048)
           len += 2;
-        else if ((c & 64512) === 55296 && (string.charCodeAt(i + 1) & 64512) === 56320) {
+        else if ((c & 64512) === 55296 && (string2.charCodeAt(i + 1) & 64512) === 56320) {
           ++i;
           len += 4;
         } else
@@ -33989,16 +33989,16 @@ var require_utf8 = __commonJS({
       }
       return String.fromCharCode.apply(String, chunk.slice(0, i));
     };
-    utf8.write = function utf8_write(string, buffer, offset) {
+    utf8.write = function utf8_write(string2, buffer, offset) {
       var start = offset, c1, c2;
-      for (var i = 0; i < string.length; ++i) {
-        c1 = string.charCodeAt(i);
+      for (var i = 0; i < string2.length; ++i) {
+        c1 = string2.charCodeAt(i);
         if (c1 < 128) {
           buffer[offset++] = c1;
         } else if (c1 < 2048) {
           buffer[offset++] = c1 >> 6 | 192;
           buffer[offset++] = c1 & 63 | 128;
-        } else if ((c1 & 64512) === 55296 && ((c2 = string.charCodeAt(i + 1)) & 64512) === 56320) {
+        } else if ((c1 & 64512) === 55296 && ((c2 = string2.charCodeAt(i + 1)) & 64512) === 56320) {
           c1 = 65536 + ((c1 & 1023) << 10) + (c2 & 1023);
           ++i;
           buffer[offset++] = c1 >> 18 | 240;
@@ -35155,7 +35155,7 @@ var require_minimal = __commonJS({
     util.isString = function isString(value) {
       return typeof value === "string" || value instanceof String;
     };
-    util.isObject = function isObject(value) {
+    util.isObject = function isObject2(value) {
       return value && typeof value === "object";
     };
     util.isset = /**
@@ -36190,12 +36190,12 @@ var require_namespace = __commonJS({
       depth = util.checkDepth(depth);
       return new Namespace(name, json.options).addJSON(json.nested, depth);
     };
-    function arrayToJSON(array, toJSONOptions) {
-      if (!(array && array.length))
+    function arrayToJSON(array2, toJSONOptions) {
+      if (!(array2 && array2.length))
         return void 0;
       var obj = {};
-      for (var i = 0; i < array.length; ++i)
-        obj[array[i].name] = array[i].toJSON(toJSONOptions);
+      for (var i = 0; i < array2.length; ++i)
+        obj[array2[i].name] = array2[i].toJSON(toJSONOptions);
       return obj;
     }
     Namespace.arrayToJSON = arrayToJSON;
@@ -36267,32 +36267,32 @@ var require_namespace = __commonJS({
         return this.nested[name].values;
       throw Error("no such enum: " + name);
     };
-    Namespace.prototype.add = function add2(object) {
-      if (!(object instanceof Field && object.extend !== void 0 || object instanceof Type || object instanceof OneOf || object instanceof Enum || object instanceof Service || object instanceof Namespace))
+    Namespace.prototype.add = function add2(object2) {
+      if (!(object2 instanceof Field && object2.extend !== void 0 || object2 instanceof Type || object2 instanceof OneOf || object2 instanceof Enum || object2 instanceof Service || object2 instanceof Namespace))
         throw TypeError("object must be a valid nested object");
-      if (object.name === "__proto__")
+      if (object2.name === "__proto__")
         return this;
       if (!this.nested)
         this.nested = {};
       else {
-        var prev = this.get(object.name);
+        var prev = this.get(object2.name);
         if (prev) {
-          if (prev instanceof Namespace && object instanceof Namespace && !(prev instanceof Type || prev instanceof Service)) {
+          if (prev instanceof Namespace && object2 instanceof Namespace && !(prev instanceof Type || prev instanceof Service)) {
             var nested = prev.nestedArray;
             for (var i = 0; i < nested.length; ++i)
-              object.add(nested[i]);
+              object2.add(nested[i]);
             this.remove(prev);
             if (!this.nested)
               this.nested = {};
-            object.setOptions(prev.options, true);
+            object2.setOptions(prev.options, true);
           } else
-            throw Error("duplicate name '" + object.name + "' in " + this);
+            throw Error("duplicate name '" + object2.name + "' in " + this);
         }
       }
-      this.nested[object.name] = object;
+      this.nested[object2.name] = object2;
       if (!(this instanceof Type || this instanceof Service || this instanceof Enum || this instanceof Field)) {
-        if (!object._edition) {
-          object._edition = object._defaultEdition;
+        if (!object2._edition) {
+          object2._edition = object2._defaultEdition;
         }
       }
       this._needsRecursiveFeatureResolution = true;
@@ -36302,18 +36302,18 @@ var require_namespace = __commonJS({
         parent._needsRecursiveFeatureResolution = true;
         parent._needsRecursiveResolve = true;
       }
-      object.onAdd(this);
+      object2.onAdd(this);
       return clearCache(this);
     };
-    Namespace.prototype.remove = function remove2(object) {
-      if (!(object instanceof ReflectionObject))
+    Namespace.prototype.remove = function remove2(object2) {
+      if (!(object2 instanceof ReflectionObject))
         throw TypeError("object must be a ReflectionObject");
-      if (object.parent !== this)
-        throw Error(object + " is not a member of " + this);
-      delete this.nested[object.name];
+      if (object2.parent !== this)
+        throw Error(object2 + " is not a member of " + this);
+      delete this.nested[object2.name];
       if (!Object.keys(this.nested).length)
         this.nested = void 0;
-      object.onRemove(this);
+      object2.onRemove(this);
       return clearCache(this);
     };
     Namespace.prototype.define = function define2(path15, json) {
@@ -36651,27 +36651,27 @@ var require_service3 = __commonJS({
       });
       return this;
     };
-    Service.prototype.add = function add2(object) {
-      if (this.get(object.name))
-        throw Error("duplicate name '" + object.name + "' in " + this);
-      if (object instanceof Method) {
-        if (object.name === "__proto__")
+    Service.prototype.add = function add2(object2) {
+      if (this.get(object2.name))
+        throw Error("duplicate name '" + object2.name + "' in " + this);
+      if (object2 instanceof Method) {
+        if (object2.name === "__proto__")
           return this;
-        this.methods[object.name] = object;
-        object.parent = this;
+        this.methods[object2.name] = object2;
+        object2.parent = this;
         return clearCache(this);
       }
-      return Namespace.prototype.add.call(this, object);
+      return Namespace.prototype.add.call(this, object2);
     };
-    Service.prototype.remove = function remove2(object) {
-      if (object instanceof Method) {
-        if (this.methods[object.name] !== object)
-          throw Error(object + " is not a member of " + this);
-        delete this.methods[object.name];
-        object.parent = null;
+    Service.prototype.remove = function remove2(object2) {
+      if (object2 instanceof Method) {
+        if (this.methods[object2.name] !== object2)
+          throw Error(object2 + " is not a member of " + this);
+        delete this.methods[object2.name];
+        object2.parent = null;
         return clearCache(this);
       }
-      return Namespace.prototype.remove.call(this, object);
+      return Namespace.prototype.remove.call(this, object2);
     };
     Service.prototype.create = function create(rpcImpl, requestDelimited, responseDelimited) {
       var rpcService = new rpc.Service(rpcImpl, requestDelimited, responseDelimited);
@@ -36722,8 +36722,8 @@ var require_message = __commonJS({
     Message.verify = function verify(message) {
       return this.$type.verify(message);
     };
-    Message.fromObject = function fromObject(object) {
-      return this.$type.fromObject(object);
+    Message.fromObject = function fromObject(object2) {
+      return this.$type.fromObject(object2);
     };
     Message.toObject = function toObject(message, options) {
       return this.$type.toObject(message, options);
@@ -37109,26 +37109,26 @@ var require_wrappers = __commonJS({
     var Message = require_message();
     var util = require_minimal();
     wrappers[".google.protobuf.Any"] = {
-      fromObject: function(object, depth) {
+      fromObject: function(object2, depth) {
         if (depth === void 0)
           depth = 0;
         if (depth > util.recursionLimit)
           throw Error("max depth exceeded");
-        if (object && object["@type"]) {
-          var name = object["@type"].substring(object["@type"].lastIndexOf("/") + 1);
+        if (object2 && object2["@type"]) {
+          var name = object2["@type"].substring(object2["@type"].lastIndexOf("/") + 1);
           var type = this.lookup(name);
           if (type) {
-            var type_url = object["@type"].charAt(0) === "." ? object["@type"].slice(1) : object["@type"];
+            var type_url = object2["@type"].charAt(0) === "." ? object2["@type"].slice(1) : object2["@type"];
             if (type_url.indexOf("/") === -1) {
               type_url = "/" + type_url;
             }
             return this.create({
               type_url,
-              value: type.encode(type.fromObject(object, depth + 1)).finish()
+              value: type.encode(type.fromObject(object2, depth + 1)).finish()
             });
           }
         }
-        return this.fromObject(object, depth);
+        return this.fromObject(object2, depth);
       },
       toObject: function(message, options, depth) {
         if (depth === void 0)
@@ -37146,14 +37146,14 @@ var require_wrappers = __commonJS({
             message = type.decode(message.value, void 0, void 0, depth + 1);
         }
         if (!(message instanceof this.ctor) && message instanceof Message) {
-          var object = message.$type.toObject(message, options, depth + 1);
+          var object2 = message.$type.toObject(message, options, depth + 1);
           var messageName = message.$type.fullName[0] === "." ? message.$type.fullName.slice(1) : message.$type.fullName;
           if (prefix === "") {
             prefix = googleApi;
           }
           name = prefix + messageName;
-          object["@type"] = name;
-          return object;
+          object2["@type"] = name;
+          return object2;
         }
         return this.toObject(message, options, depth);
       }
@@ -37383,59 +37383,59 @@ var require_type = __commonJS({
         return this.nested[name];
       return null;
     };
-    Type.prototype.add = function add2(object) {
-      if (this.get(object.name))
-        throw Error("duplicate name '" + object.name + "' in " + this);
-      if (object instanceof Field && object.extend === void 0) {
+    Type.prototype.add = function add2(object2) {
+      if (this.get(object2.name))
+        throw Error("duplicate name '" + object2.name + "' in " + this);
+      if (object2 instanceof Field && object2.extend === void 0) {
         if (this._fieldsById ? (
           /* istanbul ignore next */
-          this._fieldsById[object.id]
-        ) : this.fieldsById[object.id])
-          throw Error("duplicate id " + object.id + " in " + this);
-        if (this.isReservedId(object.id))
-          throw Error("id " + object.id + " is reserved in " + this);
-        if (this.isReservedName(object.name) || object.name.charAt(0) === "$")
-          throw Error("name '" + object.name + "' is reserved in " + this);
-        if (object.name === "__proto__")
+          this._fieldsById[object2.id]
+        ) : this.fieldsById[object2.id])
+          throw Error("duplicate id " + object2.id + " in " + this);
+        if (this.isReservedId(object2.id))
+          throw Error("id " + object2.id + " is reserved in " + this);
+        if (this.isReservedName(object2.name) || object2.name.charAt(0) === "$")
+          throw Error("name '" + object2.name + "' is reserved in " + this);
+        if (object2.name === "__proto__")
           return this;
-        if (object.parent)
-          object.parent.remove(object);
-        this.fields[object.name] = object;
-        object.message = this;
-        object.onAdd(this);
+        if (object2.parent)
+          object2.parent.remove(object2);
+        this.fields[object2.name] = object2;
+        object2.message = this;
+        object2.onAdd(this);
         return clearCache(this);
       }
-      if (object instanceof OneOf) {
-        if (object.name.charAt(0) === "$")
-          throw Error("name '" + object.name + "' is reserved in " + this);
-        if (object.name === "__proto__")
+      if (object2 instanceof OneOf) {
+        if (object2.name.charAt(0) === "$")
+          throw Error("name '" + object2.name + "' is reserved in " + this);
+        if (object2.name === "__proto__")
           return this;
         if (!this.oneofs)
           this.oneofs = {};
-        this.oneofs[object.name] = object;
-        object.onAdd(this);
+        this.oneofs[object2.name] = object2;
+        object2.onAdd(this);
         return clearCache(this);
       }
-      return Namespace.prototype.add.call(this, object);
+      return Namespace.prototype.add.call(this, object2);
     };
-    Type.prototype.remove = function remove2(object) {
-      if (object instanceof Field && object.extend === void 0) {
-        if (!this.fields || this.fields[object.name] !== object)
-          throw Error(object + " is not a member of " + this);
-        delete this.fields[object.name];
-        object.parent = null;
-        object.onRemove(this);
+    Type.prototype.remove = function remove2(object2) {
+      if (object2 instanceof Field && object2.extend === void 0) {
+        if (!this.fields || this.fields[object2.name] !== object2)
+          throw Error(object2 + " is not a member of " + this);
+        delete this.fields[object2.name];
+        object2.parent = null;
+        object2.onRemove(this);
         return clearCache(this);
       }
-      if (object instanceof OneOf) {
-        if (!this.oneofs || this.oneofs[object.name] !== object)
-          throw Error(object + " is not a member of " + this);
-        delete this.oneofs[object.name];
-        object.parent = null;
-        object.onRemove(this);
+      if (object2 instanceof OneOf) {
+        if (!this.oneofs || this.oneofs[object2.name] !== object2)
+          throw Error(object2 + " is not a member of " + this);
+        delete this.oneofs[object2.name];
+        object2.parent = null;
+        object2.onRemove(this);
         return clearCache(this);
       }
-      return Namespace.prototype.remove.call(this, object);
+      return Namespace.prototype.remove.call(this, object2);
     };
     Type.prototype.isReservedId = function isReservedId(id) {
       return Namespace.isReservedId(this.reserved, id);
@@ -37500,8 +37500,8 @@ var require_type = __commonJS({
     Type.prototype.verify = function verify_setup(message, depth) {
       return this.setup().verify(message, depth);
     };
-    Type.prototype.fromObject = function fromObject(object, depth) {
-      return this.setup().fromObject(object, depth);
+    Type.prototype.fromObject = function fromObject(object2, depth) {
+      return this.setup().fromObject(object2, depth);
     };
     Type.prototype.toObject = function toObject(message, options) {
       return this.setup().toObject.apply(this, arguments);
@@ -37702,65 +37702,65 @@ var require_root = __commonJS({
       }
       return false;
     }
-    Root.prototype._handleAdd = function _handleAdd(object) {
-      if (object instanceof Field) {
+    Root.prototype._handleAdd = function _handleAdd(object2) {
+      if (object2 instanceof Field) {
         if (
           /* an extension field (implies not part of a oneof) */
-          object.extend !== void 0 && /* not already handled */
-          !object.extensionField
+          object2.extend !== void 0 && /* not already handled */
+          !object2.extensionField
         ) {
-          if (!tryHandleExtension(this, object))
-            this.deferred.push(object);
+          if (!tryHandleExtension(this, object2))
+            this.deferred.push(object2);
         }
-      } else if (object instanceof Enum) {
-        if (exposeRe.test(object.name))
-          object.parent[object.name] = object.values;
-      } else if (!(object instanceof OneOf)) {
-        if (object instanceof Type)
+      } else if (object2 instanceof Enum) {
+        if (exposeRe.test(object2.name))
+          object2.parent[object2.name] = object2.values;
+      } else if (!(object2 instanceof OneOf)) {
+        if (object2 instanceof Type)
           for (var i = 0; i < this.deferred.length; )
             if (tryHandleExtension(this, this.deferred[i]))
               this.deferred.splice(i, 1);
             else
               ++i;
         for (var j = 0; j < /* initializes */
-        object.nestedArray.length; ++j)
-          this._handleAdd(object._nestedArray[j]);
-        if (exposeRe.test(object.name))
-          object.parent[object.name] = object;
+        object2.nestedArray.length; ++j)
+          this._handleAdd(object2._nestedArray[j]);
+        if (exposeRe.test(object2.name))
+          object2.parent[object2.name] = object2;
       }
-      if (object instanceof Type || object instanceof Enum || object instanceof Field) {
-        this._fullyQualifiedObjects[object.fullName] = object;
+      if (object2 instanceof Type || object2 instanceof Enum || object2 instanceof Field) {
+        this._fullyQualifiedObjects[object2.fullName] = object2;
       }
     };
-    Root.prototype._handleRemove = function _handleRemove(object) {
-      if (object instanceof Field) {
+    Root.prototype._handleRemove = function _handleRemove(object2) {
+      if (object2 instanceof Field) {
         if (
           /* an extension field */
-          object.extend !== void 0
+          object2.extend !== void 0
         ) {
           if (
             /* already handled */
-            object.extensionField
+            object2.extensionField
           ) {
-            object.extensionField.parent.remove(object.extensionField);
-            object.extensionField = null;
+            object2.extensionField.parent.remove(object2.extensionField);
+            object2.extensionField = null;
           } else {
-            var index = this.deferred.indexOf(object);
+            var index = this.deferred.indexOf(object2);
             if (index > -1)
               this.deferred.splice(index, 1);
           }
         }
-      } else if (object instanceof Enum) {
-        if (exposeRe.test(object.name))
-          delete object.parent[object.name];
-      } else if (object instanceof Namespace) {
+      } else if (object2 instanceof Enum) {
+        if (exposeRe.test(object2.name))
+          delete object2.parent[object2.name];
+      } else if (object2 instanceof Namespace) {
         for (var i = 0; i < /* initializes */
-        object.nestedArray.length; ++i)
-          this._handleRemove(object._nestedArray[i]);
-        if (exposeRe.test(object.name))
-          delete object.parent[object.name];
+        object2.nestedArray.length; ++i)
+          this._handleRemove(object2._nestedArray[i]);
+        if (exposeRe.test(object2.name))
+          delete object2.parent[object2.name];
       }
-      delete this._fullyQualifiedObjects[object.fullName];
+      delete this._fullyQualifiedObjects[object2.fullName];
     };
     Root._configure = function(Type_, parse_, common_) {
       Type = Type_;
@@ -37791,23 +37791,23 @@ var require_util2 = __commonJS({
         throw Error("max depth exceeded");
       return depth;
     };
-    util.toArray = function toArray(object) {
-      if (object) {
-        var keys = Object.keys(object), array = new Array(keys.length), index = 0;
+    util.toArray = function toArray(object2) {
+      if (object2) {
+        var keys = Object.keys(object2), array2 = new Array(keys.length), index = 0;
         while (index < keys.length)
-          array[index] = object[keys[index++]];
-        return array;
+          array2[index] = object2[keys[index++]];
+        return array2;
       }
       return [];
     };
-    util.toObject = function toObject(array) {
-      var object = {}, index = 0;
-      while (index < array.length) {
-        var key = array[index++], val = array[index++];
+    util.toObject = function toObject(array2) {
+      var object2 = {}, index = 0;
+      while (index < array2.length) {
+        var key = array2[index++], val = array2[index++];
         if (val !== void 0)
-          object[key] = val;
+          object2[key] = val;
       }
-      return object;
+      return object2;
     };
     util.isReserved = function isReserved(name) {
       return reservedRe.test(name);
@@ -37848,14 +37848,14 @@ var require_util2 = __commonJS({
       return type;
     };
     var decorateEnumIndex = 0;
-    util.decorateEnum = function decorateEnum(object) {
-      if (object.$type)
-        return object.$type;
+    util.decorateEnum = function decorateEnum(object2) {
+      if (object2.$type)
+        return object2.$type;
       if (!Enum)
         Enum = require_enum();
-      var enm = new Enum("Enum" + decorateEnumIndex++, object);
+      var enm = new Enum("Enum" + decorateEnumIndex++, object2);
       util.decorateRoot.add(enm);
-      Object.defineProperty(object, "$type", { value: enm, enumerable: false });
+      Object.defineProperty(object2, "$type", { value: enm, enumerable: false });
       return enm;
     };
     util.setProperty = function setProperty(dst, path15, value, ifNotSet) {
@@ -45519,11 +45519,11 @@ var require_transport = __commonJS({
           this.handleDisconnect();
         });
         if (this.traceEnabled) {
-          session.on("remoteSettings", (settings) => {
-            this.trace("new settings received" + (this.session !== session ? " on the old connection" : "") + ": " + JSON.stringify(settings));
+          session.on("remoteSettings", (settings2) => {
+            this.trace("new settings received" + (this.session !== session ? " on the old connection" : "") + ": " + JSON.stringify(settings2));
           });
-          session.on("localSettings", (settings) => {
-            this.trace("local settings acknowledged by remote" + (this.session !== session ? " on the old connection" : "") + ": " + JSON.stringify(settings));
+          session.on("localSettings", (settings2) => {
+            this.trace("local settings acknowledged by remote" + (this.session !== session ? " on the old connection" : "") + ": " + JSON.stringify(settings2));
           });
         }
         if (this.keepaliveWithoutCalls) {
@@ -46990,13 +46990,13 @@ var require_retrying_call = __commonJS({
         }, retryDelayMs);
       }
       countActiveCalls() {
-        let count = 0;
+        let count2 = 0;
         for (const call of this.underlyingCalls) {
           if ((call === null || call === void 0 ? void 0 : call.state) === "ACTIVE") {
-            count += 1;
+            count2 += 1;
           }
         }
-        return count;
+        return count2;
       }
       handleProcessedStatus(status, callIndex, pushback) {
         var _a, _b, _c;
@@ -52958,13 +52958,13 @@ var require_load_balancer_weighted_round_robin = __commonJS({
         this.weightUpdateTimer = null;
       }
       countChildrenWithState(state) {
-        let count = 0;
+        let count2 = 0;
         for (const entry of this.children.values()) {
           if (entry.child.getConnectivityState() === state) {
-            count += 1;
+            count2 += 1;
           }
         }
-        return count;
+        return count2;
       }
       updateWeight(entry, loadReport) {
         var _a, _b;
@@ -53718,8 +53718,8 @@ var require_buildkit = __commonJS({
       if (status.statuses && status.statuses.length > 0) {
         status.statuses.forEach(function(s) {
           if (s.name && s.total > 0) {
-            var percent = Math.floor(s.current / s.total * 100);
-            lines.push(s.name + ": " + percent + "% (" + s.current + "/" + s.total + ")");
+            var percent2 = Math.floor(s.current / s.total * 100);
+            lines.push(s.name + ": " + percent2 + "% (" + s.current + "/" + s.total + ")");
           }
         });
       }
@@ -55384,8 +55384,8 @@ var require_b4a = __commonJS({
     function allocUnsafeSlow(size) {
       return Buffer.allocUnsafeSlow(size);
     }
-    function byteLength(string, encoding) {
-      return Buffer.byteLength(string, encoding);
+    function byteLength(string2, encoding) {
+      return Buffer.byteLength(string2, encoding);
     }
     function compare(a, b) {
       return Buffer.compare(a, b);
@@ -55433,8 +55433,8 @@ var require_b4a = __commonJS({
     function toHex(buffer, start, end) {
       return toBuffer(buffer).toString("hex", start, end);
     }
-    function write(buffer, string, offset, length, encoding) {
-      return toBuffer(buffer).write(string, offset, length, encoding);
+    function write(buffer, string2, offset, length, encoding) {
+      return toBuffer(buffer).write(string2, offset, length, encoding);
     }
     function readDoubleBE(buffer, offset) {
       return toBuffer(buffer).readDoubleBE(offset);
@@ -56418,7 +56418,7 @@ var require_streamx = __commonJS({
         fn().then((src) => {
           if (src === null) return out.end();
           if (out.destroying) return;
-          pipeline3(src, out, noop);
+          pipeline2(src, out, noop);
         }).catch((err) => out.destroy(err));
         return out;
       }
@@ -56705,13 +56705,13 @@ var require_streamx = __commonJS({
     }
     function pipelinePromise(...streams) {
       return new Promise((resolve6, reject) => {
-        return pipeline3(...streams, (err) => {
+        return pipeline2(...streams, (err) => {
           if (err) return reject(err);
           resolve6();
         });
       });
     }
-    function pipeline3(stream, ...streams) {
+    function pipeline2(stream, ...streams) {
       const all = Array.isArray(stream) ? [...stream, ...streams] : [stream, ...streams];
       const done = all.length && typeof all[all.length - 1] === "function" ? all.pop() : null;
       if (all.length < 2) throw StreamError.BAD_ARGUMENT("Pipeline requires at least 2 streams");
@@ -56809,7 +56809,7 @@ var require_streamx = __commonJS({
       return s._writev !== Writable2.prototype._writev && s._writev !== Duplex.prototype._writev;
     }
     module.exports = {
-      pipeline: pipeline3,
+      pipeline: pipeline2,
       pipelinePromise,
       isStream,
       isStreamx,
@@ -57292,13 +57292,13 @@ var require_extract2 = __commonJS({
         const buf = this._buffer.shiftFirst(this._missing);
         if (buf === null) return false;
         this._missing -= buf.byteLength;
-        const drained3 = this._stream.push(buf);
+        const drained2 = this._stream.push(buf);
         if (this._missing === 0) {
           this._stream.push(null);
-          if (drained3) this._stream._detach();
-          return drained3 && this._locked === false;
+          if (drained2) this._stream._detach();
+          return drained2 && this._locked === false;
         }
-        return drained3;
+        return drained2;
       }
       _createStream() {
         return new Source(this, this._header, this._offset);
@@ -57705,9 +57705,9 @@ var require_argument = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Argument = void 0;
     var Argument = class {
-      constructor(value, range) {
+      constructor(value, range2) {
         this.value = value;
-        this.range = range;
+        this.range = range2;
       }
       toString() {
         return this.value;
@@ -57743,8 +57743,8 @@ var require_jsonArgument = __commonJS({
     exports.JSONArgument = void 0;
     var argument_1 = require_argument();
     var JSONArgument = class extends argument_1.Argument {
-      constructor(value, range, jsonRange) {
-        super(value, range);
+      constructor(value, range2, jsonRange) {
+        super(value, range2);
         this.jsonRange = jsonRange;
       }
       getJSONRange() {
@@ -57916,8 +57916,8 @@ var init_main = __esm({
       Range2.is = is;
     })(Range || (Range = {}));
     (function(Location2) {
-      function create(uri, range) {
-        return { uri, range };
+      function create(uri, range2) {
+        return { uri, range: range2 };
       }
       Location2.create = create;
       function is(value) {
@@ -57954,9 +57954,9 @@ var init_main = __esm({
       Color2.is = is;
     })(Color || (Color = {}));
     (function(ColorInformation2) {
-      function create(range, color) {
+      function create(range2, color) {
         return {
-          range,
+          range: range2,
           color
         };
       }
@@ -58046,8 +58046,8 @@ var init_main = __esm({
       CodeDescription2.is = is;
     })(CodeDescription || (CodeDescription = {}));
     (function(Diagnostic2) {
-      function create(range, message, severity, code, source, relatedInformation) {
-        const result = { range, message };
+      function create(range2, message, severity, code, source, relatedInformation) {
+        const result = { range: range2, message };
         if (Is.defined(severity)) {
           result.severity = severity;
         }
@@ -58100,16 +58100,16 @@ var init_main = __esm({
       Command2.is = is;
     })(Command || (Command = {}));
     (function(TextEdit2) {
-      function replace(range, newText) {
-        return { range, newText };
+      function replace(range2, newText) {
+        return { range: range2, newText };
       }
       TextEdit2.replace = replace;
       function insert(position, newText) {
         return { range: { start: position, end: position }, newText };
       }
       TextEdit2.insert = insert;
-      function del(range) {
-        return { range, newText: "" };
+      function del(range2) {
+        return { range: range2, newText: "" };
       }
       TextEdit2.del = del;
       function is(value) {
@@ -58144,16 +58144,16 @@ var init_main = __esm({
       ChangeAnnotationIdentifier2.is = is;
     })(ChangeAnnotationIdentifier || (ChangeAnnotationIdentifier = {}));
     (function(AnnotatedTextEdit2) {
-      function replace(range, newText, annotation) {
-        return { range, newText, annotationId: annotation };
+      function replace(range2, newText, annotation) {
+        return { range: range2, newText, annotationId: annotation };
       }
       AnnotatedTextEdit2.replace = replace;
       function insert(position, newText, annotation) {
         return { range: { start: position, end: position }, newText, annotationId: annotation };
       }
       AnnotatedTextEdit2.insert = insert;
-      function del(range, annotation) {
-        return { range, newText: "", annotationId: annotation };
+      function del(range2, annotation) {
+        return { range: range2, newText: "", annotationId: annotation };
       }
       AnnotatedTextEdit2.del = del;
       function is(value) {
@@ -58273,36 +58273,36 @@ var init_main = __esm({
           return id;
         }
       }
-      replace(range, newText, annotation) {
+      replace(range2, newText, annotation) {
         let edit;
         let id;
         if (annotation === void 0) {
-          edit = TextEdit.replace(range, newText);
+          edit = TextEdit.replace(range2, newText);
         } else if (ChangeAnnotationIdentifier.is(annotation)) {
           id = annotation;
-          edit = AnnotatedTextEdit.replace(range, newText, annotation);
+          edit = AnnotatedTextEdit.replace(range2, newText, annotation);
         } else {
           this.assertChangeAnnotations(this.changeAnnotations);
           id = this.changeAnnotations.manage(annotation);
-          edit = AnnotatedTextEdit.replace(range, newText, id);
+          edit = AnnotatedTextEdit.replace(range2, newText, id);
         }
         this.edits.push(edit);
         if (id !== void 0) {
           return id;
         }
       }
-      delete(range, annotation) {
+      delete(range2, annotation) {
         let edit;
         let id;
         if (annotation === void 0) {
-          edit = TextEdit.del(range);
+          edit = TextEdit.del(range2);
         } else if (ChangeAnnotationIdentifier.is(annotation)) {
           id = annotation;
-          edit = AnnotatedTextEdit.del(range, annotation);
+          edit = AnnotatedTextEdit.del(range2, annotation);
         } else {
           this.assertChangeAnnotations(this.changeAnnotations);
           id = this.changeAnnotations.manage(annotation);
-          edit = AnnotatedTextEdit.del(range, id);
+          edit = AnnotatedTextEdit.del(range2, id);
         }
         this.edits.push(edit);
         if (id !== void 0) {
@@ -58765,8 +58765,8 @@ var init_main = __esm({
       DocumentHighlightKind2.Write = 3;
     })(DocumentHighlightKind || (DocumentHighlightKind = {}));
     (function(DocumentHighlight2) {
-      function create(range, kind) {
-        const result = { range };
+      function create(range2, kind) {
+        const result = { range: range2 };
         if (Is.number(kind)) {
           result.kind = kind;
         }
@@ -58806,11 +58806,11 @@ var init_main = __esm({
       SymbolTag2.Deprecated = 1;
     })(SymbolTag || (SymbolTag = {}));
     (function(SymbolInformation2) {
-      function create(name, kind, range, uri, containerName) {
+      function create(name, kind, range2, uri, containerName) {
         const result = {
           name,
           kind,
-          location: { uri, range }
+          location: { uri, range: range2 }
         };
         if (containerName) {
           result.containerName = containerName;
@@ -58820,18 +58820,18 @@ var init_main = __esm({
       SymbolInformation2.create = create;
     })(SymbolInformation || (SymbolInformation = {}));
     (function(WorkspaceSymbol2) {
-      function create(name, kind, uri, range) {
-        return range !== void 0 ? { name, kind, location: { uri, range } } : { name, kind, location: { uri } };
+      function create(name, kind, uri, range2) {
+        return range2 !== void 0 ? { name, kind, location: { uri, range: range2 } } : { name, kind, location: { uri } };
       }
       WorkspaceSymbol2.create = create;
     })(WorkspaceSymbol || (WorkspaceSymbol = {}));
     (function(DocumentSymbol2) {
-      function create(name, detail, kind, range, selectionRange, children) {
+      function create(name, detail, kind, range2, selectionRange, children) {
         const result = {
           name,
           detail,
           kind,
-          range,
+          range: range2,
           selectionRange
         };
         if (children !== void 0) {
@@ -58913,8 +58913,8 @@ var init_main = __esm({
       CodeAction2.is = is;
     })(CodeAction || (CodeAction = {}));
     (function(CodeLens2) {
-      function create(range, data) {
-        const result = { range };
+      function create(range2, data) {
+        const result = { range: range2 };
         if (Is.defined(data)) {
           result.data = data;
         }
@@ -58939,8 +58939,8 @@ var init_main = __esm({
       FormattingOptions2.is = is;
     })(FormattingOptions || (FormattingOptions = {}));
     (function(DocumentLink2) {
-      function create(range, target, data) {
-        return { range, target, data };
+      function create(range2, target, data) {
+        return { range: range2, target, data };
       }
       DocumentLink2.create = create;
       function is(value) {
@@ -58950,8 +58950,8 @@ var init_main = __esm({
       DocumentLink2.is = is;
     })(DocumentLink || (DocumentLink = {}));
     (function(SelectionRange2) {
-      function create(range, parent) {
-        return { range, parent };
+      function create(range2, parent) {
+        return { range: range2, parent };
       }
       SelectionRange2.create = create;
       function is(value) {
@@ -59006,8 +59006,8 @@ var init_main = __esm({
       SemanticTokens2.is = is;
     })(SemanticTokens || (SemanticTokens = {}));
     (function(InlineValueText2) {
-      function create(range, text) {
-        return { range, text };
+      function create(range2, text) {
+        return { range: range2, text };
       }
       InlineValueText2.create = create;
       function is(value) {
@@ -59017,8 +59017,8 @@ var init_main = __esm({
       InlineValueText2.is = is;
     })(InlineValueText || (InlineValueText = {}));
     (function(InlineValueVariableLookup2) {
-      function create(range, variableName, caseSensitiveLookup) {
-        return { range, variableName, caseSensitiveLookup };
+      function create(range2, variableName, caseSensitiveLookup) {
+        return { range: range2, variableName, caseSensitiveLookup };
       }
       InlineValueVariableLookup2.create = create;
       function is(value) {
@@ -59028,8 +59028,8 @@ var init_main = __esm({
       InlineValueVariableLookup2.is = is;
     })(InlineValueVariableLookup || (InlineValueVariableLookup = {}));
     (function(InlineValueEvaluatableExpression2) {
-      function create(range, expression) {
-        return { range, expression };
+      function create(range2, expression) {
+        return { range: range2, expression };
       }
       InlineValueEvaluatableExpression2.create = create;
       function is(value) {
@@ -59095,8 +59095,8 @@ var init_main = __esm({
       StringValue2.isSnippet = isSnippet;
     })(StringValue || (StringValue = {}));
     (function(InlineCompletionItem2) {
-      function create(insertText, filterText, range, command) {
-        return { insertText, filterText, range, command };
+      function create(insertText, filterText, range2, command) {
+        return { insertText, filterText, range: range2, command };
       }
       InlineCompletionItem2.create = create;
     })(InlineCompletionItem || (InlineCompletionItem = {}));
@@ -59111,8 +59111,8 @@ var init_main = __esm({
       InlineCompletionTriggerKind2.Automatic = 2;
     })(InlineCompletionTriggerKind || (InlineCompletionTriggerKind = {}));
     (function(SelectedCompletionInfo2) {
-      function create(range, text) {
-        return { range, text };
+      function create(range2, text) {
+        return { range: range2, text };
       }
       SelectedCompletionInfo2.create = create;
     })(SelectedCompletionInfo || (SelectedCompletionInfo = {}));
@@ -59210,10 +59210,10 @@ var init_main = __esm({
       get version() {
         return this._version;
       }
-      getText(range) {
-        if (range) {
-          const start = this.offsetAt(range.start);
-          const end = this.offsetAt(range.end);
+      getText(range2) {
+        if (range2) {
+          const start = this.offsetAt(range2.start);
+          const end = this.offsetAt(range2.end);
           return this._content.substring(start, end);
         }
         return this._content;
@@ -59293,10 +59293,10 @@ var init_main = __esm({
         return value === true || value === false;
       }
       Is2.boolean = boolean;
-      function string(value) {
+      function string2(value) {
         return toString.call(value) === "[object String]";
       }
-      Is2.string = string;
+      Is2.string = string2;
       function number(value) {
         return toString.call(value) === "[object Number]";
       }
@@ -59336,9 +59336,9 @@ var require_line = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Line = void 0;
     var Line = class {
-      constructor(document2, range) {
+      constructor(document2, range2) {
         this.document = document2;
-        this.range = range;
+        this.range = range2;
       }
       getRange() {
         return this.range;
@@ -59409,15 +59409,15 @@ var require_util5 = __commonJS({
        * @param position the position to check
        * @param range the range to see if the position is inside of
        */
-      static isInsideRange(position, range) {
-        if (range.start.line === range.end.line) {
-          return range.start.line === position.line && range.start.character <= position.character && position.character <= range.end.character;
-        } else if (range.start.line === position.line) {
-          return range.start.character <= position.character;
-        } else if (range.end.line === position.line) {
-          return position.character <= range.end.character;
+      static isInsideRange(position, range2) {
+        if (range2.start.line === range2.end.line) {
+          return range2.start.line === position.line && range2.start.character <= position.character && position.character <= range2.end.character;
+        } else if (range2.start.line === position.line) {
+          return range2.start.character <= position.character;
+        } else if (range2.end.line === position.line) {
+          return position.character <= range2.end.character;
         }
-        return range.start.line < position.line && position.line < range.end.line;
+        return range2.start.line < position.line && position.line < range2.end.line;
       }
       static parseHeredocName(value) {
         value = value.substring(2);
@@ -59456,8 +59456,8 @@ var require_comment = __commonJS({
     var line_1 = require_line();
     var util_1 = require_util5();
     var Comment = class extends line_1.Line {
-      constructor(document2, range) {
-        super(document2, range);
+      constructor(document2, range2) {
+        super(document2, range2);
       }
       toString() {
         const content = this.getContent();
@@ -59472,11 +59472,11 @@ var require_comment = __commonJS({
        * consists of whitespace, the empty string will be returned.
        */
       getContent() {
-        let range = this.getContentRange();
-        if (range === null) {
+        let range2 = this.getContentRange();
+        if (range2 === null) {
           return "";
         }
-        return this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+        return this.document.getText().substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
       }
       /**
        * Returns a range that includes the content of the comment
@@ -59485,9 +59485,9 @@ var require_comment = __commonJS({
        * characters.
        */
       getContentRange() {
-        let range = this.getRange();
-        const startOffset = this.document.offsetAt(range.start);
-        let raw = this.document.getText().substring(startOffset, this.document.offsetAt(range.end));
+        let range2 = this.getRange();
+        const startOffset = this.document.offsetAt(range2.start);
+        let raw = this.document.getText().substring(startOffset, this.document.offsetAt(range2.end));
         let start = -1;
         let end = -1;
         for (let i = 1; i < raw.length; i++) {
@@ -59561,18 +59561,18 @@ function computeLineOffsets(text, isAtLineStart, textOffset = 0) {
 function isEOL(char) {
   return char === 13 || char === 10;
 }
-function getWellformedRange(range) {
-  const start = range.start;
-  const end = range.end;
+function getWellformedRange(range2) {
+  const start = range2.start;
+  const end = range2.end;
   if (start.line > end.line || start.line === end.line && start.character > end.character) {
     return { start: end, end: start };
   }
-  return range;
+  return range2;
 }
 function getWellformedEdit(textEdit) {
-  const range = getWellformedRange(textEdit.range);
-  if (range !== textEdit.range) {
-    return { newText: textEdit.newText, range };
+  const range2 = getWellformedRange(textEdit.range);
+  if (range2 !== textEdit.range) {
+    return { newText: textEdit.newText, range: range2 };
   }
   return textEdit;
 }
@@ -59597,10 +59597,10 @@ var init_main2 = __esm({
       get version() {
         return this._version;
       }
-      getText(range) {
-        if (range) {
-          const start = this.offsetAt(range.start);
-          const end = this.offsetAt(range.end);
+      getText(range2) {
+        if (range2) {
+          const start = this.offsetAt(range2.start);
+          const end = this.offsetAt(range2.end);
           return this._content.substring(start, end);
         }
         return this._content;
@@ -59608,9 +59608,9 @@ var init_main2 = __esm({
       update(changes, version) {
         for (const change of changes) {
           if (_FullTextDocument.isIncremental(change)) {
-            const range = getWellformedRange(change.range);
-            const startOffset = this.offsetAt(range.start);
-            const endOffset = this.offsetAt(range.end);
+            const range2 = getWellformedRange(change.range);
+            const startOffset = this.offsetAt(range2.start);
+            const endOffset = this.offsetAt(range2.end);
             this._content = this._content.substring(0, startOffset) + change.text + this._content.substring(endOffset, this._content.length);
             const insertedEndOffset = startOffset + change.text.length;
             const crlfAtStart = this._content.charCodeAt(startOffset - 1) === 13 && this._content.charCodeAt(startOffset) === 10;
@@ -59619,8 +59619,8 @@ var init_main2 = __esm({
               this._lineOffsets = void 0;
               continue;
             }
-            const startLine = Math.max(range.start.line, 0);
-            const endLine = Math.max(range.end.line, 0);
+            const startLine = Math.max(range2.start.line, 0);
+            const endLine = Math.max(range2.end.line, 0);
             let lineOffsets = this._lineOffsets;
             const addedLineOffsets = computeLineOffsets(change.text, false, startOffset);
             if (endLine - startLine === addedLineOffsets.length) {
@@ -59785,8 +59785,8 @@ var require_parserDirective = __commonJS({
     var main_1 = require_main();
     var line_1 = require_line();
     var ParserDirective = class extends line_1.Line {
-      constructor(document2, range, nameRange, valueRange) {
-        super(document2, range);
+      constructor(document2, range2, nameRange, valueRange) {
+        super(document2, range2);
         this.nameRange = nameRange;
         this.valueRange = valueRange;
       }
@@ -59889,10 +59889,10 @@ var require_variable = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Variable = void 0;
     var Variable = class {
-      constructor(name, nameRange, range, modifier, modifierRange, substitutionParameter, substitutionRange, defined, buildVariable, stringValue) {
+      constructor(name, nameRange, range2, modifier, modifierRange, substitutionParameter, substitutionRange, defined, buildVariable, stringValue) {
         this.name = name;
         this.nameRange = nameRange;
-        this.range = range;
+        this.range = range2;
         this.modifier = modifier;
         this.modifierRange = modifierRange;
         this.substitutionParameter = substitutionParameter;
@@ -59994,8 +59994,8 @@ var require_instruction = __commonJS({
     var variable_1 = require_variable();
     var main_1 = require_main();
     var Instruction = class extends line_1.Line {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2);
         this.dockerfile = dockerfile;
         this.escapeChar = escapeChar;
         this.instruction = instruction;
@@ -60009,11 +60009,11 @@ var require_instruction = __commonJS({
         }
         return value;
       }
-      getRangeContent(range) {
-        if (range === null) {
+      getRangeContent(range2) {
+        if (range2 === null) {
           return null;
         }
-        return this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+        return this.document.getText().substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
       }
       getInstructionRange() {
         return this.instructionRange;
@@ -60042,11 +60042,11 @@ var require_instruction = __commonJS({
         let ranges = [];
         let end = -1;
         let startPosition = args[0].getRange().start;
-        let range = this.getInstructionRange();
-        let extra = this.document.offsetAt(startPosition) - this.document.offsetAt(range.start);
+        let range2 = this.getInstructionRange();
+        let extra = this.document.offsetAt(startPosition) - this.document.offsetAt(range2.start);
         let content = this.getTextContent();
-        let fullArgs = content.substring(extra, this.document.offsetAt(args[args.length - 1].getRange().end) - this.document.offsetAt(range.start));
-        let offset = this.document.offsetAt(range.start) + extra;
+        let fullArgs = content.substring(extra, this.document.offsetAt(args[args.length - 1].getRange().end) - this.document.offsetAt(range2.start));
+        let offset = this.document.offsetAt(range2.start) + extra;
         let start = false;
         let comment = false;
         for (let i = 0; i < fullArgs.length; i++) {
@@ -60137,8 +60137,8 @@ var require_instruction = __commonJS({
         let content = "";
         let ranges = this.getArgumentsRanges();
         let documentText = this.document.getText();
-        for (let range of ranges) {
-          content += documentText.substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+        for (let range2 of ranges) {
+          content += documentText.substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
         }
         return content;
       }
@@ -60147,11 +60147,11 @@ var require_instruction = __commonJS({
       }
       getRawArguments() {
         let args = [];
-        let range = this.getInstructionRange();
-        let extra = this.document.offsetAt(range.end) - this.document.offsetAt(range.start);
+        let range2 = this.getInstructionRange();
+        let extra = this.document.offsetAt(range2.end) - this.document.offsetAt(range2.start);
         let content = this.getTextContent();
         let fullArgs = content.substring(extra);
-        let offset = this.document.offsetAt(range.start) + extra;
+        let offset = this.document.offsetAt(range2.start) + extra;
         let start = false;
         let comment = false;
         let found = -1;
@@ -60317,8 +60317,8 @@ var require_instruction = __commonJS({
         const variables = [];
         const args = this.getRawArguments();
         for (const arg of args) {
-          let range = arg.getRange();
-          let rawValue = this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+          let range2 = arg.getRange();
+          let rawValue = this.document.getText().substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
           const parsedVariables = this.parseVariables(this.document.offsetAt(arg.getRange().start), rawValue);
           for (const parsedVariable of parsedVariables) {
             variables.push(parsedVariable);
@@ -60653,8 +60653,8 @@ var require_instruction = __commonJS({
           return [];
         }
         const heredocs = [];
-        const range = this.getRange();
-        if (range.start.line === range.end.line) {
+        const range2 = this.getRange();
+        if (range2.start.line === range2.end.line) {
           return this.createSingleLineHeredocs(args);
         }
         const heredocDefinitions = [];
@@ -60761,9 +60761,9 @@ var require_instruction = __commonJS({
           const nameRange = this.getNameRange(startRange);
           const name = this.getName(nameRange);
           let contentRange = null;
-          const delimiterRange = this.getDelimiterRange(arg, name, vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + lineStart), range.end));
+          const delimiterRange = this.getDelimiterRange(arg, name, vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + lineStart), range2.end));
           if (delimiterRange === null) {
-            contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), range.end);
+            contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), range2.end);
           } else if (contentEnd !== -1) {
             contentRange = vscode_languageserver_types_1.Range.create(this.document.positionAt(startOffset + contentStart), this.document.positionAt(startOffset + contentEnd));
           }
@@ -60808,8 +60808,8 @@ var require_flagOption = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.FlagOption = void 0;
     var FlagOption = class {
-      constructor(range, name, nameRange, value, valueRange) {
-        this.range = range;
+      constructor(range2, name, nameRange, value, valueRange) {
+        this.range = range2;
         this.name = name;
         this.nameRange = nameRange;
         this.value = value;
@@ -60850,9 +60850,9 @@ var require_flag = __commonJS({
     var vscode_languageserver_types_1 = (init_main(), __toCommonJS(main_exports));
     var flagOption_1 = require_flagOption();
     var Flag = class {
-      constructor(document2, range, name, nameRange, value, valueRange) {
+      constructor(document2, range2, name, nameRange, value, valueRange) {
         this.options = [];
-        this.range = range;
+        this.range = range2;
         this.name = name;
         this.nameRange = nameRange;
         this.value = value;
@@ -60979,8 +60979,8 @@ var require_modifiableInstruction = __commonJS({
     var flag_1 = require_flag();
     var instruction_1 = require_instruction();
     var ModifiableInstruction = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getFlags() {
         if (!this.flags) {
@@ -60990,8 +60990,8 @@ var require_modifiableInstruction = __commonJS({
             if (this.stopSearchingForFlags(value)) {
               return this.flags;
             } else if (value.indexOf("--") === 0) {
-              let range = arg.getRange();
-              let rawValue = this.document.getText().substring(this.document.offsetAt(range.start), this.document.offsetAt(range.end));
+              let range2 = arg.getRange();
+              let rawValue = this.document.getText().substring(this.document.offsetAt(range2.start), this.document.offsetAt(range2.end));
               let nameIndex = value.indexOf("=");
               let index = rawValue.indexOf("=");
               let firstMatch = false;
@@ -61020,15 +61020,15 @@ var require_modifiableInstruction = __commonJS({
                     break nameSearchLoop;
                 }
               }
-              let nameStart = this.document.positionAt(this.document.offsetAt(range.start) + startIndex);
+              let nameStart = this.document.positionAt(this.document.offsetAt(range2.start) + startIndex);
               if (index === -1) {
-                this.flags.push(new flag_1.Flag(this.document, range, value.substring(2), vscode_languageserver_types_1.Range.create(nameStart, range.end), null, null));
+                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2), vscode_languageserver_types_1.Range.create(nameStart, range2.end), null, null));
               } else if (index === value.length - 1) {
-                let nameEnd = this.document.positionAt(this.document.offsetAt(range.start) + index);
-                this.flags.push(new flag_1.Flag(this.document, range, value.substring(2, index), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), "", vscode_languageserver_types_1.Range.create(range.end, range.end)));
+                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index);
+                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2, index), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), "", vscode_languageserver_types_1.Range.create(range2.end, range2.end)));
               } else {
-                let nameEnd = this.document.positionAt(this.document.offsetAt(range.start) + index);
-                this.flags.push(new flag_1.Flag(this.document, range, value.substring(2, nameIndex), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), value.substring(nameIndex + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(this.document.offsetAt(range.start) + index + 1), range.end)));
+                let nameEnd = this.document.positionAt(this.document.offsetAt(range2.start) + index);
+                this.flags.push(new flag_1.Flag(this.document, range2, value.substring(2, nameIndex), vscode_languageserver_types_1.Range.create(nameStart, nameEnd), value.substring(nameIndex + 1), vscode_languageserver_types_1.Range.create(this.document.positionAt(this.document.offsetAt(range2.start) + index + 1), range2.end)));
               }
             }
           }
@@ -61062,8 +61062,8 @@ var require_jsonInstruction = __commonJS({
     var jsonArgument_1 = require_jsonArgument();
     var modifiableInstruction_1 = require_modifiableInstruction();
     var JSONInstruction = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.openingBracket = null;
         this.closingBracket = null;
         this.jsonStrings = [];
@@ -61223,15 +61223,15 @@ var require_add = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Add = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Add2 = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Add5 = class extends jsonInstruction_1.JSONInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument) {
         return argument.indexOf("--") === -1;
       }
     };
-    exports.Add = Add2;
+    exports.Add = Add5;
   }
 });
 
@@ -61559,8 +61559,8 @@ var require_propertyInstruction = __commonJS({
     var argument_1 = require_argument();
     var util_1 = require_util5();
     var PropertyInstruction = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.properties = void 0;
       }
       getProperties() {
@@ -61640,9 +61640,9 @@ var require_propertyInstruction = __commonJS({
       }
       getPropertyArguments() {
         const args = [];
-        let range = this.getInstructionRange();
-        let instructionNameEndOffset = this.document.offsetAt(range.end);
-        let extra = instructionNameEndOffset - this.document.offsetAt(range.start);
+        let range2 = this.getInstructionRange();
+        let instructionNameEndOffset = this.document.offsetAt(range2.end);
+        let extra = instructionNameEndOffset - this.document.offsetAt(range2.start);
         let content = this.getTextContent();
         let fullArgs = content.substring(extra);
         let start = util_1.Util.findLeadingNonWhitespace(fullArgs, this.escapeChar);
@@ -61650,7 +61650,7 @@ var require_propertyInstruction = __commonJS({
           return [];
         }
         const startPosition = this.document.positionAt(instructionNameEndOffset + start);
-        let escaped = range.start.line !== startPosition.line;
+        let escaped = range2.start.line !== startPosition.line;
         let endingEscape = false;
         let mark = -1;
         let end = this.findTrailingNonWhitespace(fullArgs);
@@ -61852,9 +61852,9 @@ var require_arg = __commonJS({
     exports.Arg = void 0;
     var property_1 = require_property();
     var propertyInstruction_1 = require_propertyInstruction();
-    var Arg3 = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Arg5 = class extends propertyInstruction_1.PropertyInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
         this.property = null;
         const args = this.getPropertyArguments();
         if (args.length === 1) {
@@ -61872,7 +61872,7 @@ var require_arg = __commonJS({
         return this.property;
       }
     };
-    exports.Arg = Arg3;
+    exports.Arg = Arg5;
   }
 });
 
@@ -61884,8 +61884,8 @@ var require_cmd = __commonJS({
     exports.Cmd = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Cmd = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Cmd = Cmd;
@@ -61899,9 +61899,9 @@ var require_copy = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Copy = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Copy4 = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Copy7 = class extends jsonInstruction_1.JSONInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument) {
         return argument.indexOf("--") === -1;
@@ -61920,7 +61920,7 @@ var require_copy = __commonJS({
         return super.getHeredocs();
       }
     };
-    exports.Copy = Copy4;
+    exports.Copy = Copy7;
   }
 });
 
@@ -61931,15 +61931,15 @@ var require_env = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Env = void 0;
     var propertyInstruction_1 = require_propertyInstruction();
-    var Env2 = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Env4 = class extends propertyInstruction_1.PropertyInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getProperties() {
         return super.getProperties();
       }
     };
-    exports.Env = Env2;
+    exports.Env = Env4;
   }
 });
 
@@ -61951,8 +61951,8 @@ var require_entrypoint = __commonJS({
     exports.Entrypoint = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Entrypoint = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Entrypoint = Entrypoint;
@@ -61967,9 +61967,9 @@ var require_from2 = __commonJS({
     exports.From = void 0;
     var vscode_languageserver_types_1 = (init_main(), __toCommonJS(main_exports));
     var modifiableInstruction_1 = require_modifiableInstruction();
-    var From2 = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var From3 = class extends modifiableInstruction_1.ModifiableInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument) {
         return argument.indexOf("--") === -1;
@@ -62031,22 +62031,22 @@ var require_from2 = __commonJS({
        *         or null if no image has been specified
        */
       getImageNameRange() {
-        let range = this.getImageRange();
-        if (range) {
+        let range2 = this.getImageRange();
+        if (range2) {
           let registryRange = this.getRegistryRange();
           if (registryRange) {
-            range.start = this.document.positionAt(this.document.offsetAt(registryRange.end) + 1);
+            range2.start = this.document.positionAt(this.document.offsetAt(registryRange.end) + 1);
           }
           let tagRange = this.getImageTagRange();
           let digestRange = this.getImageDigestRange();
           if (tagRange === null) {
             if (digestRange !== null) {
-              range.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
+              range2.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
             }
           } else {
-            range.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
+            range2.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
           }
-          return range;
+          return range2;
         }
         return null;
       }
@@ -62073,16 +62073,16 @@ var require_from2 = __commonJS({
        *         if no tag has been specified
        */
       getImageTagRange() {
-        const range = this.getImageRange();
-        if (range) {
-          const rangeStartOffset = this.document.offsetAt(range.start);
-          const content = this.getRangeContent(range);
+        const range2 = this.getImageRange();
+        if (range2) {
+          const rangeStartOffset = this.document.offsetAt(range2.start);
+          const content = this.getRangeContent(range2);
           const atIndex = this.indexOf(rangeStartOffset, content, "@");
           const slashIndex = content.indexOf("/");
           if (atIndex === -1) {
             const colonIndex = this.lastIndexOf(rangeStartOffset, content, ":");
             if (colonIndex > slashIndex) {
-              return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + colonIndex + 1), range.end);
+              return vscode_languageserver_types_1.Range.create(this.document.positionAt(rangeStartOffset + colonIndex + 1), range2.end);
             }
           }
           const subcontent = content.substring(0, atIndex);
@@ -62111,12 +62111,12 @@ var require_from2 = __commonJS({
        *         if no digest has been specified
        */
       getImageDigestRange() {
-        let range = this.getImageRange();
-        if (range) {
-          let content = this.getRangeContent(range);
-          let index = this.lastIndexOf(this.document.offsetAt(range.start), content, "@");
+        let range2 = this.getImageRange();
+        if (range2) {
+          let content = this.getRangeContent(range2);
+          let index = this.lastIndexOf(this.document.offsetAt(range2.start), content, "@");
           if (index !== -1) {
-            return vscode_languageserver_types_1.Range.create(range.start.line, range.start.character + index + 1, range.end.line, range.end.character);
+            return vscode_languageserver_types_1.Range.create(range2.start.line, range2.start.character + index + 1, range2.end.line, range2.end.character);
           }
         }
         return null;
@@ -62162,19 +62162,19 @@ var require_from2 = __commonJS({
         return this.getRangeContent(this.getRegistryRange());
       }
       getRegistryRange() {
-        const range = this.getImageRange();
-        if (range) {
+        const range2 = this.getImageRange();
+        if (range2) {
           const tagRange = this.getImageTagRange();
           const digestRange = this.getImageDigestRange();
           if (tagRange === null) {
             if (digestRange !== null) {
-              range.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
+              range2.end = this.document.positionAt(this.document.offsetAt(digestRange.start) - 1);
             }
           } else {
-            range.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
+            range2.end = this.document.positionAt(this.document.offsetAt(tagRange.start) - 1);
           }
-          const content = this.getRangeContent(range);
-          const rangeStart = this.document.offsetAt(range.start);
+          const content = this.getRangeContent(range2);
+          const rangeStart = this.document.offsetAt(range2.start);
           const startingSlashIndex = this.indexOf(rangeStart, content, "/");
           if (startingSlashIndex === -1) {
             return null;
@@ -62182,18 +62182,18 @@ var require_from2 = __commonJS({
           const portIndex = this.indexOf(rangeStart, content, ":");
           const dotIndex = this.indexOf(rangeStart, content, ".");
           if (portIndex !== -1 || dotIndex !== -1) {
-            return vscode_languageserver_types_1.Range.create(range.start, this.document.positionAt(rangeStart + startingSlashIndex));
+            return vscode_languageserver_types_1.Range.create(range2.start, this.document.positionAt(rangeStart + startingSlashIndex));
           }
           const registry = content.substring(0, startingSlashIndex);
           if (registry === "localhost") {
-            return vscode_languageserver_types_1.Range.create(range.start, this.document.positionAt(rangeStart + startingSlashIndex));
+            return vscode_languageserver_types_1.Range.create(range2.start, this.document.positionAt(rangeStart + startingSlashIndex));
           }
         }
         return null;
       }
       getBuildStage() {
-        let range = this.getBuildStageRange();
-        return range === null ? null : this.getRangeContent(range);
+        let range2 = this.getBuildStageRange();
+        return range2 === null ? null : this.getRangeContent(range2);
       }
       getBuildStageRange() {
         let args = this.getArguments();
@@ -62207,7 +62207,7 @@ var require_from2 = __commonJS({
         return flags.length === 1 && flags[0].getName() === "platform" ? flags[0] : null;
       }
     };
-    exports.From = From2;
+    exports.From = From3;
   }
 });
 
@@ -62219,8 +62219,8 @@ var require_healthcheck = __commonJS({
     exports.Healthcheck = void 0;
     var modifiableInstruction_1 = require_modifiableInstruction();
     var Healthcheck = class extends modifiableInstruction_1.ModifiableInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument) {
         argument = argument.toUpperCase();
@@ -62244,8 +62244,8 @@ var require_label = __commonJS({
     var propertyInstruction_1 = require_propertyInstruction();
     var util_1 = require_util5();
     var Label = class extends propertyInstruction_1.PropertyInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getVariables() {
         const variables = super.getVariables();
@@ -62253,9 +62253,9 @@ var require_label = __commonJS({
         for (const property of properties) {
           const value = property.getUnescapedValue();
           if (value !== null && value.length > 2 && value.charAt(0) === "'" && value.charAt(value.length - 1) === "'") {
-            const range = property.getValueRange();
+            const range2 = property.getValueRange();
             for (let i = 0; i < variables.length; i++) {
-              if (util_1.Util.isInsideRange(variables[i].getRange().start, range)) {
+              if (util_1.Util.isInsideRange(variables[i].getRange().start, range2)) {
                 variables.splice(i, 1);
                 i--;
               }
@@ -62282,8 +62282,8 @@ var require_onbuild = __commonJS({
     var parser_1 = require_parser();
     var instruction_1 = require_instruction();
     var Onbuild = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       getTrigger() {
         let trigger = this.getTriggerWord();
@@ -62316,9 +62316,9 @@ var require_run = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Run = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
-    var Run8 = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Run14 = class extends jsonInstruction_1.JSONInstruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       stopSearchingForFlags(argument) {
         return argument.indexOf("--") === -1;
@@ -62333,7 +62333,7 @@ var require_run = __commonJS({
         return super.getHeredocs();
       }
     };
-    exports.Run = Run8;
+    exports.Run = Run14;
   }
 });
 
@@ -62345,8 +62345,8 @@ var require_shell = __commonJS({
     exports.Shell = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Shell2 = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Shell = Shell2;
@@ -62361,8 +62361,8 @@ var require_stopsignal = __commonJS({
     exports.Stopsignal = void 0;
     var instruction_1 = require_instruction();
     var Stopsignal = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Stopsignal = Stopsignal;
@@ -62376,9 +62376,9 @@ var require_workdir = __commonJS({
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.Workdir = void 0;
     var instruction_1 = require_instruction();
-    var Workdir2 = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+    var Workdir3 = class extends instruction_1.Instruction {
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
       /**
        * Returns the path that has been defined. Note that this path may
@@ -62424,7 +62424,7 @@ var require_workdir = __commonJS({
         return void 0;
       }
     };
-    exports.Workdir = Workdir2;
+    exports.Workdir = Workdir3;
   }
 });
 
@@ -62436,8 +62436,8 @@ var require_user = __commonJS({
     exports.User = void 0;
     var instruction_1 = require_instruction();
     var User2 = class extends instruction_1.Instruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.User = User2;
@@ -62452,8 +62452,8 @@ var require_volume2 = __commonJS({
     exports.Volume = void 0;
     var jsonInstruction_1 = require_jsonInstruction();
     var Volume = class extends jsonInstruction_1.JSONInstruction {
-      constructor(document2, range, dockerfile, escapeChar, instruction, instructionRange) {
-        super(document2, range, dockerfile, escapeChar, instruction, instructionRange);
+      constructor(document2, range2, dockerfile, escapeChar, instruction, instructionRange) {
+        super(document2, range2, dockerfile, escapeChar, instruction, instructionRange);
       }
     };
     exports.Volume = Volume;
@@ -62686,11 +62686,11 @@ var require_imageTemplate = __commonJS({
         return vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
       }
       contains(position) {
-        const range = this.getRange();
-        if (range === null) {
+        const range2 = this.getRange();
+        if (range2 === null) {
           return false;
         }
-        return util_1.Util.isInsideRange(position, range);
+        return util_1.Util.isInsideRange(position, range2);
       }
     };
     exports.ImageTemplate = ImageTemplate;
@@ -62733,8 +62733,8 @@ var require_dockerfile = __commonJS({
         return this.initialInstructions.getARGs();
       }
       getContainingImage(position) {
-        let range = vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(0, 0), this.document.positionAt(this.document.getText().length));
-        if (!util_1.Util.isInsideRange(position, range)) {
+        let range2 = vscode_languageserver_types_1.Range.create(vscode_languageserver_types_1.Position.create(0, 0), this.document.positionAt(this.document.getText().length));
+        if (!util_1.Util.isInsideRange(position, range2)) {
           return null;
         }
         if (this.initialInstructions.getComments().length > 0 || this.initialInstructions.getInstructions().length > 0) {
@@ -62773,8 +62773,8 @@ var require_dockerfile = __commonJS({
       }
       resolveVariable(variable, line) {
         for (let from of this.getFROMs()) {
-          let range = from.getRange();
-          if (range.start.line <= line && line <= range.end.line) {
+          let range2 = from.getRange();
+          if (range2.start.line <= line && line <= range2.end.line) {
             let initialARGs = new imageTemplate_1.ImageTemplate();
             for (let instruction of this.initialInstructions.getARGs()) {
               initialARGs.addInstruction(instruction);
@@ -62818,11 +62818,11 @@ var require_dockerfile = __commonJS({
         }
         for (const from of this.getFROMs()) {
           if (from.getBuildStage() === imageName) {
-            const range = from.getRange();
-            if (range.start.line === templateFrom.getRange().start.line) {
+            const range2 = from.getRange();
+            if (range2.start.line === templateFrom.getRange().start.line) {
               return null;
             }
-            return this.getContainingImage(range.start);
+            return this.getContainingImage(range2.start);
           }
         }
         return null;
@@ -62878,13 +62878,13 @@ var require_dockerfile = __commonJS({
       getRange() {
         const comments = this.getComments();
         const instructions = this.getInstructions();
-        let range = null;
+        let range2 = null;
         if (comments.length === 0) {
           if (instructions.length > 0) {
-            range = vscode_languageserver_types_1.Range.create(instructions[0].getRange().start, instructions[instructions.length - 1].getRange().end);
+            range2 = vscode_languageserver_types_1.Range.create(instructions[0].getRange().start, instructions[instructions.length - 1].getRange().end);
           }
         } else if (instructions.length === 0) {
-          range = vscode_languageserver_types_1.Range.create(comments[0].getRange().start, comments[comments.length - 1].getRange().end);
+          range2 = vscode_languageserver_types_1.Range.create(comments[0].getRange().start, comments[comments.length - 1].getRange().end);
         } else {
           const commentStart = comments[0].getRange().start;
           const commentEnd = comments[comments.length - 1].getRange().end;
@@ -62892,24 +62892,24 @@ var require_dockerfile = __commonJS({
           const instructionEnd = instructions[instructions.length - 1].getRange().end;
           if (commentStart.line < instructionStart.line) {
             if (commentEnd.line < instructionEnd.line) {
-              range = vscode_languageserver_types_1.Range.create(commentStart, instructionEnd);
+              range2 = vscode_languageserver_types_1.Range.create(commentStart, instructionEnd);
             }
-            range = vscode_languageserver_types_1.Range.create(commentStart, commentEnd);
+            range2 = vscode_languageserver_types_1.Range.create(commentStart, commentEnd);
           } else if (commentEnd.line < instructionEnd.line) {
-            range = vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
+            range2 = vscode_languageserver_types_1.Range.create(instructionStart, instructionEnd);
           } else {
-            range = vscode_languageserver_types_1.Range.create(instructionStart, commentEnd);
+            range2 = vscode_languageserver_types_1.Range.create(instructionStart, commentEnd);
           }
         }
-        if (range === null) {
+        if (range2 === null) {
           if (this.directives.length === 0) {
             return null;
           }
           return this.directives[0].getRange();
         } else if (this.directives.length === 0) {
-          return range;
+          return range2;
         }
-        return vscode_languageserver_types_1.Range.create(this.directives[0].getRange().start, range.end);
+        return vscode_languageserver_types_1.Range.create(this.directives[0].getRange().start, range2.end);
       }
     };
     exports.Dockerfile = Dockerfile;
@@ -63296,8 +63296,8 @@ var require_parser = __commonJS({
               break commentLoop;
           }
         }
-        const range = vscode_languageserver_types_1.Range.create(this.document.positionAt(start), this.document.positionAt(end));
-        dockerfile.addComment(new comment_1.Comment(this.document, range));
+        const range2 = vscode_languageserver_types_1.Range.create(this.document.positionAt(start), this.document.positionAt(end));
+        dockerfile.addComment(new comment_1.Comment(this.document, range2));
         return end;
       }
       parseHeredoc(heredocName, offset, tabbed) {
@@ -63638,7 +63638,16 @@ var ImageNotFoundError = class extends Error {
 async function inspectImage(docker, image) {
   try {
     const info = await docker.getImage(image).inspect();
-    return { id: info.Id, size: info.Size, diffIds: info.RootFS?.Layers ?? [] };
+    return {
+      id: info.Id,
+      size: info.Size,
+      diffIds: info.RootFS?.Layers ?? [],
+      config: {
+        env: info.Config?.Env ?? [],
+        workdir: info.Config?.WorkingDir ?? "",
+        user: info.Config?.User ?? ""
+      }
+    };
   } catch (error) {
     if (isNotFound(error)) throw new ImageNotFoundError(image);
     throw error;
@@ -63836,15 +63845,15 @@ function isCode(error, code) {
 }
 
 // src/history/cli.ts
-function cliSizeHistory(dir, options, settings, log) {
-  const head = gitCommit(settings.workspace, "HEAD");
+function cliSizeHistory(dir, options, settings2, log) {
+  const head = gitCommit(settings2.workspace, "HEAD");
   if (!head)
-    log.warning(`${settings.workspace} is not a git checkout: this run's size is not recorded`);
+    log.warning(`${settings2.workspace} is not a git checkout: this run's size is not recorded`);
   const plan = {
     record: head ? { kind: "baseline", sha: head, ref: "HEAD" } : void 0
   };
   if (options.base) {
-    const baseSha = gitCommit(settings.workspace, options.base);
+    const baseSha = gitCommit(settings2.workspace, options.base);
     if (baseSha) plan.compare = { baseSha, baseRef: options.base };
     else
       log.warning(`--base ${options.base} is not a commit git knows here: growth is not compared`);
@@ -63852,11 +63861,11 @@ function cliSizeHistory(dir, options, settings, log) {
   const historyDir = path2.resolve(dir);
   return {
     store: new LocalDirectoryStore(historyDir),
-    commentKey: settings.commentKey,
+    commentKey: settings2.commentKey,
     plan,
     stagingDir: path2.join(historyDir, ".staging"),
-    layerCacheDir: settings.cacheDir,
-    runUnique: settings.runId,
+    layerCacheDir: settings2.cacheDir,
+    runUnique: settings2.runId,
     log
   };
 }
@@ -63887,6 +63896,11 @@ var PRUNE_CATEGORIES = [
   "packaging",
   "caches"
 ];
+var OPT_IN_CATEGORIES = ["unused"];
+var KNOWN_CATEGORIES = [...PRUNE_CATEGORIES, ...OPT_IN_CATEGORIES];
+function isPruneCategory(value) {
+  return KNOWN_CATEGORIES.includes(value);
+}
 
 // src/model/fixes.ts
 var FIX_RULES = [
@@ -63903,6 +63917,11 @@ var FIX_RULES = [
 ];
 function isFixRule(value) {
   return FIX_RULES.includes(value);
+}
+
+// src/model/packages.ts
+function normalizePackageName(name) {
+  return name.toLowerCase().replace(/[-_.]+/g, "-");
 }
 
 // src/model/workspace.ts
@@ -63949,8 +63968,8 @@ function parseSize(input, text) {
   return Math.round(Number(match[1]) * unit);
 }
 function parseGrowth(input, text) {
-  const percent = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
-  if (percent) return { kind: "percent", value: Number(percent[1]) };
+  const percent2 = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
+  if (percent2) return { kind: "percent", value: Number(percent2[1]) };
   try {
     return { kind: "bytes", value: parseSize(input, text) };
   } catch {
@@ -63984,7 +64003,32 @@ function parseRuleList(input, text, known, noun = "name") {
   return known.filter((name) => base.includes(name) && !exclusions.includes(name));
 }
 function parsePrune(input, text) {
-  return parseRuleList(input, text, PRUNE_CATEGORIES, "category");
+  const items = parseList(text);
+  const optIn = OPT_IN_CATEGORIES.filter((name) => items.includes(name));
+  const rest = items.filter((item) => !OPT_IN_CATEGORIES.includes(item));
+  if (optIn.length > 0 && rest.length === 0) return [...optIn];
+  try {
+    return [...parseRuleList(input, rest.join(","), PRUNE_CATEGORIES, "category"), ...optIn];
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const message = error.message.replace(/^Invalid `[^`]*`: /, "");
+    throw new InputError(
+      input,
+      `${message}; opt-in, never in all: ${OPT_IN_CATEGORIES.join(", ")}`
+    );
+  }
+}
+function parsePackageNames(input, text) {
+  const names = parseList(text).map((name) => {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(name)) {
+      throw new InputError(
+        input,
+        `"${name}" is not a distribution name (like pyarrow or scikit-learn)`
+      );
+    }
+    return normalizePackageName(name);
+  });
+  return [...new Set(names)];
 }
 function parseBuildArgs(input, text) {
   const args = {};
@@ -64032,6 +64076,7 @@ function readSettings(read, defaults) {
     prune,
     fix: parseRuleList("fix", read("fix") || "all", FIX_RULES, "fix rule"),
     keep: parseList(read("keep"), /\n/),
+    keepPackages: parsePackageNames("keep-packages", read("keep-packages")),
     strict: parseBoolean("strict", read("strict") || "false"),
     budget: budgetText ? parseSize("budget", budgetText) : void 0,
     budgetMetric,
@@ -64110,6 +64155,18 @@ function formatDelta(delta, base) {
   const bytes = formatSignedBytes(delta);
   return base > 0 ? `${bytes} (${formatSignedPercent(delta / base)})` : bytes;
 }
+function formatDuration(ms) {
+  const abs = Math.abs(ms);
+  const sign = ms < 0 ? MINUS : "";
+  if (abs < 100) return `${sign}${Math.round(abs)} ms`;
+  return `${sign}${(abs / 1e3).toFixed(1)} s`;
+}
+function formatSignedDuration(ms) {
+  return ms >= 0 ? `+${formatDuration(ms)}` : formatDuration(ms);
+}
+function formatCount(count2) {
+  return Math.round(count2).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
 function shortSha(sha) {
   return sha.slice(0, 7);
 }
@@ -64119,6 +64176,507 @@ function decimalsFor(unit) {
 }
 function roundTo(value, decimals) {
   return Number(value.toFixed(decimals));
+}
+
+// src/slim/savings.ts
+import { Buffer as Buffer2 } from "node:buffer";
+
+// src/measure/findings/rules.ts
+import path5 from "node:path";
+
+// src/model/toolchain.ts
+var TOOLCHAIN_PACKAGE = /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|gcc-c\+\+|gcc-gfortran|binutils(?:-.+)?|libbinutils|.+-dev|.+-devel|libc-dev-bin|build-essential|build-base|linux-headers|kernel-headers|dpkg-dev|make|cmake|cmake-data|ninja-build|samurai|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|rust|golang(?:-.+)?|go|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
+function isToolchainPackage(name) {
+  return TOOLCHAIN_PACKAGE.test(name);
+}
+
+// src/measure/findings/rules.ts
+var TRIPLET = "[a-z0-9_]+-linux-gnu[a-z]*";
+var HOME = "(?:/root|/home/[^/]+)";
+var TOOLCHAIN_RULES = [
+  // gcc's drivers and compilers proper (cc1, cc1plus, lto1, collect2 live under libexec or lib).
+  ["compiler", /^\/usr\/(?:lib|libexec)\/gcc(?:-cross)?\//],
+  ["compiler", /^\/usr\/share\/gcc(?:-\d+)?\//],
+  [
+    "compiler",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`
+    )
+  ],
+  [
+    "compiler",
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`
+    )
+  ],
+  ["compiler", /^\/usr\/lib\/llvm-\d+\//],
+  ["compiler", /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
+  // binutils: the assembler, linkers and object tools, and the libraries only they use.
+  [
+    "binutils",
+    new RegExp(
+      `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`
+    )
+  ],
+  [
+    "binutils",
+    new RegExp(
+      `^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`
+    )
+  ],
+  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
+  ["binutils", /^\/usr\/lib\/bfd-plugins\//],
+  [
+    "binutils",
+    /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/
+  ],
+  // Headers of `-dev` packages and of Python itself, and what only a linker reads.
+  ["headers", /^\/usr\/(?:local\/)?include\//],
+  ["static-libs", new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
+  ["static-libs", /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
+  [
+    "build-tools",
+    /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/
+  ],
+  ["build-tools", /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
+  ["rust", new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
+  ["rust", /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
+  ["go", /^\/usr\/(?:local\/go|lib\/go-[\d.]+)\//]
+];
+var LEFTOVER_RULES = [
+  ["apt-lists", /^\/var\/lib\/apt\/lists\//],
+  ["apt-cache", /^\/var\/cache\/apt\/(?:archives\/.*\.deb|[^/]+\.bin)$/],
+  ["apk-cache", /^\/var\/cache\/apk\//],
+  ["dnf-cache", /^\/var\/cache\/(?:dnf|yum)\//],
+  ["pip-cache", /\/\.cache\/pip\//],
+  ["uv-cache", /\/\.cache\/uv\//],
+  ["poetry-cache", /\/\.cache\/pypoetry\//]
+];
+var INSTALLED_PLACES = /\/(?:site-packages|dist-packages)\/|^\/usr\/share\/python-wheels\/|\/ensurepip\/_bundled\/|\/\.cache\//;
+var WHEEL = /\.whl$/;
+var SDIST = /^[A-Za-z0-9][A-Za-z0-9_.]*-\d[^/]*\.(?:tar\.gz|tgz|tar\.bz2|zip)$/;
+var INPUT_DIRS = /^(?:wheels?|wheelhouse|dist|sdists?|packages|pkgs|vendor|deps)$/i;
+var REQUIREMENTS = /^(?:requirements|constraints)[^/]*\.(?:txt|in)$/i;
+function toolchainPart(file) {
+  return TOOLCHAIN_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function leftoverPart(file) {
+  return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
+}
+function leftoverDir(file, kind) {
+  switch (kind) {
+    case "apt-lists":
+      return "/var/lib/apt/lists";
+    case "apt-cache":
+      return "/var/cache/apt";
+    case "apk-cache":
+      return "/var/cache/apk";
+    case "dnf-cache":
+      return file.startsWith("/var/cache/yum/") ? "/var/cache/yum" : "/var/cache/dnf";
+    default:
+      return /^(.*?\/\.cache\/(?:pip|uv|pypoetry))\//.exec(file)?.[1] ?? path5.posix.dirname(file);
+  }
+}
+function inputPart(file, inputDirs) {
+  if (INSTALLED_PLACES.test(file)) return void 0;
+  if (WHEEL.test(file)) return "wheels";
+  const dir = path5.posix.dirname(file);
+  if (SDIST.test(path5.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path5.posix.basename(dir)))) {
+    return "sdists";
+  }
+  return void 0;
+}
+function isInstallInput(file, inputDirs) {
+  return inputPart(file, inputDirs) !== void 0 || REQUIREMENTS.test(path5.posix.basename(file));
+}
+function installInputDirs(paths) {
+  const dirs = /* @__PURE__ */ new Set();
+  for (const file of paths) {
+    const base = path5.posix.basename(file);
+    if (REQUIREMENTS.test(base) || WHEEL.test(base) && !INSTALLED_PLACES.test(file))
+      dirs.add(path5.posix.dirname(file));
+  }
+  return dirs;
+}
+var BOOKKEEPING = /^\/var\/(?:lib\/dpkg|cache\/debconf|cache\/ldconfig|log|lib\/rpm|lib\/pam)\/|^\/lib\/apk\/db\/|^\/etc\/(?:ld\.so\.cache|passwd-?|group-?|shadow-?|gshadow-?)$|^\/var\/lib\/apt\/extended_states$/;
+function isBookkeeping(file) {
+  return BOOKKEEPING.test(file);
+}
+var DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
+function dpkgListPackage(file) {
+  return DPKG_LIST.exec(file)?.[1];
+}
+function docPackage(file) {
+  return /^\/usr\/share\/doc\/([^/]+)\//.exec(file)?.[1];
+}
+
+// src/measure/findings/layer-view.ts
+function viewLayers(layers) {
+  const hiders = { exact: /* @__PURE__ */ new Map(), below: /* @__PURE__ */ new Map() };
+  const files = new Array(layers.length);
+  for (let index = layers.length - 1; index >= 0; index--) {
+    const layer = layers[index];
+    if (!layer) continue;
+    files[index] = layerFiles(layer, hiders);
+    addHiders(layer, index, hiders);
+  }
+  return {
+    files: Array.from(files, (list) => list ?? []),
+    fileBytes: Array.from(files, (list) => (list ?? []).reduce((sum, file) => sum + file.size, 0))
+  };
+}
+function layerFiles(layer, hiders) {
+  const entries = new Map(layer.files.map((entry) => [entry.path, entry]));
+  const aliases = /* @__PURE__ */ new Map();
+  for (const entry of entries.values()) {
+    if (entry.type !== "hardlink" || entry.linkTarget === void 0) continue;
+    aliases.set(entry.linkTarget, [...aliases.get(entry.linkTarget) ?? [], entry.path]);
+  }
+  const files = [];
+  for (const entry of entries.values()) {
+    if (entry.type !== "file" || entry.size === 0) continue;
+    const names = [entry.path, ...aliases.get(entry.path) ?? []];
+    const hiddenBy = names.map((name) => hiderOf(name, hiders));
+    const file = { path: entry.path, size: entry.size };
+    if (hiddenBy.every((by) => by !== void 0))
+      file.hiddenBy = Math.max(...hiddenBy);
+    if (names.length > 1) file.aliases = names.slice(1);
+    files.push(file);
+  }
+  return files;
+}
+function hiderOf(file, hiders) {
+  const found = [hiders.exact.get(file), hiders.below.get("/")];
+  for (let cut = file.lastIndexOf("/"); cut > 0; cut = file.lastIndexOf("/", cut - 1)) {
+    found.push(hiders.below.get(file.slice(0, cut)));
+  }
+  const by = found.filter((index) => index !== void 0);
+  return by.length > 0 ? Math.min(...by) : void 0;
+}
+function addHiders(layer, index, hiders) {
+  for (const entry of layer.files) {
+    hiders.exact.set(entry.path, index);
+    if (entry.type !== "dir") hiders.below.set(entry.path, index);
+  }
+  for (const removed of layer.whiteouts) {
+    hiders.exact.set(removed, index);
+    hiders.below.set(removed, index);
+  }
+  for (const dir of layer.opaqueDirs) hiders.below.set(dir, index);
+}
+
+// src/measure/prune-paths.ts
+var SITE = /^(.*?\/(?:site|dist)-packages)\/(.+)$/;
+var PACKAGING_IN_SITE = /^(?:(?:pip|setuptools|wheel|_distutils_hack|pkg_resources)(?:\/|$)|(?:pip|setuptools|wheel)-[^/]*\.dist-info(?:\/|$)|distutils-precedence\.pth$)/;
+var PACKAGING_SCRIPT = /^(.*)\/bin\/(?:pip|pip3|pip3\.\d+|wheel)$/;
+var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
+function siteOf(path15) {
+  const match = SITE.exec(path15);
+  if (!match?.[1] || match[2] === void 0) return void 0;
+  return { site: match[1], inside: match[2], root: match[1].split("/").slice(0, -3).join("/") };
+}
+function isVenvPackaging(path15, isVenv) {
+  const site = siteOf(path15);
+  if (site) return PACKAGING_IN_SITE.test(site.inside) && isVenv(site.root);
+  const script = PACKAGING_SCRIPT.exec(path15);
+  return script?.[1] !== void 0 && isVenv(script[1]);
+}
+function pruneCategoryOf(path15, isVenv, enabled) {
+  const on = (category) => enabled === void 0 || enabled.has(category);
+  if (on("packaging") && isVenvPackaging(path15, isVenv)) return "packaging";
+  if (on("tests") && /\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path15))
+    return "tests";
+  if (on("pycache") && (/\/__pycache__\//.test(path15) || /\.py[co]$/.test(path15))) return "pycache";
+  if (on("stubs") && path15.endsWith(".pyi")) return "stubs";
+  if (on("sources") && SOURCE_SUFFIXES.some((suffix) => path15.endsWith(suffix))) return "sources";
+  if (on("static-libs") && path15.endsWith(".a")) return "static-libs";
+  if (on("caches") && /\/\.cache\/pip\/|\/\.(?:pytest|mypy|ruff)_cache\//.test(path15))
+    return "caches";
+  return void 0;
+}
+
+// src/slim/savings.ts
+function removesBytecode(savings) {
+  return savings.some((saving) => saving.category === "pycache" && saving.files > 0);
+}
+function measureSavings(input, topN = 10) {
+  const before = storedBytes(input.before.layers);
+  const after = storedBytes(input.after.layers);
+  const attribute = attribution(input, before, after);
+  const totals = /* @__PURE__ */ new Map();
+  const stripped = [];
+  for (const path15 of /* @__PURE__ */ new Set([...before.keys(), ...after.keys()])) {
+    const delta = (before.get(path15)?.bytes ?? 0) - (after.get(path15)?.bytes ?? 0);
+    if (delta === 0) continue;
+    const category = attribute(path15, delta);
+    const total = totals.get(category) ?? { files: 0, bytes: 0 };
+    total.files += 1;
+    total.bytes += delta;
+    totals.set(category, total);
+    if (category === "strip") {
+      const was = input.before.files.get(path15)?.size ?? 0;
+      stripped.push({ path: path15, before: was, after: input.after.files.get(path15)?.size ?? 0 });
+    }
+  }
+  const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
+  stripped.sort((a, b) => b.before - b.after - (a.before - a.after));
+  return {
+    savings,
+    strippedTop: stripped.slice(0, topN),
+    stillShipped: stillShipped(input)
+  };
+}
+function storedBytes(layers) {
+  const stored = /* @__PURE__ */ new Map();
+  layers.forEach((layer, index) => {
+    const last = new Map(layer.files.map((entry) => [entry.path, entry]));
+    const targets = new Set(
+      [...last.values()].flatMap(
+        (entry) => entry.type === "hardlink" && entry.linkTarget ? [entry.linkTarget] : []
+      )
+    );
+    for (const entry of last.values()) {
+      const bytes = entry.type === "file" ? entry.size : entry.type === "symlink" ? Buffer2.byteLength(entry.linkTarget ?? "") : 0;
+      const linked = entry.type === "hardlink" || targets.has(entry.path);
+      if (bytes === 0 && !linked) continue;
+      const record = stored.get(entry.path) ?? { bytes: 0, layers: [], linked: false };
+      record.bytes += bytes;
+      if (bytes > 0) record.layers.push(index);
+      record.linked ||= linked;
+      stored.set(entry.path, record);
+    }
+  });
+  return stored;
+}
+function attribution(input, before, after) {
+  const delivered = new Set(input.fixes.map((fix) => fix.rule));
+  const ruleOfLayer = layerRules(input);
+  const toolchainLayers = layersOfRule(input, "toolchain");
+  const venvs = venvRoots(input.before.files);
+  const isVenv = (root2) => venvs.has(root2);
+  const enabled = input.categories ? new Set(input.categories) : void 0;
+  return (path15, delta) => {
+    const was = input.before.files.get(path15);
+    const now = input.after.files.get(path15);
+    const linkedNow = after.get(path15)?.linked === true && before.get(path15)?.linked !== true;
+    if (linkedNow && (now?.type === "hardlink" || delta < 0)) return "duplicates";
+    if (delta < 0) return "other";
+    const layers = before.get(path15)?.layers ?? [];
+    const category = pruneCategoryOf(path15, isVenv, enabled);
+    const leftover = delivered.has("leftovers") && leftoverPart(path15) !== void 0;
+    const outsidePython = siteOf(path15) === void 0 && category !== "caches" && !leftover;
+    if (outsidePython && layers.some((layer) => toolchainLayers.has(layer))) return "toolchain";
+    if (leftover) return "leftovers";
+    if (was?.type === "file" && now?.type === "file" && now.size < was.size) return "strip";
+    const rule = layers.flatMap((layer) => ruleOfLayer.get(layer) ?? [])[0];
+    if (rule !== void 0) return rule;
+    return category ?? (input.unused ? "unused" : "other");
+  };
+}
+function layerRules(input) {
+  const rules = /* @__PURE__ */ new Map();
+  for (const fix of input.fixes) {
+    if (fix.rule !== "install-inputs" && fix.rule !== "earlier-layers") continue;
+    for (const layer of input.facts.layers) {
+      if (layer.line !== void 0 && fix.lines.includes(layer.line))
+        rules.set(layer.index, fix.rule);
+    }
+  }
+  return rules;
+}
+function layersOfRule(input, rule) {
+  const lines = new Set(input.fixes.filter((fix) => fix.rule === rule).flatMap((fix) => fix.lines));
+  return new Set(
+    input.facts.layers.flatMap(
+      (layer) => layer.line !== void 0 && lines.has(layer.line) ? [layer.index] : []
+    )
+  );
+}
+function venvRoots(files) {
+  const roots = /* @__PURE__ */ new Set();
+  for (const [path15, entry] of files) {
+    if (entry.type === "file" && path15.endsWith("/pyvenv.cfg")) roots.add(path15.slice(0, -11));
+  }
+  return roots;
+}
+var EVIDENCE_PATHS = 5;
+function stillShipped(input) {
+  const view = viewLayers(input.after.layers);
+  const lines = originalLines(input);
+  const venvs = venvRoots(input.before.files);
+  const isVenv = (root2) => venvs.has(root2);
+  const entries = [];
+  view.files.forEach((files, index) => {
+    const gone = files.filter(
+      (file) => file.hiddenBy !== void 0 && input.before.files.get(file.path)?.type === "file" && input.after.files.get(file.path) === void 0
+    );
+    if (gone.length === 0) return;
+    const deleter = Math.min(...gone.map((file) => file.hiddenBy ?? index));
+    const categorize = (path15) => leftoverPart(path15) !== void 0 ? "leftovers" : pruneCategoryOf(path15, isVenv) ?? "other";
+    entries.push(shippedEntry(input, { index, deleter, lines }, gone, categorize));
+  });
+  return entries.sort((a, b) => b.bytes - a.bytes);
+}
+function shippedEntry(input, place, gone, categorize) {
+  const row = input.after.measurement.layers[place.index];
+  const base = row?.base ?? false;
+  const line = place.lines[place.index];
+  const byCategory = /* @__PURE__ */ new Map();
+  for (const file of gone) {
+    const category = categorize(file.path);
+    byCategory.set(category, (byCategory.get(category) ?? 0) + file.size);
+  }
+  const entry = {
+    layer: place.index + 1,
+    instruction: row?.createdBy ?? `layer ${place.index + 1}`,
+    base,
+    bytes: gone.reduce((sum, file) => sum + file.size, 0),
+    files: gone.length,
+    categories: [...byCategory.entries()].map(([category, bytes]) => ({ category, bytes })).sort((a, b) => b.bytes - a.bytes),
+    ...shippedWords(
+      { base, line, packagingOnly: [...byCategory.keys()].every((c) => c === "packaging") },
+      { layer: place.deleter + 1, line: place.lines[place.deleter] }
+    ),
+    paths: [...gone].sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1)).slice(0, EVIDENCE_PATHS).map((file) => file.path)
+  };
+  if (line !== void 0) entry.line = line;
+  return entry;
+}
+function originalLines(input) {
+  const lineOfBefore = new Map(input.facts.layers.map((layer) => [layer.index, layer.line]));
+  const rows = input.before.measurement.layers;
+  let next = 0;
+  return input.after.layers.map((layer, index) => {
+    const same = input.before.layers.findIndex((candidate) => candidate.diffId === layer.diffId);
+    const text = input.after.measurement.layers[index]?.createdBy ?? "";
+    const found = same !== -1 ? same : rows.findIndex(
+      (row, at) => at >= next && !row.base && extendsCommand(text, row.createdBy)
+    );
+    if (found === -1) return void 0;
+    next = found + 1;
+    return lineOfBefore.get(found);
+  });
+}
+function extendsCommand(text, original) {
+  const head = original.replace(/…$/, "");
+  if (head === "" || !text.startsWith(head)) return false;
+  if (original.endsWith("\u2026")) return true;
+  const rest = text.slice(head.length);
+  return rest === "" || /^[\s;]/.test(rest);
+}
+function shippedWords(made, deleter) {
+  const { base, line } = made;
+  const deletedBy = deleter.line === void 0 ? `layer ${deleter.layer}` : `the instruction at line ${deleter.line} (layer ${deleter.layer})`;
+  if (base) {
+    return {
+      why: `They are the base image's files: ${deletedBy} deletes them from view, but the base image's layer still holds them.`,
+      fix: "Nothing a later layer does removes them; a base image without them would."
+    };
+  }
+  const maker = line === void 0 ? "an earlier layer" : `the instruction at line ${line}`;
+  const why = `Made by ${maker} and deleted by ${deletedBy}, a later one: that layer hides them, the earlier one still holds them.`;
+  if (made.packagingOnly) {
+    return {
+      why,
+      fix: "pip and setuptools stay in the RUN that created the environment because a later RUN installs with them: create the environment and install into it in one RUN, or in a builder stage, to have them removed."
+    };
+  }
+  return {
+    why,
+    fix: "Delete them in the RUN that creates them (create a Python environment and install into it in one RUN), or build in a builder stage and copy only the result."
+  };
+}
+
+// src/report/time.ts
+function timingsLines(timings) {
+  const width = Math.max(0, ...timings.steps.map((step2) => step2.step.length));
+  return [
+    `Time: ${formatDuration(timings.totalSeconds * 1e3)}`,
+    ...timings.steps.map(
+      (step2) => `  ${step2.step.padEnd(width)}  ${formatDuration(step2.seconds * 1e3).padStart(8)}` + (step2.overlapped ? "  (in parallel with other steps)" : "")
+    )
+  ];
+}
+function coldStartSentence(report) {
+  const smoke = report.smoke;
+  const delta = smoke?.coldStartDeltaMs;
+  if (!smoke || delta === void 0 || !removesBytecode(report.slim?.savings ?? []))
+    return void 0;
+  const spread = smoke.coldStartSpreadMs ?? 0;
+  const runs = smoke.before.runsMs?.length ?? 0;
+  const median2 = `median of ${runs} run${runs === 1 ? "" : "s"} each`;
+  if (Math.abs(delta) <= spread) {
+    return `Cold start: no measurable change without bytecode (${formatSignedDuration(delta)}, inside the ${formatDuration(spread)} the runs of one image vary by; ${median2}).`;
+  }
+  return `Cold start: imports take ${formatSignedDuration(delta)} without bytecode (${median2}; the runs of one image vary by up to ${formatDuration(spread)}).`;
+}
+
+// src/report/trace-markdown.ts
+function traceTextLines(report) {
+  const trace = report.trace;
+  if (!trace) return [];
+  const lines = ["", "What the smoke test used (traced in the original image):"];
+  if (trace.status !== "traced") {
+    lines.push(`  ${unavailableSentence(trace)}`);
+  } else {
+    lines.push(`  ${usedSentence(trace)}`);
+    for (const p of trace.packages.slice(0, 10)) {
+      lines.push(
+        `  ${formatBytes(p.bytes - p.usedBytes).padStart(10)} never used of ${`${p.name} ${p.version}`.trim()} (${formatBytes(p.bytes)}, ${percent(p.usedBytes, p.bytes)} used)`
+      );
+    }
+    for (const file of trace.unusedLibraries.slice(0, 5)) {
+      lines.push(
+        `  ${formatBytes(file.size).padStart(10)} never loaded: ${shortPath(trace, file.path)}`
+      );
+    }
+  }
+  return [...lines, ...modeNotes(report).map((note) => `  ${stripMarkdown(note)}`)];
+}
+function usedSentence(trace) {
+  const share = percent(trace.usedBytes, trace.environmentBytes);
+  const bytecode = trace.bytecodeBytes > 0 ? ` It read ${formatBytes(trace.usedBytecodeBytes)} of the ${formatBytes(trace.bytecodeBytes)} of bytecode, which \`pycache\` keeps so that imports do not recompile on every start.` : "";
+  return `The smoke test used ${formatBytes(trace.usedBytes)} of the ${formatBytes(trace.environmentBytes)} in the Python environments (${share}; ${formatCount(trace.usedFiles)} of ${formatCount(trace.environmentFiles)} files), traced in the original image across ${plural(trace.processes, "process", "processes")}.${bytecode}`;
+}
+function unavailableSentence(trace) {
+  const size = trace.environmentBytes > 0 ? ` The Python environments hold ${formatBytes(trace.environmentBytes)}.` : "";
+  return `The smoke test could not be traced: ${trace.reason ?? "no reason given"}. Without a trace \`pycache\` removes all bytecode and \`unused\` removes nothing.${size}`;
+}
+function modeNotes(report) {
+  const trace = report.trace;
+  const slim2 = report.slim;
+  if (!trace || !slim2) return [];
+  const notes = [];
+  if (slim2.restored?.length) {
+    notes.push(
+      `The smoke test failed without the files of ${slim2.restored.map((name) => `\`${name}\``).join(", ")}, which the trace did not see used: slimpy kept those distributions whole. Add them to \`keep-packages\` to skip that search next time.`
+    );
+  }
+  if (slim2.variant.prune.includes("unused")) {
+    notes.push(
+      "\u26A0\uFE0F `unused` is on: files in the Python environments that the smoke test never opened were removed. The smoke test passed, but code paths it does not run (other entry points, error handling, optional features, data or plugins loaded on demand, libraries chosen by CPU) may need them. Keep a distribution whole with `keep-packages: name` (`--keep-package name`), a path with `keep`, or make the smoke test run those paths."
+    );
+  } else if (trace.status === "traced" && trace.environmentBytes > trace.usedBytes) {
+    notes.push(
+      `\`prune: all,unused\` would also remove what the smoke test never touched, up to ${formatBytes(trace.environmentBytes - trace.usedBytes)}: it is opt-in because it holds only for the code paths the smoke test runs.`
+    );
+  }
+  return notes;
+}
+function shortPath(trace, path15) {
+  const env = trace.environments.find((dir) => path15.startsWith(`${dir}/`));
+  return env === void 0 ? path15 : path15.slice(env.length + 1);
+}
+function percent(part, whole) {
+  if (whole <= 0) return "0 %";
+  const value = part / whole * 100;
+  return `${value < 10 && value > 0 ? value.toFixed(1) : Math.round(value)} %`;
+}
+function plural(count2, one, many) {
+  return `${formatCount(count2)} ${count2 === 1 ? one : many}`;
+}
+function stripMarkdown(text) {
+  return text.replace(/`/g, "").replace(/\*\*/g, "");
 }
 
 // src/report/text.ts
@@ -64140,6 +64698,7 @@ function renderText(report, files) {
     out.push(`  ${formatBytes(file.size).padStart(10)}  ${printable(file.path)}`);
   }
   out.push(...findingLines(report));
+  out.push(...traceTextLines(report).map(printable));
   if (report.slim) {
     out.push("");
     out.push(`Strategy: ${report.slim.strategy}`);
@@ -64164,8 +64723,8 @@ function renderText(report, files) {
       out.push(
         `  slimmed:  ${after.passed ? "passed" : "FAILED"}${after.medianMs !== void 0 ? ` (median ${after.medianMs} ms)` : ""}`
       );
-    if (report.smoke.coldStartDeltaMs !== void 0)
-      out.push(`  cold-start delta: ${report.smoke.coldStartDeltaMs} ms`);
+    const coldStart2 = coldStartSentence(report);
+    if (coldStart2) out.push(`  ${coldStart2}`);
   }
   if (report.budget) {
     const b = report.budget;
@@ -64179,6 +64738,7 @@ function renderText(report, files) {
     out.push(`Growth: ${report.growth.message}${report.growth.over ? " \u2014 OVER max-growth" : ""}`);
   }
   out.push(...warningLines(report));
+  if (report.timings) out.push("", ...timingsLines(report.timings));
   out.push("");
   out.push(`Report: ${files.report}`);
   if (files.dockerfile) out.push(`Slimmed Dockerfile: ${files.dockerfile}`);
@@ -64229,16 +64789,16 @@ function savingLines(report) {
   const delta = report.after ? report.before.size - report.after.size : 0;
   rows.push(row("total", total, `(the image is ${formatBytes(delta)} smaller, as measured)`));
   for (const entry of slim2.stillShipped ?? []) {
-    const where = entry.line === void 0 ? "" : `, line ${entry.line}`;
+    const where2 = entry.line === void 0 ? "" : `, line ${entry.line}`;
     rows.push(
-      `  still shipped in layer ${entry.layer}${where}: ${formatBytes(entry.bytes)} (${entry.files} files, not counted). ${printable(entry.why)} ${printable(entry.fix)}`
+      `  still shipped in layer ${entry.layer}${where2}: ${formatBytes(entry.bytes)} (${entry.files} files, not counted). ${printable(entry.why)} ${printable(entry.fix)}`
     );
   }
-  const kept = slim2.stripKept;
-  if (kept) {
-    const reasons = kept.reasons.map((reason) => `${reason.reason} (${reason.files})`).join("; ");
+  const kept2 = slim2.stripKept;
+  if (kept2) {
+    const reasons = kept2.reasons.map((reason) => `${reason.reason} (${reason.files})`).join("; ");
     rows.push(
-      `  strip kept ${kept.files} files as they were (${formatBytes(kept.bytes)}): ${printable(reasons)}`
+      `  strip kept ${kept2.files} files as they were (${formatBytes(kept2.bytes)}): ${printable(reasons)}`
     );
   }
   return rows;
@@ -64247,9 +64807,11 @@ function findingLines(report) {
   if (!report.findings?.length) return [];
   const rows = ["", "What else makes the image heavy (original image):"];
   for (const finding of report.findings.slice(0, 10)) {
-    const where = finding.line === void 0 ? "" : `line ${finding.line}: `;
-    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where}${printable(finding.title)}`);
+    const where2 = finding.line === void 0 ? "" : `line ${finding.line}: `;
+    rows.push(`  ${formatBytes(finding.bytes).padStart(10)}  ${where2}${printable(finding.title)}`);
     rows.push(`${" ".repeat(14)}${printable(finding.fix)}`);
+    if (finding.unfixed)
+      rows.push(`${" ".repeat(14)}slimpy did not: ${printable(finding.unfixed)}`);
   }
   return rows;
 }
@@ -64257,8 +64819,8 @@ function unchangedLines(report) {
   const slim2 = report.slim;
   const lines = slim2?.unchanged ? [`Not slimmed: ${printable(slim2.unchanged.detail)}`] : [];
   for (const missing of slim2?.missingRoots ?? []) {
-    const where = missing.lines.length > 0 ? ` (COPY at line ${missing.lines.join(", ")})` : "";
-    lines.push(`  error: root ${printable(missing.root)}${where} does not exist in its stage`);
+    const where2 = missing.lines.length > 0 ? ` (COPY at line ${missing.lines.join(", ")})` : "";
+    lines.push(`  error: root ${printable(missing.root)}${where2} does not exist in its stage`);
   }
   return lines;
 }
@@ -64275,7 +64837,9 @@ function printable(text) {
 var CLI_USAGE = `Usage:
   slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
   slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
-                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+                 [--prune a,b] [--fix a,b] [--keep GLOB]... [--keep-package NAME]... [--strict]
+                 [--network host] [--json]
+                 (--prune all,unused also removes what the traced smoke test never opened)
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
@@ -64293,6 +64857,7 @@ var CLI_OPTIONS = {
   prune: { type: "string" },
   fix: { type: "string" },
   keep: { type: "string", multiple: true },
+  "keep-package": { type: "string", multiple: true },
   strict: { type: "boolean" },
   budget: { type: "string" },
   "budget-metric": { type: "string" },
@@ -64322,6 +64887,7 @@ function flagInputs(command, values) {
     prune: values.prune ?? "",
     fix: values.fix ?? "",
     keep: (values.keep ?? []).join("\n"),
+    "keep-packages": (values["keep-package"] ?? []).join("\n"),
     strict: values.strict ? "true" : "false",
     budget: values.budget ?? "",
     "budget-metric": values["budget-metric"] ?? "",
@@ -64339,7 +64905,7 @@ import * as path13 from "node:path";
 // src/history/entry.ts
 var ENTRY_FILE = "slimpy-history.json";
 var FORMAT = "slimpy-history";
-function createEntry(report, settings, meta) {
+function createEntry(report, settings2, meta) {
   const {
     mode,
     target,
@@ -64351,7 +64917,7 @@ function createEntry(report, settings, meta) {
     budgetMetric,
     maxGrowth,
     compressed
-  } = settings;
+  } = settings2;
   return {
     format: FORMAT,
     version: 1,
@@ -64469,8 +65035,8 @@ function branchName(ref) {
 }
 
 // src/history/history.ts
-import { mkdir as mkdir2, readdir as readdir2, readFile as readFile2, rm as rm2, writeFile as writeFile2 } from "node:fs/promises";
-import * as path5 from "node:path";
+import { mkdir as mkdir2, readdir as readdir2, readFile as readFile2, rm as rm2, stat as stat2, writeFile as writeFile2 } from "node:fs/promises";
+import * as path6 from "node:path";
 
 // src/history/keys.ts
 import { createHash } from "node:crypto";
@@ -64529,7 +65095,7 @@ async function restoreBaseline(history, wanted) {
       log.info(`No size recorded for base ${wanted.baseSha} nor any earlier baseline`);
       return chooseBaseline(wanted, void 0);
     }
-    const entry = parseEntry(await readFile2(path5.join(dir, ENTRY_FILE), "utf8").catch(() => ""));
+    const entry = parseEntry(await readFile2(path6.join(dir, ENTRY_FILE), "utf8").catch(() => ""));
     if (!entry) {
       const why = `the recorded entry ${matched} is not one this version of slimpy reads`;
       log.warning(`Restoring the size of base ${wanted.baseSha}: ${why}.`);
@@ -64547,21 +65113,21 @@ async function restoreBaseline(history, wanted) {
     return { ...wanted, unavailable: why };
   }
 }
-function growthOf(restored, report, settings) {
+function growthOf(restored, report, settings2) {
   if (!restored.baseline) return void 0;
   return growthVerdict(
-    settings.maxGrowth,
+    settings2.maxGrowth,
     restored.baseline,
     deliveredSize(report),
-    settings.budgetMetric
+    settings2.budgetMetric
   );
 }
-async function recordHistory(history, restored, report, settings) {
+async function recordHistory(history, restored, report, settings2) {
   if (restored.off) return;
-  await recordReport(history, report, settings);
+  await recordReport(history, report, settings2);
   await saveLayerCache(history, restored);
 }
-async function recordReport(history, report, settings) {
+async function recordReport(history, report, settings2) {
   const { store, log, plan } = history;
   const record = plan.record;
   if (!record) {
@@ -64573,8 +65139,8 @@ async function recordReport(history, report, settings) {
     const dir = entryDir(history);
     await rm2(dir, { recursive: true, force: true });
     await mkdir2(dir, { recursive: true });
-    const entry = createEntry(report, settings, { ...record, commentKey: history.commentKey });
-    await writeFile2(path5.join(dir, ENTRY_FILE), `${JSON.stringify(entry)}
+    const entry = createEntry(report, settings2, { ...record, commentKey: history.commentKey });
+    await writeFile2(path6.join(dir, ENTRY_FILE), `${JSON.stringify(entry)}
 `);
     const outcome = await store.save([dir], key);
     log.info(
@@ -64586,7 +65152,7 @@ async function saveLayerCache(history, restored) {
   if (restored.off) return;
   const { store, log } = history;
   const now = await layerRecordNames(history.layerCacheDir);
-  const added = [...now].filter((name) => !restored.layerRecords.has(name)).length;
+  const added = [...now].filter((record) => !restored.layerRecords.has(record)).length;
   if (added === 0) {
     log.info("Layer-size cache unchanged: not saved again");
     return;
@@ -64600,11 +65166,19 @@ async function saveLayerCache(history, restored) {
   });
 }
 function entryDir(history) {
-  return path5.join(history.stagingDir, historyId(history.commentKey));
+  return path6.join(history.stagingDir, historyId(history.commentKey));
 }
 async function layerRecordNames(dir) {
   const names = await readdir2(dir).catch(() => []);
-  return new Set(names.filter((name) => name.endsWith(".json")));
+  const records = /* @__PURE__ */ new Set();
+  for (const name of names.filter((file) => file.endsWith(".json"))) {
+    const size = await stat2(path6.join(dir, name)).then(
+      (info) => info.size,
+      () => void 0
+    );
+    if (size !== void 0) records.add(`${name}:${size}`);
+  }
+  return records;
 }
 async function attempt(log, what, work) {
   try {
@@ -64618,15 +65192,15 @@ function messageOf2(error) {
 }
 
 // src/pipeline/budget.ts
-function budgetVerdict(settings, size, compressed) {
-  if (settings.budget === void 0) return void 0;
-  const actual = settings.budgetMetric === "compressed" ? compressed : size;
+function budgetVerdict(settings2, size, compressed) {
+  if (settings2.budget === void 0) return void 0;
+  const actual = settings2.budgetMetric === "compressed" ? compressed : size;
   if (actual === void 0) return void 0;
   return {
-    metric: settings.budgetMetric,
-    limit: settings.budget,
+    metric: settings2.budgetMetric,
+    limit: settings2.budget,
     actual,
-    over: actual > settings.budget
+    over: actual > settings2.budget
   };
 }
 function budgetFailure(budget) {
@@ -64671,30 +65245,41 @@ var SmokeBrokenError = class extends Error {
 import * as path12 from "node:path";
 
 // src/measure/findings/content-hash.ts
-var import_tar_stream2 = __toESM(require_tar_stream2(), 1);
-import { createHash as createHash2 } from "node:crypto";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+function hashKey(diffId, path15) {
+  return `${diffId}
+${path15}`;
+}
+function requestedHashes(layers, requests) {
+  const byDiffId = new Map(layers.map((layer) => [layer.diffId, layer]));
+  const hashes = /* @__PURE__ */ new Map();
+  for (const request of requests) {
+    const hash = byDiffId.get(request.diffId)?.hashes.get(request.path);
+    if (hash !== void 0) hashes.set(hashKey(request.diffId, request.path), hash);
+  }
+  return hashes;
+}
 
 // src/measure/layer-tar.ts
 var import_tar_stream = __toESM(require_tar_stream2(), 1);
-import path6 from "node:path";
+import { createHash as createHash2 } from "node:crypto";
+import path7 from "node:path";
+var HASHED_MIN_BYTES = 64 * 1024;
 var WHITEOUT_PREFIX = ".wh.";
 var OPAQUE_MARKER = ".wh..wh..opq";
 var AUFS_META_PREFIX = "/.wh..wh.";
 function absoluteLayerPath(name) {
-  const normal = path6.posix.normalize(`/${name}`);
+  const normal = path7.posix.normalize(`/${name}`);
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
 }
 function describeLayerEntry(header) {
   const absolute2 = absoluteLayerPath(header.name);
   if (absolute2 === "/") return { kind: "skip" };
-  const base = path6.posix.basename(absolute2);
-  const dir = path6.posix.dirname(absolute2);
+  const base = path7.posix.basename(absolute2);
+  const dir = path7.posix.dirname(absolute2);
   if (base === OPAQUE_MARKER) return { kind: "opaque", path: dir };
   if (absolute2.startsWith(AUFS_META_PREFIX)) return { kind: "skip" };
   if (base.startsWith(WHITEOUT_PREFIX)) {
-    return { kind: "whiteout", path: path6.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
+    return { kind: "whiteout", path: path7.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
   }
   const mode = header.mode & 4095;
   switch (header.type) {
@@ -64727,7 +65312,12 @@ function describeLayerEntry(header) {
 }
 var LayerIndexer = class {
   extract = import_tar_stream.default.extract();
-  index = { files: [], whiteouts: [], opaqueDirs: [] };
+  index = {
+    files: [],
+    whiteouts: [],
+    opaqueDirs: [],
+    hashes: /* @__PURE__ */ new Map()
+  };
   consumed;
   constructor() {
     this.consumed = this.consume();
@@ -64747,8 +65337,15 @@ var LayerIndexer = class {
   }
   async consume() {
     for await (const entry of this.extract) {
-      this.record(describeLayerEntry(entry.header));
-      entry.resume();
+      const meaning = describeLayerEntry(entry.header);
+      this.record(meaning);
+      if (meaning.kind === "entry" && isHashed(meaning.entry)) {
+        const hash = createHash2("sha256");
+        for await (const chunk of entry) hash.update(chunk);
+        this.index.hashes.set(meaning.entry.path, hash.digest("hex"));
+      } else {
+        entry.resume();
+      }
     }
   }
   record(meaning) {
@@ -64757,6 +65354,9 @@ var LayerIndexer = class {
     else if (meaning.kind === "opaque") this.index.opaqueDirs.push(meaning.path);
   }
 };
+function isHashed(entry) {
+  return entry.type === "file" && entry.size >= HASHED_MIN_BYTES;
+}
 function writable(stream) {
   return new Promise((resolve6, reject) => {
     const onDrain = () => {
@@ -64772,137 +65372,8 @@ function writable(stream) {
   });
 }
 
-// src/measure/findings/content-hash.ts
-function hashKey(diffId, path15) {
-  return `${diffId}
-${path15}`;
-}
-var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
-async function hashLayerFiles(docker, image, requests, layers = []) {
-  const keys = new Set(requests.map((request) => hashKey(request.diffId, request.path)));
-  const wanted = {
-    shapes: new Set(requests.map((request) => `${request.path}\0${request.size}`)),
-    diffIds: new Set(requests.map((request) => request.diffId)),
-    known: new Set(layers.map((layer) => layer.diffId)),
-    bySize: uniqueSizes(layers)
-  };
-  const hashes = /* @__PURE__ */ new Map();
-  const source = await docker.getImage(image).get();
-  const extract = import_tar_stream2.default.extract();
-  source.on("error", (error) => extract.destroy(error));
-  source.pipe(extract);
-  try {
-    for await (const entry of extract) {
-      const layer = await readLayerEntry(entry, wanted);
-      for (const [path15, hash] of layer?.hashes ?? []) {
-        const key = hashKey(layer?.diffId ?? "", path15);
-        if (keys.has(key)) hashes.set(key, hash);
-      }
-    }
-  } finally {
-    source.destroy?.();
-  }
-  return hashes;
-}
-function uniqueSizes(layers) {
-  const bySize = /* @__PURE__ */ new Map();
-  for (const layer of layers) {
-    const seen = bySize.get(layer.tarBytes);
-    bySize.set(
-      layer.tarBytes,
-      bySize.has(layer.tarBytes) && seen !== layer.diffId ? void 0 : layer.diffId
-    );
-  }
-  return new Map([...bySize].filter((entry) => entry[1] !== void 0));
-}
-async function readLayerEntry(entry, wanted) {
-  const { name, type } = entry.header;
-  const body = entry;
-  const diffId = entryDiffId(entry.header, wanted);
-  if (diffId !== void 0 && wanted.diffIds.has(diffId))
-    return scanLayer(body, wanted.shapes, diffId);
-  if (diffId !== void 0 && wanted.known.has(diffId)) {
-    entry.resume();
-    return void 0;
-  }
-  if (type === "file" && LEGACY_LAYER.test(name)) return scanLayer(body, wanted.shapes);
-  if (type === "file" && OCI_BLOB.test(name)) return scanMaybeGzip(body, wanted.shapes);
-  entry.resume();
-  return void 0;
-}
-function entryDiffId(header, wanted) {
-  if (header.type !== "file") return void 0;
-  const blob = OCI_BLOB.exec(header.name)?.[1];
-  if (blob !== void 0) return `sha256:${blob}`;
-  return LEGACY_LAYER.test(header.name) ? wanted.bySize.get(header.size ?? -1) : void 0;
-}
-async function scanMaybeGzip(body, shapes) {
-  const iterator = body[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) return void 0;
-  const rest = (async function* () {
-    yield first.value;
-    for (let next = await iterator.next(); !next.done; next = await iterator.next())
-      yield next.value;
-  })();
-  if (!(first.value[0] === 31 && first.value[1] === 139)) {
-    for await (const chunk of rest) void chunk;
-    return void 0;
-  }
-  const gunzip = createGunzip();
-  pipeline(rest, gunzip).catch(() => void 0);
-  return scanLayer(gunzip, shapes);
-}
-async function scanLayer(body, shapes, knownDiffId) {
-  const digest = knownDiffId === void 0 ? createHash2("sha256") : void 0;
-  const extract = import_tar_stream2.default.extract();
-  const feeding = feed(body, extract, digest);
-  feeding.catch(() => void 0);
-  const hashes = /* @__PURE__ */ new Map();
-  for await (const entry of extract) {
-    const { name, type, size } = entry.header;
-    const path15 = absoluteLayerPath(name);
-    if ((type === "file" || type === "contiguous-file") && shapes.has(`${path15}\0${size ?? 0}`)) {
-      const hash = createHash2("sha256");
-      for await (const chunk of entry) hash.update(chunk);
-      hashes.set(path15, hash.digest("hex"));
-    } else {
-      entry.resume();
-    }
-  }
-  await feeding;
-  return { diffId: knownDiffId ?? `sha256:${digest?.digest("hex") ?? ""}`, hashes };
-}
-async function feed(body, extract, digest) {
-  try {
-    for await (const chunk of body) {
-      digest?.update(chunk);
-      if (!extract.write(chunk)) await drained(extract);
-    }
-    extract.end(void 0);
-  } catch (error) {
-    extract.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-}
-function drained(stream) {
-  return new Promise((resolve6, reject) => {
-    const onDrain = () => {
-      stream.off("close", onClose);
-      resolve6();
-    };
-    const onClose = () => {
-      stream.off("drain", onDrain);
-      reject(new Error("a layer of the image export could not be parsed"));
-    };
-    stream.once("drain", onDrain);
-    stream.once("close", onClose);
-  });
-}
-
 // src/measure/findings/duplicates.ts
-var DUPLICATE_MIN_SIZE = 64 * 1024;
+var DUPLICATE_MIN_SIZE = HASHED_MIN_BYTES;
 function duplicateCandidates(layers, view, ownFrom, limits = {}) {
   const minSize = limits.minSize ?? DUPLICATE_MIN_SIZE;
   const groups = [...sizeGroups(view, minSize).values()].filter(
@@ -64954,61 +65425,6 @@ function sizeGroups(view, minSize) {
     }
   });
   return groups;
-}
-
-// src/measure/findings/layer-view.ts
-function viewLayers(layers) {
-  const hiders = { exact: /* @__PURE__ */ new Map(), below: /* @__PURE__ */ new Map() };
-  const files = new Array(layers.length);
-  for (let index = layers.length - 1; index >= 0; index--) {
-    const layer = layers[index];
-    if (!layer) continue;
-    files[index] = layerFiles(layer, hiders);
-    addHiders(layer, index, hiders);
-  }
-  return {
-    files: Array.from(files, (list) => list ?? []),
-    fileBytes: Array.from(files, (list) => (list ?? []).reduce((sum, file) => sum + file.size, 0))
-  };
-}
-function layerFiles(layer, hiders) {
-  const entries = new Map(layer.files.map((entry) => [entry.path, entry]));
-  const aliases = /* @__PURE__ */ new Map();
-  for (const entry of entries.values()) {
-    if (entry.type !== "hardlink" || entry.linkTarget === void 0) continue;
-    aliases.set(entry.linkTarget, [...aliases.get(entry.linkTarget) ?? [], entry.path]);
-  }
-  const files = [];
-  for (const entry of entries.values()) {
-    if (entry.type !== "file" || entry.size === 0) continue;
-    const names = [entry.path, ...aliases.get(entry.path) ?? []];
-    const hiddenBy = names.map((name) => hiderOf(name, hiders));
-    const file = { path: entry.path, size: entry.size };
-    if (hiddenBy.every((by) => by !== void 0))
-      file.hiddenBy = Math.max(...hiddenBy);
-    if (names.length > 1) file.aliases = names.slice(1);
-    files.push(file);
-  }
-  return files;
-}
-function hiderOf(file, hiders) {
-  const found = [hiders.exact.get(file), hiders.below.get("/")];
-  for (let cut = file.lastIndexOf("/"); cut > 0; cut = file.lastIndexOf("/", cut - 1)) {
-    found.push(hiders.below.get(file.slice(0, cut)));
-  }
-  const by = found.filter((index) => index !== void 0);
-  return by.length > 0 ? Math.min(...by) : void 0;
-}
-function addHiders(layer, index, hiders) {
-  for (const entry of layer.files) {
-    hiders.exact.set(entry.path, index);
-    if (entry.type !== "dir") hiders.below.set(entry.path, index);
-  }
-  for (const removed of layer.whiteouts) {
-    hiders.exact.set(removed, index);
-    hiders.below.set(removed, index);
-  }
-  for (const dir of layer.opaqueDirs) hiders.below.set(dir, index);
 }
 
 // src/measure/findings/origins.ts
@@ -65464,12 +65880,6 @@ function countOrphanedLinks(merged, links) {
   }
 }
 
-// src/measure/layers.ts
-var import_tar_stream3 = __toESM(require_tar_stream2(), 1);
-import { createHash as createHash3 } from "node:crypto";
-import { pipeline as pipeline2 } from "node:stream/promises";
-import { createGunzip as createGunzip2 } from "node:zlib";
-
 // src/measure/compress.ts
 import { availableParallelism } from "node:os";
 import { promisify } from "node:util";
@@ -65547,168 +65957,83 @@ async function gzipSize(chunks, pool) {
   return sizer.end();
 }
 
-// src/measure/gzip-cache.ts
-import { randomBytes as randomBytes2 } from "node:crypto";
-import { mkdir as mkdir3, readFile as readFile3, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
-import path7 from "node:path";
-var DIGEST = /^sha256:([0-9a-f]{64})$/;
-function recordPath(cacheDir, diffId) {
-  const hex = DIGEST.exec(diffId)?.[1];
-  return hex === void 0 ? void 0 : path7.join(cacheDir, `${hex}.json`);
-}
-async function readCachedSizes(cacheDir, diffIds) {
-  const records = /* @__PURE__ */ new Map();
-  for (const diffId of new Set(diffIds)) {
-    const file = recordPath(cacheDir, diffId);
-    if (file === void 0) continue;
-    const record = parseRecord(await readFile3(file, "utf8").catch(() => ""), diffId);
-    if (record) records.set(diffId, record);
-  }
-  return records;
-}
-function parseRecord(text, diffId) {
-  let value;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return void 0;
-  }
-  if (typeof value !== "object" || value === null) return void 0;
-  const record = value;
-  const sizes = [record.tarBytes, record.compressed];
-  const fits = record.diffId === diffId && record.level === GZIP_LEVEL && sizes.every((n) => typeof n === "number" && Number.isSafeInteger(n) && n > 0);
-  return fits ? record : void 0;
-}
-async function writeCachedSize(cacheDir, record) {
-  const file = recordPath(cacheDir, record.diffId);
-  if (file === void 0) return;
-  await mkdir3(cacheDir, { recursive: true });
-  const temporary = `${file}.${randomBytes2(6).toString("hex")}.tmp`;
-  await writeFile3(temporary, `${JSON.stringify(record)}
-`);
-  await rename2(temporary, file);
-}
-
-// src/measure/layers.ts
-var ImageExportError = class extends Error {
-  name = "ImageExportError";
-};
-var HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
-var LEGACY_LAYER2 = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
-var OCI_BLOB2 = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
-async function readImageLayers(docker, image, options) {
-  const info = await docker.getImage(image).inspect();
-  const diffIds = info.RootFS?.Layers ?? [];
-  const cache = options.compressed && options.cacheDir ? await readCachedSizes(options.cacheDir, diffIds) : /* @__PURE__ */ new Map();
-  const session = {
-    docker,
-    imageId: info.Id,
-    diffIds: new Set(diffIds),
-    compressed: options.compressed,
-    cache,
-    pool: new DeflatePool(options.concurrency),
-    guess: true,
-    digestsByName: /* @__PURE__ */ new Map()
-  };
-  const computed = /* @__PURE__ */ new Set();
-  let found = await readExport(session);
-  await remember(found, session, computed, options.cacheDir);
-  if ([...found.values()].some((layer) => layer.wrongGuess)) {
-    const digestsByName = new Map([...found.values()].map((layer) => [layer.name, layer.diffId]));
-    found = await readExport({ ...session, guess: false, digestsByName });
-    await remember(found, session, computed, options.cacheDir);
-  }
-  return Promise.all(
-    diffIds.map((diffId) => settleLayer(found, diffId, image, computed.has(diffId)))
-  );
-}
-async function readExport(session) {
-  const found = /* @__PURE__ */ new Map();
-  const source = await session.docker.getImage(session.imageId).get();
-  const extract = import_tar_stream3.default.extract();
+// src/measure/image-export.ts
+var import_tar_stream2 = __toESM(require_tar_stream2(), 1);
+import { createHash as createHash3 } from "node:crypto";
+import { pipeline } from "node:stream/promises";
+import { createGunzip } from "node:zlib";
+var LEGACY_LAYER = /^(?:\.\/)?[0-9a-f]{64}\/layer\.tar$/;
+var OCI_BLOB = /^(?:\.\/)?blobs\/sha256\/([0-9a-f]{64})$/;
+async function walkImageExport(docker, image, walk2) {
+  walk2.signal?.throwIfAborted();
+  const source = await docker.getImage(image).get();
+  const extract = import_tar_stream2.default.extract();
   source.on("error", (error) => extract.destroy(error));
+  const onAbort = () => extract.destroy(walk2.signal?.reason);
+  walk2.signal?.addEventListener("abort", onAbort, { once: true });
   source.pipe(extract);
   try {
     for await (const entry of extract) {
-      const layer = await readEntry(entry, session);
-      if (layer && session.diffIds.has(layer.diffId)) found.set(layer.diffId, layer);
+      await readEntry(entry, walk2);
+      if (walk2.done?.()) break;
     }
   } finally {
+    walk2.signal?.removeEventListener("abort", onAbort);
     source.destroy?.();
   }
-  return found;
 }
-async function readEntry(entry, session) {
-  const { name, type, size } = entry.header;
+async function readEntry(entry, walk2) {
+  const { name, type, size = 0 } = entry.header;
   const bytes = entry;
-  const blob = OCI_BLOB2.exec(name)?.[1];
-  if (type === "file" && LEGACY_LAYER2.test(name)) {
-    const known = session.digestsByName.get(name);
-    const treatment = known === void 0 ? treatUnnamed(session, size) : treatNamed(session, known, size);
-    return readLayerTar(name, bytes, size, treatment, session);
+  if (type === "file" && LEGACY_LAYER.test(name)) {
+    const layer = { name, diffId: void 0, entryBytes: size, gzipBlob: void 0 };
+    return readLayer(bytes, walk2.open(layer), void 0);
   }
-  if (type === "file" && blob !== void 0) {
-    const diffId = `sha256:${blob}`;
-    if (session.diffIds.has(diffId)) {
-      return readLayerTar(name, bytes, size, treatNamed(session, diffId, size), session);
-    }
-    return readMaybeGzipLayer(name, bytes, size, session);
+  const hex = type === "file" ? OCI_BLOB.exec(name)?.[1] : void 0;
+  if (hex === void 0) {
+    entry.resume();
+    return;
   }
-  entry.resume();
-  return void 0;
-}
-function treatNamed(session, diffId, size) {
-  const cached2 = session.cache.get(diffId)?.tarBytes === size;
-  return session.compressed && !cached2 ? "compress" : "skip";
-}
-function treatUnnamed(session, size) {
-  if (!session.compressed) return "skip";
-  const cachedSizes = new Set([...session.cache.values()].map((record) => record.tarBytes));
-  if (!cachedSizes.has(size)) return "compress";
-  const allCached = [...session.diffIds].every((diffId) => session.cache.has(diffId));
-  if (allCached) return "skip";
-  if (size <= HOLD_LIMIT_BYTES) return "hold";
-  return session.guess ? "skip" : "compress";
-}
-async function readLayerTar(name, source, size, treatment, session) {
-  const sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
-  const held = treatment === "hold" ? [] : void 0;
-  const read = await scanLayer2(source, async (chunk) => {
-    if (sizer) await sizer.write(chunk);
-    held?.push(chunk);
-  });
-  if (read.tarBytes !== size) {
-    throw new ImageExportError(`a layer of the export is ${read.tarBytes} bytes, not ${size}`);
+  const digest = `sha256:${hex}`;
+  if (walk2.diffIds.has(digest)) {
+    const layer = { name, diffId: digest, entryBytes: size, gzipBlob: void 0 };
+    return readLayer(bytes, walk2.open(layer), digest);
   }
-  const record = session.cache.get(read.diffId);
-  const hit = session.compressed && record?.tarBytes === read.tarBytes;
-  const layer = { ...read, name, fromCache: false, fresh: false, wrongGuess: false };
-  if (sizer) return { ...layer, compressed: settled(sizer.end()), fresh: true };
-  if (hit) return { ...layer, compressed: Promise.resolve(record.compressed), fromCache: true };
-  if (held) return { ...layer, compressed: settled(gzipSize(held, session.pool)), fresh: true };
-  return { ...layer, compressed: Promise.resolve(void 0), wrongGuess: session.compressed };
+  return readMaybeGzipLayer(name, bytes, size, digest, walk2);
 }
-async function readMaybeGzipLayer(name, source, blobBytes, session) {
+async function readMaybeGzipLayer(name, source, blobBytes, blob, walk2) {
   const iterator = source[Symbol.asyncIterator]();
   const first = await iterator.next();
-  if (first.done) return void 0;
+  if (first.done) return;
   const rest = prepend(first.value, iterator);
-  if (!(first.value[0] === 31 && first.value[1] === 139)) {
+  const known = walk2.gzipBlobs?.get(blob);
+  const sink = first.value[0] === 31 && first.value[1] === 139 ? walk2.open({ name, diffId: known, entryBytes: blobBytes, gzipBlob: blob }) : void 0;
+  if (!sink) {
     for await (const chunk of rest) void chunk;
-    return void 0;
+    return;
   }
-  const gunzip = createGunzip2();
-  pipeline2(rest, gunzip).catch(() => void 0);
-  const read = await scanLayer2(gunzip, async () => void 0);
-  const compressed = session.compressed ? blobBytes : void 0;
-  return {
-    ...read,
-    name,
-    compressed: Promise.resolve(compressed),
-    fromCache: false,
-    fresh: false,
-    wrongGuess: false
-  };
+  const gunzip = createGunzip();
+  pipeline(rest, gunzip).catch(() => void 0);
+  await readLayer(gunzip, sink, void 0);
+}
+async function readLayer(source, sink, diffId) {
+  if (!sink) {
+    for await (const chunk of source) void chunk;
+    return;
+  }
+  const hash = diffId === void 0 ? createHash3("sha256") : void 0;
+  let tarBytes = 0;
+  try {
+    for await (const chunk of source) {
+      hash?.update(chunk);
+      tarBytes += chunk.length;
+      await sink.write(chunk);
+    }
+  } catch (error) {
+    sink.fail(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  await sink.end({ diffId: diffId ?? `sha256:${hash?.digest("hex") ?? ""}`, tarBytes });
 }
 async function* prepend(head, iterator) {
   yield head;
@@ -65718,60 +66043,292 @@ async function* prepend(head, iterator) {
     yield next.value;
   }
 }
-async function scanLayer2(source, also) {
-  const hash = createHash3("sha256");
-  const indexer = new LayerIndexer();
-  let tarBytes = 0;
-  try {
-    for await (const chunk of source) {
-      hash.update(chunk);
-      tarBytes += chunk.length;
-      await indexer.write(chunk);
-      await also(chunk);
-    }
-  } catch (error) {
-    indexer.destroy(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  }
-  const index = await indexer.end();
-  return { diffId: `sha256:${hash.digest("hex")}`, tarBytes, index };
+
+// src/measure/layer-cache.ts
+import { randomBytes as randomBytes2 } from "node:crypto";
+import { mkdir as mkdir3, readFile as readFile3, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
+import path8 from "node:path";
+var INDEX_FORMAT = 1;
+var DIGEST = /^sha256:([0-9a-f]{64})$/;
+var TYPE_CODES = {
+  file: "f",
+  dir: "d",
+  symlink: "l",
+  hardlink: "h",
+  other: "o"
+};
+var TYPES_BY_CODE = new Map(
+  Object.entries(TYPE_CODES).map(([type, code]) => [code, type])
+);
+function recordPath(cacheDir, diffId) {
+  const hex = DIGEST.exec(diffId)?.[1];
+  return hex === void 0 ? void 0 : path8.join(cacheDir, `${hex}.json`);
 }
+async function readLayerRecords(cacheDir, diffIds) {
+  const records = /* @__PURE__ */ new Map();
+  for (const diffId of new Set(diffIds)) {
+    const file = recordPath(cacheDir, diffId);
+    if (file === void 0) continue;
+    const record = parseRecord(await readFile3(file, "utf8").catch(() => ""), diffId);
+    if (record) records.set(diffId, record);
+  }
+  return records;
+}
+async function writeLayerRecord(cacheDir, record) {
+  const file = recordPath(cacheDir, record.diffId);
+  if (file === void 0) return;
+  await mkdir3(cacheDir, { recursive: true });
+  const temporary = `${file}.${randomBytes2(6).toString("hex")}.tmp`;
+  await writeFile3(temporary, `${JSON.stringify(storedRecord(record))}
+`);
+  await rename2(temporary, file);
+}
+function storedRecord(record) {
+  const stored = { diffId: record.diffId, tarBytes: record.tarBytes };
+  if (record.compressed !== void 0) {
+    stored.compressed = record.compressed;
+    stored.level = GZIP_LEVEL;
+  }
+  if (record.blob !== void 0) stored.blob = record.blob;
+  if (record.index) stored.index = storedIndex(record.index);
+  return stored;
+}
+function storedIndex(index) {
+  return {
+    format: INDEX_FORMAT,
+    files: index.files.map((file) => {
+      const row = [file.path, file.size, TYPE_CODES[file.type], file.mode];
+      return file.linkTarget === void 0 ? row : [...row, file.linkTarget];
+    }),
+    whiteouts: index.whiteouts,
+    opaqueDirs: index.opaqueDirs,
+    hashes: Object.fromEntries(index.hashes)
+  };
+}
+function parseRecord(text, diffId) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return void 0;
+  }
+  if (!isObject(value)) return void 0;
+  const stored = value;
+  if (stored.diffId !== diffId || !isCount(stored.tarBytes) || stored.tarBytes === 0)
+    return void 0;
+  const record = { diffId, tarBytes: stored.tarBytes };
+  if (stored.level === GZIP_LEVEL && isCount(stored.compressed) && stored.compressed > 0)
+    record.compressed = stored.compressed;
+  if (typeof stored.blob === "string" && DIGEST.test(stored.blob)) record.blob = stored.blob;
+  const index = parseIndex(stored.index);
+  if (index) record.index = index;
+  return record;
+}
+function parseIndex(value) {
+  if (!isObject(value)) return void 0;
+  const stored = value;
+  if (stored.format !== INDEX_FORMAT) return void 0;
+  if (!Array.isArray(stored.files) || !isStringList(stored.whiteouts)) return void 0;
+  if (!isStringList(stored.opaqueDirs) || !isObject(stored.hashes)) return void 0;
+  const files = [];
+  for (const row of stored.files) {
+    const file = parseFile(row);
+    if (!file) return void 0;
+    files.push(file);
+  }
+  const hashes = /* @__PURE__ */ new Map();
+  for (const [file, hash] of Object.entries(stored.hashes)) {
+    if (typeof hash !== "string" || !/^[0-9a-f]{64}$/.test(hash)) return void 0;
+    hashes.set(file, hash);
+  }
+  return { files, whiteouts: stored.whiteouts, opaqueDirs: stored.opaqueDirs, hashes };
+}
+function parseFile(row) {
+  if (!Array.isArray(row) || row.length < 4 || row.length > 5) return void 0;
+  const [file, size, code, mode, linkTarget] = row;
+  const type = typeof code === "string" ? TYPES_BY_CODE.get(code) : void 0;
+  if (typeof file !== "string" || !isCount(size) || !isCount(mode) || type === void 0)
+    return void 0;
+  if (linkTarget !== void 0 && typeof linkTarget !== "string") return void 0;
+  const entry = { path: file, size, type, mode };
+  if (linkTarget !== void 0) entry.linkTarget = linkTarget;
+  return entry;
+}
+function isObject(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function isCount(value) {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+function isStringList(value) {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+
+// src/measure/layers.ts
+var ImageExportError = class extends Error {
+  name = "ImageExportError";
+};
+var HOLD_LIMIT_BYTES = 16 * 1024 * 1024;
+async function readImageLayers(docker, image, options) {
+  const info = await docker.getImage(image).inspect();
+  const diffIds = info.RootFS?.Layers ?? [];
+  const records = options.cacheDir ? await readLayerRecords(options.cacheDir, diffIds) : /* @__PURE__ */ new Map();
+  const compressUpTo = options.compressed ? options.compressUpTo ?? Infinity : 0;
+  const unknown = diffIds.filter((diffId) => !isKnown(records.get(diffId), compressUpTo));
+  const session = {
+    docker,
+    imageId: info.Id,
+    diffIds: new Set(diffIds),
+    compressed: options.compressed,
+    compressUpTo,
+    records,
+    wanted: new Set(unknown),
+    pool: new DeflatePool(options.concurrency),
+    guess: true,
+    digestsByName: /* @__PURE__ */ new Map(),
+    found: /* @__PURE__ */ new Map(),
+    signal: options.signal
+  };
+  if (session.wanted.size > 0) await readUnknownLayers(session);
+  await remember(session, options.cacheDir);
+  return diffIds.map((diffId) => layerContent(session, diffId, image));
+}
+function isKnown(record, compressUpTo) {
+  if (record?.index === void 0) return false;
+  return record.compressed !== void 0 || record.tarBytes > compressUpTo;
+}
+async function readUnknownLayers(session) {
+  await walkImageExport(session.docker, session.imageId, exportWalk(session));
+  const wrong = [...session.found.values()].filter((layer) => layer.wrongGuess);
+  if (wrong.length === 0) return;
+  for (const layer of wrong) session.found.delete(layer.diffId);
+  session.wanted = new Set(wrong.map((layer) => layer.diffId));
+  session.digestsByName = new Map(wrong.map((layer) => [layer.name, layer.diffId]));
+  session.guess = false;
+  await walkImageExport(session.docker, session.imageId, exportWalk(session));
+}
+function exportWalk(session) {
+  const gzipBlobs = /* @__PURE__ */ new Map();
+  for (const record of session.records.values())
+    if (record.blob) gzipBlobs.set(record.blob, record.diffId);
+  return {
+    diffIds: session.diffIds,
+    gzipBlobs,
+    open: (layer) => openLayer(session, layer),
+    done: () => [...session.wanted].every((diffId) => session.found.has(diffId)),
+    signal: session.signal
+  };
+}
+function openLayer(session, layer) {
+  const diffId = layer.diffId ?? session.digestsByName.get(layer.name);
+  if (diffId !== void 0 && !session.wanted.has(diffId)) return void 0;
+  if (layer.gzipBlob !== void 0) return new LayerReader(session, layer, "skip");
+  const treatment = diffId === void 0 ? treatUnnamed(session, layer.entryBytes) : treatNamed(session, diffId, layer.entryBytes);
+  return new LayerReader(session, layer, treatment);
+}
+function cachedSize(session, diffId, tarBytes) {
+  const record = session.records.get(diffId);
+  return record?.tarBytes === tarBytes ? record.compressed : void 0;
+}
+function treatNamed(session, diffId, tarBytes) {
+  const known = cachedSize(session, diffId, tarBytes) !== void 0;
+  return tarBytes <= session.compressUpTo && !known ? "compress" : "skip";
+}
+function treatUnnamed(session, size) {
+  if (size > session.compressUpTo) return "skip";
+  const sized = [...session.records.values()].filter((record) => record.compressed !== void 0);
+  if (!sized.some((record) => record.tarBytes === size)) return "compress";
+  const allSized = [...session.diffIds].every(
+    (diffId) => session.records.get(diffId)?.compressed !== void 0
+  );
+  if (allSized) return "skip";
+  if (size <= HOLD_LIMIT_BYTES) return "hold";
+  return session.guess ? "skip" : "compress";
+}
+var LayerReader = class {
+  constructor(session, layer, treatment) {
+    this.session = session;
+    this.layer = layer;
+    this.sizer = treatment === "compress" ? new GzipSizer(session.pool) : void 0;
+    this.held = treatment === "hold" ? [] : void 0;
+  }
+  session;
+  layer;
+  indexer = new LayerIndexer();
+  sizer;
+  held;
+  async write(chunk) {
+    await this.indexer.write(chunk);
+    if (this.sizer) await this.sizer.write(chunk);
+    this.held?.push(chunk);
+  }
+  fail(error) {
+    this.indexer.destroy(error);
+  }
+  async end(read) {
+    const { layer, session } = this;
+    if (layer.gzipBlob === void 0 && read.tarBytes !== layer.entryBytes) {
+      throw new ImageExportError(
+        `a layer of the export is ${read.tarBytes} bytes, not ${layer.entryBytes}`
+      );
+    }
+    const index = await this.indexer.end();
+    if (!session.diffIds.has(read.diffId) || !session.wanted.has(read.diffId)) return;
+    const found = { name: layer.name, ...read, index, gzipBlob: layer.gzipBlob };
+    session.found.set(read.diffId, { ...found, ...this.compressedSize(read) });
+  }
+  compressedSize(read) {
+    const { layer, session } = this;
+    const none = { compressed: Promise.resolve(void 0), fromCache: false, wrongGuess: false };
+    if (!session.compressed) return none;
+    if (layer.gzipBlob !== void 0)
+      return { ...none, compressed: Promise.resolve(layer.entryBytes) };
+    if (this.sizer) return { ...none, compressed: settled(this.sizer.end()) };
+    const cached3 = cachedSize(session, read.diffId, read.tarBytes);
+    if (cached3 !== void 0)
+      return { ...none, compressed: Promise.resolve(cached3), fromCache: true };
+    if (read.tarBytes > session.compressUpTo) return none;
+    if (this.held) return { ...none, compressed: settled(gzipSize(this.held, session.pool)) };
+    return { ...none, wrongGuess: true };
+  }
+};
 function settled(promise) {
   promise.catch(() => void 0);
   return promise;
 }
-async function settleLayer(found, diffId, image, computedNow) {
-  const layer = found.get(diffId);
-  if (!layer) {
+async function remember(session, cacheDir) {
+  for (const layer of session.found.values()) {
+    const compressed = await layer.compressed ?? cachedSize(session, layer.diffId, layer.tarBytes);
+    const record = {
+      diffId: layer.diffId,
+      tarBytes: layer.tarBytes,
+      index: layer.index
+    };
+    if (compressed !== void 0) record.compressed = compressed;
+    if (layer.gzipBlob !== void 0) record.blob = layer.gzipBlob;
+    session.records.set(layer.diffId, record);
+    if (cacheDir) await writeLayerRecord(cacheDir, record).catch(() => void 0);
+  }
+}
+function layerContent(session, diffId, image) {
+  const found = session.found.get(diffId);
+  const record = session.records.get(diffId);
+  if (!record?.index) {
     throw new ImageExportError(
       `the export of ${image} has no readable layer ${diffId} (zstd-compressed layers are not supported; rebuild with gzip or uncompressed layers)`
     );
   }
   return {
     diffId,
-    tarBytes: layer.tarBytes,
-    compressed: await layer.compressed,
-    fromCache: layer.fromCache && !computedNow,
-    files: layer.index.files,
-    whiteouts: layer.index.whiteouts,
-    opaqueDirs: layer.index.opaqueDirs
+    tarBytes: record.tarBytes,
+    compressed: session.compressed ? record.compressed : void 0,
+    fromCache: session.compressed && record.compressed !== void 0 && (found === void 0 || found.fromCache),
+    exported: found !== void 0,
+    files: record.index.files,
+    whiteouts: record.index.whiteouts,
+    opaqueDirs: record.index.opaqueDirs,
+    hashes: record.index.hashes
   };
-}
-async function remember(found, session, computed, cacheDir) {
-  for (const layer of found.values()) {
-    if (layer.wrongGuess) session.cache.delete(layer.diffId);
-    const compressed = layer.fresh ? await layer.compressed : void 0;
-    if (compressed === void 0) continue;
-    const record = {
-      diffId: layer.diffId,
-      tarBytes: layer.tarBytes,
-      compressed,
-      level: GZIP_LEVEL
-    };
-    session.cache.set(layer.diffId, record);
-    computed.add(layer.diffId);
-    if (cacheDir) await writeCachedSize(cacheDir, record).catch(() => void 0);
-  }
 }
 
 // src/measure/sizes.ts
@@ -65781,7 +66338,9 @@ async function measureImage(docker, image, options) {
     imageHistory(docker, image),
     readImageLayers(docker, facts.id, {
       compressed: options.compressed,
-      cacheDir: options.cacheDir
+      cacheDir: options.cacheDir,
+      signal: options.signal,
+      compressUpTo: options.compressUpTo
     }),
     countBaseLayers(docker, facts, options.baseImage),
     options.store === "containerd" ? unpackedSize(docker, facts) : facts.size
@@ -65804,11 +66363,20 @@ async function measureImage(docker, image, options) {
   };
   return { measurement, files: mergeLayers(layers), layers, history };
 }
+async function completeMeasurement(docker, first, options) {
+  const full = await measureImage(docker, first.measurement.id, options);
+  const layers = full.layers.map((layer, index) => ({
+    ...layer,
+    fromCache: layer.fromCache && (first.layers[index]?.fromCache ?? false)
+  }));
+  const compressedFromCache = options.compressed ? layers.filter((layer) => layer.fromCache).length : void 0;
+  return { ...full, layers, measurement: { ...full.measurement, compressedFromCache } };
+}
 async function unpackedSize(docker, facts) {
-  const listed = await docker.listImages({
+  const listed2 = await docker.listImages({
     manifests: true
   });
-  const entry = listed.find((candidate) => candidate.Id === facts.id);
+  const entry = listed2.find((candidate) => candidate.Id === facts.id);
   if (!entry)
     throw new Error(
       `Image ${facts.id} is missing from the engine's image list; it was removed while being measured.`
@@ -65881,9 +66449,9 @@ function layerOrigins(input) {
         base: true
       };
     }
-    const step = chain?.steps[stepOfLayer[index] ?? -1];
-    if (step)
-      return { instruction: step.display, line: step.line, keyword: step.keyword, base: false };
+    const step2 = chain?.steps[stepOfLayer[index] ?? -1];
+    if (step2)
+      return { instruction: step2.display, line: step2.line, keyword: step2.keyword, base: false };
     const row = input.history[rowOfLayer[index] ?? -1];
     const parsed = rows[rowOfLayer[index] ?? -1];
     if (!row || !parsed) return { instruction: `layer ${index + 1}`, base: false };
@@ -65895,7 +66463,7 @@ function historyDisplay(row, parsed) {
   return shortenInstruction(`RUN ${parsed.text.replace(/^\/bin\/sh -c /, "")}`);
 }
 function inferredBaseCount(stepOfLayer) {
-  const first = stepOfLayer.findIndex((step) => step !== void 0);
+  const first = stepOfLayer.findIndex((step2) => step2 !== void 0);
   return first === -1 ? 0 : first;
 }
 var UNALIGNED = Number.NEGATIVE_INFINITY;
@@ -66013,22 +66581,22 @@ function dockerfileStep(instruction, escapeChar) {
   }
   if (instruction instanceof import_dockerfile_ast2.Add) {
     const json = instruction.getJSONStrings().map((word) => word.getJSONValue());
-    const words = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
-    return { keyword, line, display, text: destination(words.at(-1) ?? "") };
+    const words2 = json.length > 0 ? json : instruction.getArguments().map((word) => word.getValue());
+    return { keyword, line, display, text: destination(words2.at(-1) ?? "") };
   }
   return { keyword, line, display, text: normalize(instruction.getRawArgumentsContent() ?? "") };
 }
 function destination(word) {
   return word.length > 1 ? word.replace(/\/+$/, "") : word;
 }
-function stepScore(row, step) {
-  if (row.keyword !== step.keyword) return 0;
-  if (step.keyword === "RUN")
-    return row.text === step.text || row.text.endsWith(` ${step.text}`) ? 3 : 1;
-  if (step.keyword === "COPY" || step.keyword === "ADD") {
-    return destination(row.text.split(" ").at(-1) ?? "") === step.text ? 3 : 1;
+function stepScore(row, step2) {
+  if (row.keyword !== step2.keyword) return 0;
+  if (step2.keyword === "RUN")
+    return row.text === step2.text || row.text.endsWith(` ${step2.text}`) ? 3 : 1;
+  if (step2.keyword === "COPY" || step2.keyword === "ADD") {
+    return destination(row.text.split(" ").at(-1) ?? "") === step2.text ? 3 : 1;
   }
-  return row.text === step.text ? 3 : 1;
+  return row.text === step2.text ? 3 : 1;
 }
 function alignRowsToSteps(rows, steps, firstRow) {
   const n = rows.length;
@@ -66058,128 +66626,6 @@ function alignRowsToSteps(rows, steps, firstRow) {
     }
   }
   return matches;
-}
-
-// src/measure/findings/rules.ts
-import path8 from "node:path";
-var TRIPLET = "[a-z0-9_]+-linux-gnu[a-z]*";
-var HOME = "(?:/root|/home/[^/]+)";
-var TOOLCHAIN_RULES = [
-  // gcc's drivers and compilers proper (cc1, cc1plus, lto1, collect2 live under libexec or lib).
-  ["compiler", /^\/usr\/(?:lib|libexec)\/gcc(?:-cross)?\//],
-  ["compiler", /^\/usr\/share\/gcc(?:-\d+)?\//],
-  [
-    "compiler",
-    new RegExp(
-      `^/usr/bin/(?:${TRIPLET}-)?(?:gcc|g\\+\\+|c\\+\\+|cc|cpp|c89|c99|c89-gcc|c99-gcc|gcov|gcov-dump|gcov-tool|lto-dump|gfortran)(?:-ar|-nm|-ranlib)?(?:-\\d+)?$`
-    )
-  ],
-  [
-    "compiler",
-    new RegExp(
-      `^/usr/lib/${TRIPLET}/lib(?:asan|hwasan|lsan|tsan|ubsan|cc1|isl|mpc|mpfr)\\.so[.\\d]*$`
-    )
-  ],
-  ["compiler", /^\/usr\/lib\/llvm-\d+\//],
-  ["compiler", /^\/usr\/bin\/(?:clang|clang\+\+|clang-cpp)(?:-\d+)?$/],
-  // binutils: the assembler, linkers and object tools, and the libraries only they use.
-  [
-    "binutils",
-    new RegExp(
-      `^/usr/bin/(?:${TRIPLET}-)?(?:ld|ld\\.bfd|ld\\.gold|gold|as|ar|nm|ranlib|objcopy|objdump|readelf|size|strings|addr2line|c\\+\\+filt|elfedit|gprof|gprofng|dwp|gp-[a-z-]+)$`
-    )
-  ],
-  [
-    "binutils",
-    new RegExp(
-      `^/usr/lib/${TRIPLET}/(?:libbfd|libopcodes|libctf|libctf-nobfd|libsframe|libgprofng)[-.][^/]*$`
-    )
-  ],
-  ["binutils", new RegExp(`^/usr/lib/${TRIPLET}/gprofng/`)],
-  ["binutils", /^\/usr\/lib\/bfd-plugins\//],
-  [
-    "binutils",
-    /^\/usr\/share\/locale\/[^/]+\/LC_MESSAGES\/(?:bfd|binutils|gas|gold|gprof|gprofng|ld|opcodes|gcc|gcc-\d+|cpplib|cpplib-\d+)\.mo$/
-  ],
-  // Headers of `-dev` packages and of Python itself, and what only a linker reads.
-  ["headers", /^\/usr\/(?:local\/)?include\//],
-  ["static-libs", new RegExp(`^/usr/(?:local/)?lib/(?:${TRIPLET}/)?[^/]+\\.(?:a|o)$`)],
-  ["static-libs", /^\/usr\/(?:local\/)?lib\/python3\.\d+\/config-[^/]+\//],
-  [
-    "build-tools",
-    /^\/usr\/(?:local\/)?bin\/(?:make|gmake|cmake|ctest|cpack|ninja|meson|pkg-config|pkgconf|autoconf|automake|libtool)$/
-  ],
-  ["build-tools", /^\/usr\/(?:local\/)?share\/cmake(?:-[\d.]+)?\//],
-  ["rust", new RegExp(`^(?:/usr/local|${HOME})/(?:\\.?cargo|\\.?rustup)/`)],
-  ["rust", /^\/usr\/(?:bin\/(?:rustc|cargo|rustdoc)|lib\/rustlib\/)/],
-  ["go", /^\/usr\/(?:local\/go|lib\/go-[\d.]+)\//]
-];
-var LEFTOVER_RULES = [
-  ["apt-lists", /^\/var\/lib\/apt\/lists\//],
-  ["apt-cache", /^\/var\/cache\/apt\/(?:archives\/.*\.deb|[^/]+\.bin)$/],
-  ["apk-cache", /^\/var\/cache\/apk\//],
-  ["dnf-cache", /^\/var\/cache\/(?:dnf|yum)\//],
-  ["pip-cache", /\/\.cache\/pip\//],
-  ["uv-cache", /\/\.cache\/uv\//],
-  ["poetry-cache", /\/\.cache\/pypoetry\//]
-];
-var INSTALLED_PLACES = /\/(?:site-packages|dist-packages)\/|^\/usr\/share\/python-wheels\/|\/ensurepip\/_bundled\/|\/\.cache\//;
-var WHEEL = /\.whl$/;
-var SDIST = /^[A-Za-z0-9][A-Za-z0-9_.]*-\d[^/]*\.(?:tar\.gz|tgz|tar\.bz2|zip)$/;
-var INPUT_DIRS = /^(?:wheels?|wheelhouse|dist|sdists?|packages|pkgs|vendor|deps)$/i;
-var REQUIREMENTS = /^(?:requirements|constraints)[^/]*\.(?:txt|in)$/i;
-function toolchainPart(file) {
-  return TOOLCHAIN_RULES.find(([, rule]) => rule.test(file))?.[0];
-}
-function leftoverPart(file) {
-  return LEFTOVER_RULES.find(([, rule]) => rule.test(file))?.[0];
-}
-function leftoverDir(file, kind) {
-  switch (kind) {
-    case "apt-lists":
-      return "/var/lib/apt/lists";
-    case "apt-cache":
-      return "/var/cache/apt";
-    case "apk-cache":
-      return "/var/cache/apk";
-    case "dnf-cache":
-      return file.startsWith("/var/cache/yum/") ? "/var/cache/yum" : "/var/cache/dnf";
-    default:
-      return /^(.*?\/\.cache\/(?:pip|uv|pypoetry))\//.exec(file)?.[1] ?? path8.posix.dirname(file);
-  }
-}
-function inputPart(file, inputDirs) {
-  if (INSTALLED_PLACES.test(file)) return void 0;
-  if (WHEEL.test(file)) return "wheels";
-  const dir = path8.posix.dirname(file);
-  if (SDIST.test(path8.posix.basename(file)) && (inputDirs.has(dir) || INPUT_DIRS.test(path8.posix.basename(dir)))) {
-    return "sdists";
-  }
-  return void 0;
-}
-function installInputDirs(paths) {
-  const dirs = /* @__PURE__ */ new Set();
-  for (const file of paths) {
-    const base = path8.posix.basename(file);
-    if (REQUIREMENTS.test(base) || WHEEL.test(base) && !INSTALLED_PLACES.test(file))
-      dirs.add(path8.posix.dirname(file));
-  }
-  return dirs;
-}
-var BOOKKEEPING = /^\/var\/(?:lib\/dpkg|cache\/debconf|cache\/ldconfig|log|lib\/rpm|lib\/pam)\/|^\/lib\/apk\/db\/|^\/etc\/(?:ld\.so\.cache|passwd-?|group-?|shadow-?|gshadow-?)$|^\/var\/lib\/apt\/extended_states$/;
-function isBookkeeping(file) {
-  return BOOKKEEPING.test(file);
-}
-var DPKG_LIST = /^\/var\/lib\/dpkg\/info\/([a-z0-9][a-z0-9+.-]*?)(?::[a-z0-9-]+)?\.list$/;
-var TOOLCHAIN_PACKAGE = /^(?:(?:gcc|g\+\+|cpp|gfortran|clang|llvm)(?:-\d+)?(?:-[a-z0-9-]+-linux-gnu[a-z]*)?|binutils(?:-.+)?|libbinutils|.+-dev|libc-dev-bin|build-essential|dpkg-dev|make|cmake|cmake-data|ninja-build|meson|pkg-config|pkgconf|autoconf|automake|libtool|rustc|cargo|golang(?:-.+)?|lib(?:asan|tsan|lsan|ubsan|hwasan)\d+|libisl\d+|libmpc\d+|libmpfr\d+|libcc1-\d+|libctf0|libctf-nobfd0|libgprofng\d+)$/;
-function dpkgListPackage(file) {
-  return DPKG_LIST.exec(file)?.[1];
-}
-function isToolchainPackage(name) {
-  return TOOLCHAIN_PACKAGE.test(name);
-}
-function docPackage(file) {
-  return /^\/usr\/share\/doc\/([^/]+)\//.exec(file)?.[1];
 }
 
 // src/measure/findings/slim-variant.ts
@@ -66221,7 +66667,7 @@ function debianSlimTag(tag) {
 
 // src/measure/findings.ts
 var FINDING_MIN_BYTES = 1e6;
-var EVIDENCE_PATHS = 5;
+var EVIDENCE_PATHS2 = 5;
 async function imageFindings(docker, image, context) {
   const input = {
     ...context,
@@ -66230,7 +66676,7 @@ async function imageFindings(docker, image, context) {
     baseLayerCount: image.measurement.layers.filter((layer) => layer.base).length
   };
   const candidates = duplicateHashRequests(input);
-  const contentHashes = candidates.length > 0 ? await hashLayerFiles(docker, image.measurement.id, candidates, image.layers) : void 0;
+  const contentHashes = candidates.length > 0 ? requestedHashes(image.layers, candidates) : void 0;
   const slim2 = context.baseImage === void 0 ? void 0 : slimVariant(context.baseImage);
   const slimVariantSize = slim2 === void 0 ? void 0 : await inspectImage(docker, slim2).then(
     (facts) => facts.size,
@@ -66365,7 +66811,7 @@ function describe(bucket, origins) {
     kind: bucket.kind,
     bytes: bucket.bytes,
     instruction: origin.instruction,
-    paths: biggest.slice(0, EVIDENCE_PATHS).map((file) => file.path),
+    paths: biggest.slice(0, EVIDENCE_PATHS2).map((file) => file.path),
     layer: bucket.layer,
     files: bucket.files.length,
     parts: partsOf(bucket),
@@ -66467,10 +66913,10 @@ function lineOf(instruction) {
   return instruction.getRange().start.line + 1;
 }
 function lineList(lines) {
-  const unique = [...new Set(lines)];
-  const last = unique.at(-1);
-  if (unique.length <= 1) return `line ${last ?? "?"}`;
-  return `lines ${unique.slice(0, -1).join(", ")} and ${last}`;
+  const unique2 = [...new Set(lines)];
+  const last = unique2.at(-1);
+  if (unique2.length <= 1) return `line ${last ?? "?"}`;
+  return `lines ${unique2.slice(0, -1).join(", ")} and ${last}`;
 }
 function stageLabel(stage) {
   return stage.name === void 0 ? `stage ${stage.index}` : `stage \`${stage.name}\``;
@@ -66546,9 +66992,9 @@ function titleOf(finding) {
     case "install-inputs":
       return `Install inputs left in the image: ${inputCounts2(finding)}`;
     case "layer-waste":
-      return finding.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural(finding.files, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural(finding.files, "file")}`;
+      return finding.layer < 0 ? `Base image files deleted or overwritten by later layers, still shipped: ${plural2(finding.files, "file")}` : `Deleted or overwritten by a later layer, still shipped: ${plural2(finding.files, "file")}`;
     case "duplicate-files":
-      return `Duplicate content: ${plural(finding.files, "file")} whose content the image already has (the biggest, \`${finding.duplicate?.path ?? ""}\`, repeats \`${finding.duplicate?.original ?? "?"}\`)`;
+      return `Duplicate content: ${plural2(finding.files, "file")} whose content the image already has (the biggest, \`${finding.duplicate?.path ?? ""}\`, repeats \`${finding.duplicate?.original ?? "?"}\`)`;
     case "base-image": {
       const base = finding.base;
       return `Base image \`${base?.image ?? ""}\`: ${formatBytes(base?.baseBytes ?? finding.bytes)} of the image's ${formatBytes(base?.totalBytes ?? 0)} (your layers: ${formatBytes((base?.totalBytes ?? 0) - (base?.baseBytes ?? 0))})`;
@@ -66568,7 +67014,7 @@ function toolchainNames(finding) {
 }
 function inputCounts2(finding) {
   const { wheels, sdists } = finding.inputs ?? { wheels: 0, sdists: finding.files };
-  return [wheels > 0 ? plural(wheels, "wheel") : "", sdists > 0 ? plural(sdists, "sdist") : ""].filter(Boolean).join(", ");
+  return [wheels > 0 ? plural2(wheels, "wheel") : "", sdists > 0 ? plural2(sdists, "sdist") : ""].filter(Boolean).join(", ");
 }
 function fixOf(finding) {
   const copied = finding.keyword === "COPY" || finding.keyword === "ADD";
@@ -66603,12 +67049,12 @@ function laterLines(finding) {
   const lines = finding.hiddenByLines ?? [];
   return lines.length === 0 ? "" : ` (${lineList(lines)})`;
 }
-function plural(count, noun) {
-  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+function plural2(count2, noun) {
+  return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 
 // src/pipeline/prepare.ts
-import { readFile as readFile4, stat as stat2 } from "node:fs/promises";
+import { readFile as readFile4, stat as stat3 } from "node:fs/promises";
 
 // src/dockerfile/buildkit-only.ts
 var import_dockerfile_ast4 = __toESM(require_main(), 1);
@@ -66643,10 +67089,152 @@ function describeUses(uses) {
 }
 
 // src/dockerfile/plan.ts
-var import_dockerfile_ast10 = __toESM(require_main(), 1);
+var import_dockerfile_ast16 = __toESM(require_main(), 1);
+
+// src/dockerfile/bytecode.ts
+var import_dockerfile_ast6 = __toESM(require_main(), 1);
+
+// src/dockerfile/references.ts
+var import_dockerfile_ast5 = __toESM(require_main(), 1);
+function chainReferences(context) {
+  const references = { copies: [], mounts: [], skipped: [] };
+  for (const stage of context.chain) {
+    for (const instruction of stageOf(context, stage).instructions) {
+      if (instruction instanceof import_dockerfile_ast5.Copy) addCopy(context, references, instruction, stage);
+      if (instruction instanceof import_dockerfile_ast5.Run) addMounts(context, references, instruction, stage);
+    }
+  }
+  return references;
+}
+function addCopy(context, into, copy, stage) {
+  const flag = fromFlag(copy);
+  const value = flag?.getValue();
+  if (!flag || !value) return;
+  const reference = resolveFrom(context, value, copy);
+  if (reference.kind === "stage") {
+    const paths = copyWords(copy, context.parsed.escapeChar).slice(0, -1);
+    into.copies.push({ copy, flag, stage, source: reference.index, paths });
+  } else {
+    into.skipped.push(unfollowedCopy(reference, lineOf(copy)));
+  }
+}
+function fromFlag(copy) {
+  return copy.getFlags().find((flag) => flag.getName() === "from");
+}
+function unfollowedCopy(reference, line) {
+  return reference.kind === "image" ? `COPY --from=${reference.image} at line ${line} copies from an image built elsewhere; slimpy leaves it as it is.` : `COPY --from=${reference.kind === "unresolved" ? reference.value : ""} at line ${line} names its source through a variable slimpy could not resolve; pass it as a build arg to have that stage slimmed.`;
+}
+function addMounts(context, into, run, stage) {
+  for (const value of mountSources(run)) {
+    const reference = resolveFrom(context, value, run);
+    if (reference.kind === "stage") into.mounts.push({ run, stage, source: reference.index });
+  }
+}
+function mountSources(run) {
+  return mountFromOptions(run).flatMap((option) => option.getValue() ?? []);
+}
+function mountFromOptions(run) {
+  return run.getFlags().filter((flag) => flag.getName() === "mount").flatMap((flag) => flag.getOptions()).filter((option) => option.getName() === "from");
+}
+function resolveFrom(context, value, instruction) {
+  const lookup2 = variablesAt(context, instruction);
+  return resolveStageReference(value, context.stages, lookup2, context.parsed.escapeChar);
+}
+function stagesReachingTarget(context) {
+  const reached = /* @__PURE__ */ new Set();
+  const pending = [context.finalIndex];
+  while (pending.length > 0) {
+    const index = pending.pop();
+    if (index === void 0 || reached.has(index)) continue;
+    reached.add(index);
+    const chain = stageChain(context.stages, index);
+    pending.push(...chain, ...referencedStages(context, chainInstructions(context, chain)));
+  }
+  return reached;
+}
+function referencedStages(context, instructions) {
+  return instructions.flatMap((instruction) => {
+    const values = instruction instanceof import_dockerfile_ast5.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast5.Run ? mountSources(instruction) : [];
+    return values.flatMap((value) => {
+      const reference = value === "" ? void 0 : resolveFrom(context, value, instruction);
+      return reference?.kind === "stage" ? [reference.index] : [];
+    });
+  });
+}
+function indexReferences(context) {
+  const { source } = context.parsed;
+  const ranges = context.stages.flatMap(
+    (stage) => stage.instructions.flatMap((instruction) => {
+      if (instruction instanceof import_dockerfile_ast5.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
+      if (instruction instanceof import_dockerfile_ast5.Run) {
+        return mountFromOptions(instruction).map((option) => option.getValueRange());
+      }
+      return [];
+    })
+  );
+  return ranges.flatMap((range2) => {
+    if (range2 === null) return [];
+    const start = offsetAt(source, range2.start);
+    const end = offsetAt(source, range2.end);
+    const value = source.text.slice(start, end);
+    if (!/^\d+$/.test(value)) return [];
+    return [{ index: Number(value), start, end, line: range2.start.line + 1 }];
+  });
+}
+function referencesTo(context, index) {
+  return context.stages.flatMap((stage) => [
+    ...stage.baseStage === index ? [stage.line] : [],
+    ...stage.instructions.filter((instruction) => referencedStages(context, [instruction]).includes(index)).map(lineOf)
+  ]);
+}
+
+// src/dockerfile/bytecode.ts
+var TRUE = /^(?:1|true|yes|on|y|t)$/i;
+var COMPILING_COMMANDS = [
+  { pattern: /\bUV_COMPILE_BYTECODE=["']?(?:1|true|yes|on)\b/i, evidence: "UV_COMPILE_BYTECODE=1" },
+  {
+    pattern: /\buv\s[^;&|\n]*?\s--compile(?:-bytecode)?(?![\w-])/,
+    evidence: "uv --compile-bytecode"
+  },
+  {
+    pattern: /\bpip(?:3(?:\.\d+)?)?\s[^;&|\n]*?\binstall\b[^;&|\n]*?\s--compile(?![\w-])/,
+    evidence: "pip install --compile"
+  },
+  {
+    pattern: /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s*compileall\b/,
+    evidence: "python -m compileall"
+  }
+];
+function compiledBytecode(context) {
+  const reached = stagesReachingTarget(context);
+  for (const stage of context.stages) {
+    if (!reached.has(stage.index)) continue;
+    for (const instruction of stage.instructions) {
+      const evidence = compilingEvidence(instruction, context.parsed.escapeChar);
+      if (evidence !== void 0) return { line: lineOf(instruction), evidence };
+    }
+  }
+  return void 0;
+}
+function compilingEvidence(instruction, escapeChar) {
+  if (instruction instanceof import_dockerfile_ast6.Env) {
+    const set = instruction.getProperties().some((p) => p.getName() === "UV_COMPILE_BYTECODE" && TRUE.test(p.getValue() ?? ""));
+    return set ? "UV_COMPILE_BYTECODE=1" : void 0;
+  }
+  if (instruction instanceof import_dockerfile_ast6.Arg) {
+    const property = instruction.getProperty();
+    const set = property?.getName() === "UV_COMPILE_BYTECODE" && TRUE.test(property.getValue() ?? "");
+    return set ? "UV_COMPILE_BYTECODE=1" : void 0;
+  }
+  if (instruction instanceof import_dockerfile_ast6.Run) {
+    const command = runCommand(instruction, escapeChar);
+    return COMPILING_COMMANDS.find(({ pattern }) => pattern.test(command))?.evidence;
+  }
+  return void 0;
+}
 
 // src/dockerfile/derived.ts
-var import_dockerfile_ast5 = __toESM(require_main(), 1);
+var import_dockerfile_ast7 = __toESM(require_main(), 1);
 import { posix } from "node:path";
 
 // src/dockerfile/invocation.ts
@@ -66678,6 +67266,24 @@ function shellQuote(word) {
 }
 function rootWord(root2) {
   return /^[A-Za-z0-9_./:=@%+,*?[\]-]+$/.test(root2) ? root2 : shellQuote(root2);
+}
+function narrowedArgs(scriptArgs, narrowing) {
+  const args = [];
+  for (let i = 0; i < scriptArgs.length; i += 1) {
+    const word = scriptArgs[i] ?? "";
+    if (word === "--prune" && i + 1 < scriptArgs.length) {
+      const value = scriptArgs[i + 1] ?? "";
+      const kept2 = (value === "all" ? [...PRUNE_CATEGORIES] : value.split(",")).filter(
+        (category) => category !== "none" && !narrowing.without?.includes(category)
+      );
+      args.push("--prune", kept2.length > 0 ? kept2.join(",") : "none");
+      i += 1;
+    } else if (word !== "--no-strip") {
+      args.push(word);
+    }
+  }
+  const strip = narrowing.strip ?? !scriptArgs.includes("--no-strip");
+  return strip ? args : ["--no-strip", ...args];
 }
 
 // src/dockerfile/python.ts
@@ -66959,7 +67565,7 @@ function rootPath(path15) {
 function pythonEnvironmentReason(context, source, roots) {
   const chain = stageChain(context.stages, source);
   const runs = chainInstructions(context, chain).flatMap(
-    (instruction) => instruction instanceof import_dockerfile_ast5.Run ? [{ line: lineOf(instruction), command: runCommand(instruction, context.parsed.escapeChar) }] : []
+    (instruction) => instruction instanceof import_dockerfile_ast7.Run ? [{ line: lineOf(instruction), command: runCommand(instruction, context.parsed.escapeChar) }] : []
   );
   const tool = runs.find((run) => installsWithPythonTool(run.command));
   if (tool) return `its RUN at line ${tool.line} installs Python packages`;
@@ -67035,13 +67641,13 @@ function derivedStageText(context, point, shape) {
   return (point.afterBlankLine ? "" : eol) + lines.map((line) => line + eol).join("") + eol;
 }
 function pointAt(context, reference, derivedName) {
-  const range = reference.flag.getValueRange();
-  if (range === null) throw new Error(`COPY at line ${lineOf(reference.copy)} has no --from value`);
+  const range2 = reference.flag.getValueRange();
+  if (range2 === null) throw new Error(`COPY at line ${lineOf(reference.copy)} has no --from value`);
   const { source } = context.parsed;
   return replacement(
     source,
-    offsetAt(source, range.start),
-    offsetAt(source, range.end),
+    offsetAt(source, range2.start),
+    offsetAt(source, range2.end),
     derivedName
   );
 }
@@ -67063,267 +67669,31 @@ function layerAt(facts, line) {
 }
 
 // src/dockerfile/fixes/duplicates.ts
-function planDuplicates(_input) {
-  return emptyFixPlan();
+var ENVIRONMENT = /\/(?:site|dist)-packages\//;
+function planDuplicates(input) {
+  const plan = emptyFixPlan();
+  const found = input.findings.filter(
+    (finding) => finding.kind === "duplicate-files" && [...finding.paths, finding.duplicate?.path ?? ""].some((path15) => ENVIRONMENT.test(path15))
+  );
+  if (found.length === 0) return plan;
+  const lines = found.flatMap((finding) => finding.line === void 0 ? [] : [finding.line]);
+  const where2 = lines.length > 0 ? ` (${lineList(lines)})` : "";
+  if (!input.prunes) {
+    plan.skipped.push(
+      `The image repeats files inside a Python environment${where2}, but nothing slimpy rewrites runs where they are made, so they are not linked.`
+    );
+    return plan;
+  }
+  const example = found.find((finding) => finding.duplicate)?.duplicate;
+  plan.scriptArgs.push("--dedupe");
+  plan.notes.push(
+    `Identical files in the Python environments${where2} become hard links of one another where the prune runs, so their data is stored once${example ? ` (e.g. \`${example.path}\` repeats \`${example.original}\`)` : ""}.`
+  );
+  return plan;
 }
 
 // src/dockerfile/fixes/earlier-layers.ts
-function planEarlierLayers(_input) {
-  return emptyFixPlan();
-}
-
-// src/dockerfile/fixes/install-inputs.ts
-function planInstallInputs(_input) {
-  return emptyFixPlan();
-}
-
-// src/dockerfile/fixes/leftovers.ts
-var import_dockerfile_ast6 = __toESM(require_main(), 1);
-var KIND_WORDS = {
-  "apt-lists": "apt package lists",
-  "apt-cache": "apt's package cache",
-  "apk-cache": "the apk cache",
-  "dnf-cache": "the dnf/yum cache",
-  "pip-cache": "pip's cache",
-  "uv-cache": "uv's cache",
-  "poetry-cache": "Poetry's cache"
-};
-function planLeftovers(input) {
-  const plan = emptyFixPlan();
-  const { context } = input;
-  const instructions = chainInstructions(context, context.chain);
-  instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof import_dockerfile_ast6.Run)) return;
-    const layer = layerAt(input.facts, lineOf(instruction));
-    if (layer === void 0 || layer.leftovers.length === 0) return;
-    planRun(input, instruction, layer.leftovers, instructions, position, plan);
-  });
-  return plan;
-}
-function planRun(input, run, leftovers2, instructions, position, plan) {
-  const line = lineOf(run);
-  const what = describeKinds(leftovers2);
-  if (!isPosixShell(shellInForce(instructions.slice(0, position)))) {
-    plan.skipped.push(
-      `The RUN at line ${line} leaves ${what} in the image, but a SHELL instruction replaced the POSIX shell the cleanup needs; remove them at the end of that RUN yourself.`
-    );
-    return;
-  }
-  const later = instructions.slice(position + 1);
-  const needed = leftovers2.filter((leftover) => laterRunNeeds(input, leftover.kind, later));
-  for (const leftover of needed) {
-    plan.skipped.push(
-      `The RUN at line ${line} leaves ${KIND_WORDS[leftover.kind]} in the image, but a later RUN installs from them without refreshing them; run both in one RUN to have them removed.`
-    );
-  }
-  const removed = leftovers2.filter((leftover) => !needed.includes(leftover));
-  if (removed.length === 0) return;
-  plan.appends.push({
-    run,
-    command: cleanupCommand(removed),
-    order: "cleanup",
-    note: `Removed ${describeKinds(removed)} at the end of the RUN at line ${line}, which writes them: deleted by a later RUN they would still ship in this one's layer.`,
-    what: `leaves ${describeKinds(removed)} in the image`
-  });
-}
-function cleanupCommand(leftovers2) {
-  const kinds = new Set(leftovers2.map((leftover) => leftover.kind));
-  const paths = [
-    ...new Set(
-      leftovers2.flatMap(
-        (leftover) => leftover.kind === "apt-cache" ? [] : [cleanupPath(leftover)]
-      )
-    )
-  ];
-  const commands = [
-    ...kinds.has("apt-cache") ? ["apt-get clean"] : [],
-    ...paths.length > 0 ? [`rm -rf ${paths.join(" ")}`] : []
-  ];
-  return commands.join(" && ");
-}
-function cleanupPath(leftover) {
-  const system = ["apt-lists", "apk-cache", "dnf-cache"].includes(leftover.kind);
-  return system ? `${shellQuote(leftover.dir)}/*` : shellQuote(leftover.dir);
-}
-function describeKinds(leftovers2) {
-  const words = [...new Set(leftovers2.map((leftover) => KIND_WORDS[leftover.kind]))];
-  return words.length <= 1 ? words[0] ?? "" : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
-}
-var APT_NEEDS_LISTS = /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:install|build-dep|source|download|upgrade|dist-upgrade|full-upgrade)\b/;
-var APT_UPDATE = /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/;
-var APK_ADD = /\bapk\s+(?:-\S+\s+)*add\b/;
-var APK_REFRESHES = /\bapk\s+(?:\S+\s+)*?(?:update\b|--update\b|-U\b|--no-cache\b)/;
-function laterRunNeeds(input, kind, later) {
-  if (kind !== "apt-lists" && kind !== "apk-cache") return false;
-  return later.some((instruction) => {
-    if (!(instruction instanceof import_dockerfile_ast6.Run)) return false;
-    const command = runCommand(instruction, input.context.parsed.escapeChar);
-    return kind === "apt-lists" ? APT_NEEDS_LISTS.test(command) && !APT_UPDATE.test(command) : APK_ADD.test(command) && !APK_REFRESHES.test(command);
-  });
-}
-
-// src/dockerfile/fixes/toolchain.ts
-function planToolchain(_input) {
-  return emptyFixPlan();
-}
-
-// src/dockerfile/fixes/index.ts
-var FIX_PLANNERS = {
-  leftovers: planLeftovers,
-  "install-inputs": planInstallInputs,
-  duplicates: planDuplicates,
-  "earlier-layers": planEarlierLayers,
-  toolchain: planToolchain
-};
-function planFixes(context, options, prunedRuns) {
-  const result = {
-    edits: [],
-    scriptArgs: [],
-    runsPruneScript: false,
-    notes: [],
-    skipped: [],
-    outcomes: []
-  };
-  if (options === void 0) return result;
-  const input = { context, findings: options.findings, facts: options.facts, prunedRuns };
-  const planned = FIX_RULES.filter((rule) => options.rules.includes(rule)).map((rule) => ({
-    rule,
-    plan: FIX_PLANNERS[rule](input)
-  }));
-  const appended = appendAll(context, planned, prunedRuns);
-  for (const { rule, plan } of planned) {
-    result.edits.push(...plan.edits);
-    result.runsPruneScript ||= plan.runsPruneScript;
-    result.scriptArgs.push(...plan.scriptArgs.filter((arg) => !result.scriptArgs.includes(arg)));
-    result.notes.push(...plan.notes, ...appended.notes.get(rule) ?? []);
-    result.skipped.push(...plan.skipped, ...appended.skipped.get(rule) ?? []);
-    const lines = [...plan.lines, ...appended.lines.get(rule) ?? []];
-    const changed = plan.edits.length > 0 || plan.scriptArgs.length > 0 || lines.length > 0;
-    if (changed) result.outcomes.push({ rule, lines: [...new Set(lines)].sort((a, b) => a - b) });
-  }
-  result.edits.push(...appended.edits);
-  return result;
-}
-function appendAll(context, planned, prunedRuns) {
-  const result = { edits: [], notes: /* @__PURE__ */ new Map(), skipped: /* @__PURE__ */ new Map(), lines: /* @__PURE__ */ new Map() };
-  const byRun = /* @__PURE__ */ new Map();
-  for (const { rule, plan } of planned) {
-    for (const append of plan.appends) {
-      const line = lineOf(append.run);
-      byRun.set(line, [...byRun.get(line) ?? [], { rule, append }]);
-    }
-  }
-  for (const [line, appends] of [...byRun].sort(([a], [b]) => a - b)) {
-    const ordered = [
-      ...appends.filter(({ append }) => append.order === "prune"),
-      ...appends.filter(({ append }) => append.order === "cleanup")
-    ];
-    const command = ordered.map(({ append }) => append.command).join(" && ");
-    const run = ordered[0].append.run;
-    const edit = appendToRun(context.parsed, run, command, { chained: prunedRuns.has(line) });
-    for (const { rule, append } of ordered) {
-      if ("skip" in edit) {
-        push(result.skipped, rule, `The RUN at line ${line} ${append.what}, but ${edit.skip}.`);
-      } else {
-        push(result.notes, rule, append.note);
-        push(result.lines, rule, line);
-      }
-    }
-    if ("edits" in edit) result.edits.push(...edit.edits);
-  }
-  return result;
-}
-function push(map, rule, value) {
-  map.set(rule, [...map.get(rule) ?? [], value]);
-}
-
-// src/dockerfile/references.ts
-var import_dockerfile_ast7 = __toESM(require_main(), 1);
-function chainReferences(context) {
-  const references = { copies: [], mounts: [], skipped: [] };
-  for (const stage of context.chain) {
-    for (const instruction of stageOf(context, stage).instructions) {
-      if (instruction instanceof import_dockerfile_ast7.Copy) addCopy(context, references, instruction, stage);
-      if (instruction instanceof import_dockerfile_ast7.Run) addMounts(context, references, instruction, stage);
-    }
-  }
-  return references;
-}
-function addCopy(context, into, copy, stage) {
-  const flag = fromFlag(copy);
-  const value = flag?.getValue();
-  if (!flag || !value) return;
-  const reference = resolveFrom(context, value, copy);
-  if (reference.kind === "stage") {
-    const paths = copyWords(copy, context.parsed.escapeChar).slice(0, -1);
-    into.copies.push({ copy, flag, stage, source: reference.index, paths });
-  } else {
-    into.skipped.push(unfollowedCopy(reference, lineOf(copy)));
-  }
-}
-function fromFlag(copy) {
-  return copy.getFlags().find((flag) => flag.getName() === "from");
-}
-function unfollowedCopy(reference, line) {
-  return reference.kind === "image" ? `COPY --from=${reference.image} at line ${line} copies from an image built elsewhere; slimpy leaves it as it is.` : `COPY --from=${reference.kind === "unresolved" ? reference.value : ""} at line ${line} names its source through a variable slimpy could not resolve; pass it as a build arg to have that stage slimmed.`;
-}
-function addMounts(context, into, run, stage) {
-  for (const value of mountSources(run)) {
-    const reference = resolveFrom(context, value, run);
-    if (reference.kind === "stage") into.mounts.push({ run, stage, source: reference.index });
-  }
-}
-function mountSources(run) {
-  return mountFromOptions(run).flatMap((option) => option.getValue() ?? []);
-}
-function mountFromOptions(run) {
-  return run.getFlags().filter((flag) => flag.getName() === "mount").flatMap((flag) => flag.getOptions()).filter((option) => option.getName() === "from");
-}
-function resolveFrom(context, value, instruction) {
-  const lookup2 = variablesAt(context, instruction);
-  return resolveStageReference(value, context.stages, lookup2, context.parsed.escapeChar);
-}
-function stagesReachingTarget(context) {
-  const reached = /* @__PURE__ */ new Set();
-  const pending = [context.finalIndex];
-  while (pending.length > 0) {
-    const index = pending.pop();
-    if (index === void 0 || reached.has(index)) continue;
-    reached.add(index);
-    const chain = stageChain(context.stages, index);
-    pending.push(...chain, ...referencedStages(context, chainInstructions(context, chain)));
-  }
-  return reached;
-}
-function referencedStages(context, instructions) {
-  return instructions.flatMap((instruction) => {
-    const values = instruction instanceof import_dockerfile_ast7.Copy ? [fromFlag(instruction)?.getValue() ?? ""] : instruction instanceof import_dockerfile_ast7.Run ? mountSources(instruction) : [];
-    return values.flatMap((value) => {
-      const reference = value === "" ? void 0 : resolveFrom(context, value, instruction);
-      return reference?.kind === "stage" ? [reference.index] : [];
-    });
-  });
-}
-function indexReferences(context) {
-  const { source } = context.parsed;
-  const ranges = context.stages.flatMap(
-    (stage) => stage.instructions.flatMap((instruction) => {
-      if (instruction instanceof import_dockerfile_ast7.Copy) return [fromFlag(instruction)?.getValueRange() ?? null];
-      if (instruction instanceof import_dockerfile_ast7.Run) {
-        return mountFromOptions(instruction).map((option) => option.getValueRange());
-      }
-      return [];
-    })
-  );
-  return ranges.flatMap((range) => {
-    if (range === null) return [];
-    const start = offsetAt(source, range.start);
-    const end = offsetAt(source, range.end);
-    const value = source.text.slice(start, end);
-    if (!/^\d+$/.test(value)) return [];
-    return [{ index: Number(value), start, end, line: range.start.line + 1 }];
-  });
-}
+var import_dockerfile_ast9 = __toESM(require_main(), 1);
 
 // src/dockerfile/same-run.ts
 var import_dockerfile_ast8 = __toESM(require_main(), 1);
@@ -67414,13 +67784,15 @@ function unquote(word) {
 }
 
 // src/dockerfile/same-run.ts
-function planSameRun(context) {
+function planSameRun(context, moved = /* @__PURE__ */ new Set()) {
   const plan = { runs: [], edits: [], notes: [], skipped: [] };
   const instructions = chainInstructions(context, context.chain);
+  const installs2 = (instruction) => instruction instanceof import_dockerfile_ast8.Run && installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar));
   instructions.forEach((instruction, position) => {
-    if (!(instruction instanceof import_dockerfile_ast8.Run)) return;
-    if (!installsWithPythonTool(runCommand(instruction, context.parsed.escapeChar))) return;
-    planRun2(context, instruction, instructions.slice(0, position), plan);
+    if (!(instruction instanceof import_dockerfile_ast8.Run) || moved.has(lineOf(instruction))) return;
+    if (!installs2(instruction)) return;
+    const later = instructions.slice(position + 1).find(installs2);
+    planRun(context, instruction, instructions.slice(0, position), plan, later);
   });
   if (plan.runs.length > 0 && !context.mounts) {
     plan.notes.push(
@@ -67429,7 +67801,7 @@ function planSameRun(context) {
   }
   return plan;
 }
-function planRun2(context, run, before, into) {
+function planRun(context, run, before, into, laterInstall) {
   const line = lineOf(run);
   if (!isPosixShell(shellInForce(before))) {
     into.skipped.push(
@@ -67442,15 +67814,9 @@ function planRun2(context, run, before, into) {
     lookup: variablesAt(context, run),
     workdir: workdirAt(context, run)
   });
-  const prune = pruneCommand(
-    roots.length > 0 ? [...context.scriptArgs, "--also-usual"] : context.scriptArgs,
-    roots
-  );
-  const appended = appendToRun(
-    context.parsed,
-    run,
-    context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`
-  );
+  const narrowed = laterInstall ? narrowedArgs(context.scriptArgs, { without: ["packaging"] }) : context.scriptArgs;
+  const args = roots.length > 0 ? [...narrowed, "--also-usual"] : narrowed;
+  const appended = appendToRun(context.parsed, run, pruneInvocation(context, args, roots));
   if ("skip" in appended) {
     into.skipped.push(
       `The RUN at line ${line} installs Python packages but was not slimmed: ${appended.skip}.`
@@ -67459,10 +67825,19 @@ function planRun2(context, run, before, into) {
   }
   into.edits.push(scriptDelivery(context, run, before), ...appended.edits);
   into.runs.push({ line });
-  const where = roots.length > 0 ? ` (it also searches ${roots.map((root2) => `\`${root2}\``).join(", ")})` : "";
+  const where2 = roots.length > 0 ? ` (it also searches ${roots.map((root2) => `\`${root2}\``).join(", ")})` : "";
   into.notes.push(
-    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where}.`
+    `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where2}.`
   );
+  if (laterInstall && narrowed.join(" ") !== context.scriptArgs.join(" ")) {
+    into.notes.push(
+      `The prune at line ${line} keeps pip, setuptools and wheel: the RUN at line ${lineOf(laterInstall)} still installs packages.`
+    );
+  }
+}
+function pruneInvocation(context, args, roots) {
+  const prune = pruneCommand(args, roots);
+  return context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`;
 }
 function scriptDelivery(context, run, before) {
   const { source } = context.parsed;
@@ -67476,9 +67851,1100 @@ function scriptDelivery(context, run, before) {
   return insertion(lineStart, scriptCopyInstruction(context.scriptPath, owner) + source.eol);
 }
 
-// src/dockerfile/scope.ts
-var import_dockerfile_ast9 = __toESM(require_main(), 1);
+// src/dockerfile/fixes/earlier-layers.ts
+function planEarlierLayers(input) {
+  const plan = emptyFixPlan();
+  const { context } = input;
+  const instructions = chainInstructions(context, context.chain);
+  instructions.forEach((instruction, position) => {
+    if (!(instruction instanceof import_dockerfile_ast9.Run) || !createsOnly(context, instruction)) return;
+    const environments2 = (layerAt(input.facts, lineOf(instruction))?.environments ?? []).filter(
+      (environment) => environment.venv
+    );
+    if (environments2.length === 0) return;
+    const before = instructions.slice(0, position);
+    const later = instructions.slice(position + 1).find((next) => installs(context, next));
+    planRun2(context, { run: instruction, before, later, environments: environments2 }, plan);
+  });
+  return plan;
+}
+function planRun2(context, creation, plan) {
+  const line = lineOf(creation.run);
+  if (!isPosixShell(shellInForce(creation.before))) {
+    plan.skipped.push(
+      `The RUN at line ${line} creates a Python environment that a later RUN fills, but a SHELL instruction replaced the POSIX shell the prune needs.`
+    );
+    return;
+  }
+  const roots = creation.environments.map((environment) => venvRoot(environment.sitePackages));
+  const args = narrowedArgs(context.scriptArgs, {
+    strip: false,
+    without: creation.later ? ["packaging"] : []
+  });
+  const kept2 = creation.later ? ` pip, setuptools and wheel stay there: the RUN at line ${lineOf(creation.later)} installs with them, so deleting them later would only hide them (create the environment and install into it in one RUN to have them removed).` : "";
+  plan.appends.push({
+    run: creation.run,
+    command: pruneInvocation(context, args, roots),
+    order: "prune",
+    note: `Pruned ${roots.map((root2) => `\`${root2}\``).join(", ")} in the RUN at line ${line}, which creates it: files deleted by a later RUN would still ship in this one's layer.${kept2}`,
+    what: "creates a Python environment that a later RUN fills",
+    with: [scriptDelivery(context, creation.run, creation.before)]
+  });
+}
+function createsOnly(context, run) {
+  const command = runCommand(run, context.parsed.escapeChar);
+  return createsPythonEnvironment(command) && !installsPythonPackages(command);
+}
+function installs(context, instruction) {
+  return instruction instanceof import_dockerfile_ast9.Run && installsPythonPackages(runCommand(instruction, context.parsed.escapeChar));
+}
+function venvRoot(sitePackages) {
+  return sitePackages.split("/").slice(0, -3).join("/") || "/";
+}
+
+// src/dockerfile/fixes/install-inputs.ts
+var import_dockerfile_ast10 = __toESM(require_main(), 1);
 import { posix as posix3 } from "node:path";
+function planInstallInputs(input) {
+  const plan = emptyFixPlan();
+  const lines = input.findings.filter((finding) => finding.kind === "install-inputs").flatMap((finding) => finding.line === void 0 ? [] : [finding.line]);
+  for (const line of [...new Set(lines)].sort((a, b) => a - b)) planCopy(input, line, plan);
+  return plan;
+}
+function planCopy(input, line, plan) {
+  const located = locate(input.context, line);
+  if (located === void 0) return;
+  const label = `The ${located.copy.getKeyword().toUpperCase()} at line ${line}`;
+  if (!input.context.mounts) {
+    plan.skipped.push(
+      `${label} brings install inputs that only later RUNs read; without BuildKit there is no RUN --mount to bring them in instead, so they stay in the image.`
+    );
+    return;
+  }
+  const shape = mountShape(input, located, layerAt(input.facts, line));
+  if ("skip" in shape) {
+    plan.skipped.push(`${label} brings install inputs, but it stays: ${shape.skip}.`);
+    return;
+  }
+  const readers = readersOf(input.context, located, shape.target);
+  if ("skip" in readers) {
+    plan.skipped.push(`${label} brings install inputs, but it stays: ${readers.skip}.`);
+    return;
+  }
+  const { source } = input.context.parsed;
+  const range2 = located.copy.getRange();
+  const runLines = lineList(readers.runs.map(lineOf));
+  plan.edits.push(
+    replacement(
+      source,
+      offsetAt(source, range2.start),
+      offsetAt(source, range2.end),
+      `# slimpy: \`${shape.source}\` is mounted into the RUN at ${runLines} instead of copied (install-inputs)`
+    ),
+    ...readers.runs.map(
+      (run) => insertion(offsetAt(source, run.getInstructionRange().end), ` ${mountFlag(shape)}`)
+    )
+  );
+  plan.lines.push(line);
+  plan.notes.push(
+    `${label} copied install inputs that only the RUN at ${runLines} reads: that RUN now mounts \`${shape.source}\` at \`${shape.target}\` (RUN --mount=type=bind), so they are never in a layer.`
+  );
+}
+function locate(context, line) {
+  for (const stage of context.chain) {
+    for (const instruction of stageOf(context, stage).instructions) {
+      if (lineOf(instruction) !== line) continue;
+      return instruction instanceof import_dockerfile_ast10.Copy || instruction instanceof import_dockerfile_ast10.Add ? { copy: instruction, stage } : void 0;
+    }
+  }
+  return void 0;
+}
+var PLAIN_PATH = /^[A-Za-z0-9._/@+-]+$/;
+var ARCHIVE = /\.(?:tar|tgz|tbz2?|txz|tar\.(?:gz|bz2|xz|zst))$/i;
+function mountShape(input, located, layer) {
+  const { copy } = located;
+  const { context } = input;
+  const flags = copy.getFlags().map((flag) => flag.getName().toLowerCase());
+  const odd = flags.find((flag) => flag === "exclude" || flag === "parents");
+  if (odd) return { skip: `it uses --${odd}, which a mount cannot repeat` };
+  const from = fromOf(context, copy);
+  if (from !== void 0 && "skip" in from) return from;
+  const words2 = copyWords(copy, context.parsed.escapeChar);
+  if (words2.length !== 2) return { skip: "it copies several sources into one place" };
+  const lookup2 = variablesAt(context, copy);
+  const [source, dest] = words2.map(
+    (word) => expandVariables(word, lookup2, context.parsed.escapeChar)
+  );
+  if (!source || !dest || source.unresolved.length + dest.unresolved.length > 0) {
+    return { skip: "it names its paths through variables slimpy could not resolve" };
+  }
+  const sourcePath = posix3.normalize(source.value).replace(/\/+$/, "") || ".";
+  if (!PLAIN_PATH.test(sourcePath) || /[*?[]/.test(source.value)) {
+    return { skip: "its source is a pattern or has characters a mount option cannot carry" };
+  }
+  if (copy instanceof import_dockerfile_ast10.Add && (/^[a-z]+:\/\//i.test(source.value) || ARCHIVE.test(sourcePath))) {
+    return { skip: "ADD fetches or unpacks that source, which a mount does not" };
+  }
+  if (layer === void 0) return { skip: "its layer could not be told apart in the image" };
+  const contents = checkContents(layer);
+  if (contents !== void 0) return { skip: contents };
+  const workdir = workdirAt(context, copy) ?? "/";
+  const target = targetOf(layer, posix3.resolve(workdir, dest.value), sourcePath);
+  if ("skip" in target) return target;
+  return { source: sourcePath, target: target.path, ...from ? { from: from.name } : {} };
+}
+function fromOf(context, copy) {
+  const flag = copy.getFlags().find((candidate) => candidate.getName() === "from");
+  const value = flag?.getValue();
+  if (!flag || !value) return void 0;
+  const reference = resolveStageReference(
+    value,
+    context.stages,
+    variablesAt(context, copy),
+    context.parsed.escapeChar
+  );
+  if (reference.kind === "unresolved") return { skip: "its --from uses an unresolved variable" };
+  if (reference.kind === "image") return { name: reference.image };
+  const name = stageOf(context, reference.index).name;
+  return name === void 0 ? { skip: "its --from names a stage by index" } : { name };
+}
+function checkContents(layer) {
+  const inputs = layer.copied.filter((file) => file.input);
+  const others = layer.copied.filter((file) => !file.input);
+  const otherBytes = others.reduce((sum, file) => sum + file.size, 0);
+  const inputBytes = inputs.reduce((sum, file) => sum + file.size, 0);
+  const code = others.find((file) => /\.(?:py|so|pth|sh|js)$/.test(file.path));
+  if (inputs.length > 0 && code === void 0 && otherBytes <= 0.01 * inputBytes) return void 0;
+  const example = code ?? [...others].sort((a, b) => b.size - a.size)[0];
+  return `it also brings files the app may need (e.g. \`${example?.path ?? "?"}\`); copy the wheels on their own to have them mounted`;
+}
+function targetOf(layer, dest, source) {
+  const paths = layer.copied.map((file) => file.path);
+  const intoDir = posix3.join(dest, posix3.basename(source));
+  if (paths.length === 1 && (paths[0] === dest || paths[0] === intoDir)) {
+    return { path: paths[0] };
+  }
+  if (paths.every((path15) => path15.startsWith(`${dest}/`))) {
+    if (dest === "/" || layer.occupied.includes(dest)) {
+      return {
+        skip: `\`${dest}\` already holds files from an earlier layer, which a mount there would hide`
+      };
+    }
+    return { path: dest };
+  }
+  return { skip: "slimpy could not tell from the image where it put its files" };
+}
+function readersOf(context, located, target) {
+  const runs = [];
+  for (const instruction of laterInstructions(context, located)) {
+    const workdir = workdirAt(context, instruction) ?? "/";
+    if (instruction instanceof import_dockerfile_ast10.Run) {
+      const command = runCommand(instruction, context.parsed.escapeChar);
+      if (deletes(command, target, workdir)) {
+        return {
+          skip: `the RUN at line ${lineOf(instruction)} deletes \`${target}\`, which a mount point cannot be`
+        };
+      }
+      if (mentions(command, target, workdir)) runs.push(instruction);
+    } else if (mentions(joinedArguments(instruction, context.parsed.escapeChar), target, workdir)) {
+      return {
+        skip: `line ${lineOf(instruction)} (${instruction.getKeyword().toUpperCase()}) names \`${target}\`, so the image may need it after the build`
+      };
+    }
+  }
+  if (runs.length === 0) {
+    return { skip: `no later RUN names \`${target}\`, so the app may read it at run time` };
+  }
+  return { runs };
+}
+function laterInstructions(context, located) {
+  const heirs = context.stages.filter(
+    (stage) => stageChain(context.stages, stage.index).includes(located.stage)
+  );
+  const result = heirs.flatMap(
+    (stage) => stage.instructions.filter(
+      (instruction) => stage.index !== located.stage || lineOf(instruction) > lineOf(located.copy)
+    )
+  );
+  const heirNames = new Set(
+    heirs.flatMap((stage) => stage.name ? [stage.name.toLowerCase()] : [])
+  );
+  for (const stage of context.stages) {
+    if (heirs.includes(stage)) continue;
+    for (const instruction of stage.instructions) {
+      const text = joinedArguments(instruction, context.parsed.escapeChar).toLowerCase();
+      if ([...heirNames].some((name) => new RegExp(`from=${escapeRegExp(name)}\\b`).test(text))) {
+        result.push(instruction);
+      }
+    }
+  }
+  return result;
+}
+function mentions(text, path15, workdir) {
+  return pathPattern(path15, workdir).test(text);
+}
+function deletes(command, path15, workdir) {
+  const names = pathAlternatives(path15, workdir).map(escapeRegExp).join("|");
+  return new RegExp(`\\brm\\s+(?:-\\S+\\s+)*(?:[^;&|\\s]+\\s+)*(?:${names})/?(?=$|[\\s;&|])`).test(
+    command
+  );
+}
+function pathPattern(path15, workdir) {
+  const names = pathAlternatives(path15, workdir).map(escapeRegExp).join("|");
+  return new RegExp(`(?:^|[\\s=:'"(,;])(?:${names})(?=$|[\\s/'":;,)*&|])`);
+}
+function pathAlternatives(path15, workdir) {
+  const relative2 = posix3.relative(workdir, path15);
+  const inside = relative2 !== "" && !relative2.startsWith("..");
+  return inside ? [path15, `./${relative2}`, relative2] : [path15];
+}
+function mountFlag(shape) {
+  const from = shape.from === void 0 ? "" : `,from=${shape.from}`;
+  return `--mount=type=bind${from},source=${shape.source},target=${shape.target},rw`;
+}
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+// src/dockerfile/fixes/leftovers.ts
+var import_dockerfile_ast11 = __toESM(require_main(), 1);
+var KIND_WORDS = {
+  "apt-lists": "apt package lists",
+  "apt-cache": "apt's package cache",
+  "apk-cache": "the apk cache",
+  "dnf-cache": "the dnf/yum cache",
+  "pip-cache": "pip's cache",
+  "uv-cache": "uv's cache",
+  "poetry-cache": "Poetry's cache"
+};
+function planLeftovers(input) {
+  const plan = emptyFixPlan();
+  const { context } = input;
+  const instructions = chainInstructions(context, context.chain);
+  instructions.forEach((instruction, position) => {
+    if (!(instruction instanceof import_dockerfile_ast11.Run)) return;
+    const layer = layerAt(input.facts, lineOf(instruction));
+    if (layer === void 0 || layer.leftovers.length === 0) return;
+    planRun3(input, instruction, layer.leftovers, instructions, position, plan);
+  });
+  return plan;
+}
+function planRun3(input, run, leftovers2, instructions, position, plan) {
+  const line = lineOf(run);
+  const what = describeKinds(leftovers2);
+  if (!isPosixShell(shellInForce(instructions.slice(0, position)))) {
+    plan.skipped.push(
+      `The RUN at line ${line} leaves ${what} in the image, but a SHELL instruction replaced the POSIX shell the cleanup needs; remove them at the end of that RUN yourself.`
+    );
+    return;
+  }
+  const later = instructions.slice(position + 1);
+  const needed = leftovers2.filter((leftover) => laterRunNeeds(input, leftover.kind, later));
+  for (const leftover of needed) {
+    plan.skipped.push(
+      `The RUN at line ${line} leaves ${KIND_WORDS[leftover.kind]} in the image, but a later RUN installs from them without refreshing them; run both in one RUN to have them removed.`
+    );
+  }
+  const removed = leftovers2.filter((leftover) => !needed.includes(leftover));
+  if (removed.length === 0) return;
+  plan.appends.push({
+    run,
+    command: cleanupCommand(removed),
+    order: "cleanup",
+    note: `Removed ${describeKinds(removed)} at the end of the RUN at line ${line}, which writes them: deleted by a later RUN they would still ship in this one's layer.`,
+    what: `leaves ${describeKinds(removed)} in the image`
+  });
+}
+function cleanupCommand(leftovers2) {
+  const kinds = new Set(leftovers2.map((leftover) => leftover.kind));
+  const paths = [
+    ...new Set(
+      leftovers2.flatMap(
+        (leftover) => leftover.kind === "apt-cache" ? [] : [cleanupPath(leftover)]
+      )
+    )
+  ];
+  const commands = [
+    ...kinds.has("apt-cache") ? ["apt-get clean"] : [],
+    ...paths.length > 0 ? [`rm -rf ${paths.join(" ")}`] : []
+  ];
+  return commands.join(" && ");
+}
+function cleanupPath(leftover) {
+  const system = ["apt-lists", "apk-cache", "dnf-cache"].includes(leftover.kind);
+  return system ? `${shellQuote(leftover.dir)}/*` : shellQuote(leftover.dir);
+}
+function describeKinds(leftovers2) {
+  const words2 = [...new Set(leftovers2.map((leftover) => KIND_WORDS[leftover.kind]))];
+  return words2.length <= 1 ? words2[0] ?? "" : `${words2.slice(0, -1).join(", ")} and ${words2.at(-1)}`;
+}
+var APT_NEEDS_LISTS = /\bapt(?:-get)?\s+(?:-\S+\s+)*(?:install|build-dep|source|download|upgrade|dist-upgrade|full-upgrade)\b/;
+var APT_UPDATE = /\bapt(?:-get)?\s+(?:-\S+\s+)*update\b/;
+var APK_ADD = /\bapk\s+(?:-\S+\s+)*add\b/;
+var APK_REFRESHES = /\bapk\s+(?:\S+\s+)*?(?:update\b|--update\b|-U\b|--no-cache\b)/;
+function laterRunNeeds(input, kind, later) {
+  if (kind !== "apt-lists" && kind !== "apk-cache") return false;
+  return later.some((instruction) => {
+    if (!(instruction instanceof import_dockerfile_ast11.Run)) return false;
+    const command = runCommand(instruction, input.context.parsed.escapeChar);
+    return kind === "apt-lists" ? APT_NEEDS_LISTS.test(command) && !APT_UPDATE.test(command) : APK_ADD.test(command) && !APK_REFRESHES.test(command);
+  });
+}
+
+// src/dockerfile/toolchain/plan.ts
+var import_dockerfile_ast14 = __toESM(require_main(), 1);
+
+// src/dockerfile/package-commands.ts
+var INSTALLS = [
+  ["apt-get", /\bapt-get\s+(?:-\S+\s+)*install\b/],
+  ["apt", /\bapt\s+(?:-\S+\s+)*install\b/],
+  ["apk", /\bapk\s+(?:-\S+\s+)*add\b/],
+  ["dnf", /\bdnf\s+(?:-\S+\s+)*install\b/],
+  ["yum", /\byum\s+(?:-\S+\s+)*install\b/],
+  ["microdnf", /\bmicrodnf\s+(?:-\S+\s+)*install\b/]
+];
+function managerOf(tool) {
+  if (tool === "apk") return "apk";
+  return tool === "apt-get" || tool === "apt" ? "dpkg" : "rpm";
+}
+function installTool(command) {
+  return commandSegments(command).map((segment) => INSTALLS.find(([, pattern]) => pattern.test(segment))?.[0]).find((tool) => tool !== void 0);
+}
+var BUILD_STEPS = [
+  /(?:^|[\s;&|(/])(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|gfortran|make|cmake|ninja|meson|cargo|rustc|maturin|cythonize|f2py)(?:-[\d.]+)?(?=\s|$|;|&|\|)/,
+  /\bgo\s+(?:build|install|generate)\b/,
+  /(?:^|[\s;&|(])\.\/configure\b/,
+  /\bsetup\.py\b/,
+  /\b(?:npm|yarn|pnpm)\s+(?:ci|install|add|rebuild)\b/,
+  /\bpip(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*wheel\b/,
+  /\bpython(?:3(?:\.\d+)?)?\s+(?:-\S+\s+)*-m\s+build\b/
+];
+function buildsCode(command) {
+  return commandSegments(command).some(
+    (segment) => !INSTALLS.some(([, pattern]) => pattern.test(segment)) && (installsPythonPackages(segment) || BUILD_STEPS.some((pattern) => pattern.test(segment)))
+  );
+}
+function commandSegments(command) {
+  return command.split(/&&|\|\||[;&|\n]/).map((segment) => segment.trim());
+}
+var words = (names) => names.map(shellQuote).join(" ");
+function purgeCommand(tool, purge, keep) {
+  const manager = managerOf(tool);
+  const parts2 = [];
+  if (manager === "dpkg") {
+    if (keep.length > 0) parts2.push(`apt-mark manual ${words(keep)}`);
+    parts2.push(`apt-get purge -y --auto-remove ${words(purge)}`);
+  } else if (manager === "apk") {
+    if (keep.length > 0) parts2.push(`apk add --no-cache ${words(keep)}`);
+    parts2.push(`apk del ${words(purge)}`);
+  } else {
+    if (tool === "microdnf") return void 0;
+    if (keep.length > 0) parts2.push(`${tool} mark install ${words(keep)}`);
+    parts2.push(`${tool} remove -y ${words(purge)}`);
+  }
+  return parts2.join(" && ");
+}
+function runtimeInstallCommand(tool, packages, listsCached = false) {
+  const manager = managerOf(tool);
+  if (manager === "dpkg") {
+    const clean = listsCached ? "" : " && rm -rf /var/lib/apt/lists/*";
+    return `apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${words(packages)}${clean}`;
+  }
+  if (manager === "apk") return `apk add --no-cache ${words(packages)}`;
+  return `${tool} install -y ${words(packages)} && ${tool} clean all`;
+}
+
+// src/dockerfile/toolchain/builder-stage.ts
+var import_dockerfile_ast12 = __toESM(require_main(), 1);
+var PACKAGE_CONFIG = /^\/(?:etc\/apt|usr\/share\/keyrings|etc\/apk|etc\/yum\.repos\.d|etc\/dnf|etc\/pki\/rpm-gpg)(?:\/|$)/;
+function planBuilderStage(input, installs2, because) {
+  const { context } = input;
+  const stage = stageOf(context, context.finalIndex);
+  if (stage.baseStage !== void 0) {
+    return { reason: `${stageLabel(stage)} builds FROM another stage, not from an image` };
+  }
+  if (stage.base.toLowerCase() === "scratch")
+    return { reason: `${stageLabel(stage)} is FROM scratch` };
+  const names = stageNames(context);
+  if ("reason" in names) return names;
+  const tool = installs2[0]?.tool;
+  if (tool === void 0) return { reason: "no install of OS packages was found" };
+  const packages = runtimeInstall(input);
+  const shipped = input.facts.shipped;
+  const text = finalStageText(context, {
+    names,
+    tool,
+    packages,
+    cacheMounts: cacheMounts(input, installs2),
+    shipped,
+    ldconfig: input.facts.ldconfig,
+    baseUser: input.facts.base.user
+  });
+  const installLines = installs2.map((install) => lineOf(install.run));
+  return {
+    way: "builder-stage",
+    edits: [...names.edits, insertion(stageEnd(context), text)],
+    notes: [
+      `Made ${stageLabel(stage)} (line ${stage.line}) a builder stage \`${names.builder}\` and added a final stage FROM the same base that ${packages.length > 0 ? `installs only ${packages.map((name) => `\`${name}\``).join(", ")}` : "installs no packages"} and copies ${describePaths(shipped)} from it, because ${because}.`,
+      ...mixedNotes(shipped)
+    ],
+    lines: installLines
+  };
+}
+function stageNames(context) {
+  const stage = stageOf(context, context.finalIndex);
+  const references = referencesTo(context, context.finalIndex);
+  if (references.length > 0) {
+    return {
+      reason: `other instructions name ${stageLabel(stage)} (line ${references.join(", ")}), and they would then get the final stage instead`
+    };
+  }
+  const shifted = indexReferences(context).filter((reference) => reference.index > stage.index);
+  if (shifted.length > 0) {
+    return {
+      reason: `a stage index after it is named by number (line ${shifted.map((r) => r.line).join(", ")}), and the new stage would shift it`
+    };
+  }
+  const taken = new Set(context.stages.flatMap((s) => s.name?.toLowerCase() ?? []));
+  const { source } = context.parsed;
+  const range2 = stage.from.getBuildStageRange();
+  if (stage.name === void 0 || range2 === null) {
+    const builder2 = unique("slimpy-build", taken);
+    const image = stage.from.getImageRange() ?? stage.from.getRange();
+    return {
+      builder: builder2,
+      final: void 0,
+      edits: [insertion(offsetAt(source, image.end), ` AS ${builder2}`)]
+    };
+  }
+  const builder = unique(`${stage.name}-build`, taken);
+  const start = offsetAt(source, range2.start);
+  return {
+    builder,
+    final: stage.name,
+    edits: [replacement(source, start, offsetAt(source, range2.end), builder)]
+  };
+}
+function unique(base, taken) {
+  let name = base;
+  for (let n = 2; taken.has(name.toLowerCase()); n += 1) name = `${base}-${n}`;
+  return name;
+}
+function runtimeInstall(input) {
+  const { facts } = input;
+  const build = new Set(facts.buildOnly);
+  const asked = facts.requested.filter((name) => !build.has(name) && !name.startsWith("."));
+  const needed = facts.runtime.map((entry) => entry.name).filter((name) => !asked.includes(name));
+  return [...asked, ...needed];
+}
+function finalStageText(context, shape) {
+  const { eol } = context.parsed.source;
+  const stage = stageOf(context, context.finalIndex);
+  const configs = shape.shipped.filter((path15) => PACKAGE_CONFIG.test(path15.path));
+  const others = shape.shipped.filter((path15) => !PACKAGE_CONFIG.test(path15.path));
+  const fixups = fixupCommands(shape.shipped, shape.ldconfig);
+  const asRoot = !isRootUser(shape.baseUser || "root") && (shape.packages.length > 0 || fixups.length > 0);
+  const lines = [
+    `# slimpy: ${stageLabel(stage)} without its build-only packages: \`${shape.names.builder}\` builds, this stage ships.`,
+    `${fromWords(context)}${shape.names.final === void 0 ? "" : ` AS ${shape.names.final}`}`,
+    ...asRoot ? ["USER root"] : [],
+    ...copyLines(shape.names.builder, configs),
+    ...shape.packages.length > 0 ? [runtimeInstallLine(shape)] : [],
+    ...copyLines(shape.names.builder, others),
+    ...fixups.length > 0 ? [`RUN ${fixups.join(" && ")}`] : [],
+    ...asRoot ? [`USER ${shape.baseUser}`] : [],
+    ...settings(context, stage.instructions)
+  ];
+  const text = context.parsed.source.text;
+  const end = stageEnd(context);
+  const lead = end === text.length && !text.endsWith("\n") ? eol + eol : eol;
+  return lead + lines.map((line) => line + eol).join("");
+}
+function runtimeInstallLine(shape) {
+  const listsCached = shape.cacheMounts.some(
+    (flag) => /target=\/var\/lib\/apt\/lists\/?(?:,|$)/.test(flag)
+  );
+  const flags = shape.cacheMounts.map((flag) => `${flag} `).join("");
+  return `RUN ${flags}${runtimeInstallCommand(shape.tool, shape.packages, listsCached)}`;
+}
+function cacheMounts(input, installs2) {
+  const { source } = input.context.parsed;
+  const flags = installs2.flatMap(
+    (install) => install.run.getFlags().filter(
+      (flag) => flag.getName() === "mount" && /(?:^|,)type=cache(?:,|$)/.test(flag.getValue() ?? "")
+    ).map((flag) => {
+      const range2 = flag.getRange();
+      return source.text.slice(offsetAt(source, range2.start), offsetAt(source, range2.end));
+    })
+  );
+  return [...new Set(flags)];
+}
+function fromWords(context) {
+  const stage = stageOf(context, context.finalIndex);
+  const { source } = context.parsed;
+  const from = stage.from;
+  const image = from.getImageRange() ?? from.getRange();
+  const start = offsetAt(source, from.getInstructionRange().end);
+  return `FROM${source.text.slice(start, offsetAt(source, image.end))}`;
+}
+function copyLines(builder, paths) {
+  const lines = [];
+  const filesByDir = /* @__PURE__ */ new Map();
+  for (const path15 of paths) {
+    if (path15.type === "symlink") continue;
+    if (path15.type === "dir") {
+      lines.push(copyLine(builder, [path15.path], path15.path));
+      continue;
+    }
+    const dir = path15.path.slice(0, path15.path.lastIndexOf("/")) || "/";
+    filesByDir.set(dir, [...filesByDir.get(dir) ?? [], path15.path]);
+  }
+  for (const [dir, files] of filesByDir) {
+    lines.push(
+      copyLine(
+        builder,
+        files,
+        files.length === 1 ? files[0] : `${dir.replace(/\/$/, "")}/`
+      )
+    );
+  }
+  return lines;
+}
+function copyLine(builder, sources, destination2) {
+  const words2 = [...sources, destination2];
+  const plain = words2.every((word) => /^[A-Za-z0-9._/+@:=,-]+$/.test(word));
+  return plain ? `COPY --from=${builder} ${words2.join(" ")}` : `COPY --from=${builder} ${JSON.stringify(words2)}`;
+}
+function fixupCommands(paths, ldconfig) {
+  const quote = (path15) => `'${path15.replaceAll("'", `'\\''`)}'`;
+  const commands = [];
+  for (const path15 of paths) {
+    if (path15.type === "symlink" && path15.target !== void 0) {
+      commands.push(`ln -sfn ${quote(path15.target)} ${quote(path15.path)}`);
+    } else if (path15.type === "dir") {
+      if (path15.uid !== 0 || path15.gid !== 0)
+        commands.push(`chown ${path15.uid}:${path15.gid} ${quote(path15.path)}`);
+      if (path15.mode !== 493) commands.push(`chmod ${path15.mode.toString(8)} ${quote(path15.path)}`);
+    }
+  }
+  if (ldconfig) commands.push("ldconfig");
+  return commands;
+}
+function settings(context, instructions) {
+  const { source } = context.parsed;
+  return instructions.filter((instruction) => !(instruction instanceof import_dockerfile_ast12.From || instruction instanceof import_dockerfile_ast12.Run)).filter((instruction) => !(instruction instanceof import_dockerfile_ast12.Copy || instruction instanceof import_dockerfile_ast12.Add)).map((instruction) => {
+    const range2 = instruction.getRange();
+    return source.text.slice(offsetAt(source, range2.start), offsetAt(source, range2.end));
+  });
+}
+function stageEnd(context) {
+  const stage = stageOf(context, context.finalIndex);
+  const last = stage.instructions.at(-1) ?? stage.from;
+  return nextLineStart(context.parsed.source, last.getRange().end.line);
+}
+function describePaths(paths) {
+  if (paths.length === 0) return "nothing";
+  const shown = paths.slice(0, 6).map((path15) => `\`${path15.path}\``);
+  return paths.length > 6 ? `${shown.join(", ")} and ${paths.length - 6} more paths` : shown.join(", ");
+}
+function mixedNotes(paths) {
+  return paths.filter((path15) => path15.ownedFiles > 0).map(
+    (path15) => `\`${path15.path}\` mixes files of packages (${path15.ownedFiles}) with the stage's own; the final stage copies it whole.`
+  );
+}
+
+// src/dockerfile/toolchain/same-lifetime.ts
+var import_dockerfile_ast13 = __toESM(require_main(), 1);
+var SMALL_COPY_BYTES = 1e6;
+var CHANGES_SHELL = /(?:^|[\s;&|(])(?:cd|export|unset|set|exit|exec|trap|umask|source|alias|shift|readonly|return|\.)(?=\s|$)|\(\)\s*\{/;
+function planSameLifetime(input, install) {
+  const purge = purgeCommand(install.tool, input.facts.purge, input.facts.keep);
+  if (purge === void 0) {
+    return { reason: `${install.tool} cannot remove packages with what only they pulled in` };
+  }
+  const line = lineOf(install.run);
+  const use = useOf(input, install);
+  if ("reason" in use) return use;
+  if (input.prunedRuns.has(line) && !input.prunedRuns.has(lineOf(use.run))) {
+    return {
+      reason: `the install at line ${line} also installs Python packages, and the RUN that builds with it has no prune to cover them`
+    };
+  }
+  const appendable = appendToRun(input.context.parsed, use.run, "true");
+  if ("skip" in appendable) {
+    return {
+      reason: `nothing can be appended to the RUN at line ${lineOf(use.run)}: ${appendable.skip}`
+    };
+  }
+  if (use.run === install.run) {
+    return {
+      way: "same-lifetime",
+      edits: [],
+      append: { run: install.run, command: purge },
+      notes: [
+        `Removed the build-only packages at the end of the RUN at line ${line}, which installs them and builds with them (\`${purge}\`): installed and removed in one layer, they never ship.`
+      ],
+      lines: [line]
+    };
+  }
+  return moveInstall(input, install, use, purge);
+}
+function useOf(input, install) {
+  const escape = input.context.parsed.escapeChar;
+  const uses = [];
+  install.instructions.forEach((instruction, position) => {
+    if (position <= install.position || !(instruction instanceof import_dockerfile_ast13.Run)) return;
+    if (buildsCode(runCommand(instruction, escape))) uses.push({ run: instruction, position });
+  });
+  const [use, ...others] = uses;
+  if (others.length > 0) {
+    return {
+      reason: `the RUNs at lines ${uses.map((u) => lineOf(u.run)).join(", ")} all build with them, and only one RUN can share their layer`
+    };
+  }
+  if (use !== void 0) return use;
+  if (buildsCode(runCommand(install.run, escape))) {
+    return { run: install.run, position: install.position };
+  }
+  return { reason: "no later RUN of the stage recognisably builds with them" };
+}
+function moveInstall(input, install, use, purge) {
+  const carried = carryBetween(input, install, use);
+  if ("reason" in carried) return carried;
+  const moved = movedCommand(input, install, carried);
+  if ("reason" in moved) return moved;
+  const flags = carriedFlags(input, install.run, use.run);
+  if ("reason" in flags) return flags;
+  const { source, escapeChar } = input.context.parsed;
+  const from = lineOf(install.run);
+  const to = lineOf(use.run);
+  const argumentsStart = firstArgumentOffset(input, use.run);
+  const edits = [
+    removal(input, install.run, to),
+    insertion(argumentsStart, `${moved.text} || exit; ${escapeChar}${source.eol}    `),
+    ...flags.edits
+  ];
+  return {
+    way: "same-lifetime",
+    edits,
+    append: { run: use.run, command: purge },
+    moved: { from: install.run, to: use.run },
+    notes: [
+      `Moved the install at line ${from} into the RUN at line ${to}, which builds with it, and removed the build-only packages at that RUN's end (\`${purge}\`): installed and removed in one layer, they never ship.`,
+      ...carriedNotes(carried, from)
+    ],
+    lines: [from, to]
+  };
+}
+function carryBetween(input, install, use) {
+  const carried = { env: [], copies: [] };
+  const between = install.instructions.slice(install.position + 1, use.position);
+  const names = /* @__PURE__ */ new Set();
+  for (const instruction of between) {
+    const blocker = blocks(input, instruction, carried);
+    if (blocker !== void 0) return { reason: blocker };
+    if (instruction instanceof import_dockerfile_ast13.Env || instruction instanceof import_dockerfile_ast13.Arg) {
+      for (const property of instruction.getProperties()) names.add(property.getName());
+    }
+  }
+  for (const name of names) {
+    const restored = valueAtInstall(input, install.run, name);
+    if (restored === void 0) {
+      return {
+        reason: `\`${name}\` is set between the install and its use, and its value at the install (which uses other variables) cannot be written back`
+      };
+    }
+    carried.env.push(restored);
+  }
+  if (between.some((instruction) => instruction instanceof import_dockerfile_ast13.Workdir)) {
+    const cd = workdirAt2(input, install);
+    if (cd === void 0) {
+      return {
+        reason: "a WORKDIR between the install and its use changes the directory, and the one the install ran in uses a variable slimpy cannot resolve"
+      };
+    }
+    carried.cd = cd;
+  }
+  return carried;
+}
+function blocks(input, instruction, into) {
+  const line = lineOf(instruction);
+  const keyword = instruction.getKeyword().toUpperCase();
+  if (instruction instanceof import_dockerfile_ast13.Run) {
+    return `the RUN at line ${line} runs between the install and its use, and may need the packages`;
+  }
+  if (["USER", "SHELL", "VOLUME"].includes(keyword)) {
+    return `the ${keyword} at line ${line} between the install and its use would change how the install runs`;
+  }
+  if (instruction instanceof import_dockerfile_ast13.Copy || instruction instanceof import_dockerfile_ast13.Add) {
+    const bytes = input.layerBytes(line);
+    if (bytes === void 0 || bytes > SMALL_COPY_BYTES) {
+      const size = bytes === void 0 ? "of unknown size" : `${kilobytes(bytes)}`;
+      return `the ${keyword} at line ${line} (${size}) sits between the install and its use: after it, the install would rerun whenever those files change`;
+    }
+    into.copies.push({ line, bytes });
+  }
+  return void 0;
+}
+function valueAtInstall(input, install, name) {
+  const value = variablesAt(input.context, install)(name);
+  if (value === void 0) {
+    const inBase = input.facts.base.env.find((entry) => entry.startsWith(`${name}=`));
+    return inBase === void 0 ? `-u ${name}` : shellQuote(inBase);
+  }
+  if (value.includes("$")) return void 0;
+  return shellQuote(`${name}=${value}`);
+}
+function workdirAt2(input, install) {
+  let directory = input.facts.base.workdir || "/";
+  for (const instruction of install.instructions.slice(0, install.position)) {
+    if (!(instruction instanceof import_dockerfile_ast13.Workdir)) continue;
+    const raw = (instruction.getRawArgumentsContent() ?? "").trim();
+    const expansion = expandVariables(
+      raw,
+      variablesAt(input.context, instruction),
+      input.context.parsed.escapeChar
+    );
+    if (expansion.unresolved.length > 0) return void 0;
+    directory = expansion.value.startsWith("/") ? expansion.value : `${directory.replace(/\/$/, "")}/${expansion.value}`;
+  }
+  return directory;
+}
+function movedCommand(input, install, carried) {
+  const { parsed } = input.context;
+  const run = install.run;
+  const line = lineOf(run);
+  if (isExecForm(run) || run.getHeredocs().length > 0) {
+    return { reason: `the install at line ${line} is not a plain shell command to move` };
+  }
+  const command = runCommand(run, parsed.escapeChar);
+  if (hasShellComment(command)) {
+    return { reason: `the install at line ${line} contains a shell comment (#)` };
+  }
+  if (/(?:&&|\|\|?|&)\s*$/.test(command)) {
+    return { reason: `the install at line ${line} ends with a dangling operator` };
+  }
+  const raw = argumentsText(input, run).replace(/\s*;\s*$/, "");
+  const ownShell = CHANGES_SHELL.test(command) || carried.env.length > 0 || carried.cd;
+  if (!ownShell) return { text: raw };
+  const body = carried.cd === void 0 ? raw : `cd ${shellQuote(carried.cd)} && ${raw}`;
+  const env = carried.env.length > 0 ? `env ${carried.env.join(" ")} ` : "";
+  const shell = shellWords(input, install).map(shellQuote).join(" ");
+  return { text: `${env}${shell} ${singleQuoted(body)}` };
+}
+function shellWords(input, install) {
+  const shell = install.instructions.slice(0, install.position).filter((instruction) => instruction.getKeyword().toUpperCase() === "SHELL").at(-1);
+  if (shell === void 0) return ["/bin/sh", "-c"];
+  const words2 = JSON.parse(shell.getRawArgumentsContent() ?? "[]");
+  return words2.length > 0 ? words2 : ["/bin/sh", "-c"];
+}
+function singleQuoted(text) {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+function argumentsText(input, run) {
+  const { source } = input.context.parsed;
+  const start = firstArgumentOffset(input, run);
+  const end = offsetAt(source, run.getRange().end);
+  return source.text.slice(start, end).trimEnd();
+}
+function firstArgumentOffset(input, run) {
+  const first = run.getArguments()[0];
+  if (first === void 0) throw new Error(`the RUN at line ${lineOf(run)} has no command`);
+  return offsetAt(input.context.parsed.source, first.getRange().start);
+}
+function carriedFlags(input, install, use) {
+  const { source } = input.context.parsed;
+  const text = (run) => run.getFlags().map((flag) => {
+    const range2 = flag.getRange();
+    return source.text.slice(offsetAt(source, range2.start), offsetAt(source, range2.end));
+  });
+  const network = (run) => run.getFlags().find((flag) => flag.getName() === "network")?.getValue() ?? void 0;
+  const [installNetwork, useNetwork] = [network(install), network(use)];
+  if (installNetwork !== void 0 && useNetwork !== void 0 && installNetwork !== useNetwork) {
+    return {
+      reason: `the install at line ${lineOf(install)} and the RUN at line ${lineOf(use)} ask for different networks`
+    };
+  }
+  const present = new Set(text(use));
+  const added = text(install).filter((flag) => !present.has(flag));
+  if (added.length === 0) return { edits: [] };
+  const keywordEnd = offsetAt(source, use.getInstructionRange().end);
+  return { edits: [insertion(keywordEnd, ` ${added.join(" ")}`)] };
+}
+function removal(input, install, to) {
+  const { source } = input.context.parsed;
+  const start = source.lineStarts[install.getRange().start.line] ?? 0;
+  const end = nextLineStart(source, install.getRange().end.line);
+  const eol = source.text.slice(start, end).endsWith("\n") ? source.eol : "";
+  return replacement(
+    source,
+    start,
+    end,
+    `# slimpy: this install now runs in the RUN at line ${to} (original numbering), which removes its build-only packages at its end${eol}`
+  );
+}
+function carriedNotes(carried, from) {
+  const notes = [];
+  if (carried.cd !== void 0 || carried.env.length > 0) {
+    const what = [
+      ...carried.cd !== void 0 ? [`in \`${carried.cd}\``] : [],
+      ...carried.env.length > 0 ? [`with \`env ${carried.env.join(" ")}\``] : []
+    ].join(" and ");
+    notes.push(
+      `The moved install runs in its own shell ${what}, as it did at line ${from}: the WORKDIR, ENV and ARG instructions it now runs after would otherwise change it.`
+    );
+  }
+  for (const copy of carried.copies) {
+    notes.push(
+      `The install now runs after the COPY at line ${copy.line} (${kilobytes(copy.bytes)}): a change to those files reruns it.`
+    );
+  }
+  return notes;
+}
+function kilobytes(bytes) {
+  return `${Math.ceil(bytes / 1e3)} kB`;
+}
+
+// src/dockerfile/toolchain/plan.ts
+var LISTED = 12;
+function planToolchainRewrite(input) {
+  const installs2 = installRuns(input);
+  if (installs2.length === 0) {
+    return input.toolchainLines.length === 0 ? { notes: [], skipped: [] } : {
+      notes: [],
+      skipped: [
+        stays(
+          input,
+          "no RUN of the shipped stage installs it with a package manager slimpy knows"
+        )
+      ]
+    };
+  }
+  const lines = installs2.map((install) => lineOf(install.run));
+  if (input.facts.buildOnly.length === 0) {
+    return {
+      notes: [],
+      skipped: [
+        stays(input, "every toolchain package it installed is needed at runtime", lines),
+        ...keptNotes(input.facts.runtime)
+      ]
+    };
+  }
+  const same = installs2.length === 1 && installs2[0] !== void 0 ? planSameLifetime(input, installs2[0]) : { reason: `build-only packages are installed at ${lineList(lines)}` };
+  const rewrite = "reason" in same ? planBuilderStage(input, installs2, same.reason) : same;
+  if ("reason" in rewrite) {
+    const why = "reason" in same ? `${same.reason}, and ${rewrite.reason}` : rewrite.reason;
+    return { notes: [], skipped: [stays(input, why, lines)] };
+  }
+  return {
+    rewrite,
+    notes: [...rewrite.notes, ...packageNotes(input.facts, rewrite), ...missingNotes(input.facts)],
+    skipped: []
+  };
+}
+function installRuns(input) {
+  const { context, facts } = input;
+  const instructions = stageOf(context, context.finalIndex).instructions;
+  const buildOnly = new Set(facts.buildOnly);
+  const found = [];
+  instructions.forEach((instruction, position) => {
+    if (!(instruction instanceof import_dockerfile_ast14.Run)) return;
+    const command = runCommand(instruction, context.parsed.escapeChar);
+    const tool = installTool(command);
+    if (tool === void 0) return;
+    const named = command.split(/[\s;&|]+/).some((word) => buildOnly.has(word.split("=")[0] ?? ""));
+    if (named || input.toolchainLines.includes(lineOf(instruction))) {
+      found.push({ run: instruction, tool, instructions, position });
+    }
+  });
+  return found;
+}
+function stays(input, why, lines) {
+  const where2 = lines ?? input.toolchainLines;
+  const at = where2.length > 0 ? ` installed at ${lineList(where2)}` : "";
+  return `The build toolchain${at} stays in the image: ${why}.`;
+}
+function packageNotes(facts, rewrite) {
+  const leaving = rewrite.way === "same-lifetime" && facts.leaving !== void 0 ? facts.leaving : facts.stagePackages.filter((name) => !kept(facts).has(name));
+  const notes = [
+    `Packages that leave (${leaving.length}${rewrite.way === "same-lifetime" && facts.leaving !== void 0 ? ", as apt-get simulated it" : ""}): ${listed(leaving)}.`,
+    ...keptNotes(facts.runtime)
+  ];
+  return notes;
+}
+function kept(facts) {
+  const build = new Set(facts.buildOnly);
+  return /* @__PURE__ */ new Set([
+    ...facts.requested.filter((name) => !build.has(name)),
+    ...facts.runtime.map((entry) => entry.name)
+  ]);
+}
+function keptNotes(runtime) {
+  return runtime.map((entry) => {
+    const needs = entry.needs.map((need) => {
+      const more = need.count > 1 ? ` and ${need.count - 1} more` : "";
+      return `${need.by.map(shortPath2).slice(0, 1).join("")}${more} (${need.soname})`;
+    }).join("; ");
+    return `Kept ${entry.name}: needed by ${needs}.`;
+  });
+}
+function missingNotes(facts) {
+  return facts.missing.map(
+    (entry) => `${entry.soname}, needed by ${entry.by.map(shortPath2).join(", ")}, is not found in the image by the loader; slimpy left that as it is.`
+  );
+}
+function shortPath2(path15) {
+  const parts2 = path15.split("/").filter(Boolean);
+  const name = parts2.at(-1) ?? path15;
+  const parent = parts2.at(-2);
+  const dots = name.split(".");
+  const short = dots.length > 2 && dots.at(-1) === "so" ? `${dots[0]}\u2026so` : name;
+  return parent === void 0 ? short : `${parent}/${short}`;
+}
+function listed(names) {
+  const shown = names.slice(0, LISTED).join(", ");
+  return names.length > LISTED ? `${shown} and ${names.length - LISTED} more` : shown || "none";
+}
+
+// src/dockerfile/fixes/toolchain.ts
+function planToolchain(input) {
+  const plan = emptyFixPlan();
+  const toolchainLines = input.findings.filter((finding) => finding.kind === "build-toolchain" && finding.keyword === "RUN").flatMap((finding) => finding.line === void 0 ? [] : [finding.line]);
+  if (toolchainLines.length === 0) return plan;
+  const facts = input.facts.toolchain;
+  if (facts === void 0) {
+    const why = input.facts.toolchainUnmeasured ?? "its runtime needs were not measured";
+    plan.skipped.push(`The build toolchain stays in the image: ${why}.`);
+    return plan;
+  }
+  const planned = planToolchainRewrite({
+    context: input.context,
+    facts,
+    toolchainLines,
+    layerBytes: (line) => layerAt(input.facts, line)?.bytes,
+    prunedRuns: input.prunedRuns
+  });
+  plan.skipped.push(...planned.skipped);
+  const rewrite = planned.rewrite;
+  if (rewrite === void 0) return plan;
+  const [first, ...others] = planned.notes;
+  plan.edits.push(...rewrite.edits);
+  plan.lines.push(...rewrite.lines);
+  plan.notes.push(...rewrite.append ? others : planned.notes);
+  if (rewrite.way === "builder-stage") plan.stagesAdded = 1;
+  if (rewrite.moved) plan.moves = [rewrite.moved];
+  if (rewrite.append) {
+    plan.appends.push({
+      run: rewrite.append.run,
+      command: rewrite.append.command,
+      order: "purge",
+      note: first ?? "",
+      what: "would remove the build-only packages"
+    });
+  }
+  return plan;
+}
+
+// src/dockerfile/fixes/index.ts
+var FIX_PLANNERS = {
+  leftovers: planLeftovers,
+  "install-inputs": planInstallInputs,
+  duplicates: planDuplicates,
+  "earlier-layers": planEarlierLayers,
+  toolchain: planToolchain
+};
+function planFixes(context, options, prune) {
+  const prunedRuns = prune.runs;
+  const result = {
+    edits: [],
+    stagesAdded: 0,
+    moved: [],
+    skippedBy: {},
+    scriptArgs: [],
+    runsPruneScript: false,
+    notes: [],
+    skipped: [],
+    outcomes: []
+  };
+  if (options === void 0) return result;
+  const input = {
+    context,
+    findings: options.findings,
+    facts: options.facts,
+    prunedRuns,
+    prunes: prune.anywhere
+  };
+  const planned = FIX_RULES.filter((rule) => options.rules.includes(rule)).map((rule) => ({
+    rule,
+    plan: FIX_PLANNERS[rule](input)
+  }));
+  const appended = appendAll(context, planned, prunedRuns);
+  for (const { rule, plan } of planned) {
+    result.edits.push(...plan.edits);
+    result.runsPruneScript ||= plan.runsPruneScript;
+    result.scriptArgs.push(...plan.scriptArgs.filter((arg) => !result.scriptArgs.includes(arg)));
+    result.notes.push(...plan.notes, ...appended.notes.get(rule) ?? []);
+    const skipped = [...plan.skipped, ...appended.skipped.get(rule) ?? []];
+    result.skipped.push(...skipped);
+    if (skipped.length > 0) result.skippedBy[rule] = skipped;
+    result.stagesAdded += plan.stagesAdded ?? 0;
+    result.moved.push(...(plan.moves ?? []).map((move) => lineOf(move.from)));
+    const lines = [...plan.lines, ...appended.lines.get(rule) ?? []];
+    const changed = plan.edits.length > 0 || plan.scriptArgs.length > 0 || lines.length > 0;
+    if (changed) result.outcomes.push({ rule, lines: [...new Set(lines)].sort((a, b) => a - b) });
+  }
+  result.edits.push(...appended.edits);
+  result.runsPruneScript ||= appended.runsPruneScript;
+  return result;
+}
+function appendAll(context, planned, prunedRuns) {
+  const result = {
+    edits: [],
+    runsPruneScript: false,
+    notes: /* @__PURE__ */ new Map(),
+    skipped: /* @__PURE__ */ new Map(),
+    lines: /* @__PURE__ */ new Map()
+  };
+  const byRun = /* @__PURE__ */ new Map();
+  const moved = new Map(
+    planned.flatMap(({ plan }) => plan.moves ?? []).map((move) => [lineOf(move.from), move.to])
+  );
+  for (const { rule, plan } of planned) {
+    for (const original of plan.appends) {
+      const append = { ...original, run: moved.get(lineOf(original.run)) ?? original.run };
+      const line = lineOf(append.run);
+      byRun.set(line, [...byRun.get(line) ?? [], { rule, append }]);
+    }
+  }
+  for (const [line, appends] of [...byRun].sort(([a], [b]) => a - b)) {
+    const ordered = ["prune", "purge", "cleanup"].flatMap(
+      (order) => appends.filter(({ append }) => append.order === order)
+    );
+    const command = ordered.map(({ append }) => append.command).join(" && ");
+    const run = ordered[0].append.run;
+    const edit = appendToRun(context.parsed, run, command, { chained: prunedRuns.has(line) });
+    for (const { rule, append } of ordered) {
+      if ("skip" in edit) {
+        push(result.skipped, rule, `The RUN at line ${line} ${append.what}, but ${edit.skip}.`);
+      } else {
+        push(result.notes, rule, append.note);
+        push(result.lines, rule, line);
+      }
+    }
+    if ("edits" in edit) {
+      result.edits.push(...ordered.flatMap(({ append }) => append.with ?? []), ...edit.edits);
+      result.runsPruneScript ||= ordered.some(({ append }) => append.order === "prune");
+    }
+  }
+  return result;
+}
+function push(map, rule, value) {
+  map.set(rule, [...map.get(rule) ?? [], value]);
+}
+
+// src/dockerfile/scope.ts
+var import_dockerfile_ast15 = __toESM(require_main(), 1);
+import { posix as posix4 } from "node:path";
 function computeScopes(parsed, stages, options) {
   const byInstruction = /* @__PURE__ */ new Map();
   const inherited = [];
@@ -67520,22 +68986,22 @@ function apply(instruction, scope, escapeChar, options) {
     value: processWord(text, buildKitLookup, escapeChar).value,
     unresolved: processWord(text, lookup2, escapeChar).unresolved.length > 0
   });
-  if (instruction instanceof import_dockerfile_ast9.Arg) {
+  if (instruction instanceof import_dockerfile_ast15.Arg) {
     for (const arg of argDeclarations(instruction)) {
       scope.variables.set(arg.name, argValue(arg, options, word));
     }
-  } else if (instruction instanceof import_dockerfile_ast9.Env) {
+  } else if (instruction instanceof import_dockerfile_ast15.Env) {
     const values = instruction.getProperties().map((property) => [property.getName(), word(property.getUnescapedValue() ?? "")]);
     for (const [name, value] of values) scope.variables.set(name, value);
-  } else if (instruction instanceof import_dockerfile_ast9.Workdir) {
+  } else if (instruction instanceof import_dockerfile_ast15.Workdir) {
     const path15 = word(instruction.getRawArgumentsContent()?.trim() ?? "");
     scope.workdir = joinWorkdir(scope.workdir, path15);
   }
 }
 function joinWorkdir(current, path15) {
   if (path15.unresolved || path15.value === void 0) return void 0;
-  if (path15.value.startsWith("/")) return posix3.normalize(path15.value);
-  return current === void 0 ? void 0 : posix3.join(current, path15.value);
+  if (path15.value.startsWith("/")) return posix4.normalize(path15.value);
+  return current === void 0 ? void 0 : posix4.join(current, path15.value);
 }
 function argValue(arg, options, word) {
   if (Object.hasOwn(options.buildArgs, arg.name)) {
@@ -67553,11 +69019,12 @@ function planSlim(dockerfile, options) {
   assertUsableScriptPath(options.scriptPath);
   const planned = planContext(parseDockerfile(dockerfile), options);
   const prunedRuns = new Set(planSameRun(planned).runs.map((run) => run.line));
-  const fixes = planFixes(planned, options.fixes, prunedRuns);
+  const anywhere = prunedRuns.size > 0 || planDerivedStages(planned, chainReferences(planned).copies).stages.length > 0;
+  const fixes = planFixes(planned, options.fixes, { runs: prunedRuns, anywhere });
   const context = { ...planned, scriptArgs: [...planned.scriptArgs, ...fixes.scriptArgs] };
   const references = chainReferences(context);
   const derived = planDerivedStages(context, references.copies);
-  const sameRun = planSameRun(context);
+  const sameRun = planSameRun(context, new Set(fixes.moved));
   const renumbered = renumberIndices(context, derived.stages, derived.edits);
   const edits = [...derived.edits, ...renumbered.edits, ...sameRun.edits, ...fixes.edits];
   const text = applyTextEdits(dockerfile, edits);
@@ -67575,7 +69042,7 @@ function planSlim(dockerfile, options) {
   const plan = {
     finalStage: finalStageSummary(context),
     strategy: strategyOf(derived.stages.length, sameRun.runs.length, fixes.outcomes.length),
-    derived: describeDerived(context, derived.stages, text),
+    derived: describeDerived(context, derived.stages, text, fixes.stagesAdded),
     sameRun: sameRun.runs,
     text,
     notes: [
@@ -67588,10 +69055,16 @@ function planSlim(dockerfile, options) {
     skipped,
     edits,
     fixes: fixes.outcomes,
+    fixSkipped: fixes.skippedBy,
     usesPruneScript: derived.stages.length > 0 || sameRun.runs.length > 0 || fixes.runsPruneScript
   };
   if (options.target !== void 0) plan.buildTarget = options.target;
   return plan;
+}
+function plannedBytecode(dockerfile, options) {
+  return compiledBytecode(
+    planContext(parseDockerfile(dockerfile), { ...options, scriptPath: "", scriptArgs: [] })
+  );
 }
 function planContext(parsed, options) {
   const buildArgs = options.buildArgs ?? {};
@@ -67662,7 +69135,7 @@ function unreachedPython(context) {
   const reached = stagesReachingTarget(context);
   return context.stages.filter((stage) => stage.index < context.finalIndex && !reached.has(stage.index)).filter(
     (stage) => stage.instructions.some(
-      (instruction) => instruction instanceof import_dockerfile_ast10.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
+      (instruction) => instruction instanceof import_dockerfile_ast16.Run && createsPythonEnvironment(runCommand(instruction, context.parsed.escapeChar))
     )
   ).map(
     (stage) => `${capitalStageLabel(stage)} (line ${stage.line}) installs Python packages, but nothing from it reaches the final image, so it is left as it is.`
@@ -67676,12 +69149,13 @@ function nothingToPrune(context) {
   }
   return `Nothing in the final ${stageLabel(final)} or the stages it copies from installs Python packages, so there is nothing to prune.`;
 }
-function describeDerived(context, derived, text) {
+function describeDerived(context, derived, text, stagesAdded) {
   if (derived.length === 0) return [];
   const slimmed = listStages(text, context.buildArgs);
-  if (slimmed.length !== context.stages.length + derived.length) {
+  const expected = context.stages.length + derived.length + stagesAdded;
+  if (slimmed.length !== expected) {
     throw new Error(
-      `slimpy's rewrite produced ${slimmed.length} stages instead of ${context.stages.length + derived.length}; please report this with the Dockerfile`
+      `slimpy's rewrite produced ${slimmed.length} stages instead of ${expected}; please report this with the Dockerfile`
     );
   }
   return derived.map((stage) => {
@@ -67735,12 +69209,12 @@ function answered(error) {
 }
 
 // src/pipeline/hooks.ts
-function guardedHooks(hooks, signal, secrets, step) {
+function guardedHooks(hooks, signal, secrets, step2) {
   return {
     info: (line) => hooks.info(redactText(line, secrets)),
-    warning: (message, where) => hooks.warning(redactText(message, secrets), where),
+    warning: (message, where2) => hooks.warning(redactText(message, secrets), where2),
     group: (title, work) => {
-      step.current = title;
+      step2.current = title;
       return hooks.group(title, () => untilAborted(signal, work));
     }
   };
@@ -67761,12 +69235,76 @@ async function untilAborted(signal, work) {
   }
 }
 
+// src/pipeline/steps.ts
+var StepClock = class {
+  origin = performance.now();
+  steps = [];
+  async time(step2, work, overlapped = false) {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      this.steps.push({
+        step: step2,
+        seconds: seconds(performance.now() - started),
+        startSeconds: seconds(started - this.origin),
+        ...overlapped ? { overlapped } : {}
+      });
+    }
+  }
+  /** The run so far: its wall time and its steps in the order they began. */
+  timings() {
+    return {
+      totalSeconds: seconds(performance.now() - this.origin),
+      steps: [...this.steps].sort((a, b) => a.startSeconds - b.startSeconds)
+    };
+  }
+};
+function seconds(ms) {
+  return Math.round(ms / 10) / 100;
+}
+function step(run, title, work) {
+  return run.clock.time(title, () => run.hooks.group(title, work));
+}
+function startStep(run, title, work, after = Promise.resolve()) {
+  const held = [];
+  const stop = new AbortController();
+  const hooks = {
+    info: (line) => held.push((to) => to.info(line)),
+    warning: (message, where2) => held.push((to) => to.warning(message, where2)),
+    // Nested groups are not a thing in the log: a background step's inner groups are plain.
+    group: (_title, inner) => inner()
+  };
+  const signal = AbortSignal.any([run.signal, stop.signal]);
+  const running = after.then(() => {
+    signal.throwIfAborted();
+    return run.clock.time(title, () => work({ ...run, hooks, signal }), true);
+  });
+  running.catch(() => void 0);
+  return {
+    title,
+    result: running,
+    join: () => run.hooks.group(title, async () => {
+      try {
+        return await running;
+      } finally {
+        for (const replay of held.splice(0)) replay(run.hooks);
+      }
+    }),
+    cancel: async () => {
+      stop.abort(new Error(`${title}: no longer needed`));
+      await running.catch(() => void 0);
+    }
+  };
+}
+
 // src/pipeline/prepare.ts
-async function prepare(settings, hooks, cancel) {
-  const dockerfileText = await readUserFiles(settings);
+async function prepare(settings2, hooks, cancel) {
+  const clock = new StepClock();
+  const dockerfileText = await readUserFiles(settings2);
   const baseImage = finalBaseImage(dockerfileText, {
-    target: settings.target,
-    buildArgs: settings.buildArgs
+    target: settings2.target,
+    buildArgs: settings2.buildArgs
   });
   const docker = connectEngine();
   const engine = await describeEngine(docker, hooks);
@@ -67777,30 +69315,31 @@ async function prepare(settings, hooks, cancel) {
       engine.builderReason ?? "the engine has no BuildKit."
     );
   }
-  const step = { current: "Connect to the engine" };
-  const watchdog = watchEngine(docker, () => step.current);
+  const step2 = { current: "Connect to the engine" };
+  const watchdog = watchEngine(docker, () => step2.current);
   const signal = cancel ? AbortSignal.any([cancel, watchdog.signal]) : watchdog.signal;
   return {
-    settings,
-    hooks: guardedHooks(hooks, signal, secretBuildArgValues(settings.buildArgs), step),
+    settings: settings2,
+    hooks: guardedHooks(hooks, signal, secretBuildArgValues(settings2.buildArgs), step2),
     docker,
     engine,
-    runId: settings.runId,
+    runId: settings2.runId,
     dockerfileText,
     baseImage,
     signal,
     watchdog,
-    step
+    step: step2,
+    clock
   };
 }
-async function readUserFiles(settings) {
-  const isDirectory = await stat2(settings.context).then(
+async function readUserFiles(settings2) {
+  const isDirectory = await stat3(settings2.context).then(
     (info) => info.isDirectory(),
     () => false
   );
-  if (!isDirectory) throw new ContextMissingError(settings.context);
-  return readFile4(settings.file, "utf8").catch(() => {
-    throw new DockerfileMissingError(settings.file);
+  if (!isDirectory) throw new ContextMissingError(settings2.context);
+  return readFile4(settings2.file, "utf8").catch(() => {
+    throw new DockerfileMissingError(settings2.file);
   });
 }
 async function describeEngine(docker, hooks) {
@@ -67909,8 +69448,8 @@ var BuildProgress = class {
   handleClassicText(text) {
     for (const line of this.completeLines("classic", text)) {
       if (line.trim() === "") continue;
-      const step = /^Step \d+\/\d+ : (.*)$/.exec(line);
-      if (step) this.currentStep = step[1];
+      const step2 = /^Step \d+\/\d+ : (.*)$/.exec(line);
+      if (step2) this.currentStep = step2[1];
       this.emit(line);
     }
   }
@@ -68056,40 +69595,14 @@ async function buildImage(docker, request) {
 
 // src/measure/fix-facts.ts
 import path9 from "node:path";
-
-// src/measure/prune-paths.ts
-var SITE = /^(.*?\/(?:site|dist)-packages)\/(.+)$/;
-var PACKAGING_IN_SITE = /^(?:(?:pip|setuptools|wheel|_distutils_hack|pkg_resources)(?:\/|$)|(?:pip|setuptools|wheel)-[^/]*\.dist-info(?:\/|$)|distutils-precedence\.pth$)/;
-var PACKAGING_SCRIPT = /^(.*)\/bin\/(?:pip|pip3|pip3\.\d+|wheel)$/;
-var SOURCE_SUFFIXES = [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp", ".pyx", ".pxd", ".pxi"];
-function siteOf(path15) {
-  const match = SITE.exec(path15);
-  if (!match?.[1] || match[2] === void 0) return void 0;
-  return { site: match[1], inside: match[2], root: match[1].split("/").slice(0, -3).join("/") };
-}
-function isVenvPackaging(path15, isVenv) {
-  const site = siteOf(path15);
-  if (site) return PACKAGING_IN_SITE.test(site.inside) && isVenv(site.root);
-  const script = PACKAGING_SCRIPT.exec(path15);
-  return script?.[1] !== void 0 && isVenv(script[1]);
-}
-function pruneCategoryOf(path15, isVenv) {
-  if (isVenvPackaging(path15, isVenv)) return "packaging";
-  if (/\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path15)) return "tests";
-  if (/\/__pycache__\//.test(path15) || /\.py[co]$/.test(path15)) return "pycache";
-  if (path15.endsWith(".pyi")) return "stubs";
-  if (SOURCE_SUFFIXES.some((suffix) => path15.endsWith(suffix))) return "sources";
-  if (path15.endsWith(".a")) return "static-libs";
-  if (/\/\.cache\/pip\/|\/\.(?:pytest|mypy|ruff)_cache\//.test(path15)) return "caches";
-  return void 0;
-}
-
-// src/measure/fix-facts.ts
 function fixFacts(input) {
   const origins = layerOrigins(input);
-  const venvs = venvRoots(input.layers);
+  const venvs = venvRoots2(input.layers);
   const isVenv = (root2) => venvs.has(root2);
   const below = new DirsWithContent();
+  const inputDirs = installInputDirs(
+    input.layers.flatMap((layer) => layer.files.map((entry) => entry.path))
+  );
   const layers = [];
   input.layers.forEach((layer, index) => {
     const origin = origins[index];
@@ -68100,7 +69613,11 @@ function fixFacts(input) {
         index,
         bytes: files.reduce((sum, file) => sum + file.size, 0),
         leftovers: leftovers(files),
-        copied: copy ? files.map(({ path: file, size }) => ({ path: file, size })) : [],
+        copied: copy ? files.map(({ path: file, size }) => ({
+          path: file,
+          size,
+          input: isInstallInput(file, inputDirs)
+        })) : [],
         occupied: copy ? below.occupiedAbove(files) : [],
         environments: environments(files, isVenv)
       };
@@ -68148,7 +69665,7 @@ function environments(files, isVenv) {
   }
   return [...bySite.values()];
 }
-function venvRoots(layers) {
+function venvRoots2(layers) {
   const roots = /* @__PURE__ */ new Set();
   for (const layer of layers) {
     for (const entry of layer.files) {
@@ -68183,169 +69700,230 @@ function ancestors(file) {
   return dirs;
 }
 
-// src/slim/savings.ts
-import { Buffer as Buffer2 } from "node:buffer";
-function measureSavings(input, topN = 10) {
-  const before = storedBytes(input.before.layers);
-  const after = storedBytes(input.after.layers);
-  const attribute = attribution(input, before, after);
-  const totals = /* @__PURE__ */ new Map();
-  const stripped = [];
-  for (const path15 of /* @__PURE__ */ new Set([...before.keys(), ...after.keys()])) {
-    const delta = (before.get(path15)?.bytes ?? 0) - (after.get(path15)?.bytes ?? 0);
-    if (delta === 0) continue;
-    const category = attribute(path15, delta);
-    const total = totals.get(category) ?? { files: 0, bytes: 0 };
-    total.files += 1;
-    total.bytes += delta;
-    totals.set(category, total);
-    if (category === "strip") {
-      const was = input.before.files.get(path15)?.size ?? 0;
-      stripped.push({ path: path15, before: was, after: input.after.files.get(path15)?.size ?? 0 });
-    }
+// src/slim/script.ts
+import { readFileSync } from "node:fs";
+
+// src/slim/exceptions.ts
+var COMPILES_AT_RUN_TIME = ["sources", "static-libs"];
+var PACKAGE_EXCEPTIONS = [
+  {
+    id: "torch-inductor",
+    distributions: ["torch"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["torch"],
+    reason: "torch.compile (inductor) compiles C++ against torch/include at run time",
+    source: "https://github.com/pytorch/pytorch/issues/179414",
+    probe: "import os, torch; h = os.path.join(os.path.dirname(torch.__file__), 'include', 'torch', 'csrc', 'inductor', 'cpp_prefix.h'); assert os.path.isfile(h), h + ' is missing'"
+  },
+  {
+    id: "triton-driver",
+    distributions: ["triton", "pytorch-triton*"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["triton"],
+    reason: "Triton compiles its launcher (driver.c) against its bundled headers at run time",
+    source: "https://github.com/triton-lang/triton/issues/4224"
+  },
+  {
+    id: "cupy-nvrtc",
+    distributions: ["cupy", "cupy-*"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["cupy", "cupyx", "cupy_backends"],
+    reason: "CuPy compiles its kernels with NVRTC against the headers it ships, at run time",
+    source: "https://github.com/cupy/cupy/issues/8466"
+  },
+  {
+    id: "numba-nvrtc",
+    distributions: ["numba"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["numba"],
+    reason: "numba compiles CUDA C/C++ (float16 support, linked code) with NVRTC at run time",
+    source: "https://github.com/numba/numba/issues/8821"
+  },
+  {
+    id: "warp-kernels",
+    distributions: ["warp-lang"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["warp"],
+    reason: "Warp compiles its kernels against warp/native headers at run time",
+    source: "https://github.com/NVIDIA/warp/issues/812"
+  },
+  {
+    id: "cppyy-cling",
+    distributions: ["cppyy-backend", "cppyy-cling"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["cppyy_backend"],
+    reason: "Cling parses the headers in cppyy_backend/include at run time",
+    source: "https://github.com/wlav/cppyy/issues/35"
+  },
+  {
+    id: "pycuda-sources",
+    distributions: ["pycuda"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["pycuda"],
+    reason: "SourceModule compiles kernels against the headers pycuda ships, at run time",
+    source: "https://github.com/Theano/Theano/issues/1165"
+  },
+  {
+    id: "pyopencl-headers",
+    distributions: ["pyopencl"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["pyopencl"],
+    reason: "pyopencl's kernels include pyopencl/cl/*.h (complex numbers) when they are built",
+    source: "https://documen.tician.de/pyopencl/array.html#complex-numbers"
+  },
+  {
+    id: "cffi-headers",
+    distributions: ["cffi"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["cffi"],
+    reason: "cffi compiles API-mode modules against its headers when a package builds one at import",
+    source: "https://github.com/zopefoundation/persistent/pull/79"
+  },
+  {
+    id: "cython-compiler",
+    distributions: ["cython"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["Cython", "pyximport"],
+    reason: "pyximport compiles .pyx files at import time with the sources Cython ships",
+    source: "https://github.com/cython/cython/issues/1457"
+  },
+  {
+    id: "numpy-f2py",
+    distributions: ["numpy"],
+    categories: COMPILES_AT_RUN_TIME,
+    paths: ["numpy/f2py"],
+    reason: "numpy.f2py builds extension modules from the C sources it ships",
+    source: "https://github.com/numpy/numpy/issues/19673"
+  },
+  {
+    id: "numpy-testing-natype",
+    distributions: ["numpy"],
+    versions: ">=2.2,<2.3",
+    categories: ["tests"],
+    paths: ["numpy/_core/tests/_natype.py"],
+    reason: "numpy.testing imports numpy._core.tests._natype in numpy 2.2",
+    source: "https://github.com/numpy/numpy/pull/28936",
+    probe: "import numpy.testing"
+  },
+  {
+    id: "astropy-test-runner",
+    distributions: ["astropy"],
+    categories: ["tests"],
+    paths: ["astropy/tests"],
+    reason: "import astropy imports astropy.tests.runner",
+    source: "https://github.com/astropy/astropy/issues/16177"
   }
-  const savings = [...totals.entries()].map(([category, total]) => ({ category, ...total })).sort((a, b) => b.bytes - a.bytes);
-  stripped.sort((a, b) => b.before - b.after - (a.before - a.after));
-  return {
-    savings,
-    strippedTop: stripped.slice(0, topN),
-    stillShipped: stillShipped(input, attribute)
-  };
-}
-function storedBytes(layers) {
-  const stored = /* @__PURE__ */ new Map();
-  layers.forEach((layer, index) => {
-    const last = new Map(layer.files.map((entry) => [entry.path, entry]));
-    const targets = new Set(
-      [...last.values()].flatMap(
-        (entry) => entry.type === "hardlink" && entry.linkTarget ? [entry.linkTarget] : []
+];
+var DETECTED = {
+  "lazy-stubs": {
+    id: "lazy-stubs",
+    category: "stubs",
+    reason: "lazy_loader.attach_stub reads them when the module is imported",
+    source: "https://github.com/scikit-image/scikit-image/issues/6784"
+  },
+  "pkg-resources": {
+    id: "pkg-resources",
+    category: "packaging",
+    reason: "it provides pkg_resources (until setuptools 82), which a module imports",
+    source: "https://github.com/pypa/setuptools/pull/5007"
+  },
+  nspkg: {
+    id: "nspkg",
+    category: "tests",
+    reason: "a `*-nspkg.pth` file names it, and Python fails on it at every start when it is gone",
+    source: "https://github.com/pypa/packaging-problems/issues/414"
+  },
+  bytecode: {
+    id: "bytecode",
+    category: "pycache",
+    reason: "the Dockerfile compiles bytecode on purpose, choosing start time over bytes",
+    source: "https://docs.astral.sh/uv/guides/integration/docker/#compiling-bytecode"
+  }
+};
+function exceptionLines(table = PACKAGE_EXCEPTIONS) {
+  return table.flatMap(
+    (entry) => entry.categories.flatMap(
+      (category) => entry.distributions.flatMap(
+        (distribution) => entry.paths.map(
+          (path15) => [entry.id, category, distribution, entry.versions ?? "-", path15].join(" ")
+        )
       )
-    );
-    for (const entry of last.values()) {
-      const bytes = entry.type === "file" ? entry.size : entry.type === "symlink" ? Buffer2.byteLength(entry.linkTarget ?? "") : 0;
-      const linked = entry.type === "hardlink" || targets.has(entry.path);
-      if (bytes === 0 && !linked) continue;
-      const record = stored.get(entry.path) ?? { bytes: 0, layers: [], linked: false };
-      record.bytes += bytes;
-      if (bytes > 0) record.layers.push(index);
-      record.linked ||= linked;
-      stored.set(entry.path, record);
+    )
+  );
+}
+
+// src/slim/script.ts
+var PRUNE_SCRIPT_PATH = ".slimpy/prune.sh";
+var cached;
+function loadPruneScript() {
+  if (cached !== void 0) return cached;
+  for (const candidate of ["./prune.sh", "./slim/prune.sh", "../slim/prune.sh"]) {
+    let text;
+    try {
+      text = readFileSync(new URL(candidate, import.meta.url), "utf8");
+    } catch {
+      continue;
     }
-  });
-  return stored;
-}
-function attribution(input, before, after) {
-  const delivered = new Set(input.fixes.map((fix) => fix.rule));
-  const ruleOfLayer = layerRules(input);
-  const venvs = venvRoots2(input.before.files);
-  const isVenv = (root2) => venvs.has(root2);
-  return (path15, delta) => {
-    if (after.get(path15)?.linked && !before.get(path15)?.linked) return "duplicates";
-    if (delta < 0) return "other";
-    const was = input.before.files.get(path15);
-    const now = input.after.files.get(path15);
-    if (was?.type === "file" && now?.type === "file" && now.size < was.size) return "strip";
-    if (delivered.has("leftovers") && leftoverPart(path15) !== void 0) return "leftovers";
-    const targeted = (before.get(path15)?.layers ?? []).flatMap(
-      (layer) => ruleOfLayer.get(layer) ?? []
-    );
-    const rule = targeted[0];
-    if (rule !== void 0) return rule;
-    return pruneCategoryOf(path15, isVenv) ?? "other";
-  };
-}
-function layerRules(input) {
-  const rules = /* @__PURE__ */ new Map();
-  for (const fix of input.fixes) {
-    if (fix.rule !== "install-inputs" && fix.rule !== "earlier-layers") continue;
-    for (const layer of input.facts.layers) {
-      if (layer.line !== void 0 && fix.lines.includes(layer.line))
-        rules.set(layer.index, fix.rule);
-    }
+    cached = withPackageExceptions(text, exceptionLines());
+    return cached;
   }
-  return rules;
+  throw new Error(
+    "prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
+  );
 }
-function venvRoots2(files) {
-  const roots = /* @__PURE__ */ new Set();
-  for (const [path15, entry] of files) {
-    if (entry.type === "file" && path15.endsWith("/pyvenv.cfg")) roots.add(path15.slice(0, -11));
+var EXCEPTIONS_PLACEHOLDER = "PACKAGE_EXCEPTIONS=''";
+function withPackageExceptions(script, lines) {
+  const parts2 = script.split(`
+${EXCEPTIONS_PLACEHOLDER}
+`);
+  if (parts2.length !== 2) {
+    throw new Error(`prune.sh must hold the line ${EXCEPTIONS_PLACEHOLDER} exactly once`);
   }
-  return roots;
+  const value = lines.length > 0 ? `'
+${lines.join("\n")}
+'` : "''";
+  return parts2.join(`
+PACKAGE_EXCEPTIONS=${value}
+`);
 }
-var EVIDENCE_PATHS2 = 5;
-function stillShipped(input, attribute) {
-  const view = viewLayers(input.after.layers);
-  const entries = [];
-  view.files.forEach((files, index) => {
-    const gone = files.filter(
-      (file) => file.hiddenBy !== void 0 && input.before.files.get(file.path)?.type === "file" && input.after.files.get(file.path) === void 0
-    );
-    if (gone.length === 0) return;
-    const deleter = Math.min(...gone.map((file) => file.hiddenBy ?? index));
-    entries.push(shippedEntry(input, index, deleter, gone, attribute));
-  });
-  return entries.sort((a, b) => b.bytes - a.bytes);
-}
-function shippedEntry(input, index, deleter, gone, attribute) {
-  const row = input.after.measurement.layers[index];
-  const base = row?.base ?? false;
-  const line = originalLine(input, index);
-  const byCategory = /* @__PURE__ */ new Map();
-  for (const file of gone) {
-    const category = attribute(file.path, file.size);
-    byCategory.set(category, (byCategory.get(category) ?? 0) + file.size);
+function pruneScriptArgs(settings2) {
+  const args = [];
+  if (!settings2.strip) args.push("--no-strip");
+  args.push("--prune", settings2.prune.length > 0 ? settings2.prune.join(",") : "none");
+  for (const glob of settings2.keep) args.push("--keep", glob);
+  if (settings2.prune.includes("unused")) {
+    for (const name of settings2.keepPackages ?? []) args.push("--keep-package", name);
   }
-  const entry = {
-    layer: index + 1,
-    instruction: row?.createdBy ?? `layer ${index + 1}`,
-    base,
-    bytes: gone.reduce((sum, file) => sum + file.size, 0),
-    files: gone.length,
-    categories: [...byCategory.entries()].map(([category, bytes]) => ({ category, bytes })).sort((a, b) => b.bytes - a.bytes),
-    ...shippedWords(base, line, deleter + 1),
-    paths: [...gone].sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1)).slice(0, EVIDENCE_PATHS2).map((file) => file.path)
-  };
-  if (line !== void 0) entry.line = line;
-  return entry;
+  return args;
 }
-function originalLine(input, index) {
-  const diffId = input.after.layers[index]?.diffId;
-  const same = input.before.layers.findIndex((layer) => layer.diffId === diffId);
-  return input.facts.layers.find((layer) => layer.index === same)?.line;
-}
-function shippedWords(base, line, deleter) {
-  if (base) {
-    return {
-      why: `They are the base image's files: layer ${deleter} deletes them from view, but the base image's layer still holds them.`,
-      fix: "Nothing a later layer does removes them; a base image without them would."
-    };
-  }
-  const made = line === void 0 ? "an earlier layer" : `the instruction at line ${line}`;
-  return {
-    why: `Made by ${made} and deleted by layer ${deleter}, a later one: that layer hides them, the earlier one still holds them.`,
-    fix: "Delete them in the RUN that creates them (create a Python environment and install into it in one RUN), or build in a builder stage and copy only the result."
-  };
+function pruneScriptText(settings2) {
+  const script = loadPruneScript();
+  if (settings2.traced === void 0) return script;
+  const lines = settings2.traced.filter((path15) => !/[\r\n]/.test(path15)).map((path15) => `#@ ${path15}`);
+  return `${script}${script.endsWith("\n") ? "" : "\n"}#@slimpy-traced
+${lines.map((line) => `${line}
+`).join("")}`;
 }
 
 // src/slim/strip-log.ts
 var KEPT = /slimpy: strip: kept the original (\S.*?) \((.*)\)\s*$/;
 var EVIDENCE_PATHS3 = 5;
 function stripKeptFromLog(lines, files) {
-  const kept = /* @__PURE__ */ new Map();
+  const kept2 = /* @__PURE__ */ new Map();
   for (const line of lines) {
     const match = KEPT.exec(line);
-    if (match?.[1] !== void 0 && match[2] !== void 0) kept.set(match[1], reasonOf(match[2]));
+    if (match?.[1] !== void 0 && match[2] !== void 0) kept2.set(match[1], reasonOf(match[2]));
   }
-  if (kept.size === 0) return void 0;
+  if (kept2.size === 0) return void 0;
   const reasons = /* @__PURE__ */ new Map();
-  for (const reason of kept.values()) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
-  const paths = [...kept.keys()].sort(
+  for (const reason of kept2.values()) reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  const paths = [...kept2.keys()].sort(
     (a, b) => (files.get(b)?.size ?? 0) - (files.get(a)?.size ?? 0) || (a < b ? -1 : 1)
   );
   return {
-    files: kept.size,
+    files: kept2.size,
     bytes: paths.reduce((sum, path15) => sum + (files.get(path15)?.size ?? 0), 0),
-    reasons: [...reasons.entries()].map(([reason, count]) => ({ reason, files: count })).sort((a, b) => b.files - a.files || (a.reason < b.reason ? -1 : 1)),
+    reasons: [...reasons.entries()].map(([reason, count2]) => ({ reason, files: count2 })).sort((a, b) => b.files - a.files || (a.reason < b.reason ? -1 : 1)),
     paths: paths.slice(0, EVIDENCE_PATHS3)
   };
 }
@@ -68357,6 +69935,68 @@ function reasonOf(text) {
 // src/engine/containers.ts
 import { finished } from "node:stream/promises";
 import { Writable } from "node:stream";
+
+// src/engine/container-files.ts
+var import_tar_stream3 = __toESM(require_tar_stream2(), 1);
+var MAX_COLLECTED_BYTES = 256 * 1024 * 1024;
+async function putContainerFiles(container, files) {
+  if (files.length === 0) return;
+  await container.putArchive(await archiveOf(files), { path: "/" });
+}
+async function archiveOf(files) {
+  const pack = import_tar_stream3.default.pack();
+  const directories = /* @__PURE__ */ new Set();
+  for (const file of files) {
+    const parts2 = relativeParts(file.path);
+    for (let depth = 1; depth < parts2.length; depth++) {
+      const dir = parts2.slice(0, depth).join("/");
+      if (directories.has(dir)) continue;
+      directories.add(dir);
+      pack.entry({ name: `${dir}/`, type: "directory", mode: 1023, uid: 0, gid: 0 });
+    }
+    pack.entry({ name: parts2.join("/"), mode: file.mode ?? 420, uid: 0, gid: 0 }, file.content);
+  }
+  pack.finalize();
+  const chunks = [];
+  for await (const chunk of pack) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+function relativeParts(path15) {
+  const parts2 = path15.split("/").filter((part) => part !== "" && part !== ".");
+  if (!path15.startsWith("/") || parts2.length === 0 || parts2.includes("..")) {
+    throw new Error(`container file path must be absolute and plain, got ${JSON.stringify(path15)}`);
+  }
+  return parts2;
+}
+async function readContainerFile(container, path15) {
+  let source;
+  try {
+    source = await container.getArchive({ path: path15 });
+  } catch (error) {
+    if (error.statusCode === 404) return void 0;
+    throw error;
+  }
+  const extract = import_tar_stream3.default.extract();
+  source.on("error", (error) => extract.destroy(error));
+  source.pipe(extract);
+  try {
+    for await (const entry of extract) {
+      const chunks = [];
+      let size = 0;
+      for await (const chunk of entry) {
+        size += chunk.length;
+        if (size > MAX_COLLECTED_BYTES) throw new Error(`${path15} is larger than 256 MiB`);
+        chunks.push(chunk);
+      }
+      if (entry.header.type === "file") return Buffer.concat(chunks);
+    }
+    return void 0;
+  } finally {
+    source.destroy?.();
+  }
+}
+
+// src/engine/containers.ts
 var GiB = 1024 ** 3;
 var DEFAULT_MEMORY_BYTES = 2 * GiB;
 var DEFAULT_PIDS_LIMIT = 512;
@@ -68449,7 +70089,10 @@ async function runContainer(docker, options) {
   const container = await docker.createContainer(containerCreateOptions(options));
   let failed = true;
   try {
+    await putContainerFiles(container, options.files ?? []);
     const run = await runCreated(docker, container, options);
+    if (options.collect !== void 0)
+      run.collected = await readContainerFile(container, options.collect);
     failed = false;
     return run;
   } finally {
@@ -68459,7 +70102,7 @@ async function runContainer(docker, options) {
 async function runCreated(docker, container, options) {
   const tail = new OutputTail(options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES);
   const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-  const drained3 = collectOutput(docker, stream, tail);
+  const drained2 = collectOutput(docker, stream, tail);
   const stopper = new Stopper(container);
   const timer = setTimeout(() => stopper.stop("deadline"), options.timeoutMs);
   const onAbort = () => stopper.stop("abort");
@@ -68472,7 +70115,7 @@ async function runCreated(docker, container, options) {
     const exit = await container.wait();
     const durationMs = performance.now() - started;
     const killed = await stopper.killed();
-    await withinMs(drained3, OUTPUT_DRAIN_MS);
+    await withinMs(drained2, OUTPUT_DRAIN_MS);
     if (killed && stopper.reason === "abort") options.signal?.throwIfAborted();
     return {
       exitCode: killed ? null : exit.StatusCode ?? null,
@@ -68574,7 +70217,7 @@ import sys
 if sys.version_info < (3, 8):
     print("FAIL python: the auto smoke test needs Python 3.8+ (importlib.metadata), found " + sys.version.split()[0])
     sys.exit(1)
-import faulthandler, importlib, importlib.util, os, re, time
+import faulthandler, importlib, importlib.util, json, os, re, time
 from importlib import metadata
 
 # A crash inside an extension module still names the module being imported.
@@ -68689,6 +70332,44 @@ def parse_args(argv):
     return None
 
 
+def option(argv, name, default):
+    for arg in argv:
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return default
+
+
+def run_probes(argv):
+    """--probes=[{"name","code"}]: statements that fail when a package exception did not keep
+    what the package reads at run time (an import of a lazily loaded submodule, a header). One
+    that fails in the original image too is skipped there, and may fail again in the slimmed one
+    (--allow-failing-probes=a,b); any other failure fails the test. Returns the failed names."""
+    probes = json.loads(option(argv, "--probes", "[]"))
+    allowed = option(argv, "--allow-failing-probes", None)
+    allowed = None if allowed is None else {p for p in allowed.split(",") if p}
+    failed, skipped = [], []
+    for probe in probes:
+        name = probe["name"]
+        start = time.perf_counter()
+        try:
+            exec(compile(probe["code"], "<slimpy probe %s>" % name, "exec"), {"__name__": "__slimpy_probe__"})
+        except BaseException as error:
+            message = " ".join(str(error).split())[:300]
+            if allowed is None or name in allowed:
+                print("skip probe %s: %s: %s" % (name, type(error).__name__, message), flush=True)
+                skipped.append(name)
+            else:
+                print("FAIL probe %s: %s: %s" % (name, type(error).__name__, message), flush=True)
+                failed.append(name)
+        else:
+            print("ok probe %s %dms" % (name, round((time.perf_counter() - start) * 1000)), flush=True)
+    if skipped:
+        print("slimpy: skipped %d probes that fail in this image: %s" % (len(skipped), ",".join(skipped)))
+    if failed:
+        print("slimpy: %d of %d probes failed: %s" % (len(failed), len(probes), ", ".join(failed)))
+    return failed
+
+
 def main():
     allowed = parse_args(sys.argv[1:])
     modules, os_owned = collect()
@@ -68696,7 +70377,7 @@ def main():
         print("skip %d distributions owned by the OS package manager (/usr/lib/python3/dist-packages)" % os_owned)
     if not modules:
         print("slimpy: no installed distribution declares an importable module; nothing to import")
-        return 0
+        return 1 if run_probes(sys.argv[1:]) else 0
     failed, skipped = [], []
     began = time.perf_counter()
     for module in sorted(modules):
@@ -68720,6 +70401,7 @@ def main():
               % (len(skipped), ",".join(skipped)))
     if failed:
         print("slimpy: %d of %d modules failed to import: %s" % (len(failed), len(modules), ", ".join(failed)))
+    if run_probes(sys.argv[1:]) or failed:
         return 1
     imported = len(modules) - len(skipped)
     dists = len({modules[m] for m in modules if m not in skipped})
@@ -68743,6 +70425,10 @@ var FIND_PYTHON = [
 ].join("\n");
 function autoSmokeCommand(options = {}) {
   const args = options.allowMissing ? [`--allow-missing=${options.allowMissing.join(",")}`] : [];
+  if (options.probes?.length) args.push(`--probes=${JSON.stringify(options.probes)}`);
+  if (options.allowFailingProbes) {
+    args.push(`--allow-failing-probes=${options.allowFailingProbes.join(",")}`);
+  }
   return {
     display: AUTO_SMOKE_DISPLAY,
     attempts: [
@@ -68758,28 +70444,33 @@ function skippedOptionalModules(output) {
   const list = SKIPPED_SUMMARY.exec(output)?.[1];
   return list ? list.split(",").filter(Boolean) : [];
 }
+var SKIPPED_PROBES = /^slimpy: skipped \d+ probes that fail in this image: (\S+)$/m;
+function skippedProbes(output) {
+  const list = SKIPPED_PROBES.exec(output)?.[1];
+  return list ? list.split(",").filter(Boolean) : [];
+}
 
 // src/smoke/command.ts
 function userSmokeCommand(text) {
   const command = text.trim();
   if (!command) throw new Error('smoke-test is empty: give a command, "auto" or "off"');
   const shell = ["/bin/sh", "-c", command];
-  const words = splitCommandWords(command);
+  const words2 = splitCommandWords(command);
   return {
     display: shell,
-    attempts: words?.length ? [shell, words] : [shell],
-    unstartable: words?.length ? `the image has neither /bin/sh nor ${JSON.stringify(words[0])} to run the smoke test` : "the image has no /bin/sh, and the smoke-test command uses shell syntax, so it cannot run without one; give a command without pipes, variables, globs or redirections"
+    attempts: words2?.length ? [shell, words2] : [shell],
+    unstartable: words2?.length ? `the image has neither /bin/sh nor ${JSON.stringify(words2[0])} to run the smoke test` : "the image has no /bin/sh, and the smoke-test command uses shell syntax, so it cannot run without one; give a command without pipes, variables, globs or redirections"
   };
 }
 var SHELL_SYNTAX = /* @__PURE__ */ new Set([..."|&;<>()$`*?[~#{}!\n"]);
 var DOUBLE_QUOTE_ESCAPES = /* @__PURE__ */ new Set([...'$`"\\\n']);
 function splitCommandWords(line) {
-  const words = [];
+  const words2 = [];
   let word;
   for (let i = 0; i < line.length; i++) {
     const c = line.charAt(i);
     if (c === " " || c === "	") {
-      if (word !== void 0) words.push(word);
+      if (word !== void 0) words2.push(word);
       word = void 0;
     } else if (c === "'") {
       const end = line.indexOf("'", i + 1);
@@ -68794,14 +70485,14 @@ function splitCommandWords(line) {
     } else if (c === "\\") {
       if (i + 1 >= line.length) return void 0;
       word = (word ?? "") + line.charAt(++i);
-    } else if (SHELL_SYNTAX.has(c) || c === "=" && word !== void 0 && words.length === 0) {
+    } else if (SHELL_SYNTAX.has(c) || c === "=" && word !== void 0 && words2.length === 0) {
       return void 0;
     } else {
       word = (word ?? "") + c;
     }
   }
-  if (word !== void 0) words.push(word);
-  return words;
+  if (word !== void 0) words2.push(word);
+  return words2;
 }
 function readDoubleQuoted(line, from) {
   let text = "";
@@ -68819,12 +70510,11 @@ function readDoubleQuoted(line, from) {
 }
 
 // src/smoke/timing.ts
-function timingOrder(runs) {
-  const order = [];
-  for (let i = 0; i < runs; i++) {
-    order.push(...i % 2 === 0 ? ["before", "after"] : ["after", "before"]);
-  }
-  return order;
+var MIN_TIMED_RUNS = 3;
+var CLOSE_MS = 50;
+var CLOSE_SHARE = 0.1;
+function timingPair(i) {
+  return i % 2 === 0 ? ["before", "after"] : ["after", "before"];
 }
 function median(values) {
   if (values.length === 0) throw new Error("median of no values");
@@ -68834,68 +70524,145 @@ function median(values) {
   const value = sorted.length % 2 === 1 ? upper : ((sorted[middle - 1] ?? 0) + upper) / 2;
   return Math.round(value);
 }
+function range(values) {
+  return values.length === 0 ? 0 : Math.round(Math.max(...values) - Math.min(...values));
+}
+function coldStart(before, after) {
+  const deltaMs = median(after) - median(before);
+  const spreadMs = Math.max(range(before), range(after));
+  return { deltaMs, spreadMs, measurable: Math.abs(deltaMs) > spreadMs };
+}
+function enoughRuns(before, after, maxRuns) {
+  const runs = Math.min(before.length, after.length);
+  if (runs >= maxRuns) return true;
+  if (runs < Math.min(MIN_TIMED_RUNS, maxRuns)) return false;
+  const { deltaMs, spreadMs } = coldStart(before, after);
+  const close = Math.max(CLOSE_MS, CLOSE_SHARE * Math.min(median(before), median(after)));
+  return spreadMs <= close || Math.abs(deltaMs) > 2 * spreadMs;
+}
 
 // src/smoke/smoke.ts
-var DEFAULT_RUNS = 5;
+var DEFAULT_TIMED_RUNS = 5;
 var DEFAULT_MAX_OUTPUT_BYTES2 = 16 * 1024;
 var TIMED_RUN_OUTPUT_BYTES = 8 * 1024;
-function smokeCommand(spec) {
-  return isAuto(spec) ? autoSmokeCommand() : userSmokeCommand(spec);
+function smokeCommand(spec, probes = []) {
+  return isAuto(spec) ? autoSmokeCommand({ probes }) : userSmokeCommand(spec);
 }
 function isAuto(spec) {
   return spec.trim() === "auto";
 }
-function afterCommand(spec, command, before) {
-  return isAuto(spec) ? autoSmokeCommand({ allowMissing: skippedOptionalModules(before.output) }) : command;
+function afterCommand(spec, command, before, probes) {
+  return isAuto(spec) ? autoSmokeCommand({
+    allowMissing: skippedOptionalModules(before.output),
+    probes,
+    allowFailingProbes: skippedProbes(before.output)
+  }) : command;
 }
 async function runSmoke(docker, options) {
-  const runs = options.runs ?? DEFAULT_RUNS;
-  if (!Number.isInteger(runs) || runs < 0) {
-    throw new Error(`smoke runs must be a whole number of 0 or more, got ${runs}`);
-  }
-  const command = smokeCommand(options.command);
   const runner = new SmokeRunner(docker, options);
-  const firstBytes = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2;
-  const timedBytes = TIMED_RUN_OUTPUT_BYTES;
-  const { run: before } = await runner.run("before", options.before, command, firstBytes);
-  if (!before.passed || options.after === void 0) return { command: command.display, before };
-  const commands = {
-    before: command,
-    after: afterCommand(options.command, command, before)
-  };
-  const { run: after } = await runner.run("after", options.after, commands.after, firstBytes);
-  if (!after.passed || runs === 0) return { command: command.display, before, after };
-  const images = { before: options.before, after: options.after };
-  const results = { before, after };
-  const timings = { before: [], after: [] };
-  for (const side of timingOrder(runs)) {
-    const { run, durationMs } = await runner.run(side, images[side], commands[side], timedBytes);
-    if (!run.passed) {
-      results[side] = run;
-      return { command: command.display, ...results };
-    }
-    timings[side].push(durationMs);
-  }
-  before.runsMs = timings.before;
-  before.medianMs = median(timings.before);
-  after.runsMs = timings.after;
-  after.medianMs = median(timings.after);
-  return {
-    command: command.display,
-    before,
-    after,
-    coldStartDeltaMs: Math.round(after.medianMs - before.medianMs)
-  };
+  const before = options.checked ? runner.adopt(options.before, options.checked) : await runner.check("before", options.before);
+  if (!before.passed || options.after === void 0) return runner.report(before);
+  const after = await runner.check("after", options.after, before);
+  if (!after.passed) return runner.report(before, after);
+  return runner.timeColdStart(before, after, options.runs ?? DEFAULT_TIMED_RUNS);
 }
 var SmokeRunner = class {
   constructor(docker, options) {
     this.docker = docker;
     this.options = options;
+    this.probes = options.probes ?? [];
   }
   docker;
   options;
   attemptFor = /* @__PURE__ */ new Map();
-  async run(side, image, command, maxOutputBytes) {
+  probes;
+  images = {};
+  /** The command as the report shows it (with the probes the checks run). */
+  get command() {
+    return smokeCommand(this.options.command, this.probes);
+  }
+  /**
+   * Package exceptions' probes, known once the packages were read: checks from now on run them
+   * (with `auto`); the timed runs never do. Returns whether the command changed.
+   */
+  useProbes(probes) {
+    if (probes.length === 0 || !isAuto(this.options.command)) return false;
+    this.probes = probes;
+    return true;
+  }
+  /**
+   * The run that decides whether `image` passes, its output kept for the report. It also warms
+   * the page cache with the image's files, so the timed runs that follow compare like with like.
+   * For the slimmed image pass the original's check: the command may depend on its output.
+   * `signal` stops this run alone (default: the runner's).
+   */
+  async check(side, image, before, signal) {
+    const spec = this.options.command;
+    const after = side === "after" && before;
+    const command = after ? afterCommand(spec, this.command, before, this.probes) : this.command;
+    const timed = after ? afterCommand(spec, smokeCommand(spec), before, []) : smokeCommand(spec);
+    this.images[side] = { image, command: timed };
+    const maxBytes = this.options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2;
+    return (await this.run(side, image, command, maxBytes, signal)).run;
+  }
+  /** The report of checks alone (nothing timed). */
+  report(before, after) {
+    return { command: this.command.display, before, ...after ? { after } : {} };
+  }
+  /**
+   * Timed runs of both checked images, interleaved in mirrored pairs, until the runs are enough
+   * (`enoughRuns`: at most `maxRuns` each, fewer when they agree): the cold-start medians, their
+   * delta and spread. Run it while nothing else runs on the machine, or the figure is the noise's.
+   */
+  async timeColdStart(before, after, maxRuns) {
+    if (!Number.isInteger(maxRuns) || maxRuns < 0) {
+      throw new Error(`smoke runs must be a whole number of 0 or more, got ${maxRuns}`);
+    }
+    const results = { before, after };
+    const timings = { before: [], after: [] };
+    for (let pair = 0; maxRuns > 0 && !enoughRuns(timings.before, timings.after, maxRuns); pair++) {
+      for (const side of timingPair(pair)) {
+        const { image, command } = this.checked(side);
+        const { run, durationMs } = await this.run(side, image, command, TIMED_RUN_OUTPUT_BYTES);
+        if (!run.passed) {
+          results[side] = run;
+          return this.report(results.before, results.after);
+        }
+        timings[side].push(durationMs);
+      }
+    }
+    if (maxRuns === 0) return this.report(before, after);
+    before.runsMs = timings.before;
+    before.medianMs = median(timings.before);
+    after.runsMs = timings.after;
+    after.medianMs = median(timings.after);
+    const cold = coldStart(timings.before, timings.after);
+    return {
+      ...this.report(before, after),
+      coldStartDeltaMs: Math.round(cold.deltaMs),
+      coldStartSpreadMs: cold.spreadMs
+    };
+  }
+  checked(side) {
+    const checked = this.images[side];
+    if (!checked) throw new Error(`the ${side} image was not checked before timing`);
+    return checked;
+  }
+  /** Which start attempt worked for `image` (0 until one did). */
+  attempt(image) {
+    return this.attemptFor.get(image) ?? 0;
+  }
+  /**
+   * A check of the original that ran elsewhere (traced): the timed runs and the slimmed image's
+   * command go by it, and its start attempt is not tried again. Returns a copy of its run (the
+   * timing writes into it, and the same check serves several calls).
+   */
+  adopt(image, checked) {
+    this.attemptFor.set(image, checked.attempt);
+    this.images.before = { image, command: smokeCommand(this.options.command) };
+    return { ...checked.run };
+  }
+  async run(side, image, command, maxOutputBytes, signal = this.options.signal) {
     const attempts = command.attempts;
     let lastError;
     for (let index = this.attemptFor.get(image) ?? 0; index < attempts.length; index++) {
@@ -68906,7 +70673,7 @@ var SmokeRunner = class {
           timeoutMs: this.options.timeoutMs,
           labels: this.options.labels,
           maxOutputBytes,
-          signal: this.options.signal
+          signal
         });
         this.attemptFor.set(image, index);
         return this.smokeRun(side, command, result);
@@ -68936,29 +70703,60 @@ var SmokeRunner = class {
   }
 };
 
-// src/slim/script.ts
-import { readFileSync } from "node:fs";
-var PRUNE_SCRIPT_PATH = ".slimpy/prune.sh";
-var cached;
-function loadPruneScript() {
-  if (cached !== void 0) return cached;
-  for (const candidate of ["./prune.sh", "./slim/prune.sh", "../slim/prune.sh"]) {
-    try {
-      cached = readFileSync(new URL(candidate, import.meta.url), "utf8");
-      return cached;
-    } catch {
+// src/pipeline/restore.ts
+var MAX_ROUNDS = 4;
+async function searchRestore(candidates, passes) {
+  const required = [];
+  let pool = [...candidates];
+  let tests = 0;
+  const test = (restored) => {
+    tests++;
+    return passes(restored);
+  };
+  for (let round = 0; round < MAX_ROUNDS && pool.length > 0; round++) {
+    let low = 0;
+    let high = pool.length;
+    let highPassed = false;
+    while (high - low > 1) {
+      const middle = Math.floor((low + high) / 2);
+      if (await test([...required, ...pool.slice(0, middle)])) {
+        high = middle;
+        highPassed = true;
+      } else {
+        low = middle;
+      }
     }
+    required.push(pool[high - 1]);
+    if (highPassed && high === 1) return { restored: required, tests };
+    if (await test(required)) return { restored: required, tests };
+    if (!highPassed && !await test([...required, ...pool])) return void 0;
+    pool = pool.slice(0, high - 1);
   }
-  throw new Error(
-    "prune.sh is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
-  );
+  return void 0;
 }
-function pruneScriptArgs(settings) {
-  const args = [];
-  if (!settings.strip) args.push("--no-strip");
-  args.push("--prune", settings.prune.length > 0 ? settings.prune.join(",") : "none");
-  for (const glob of settings.keep) args.push("--keep", glob);
-  return args;
+async function restoreUnused(wanted, prunable, tryVariant2, info) {
+  const images = /* @__PURE__ */ new Map();
+  const keyOf = (names) => [...names].sort().join(",");
+  const withKept = (restored) => ({
+    ...wanted,
+    keepPackages: [...wanted.keepPackages ?? [], ...restored]
+  });
+  const found = await searchRestore(prunable, async (restored) => {
+    info(
+      `Trying \`unused\` with ${restored.length} of ${prunable.length} distributions kept: ${restored.join(", ") || "(none)"}`
+    );
+    const imageId2 = await tryVariant2(withKept(restored));
+    if (imageId2 !== void 0) images.set(keyOf(restored), imageId2);
+    return imageId2 !== void 0;
+  });
+  const imageId = found && images.get(keyOf(found.restored));
+  if (!found || imageId === void 0) return void 0;
+  return {
+    script: withKept(found.restored),
+    imageId,
+    restored: found.restored,
+    builds: found.tests
+  };
 }
 
 // src/engine/context.ts
@@ -69065,11 +70863,11 @@ async function locateDockerfile(root2, dockerfile, extraPaths) {
 }
 function withBuildFilesKept(patterns, keep) {
   const matcher = matcherFor(patterns);
-  const kept = [...patterns];
-  if (keep.dockerignore && matcher.ignores(DOCKERIGNORE)) kept.push(`!${DOCKERIGNORE}`);
+  const kept2 = [...patterns];
+  if (keep.dockerignore && matcher.ignores(DOCKERIGNORE)) kept2.push(`!${DOCKERIGNORE}`);
   const { dockerfile } = keep;
-  if (dockerfile !== void 0 && matcher.ignores(dockerfile)) kept.push(`!${dockerfile}`);
-  return kept;
+  if (dockerfile !== void 0 && matcher.ignores(dockerfile)) kept2.push(`!${dockerfile}`);
+  return kept2;
 }
 async function walkContext(root2, patterns, shadowed) {
   const matcher = matcherFor(patterns);
@@ -69082,28 +70880,28 @@ async function walkContext(root2, patterns, shadowed) {
       const rel = relDir === "" ? name : `${relDir}/${name}`;
       if (shadowed.has(rel)) continue;
       const absolute2 = path10.join(root2, rel);
-      const stat3 = await lstat(absolute2);
+      const stat4 = await lstat(absolute2);
       if (matcher.ignores(rel)) {
-        if (stat3.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
+        if (stat4.isDirectory() && exceptions.some((e) => e.startsWith(`${rel}/`))) {
           await visit(rel);
         }
         continue;
       }
-      const mode = stat3.mode & 4095;
-      const mtime = stat3.mtime;
-      if (stat3.isDirectory()) {
+      const mode = stat4.mode & 4095;
+      const mtime = stat4.mtime;
+      if (stat4.isDirectory()) {
         entries.push({ kind: "dir", name: rel, mode, mtime });
         await visit(rel);
-      } else if (stat3.isSymbolicLink()) {
+      } else if (stat4.isSymbolicLink()) {
         entries.push({ kind: "symlink", name: rel, mode, mtime, target: await readlink(absolute2) });
-      } else if (stat3.isFile()) {
-        const inode = `${stat3.dev}:${stat3.ino}`;
-        const first = stat3.nlink > 1 ? seenInodes.get(inode) : void 0;
+      } else if (stat4.isFile()) {
+        const inode = `${stat4.dev}:${stat4.ino}`;
+        const first = stat4.nlink > 1 ? seenInodes.get(inode) : void 0;
         if (first !== void 0) {
           entries.push({ kind: "hardlink", name: rel, mode, mtime, target: first });
         } else {
-          if (stat3.nlink > 1) seenInodes.set(inode, rel);
-          entries.push({ kind: "file", name: rel, mode, mtime, size: stat3.size, source: absolute2 });
+          if (stat4.nlink > 1) seenInodes.set(inode, rel);
+          entries.push({ kind: "file", name: rel, mode, mtime, size: stat4.size, source: absolute2 });
         }
       }
     }
@@ -69197,7 +70995,7 @@ async function copyFile(source, sink, header) {
     const buffer = chunk;
     written += buffer.length;
     if (written > expected) break;
-    if (!sink.write(buffer)) await drained2(sink);
+    if (!sink.write(buffer)) await drained(sink);
   }
   if (written !== expected) {
     throw new ContextError(
@@ -69205,7 +71003,7 @@ async function copyFile(source, sink, header) {
     );
   }
 }
-function drained2(sink) {
+function drained(sink) {
   return new Promise((resolve6, reject) => {
     const onDrain = () => {
       sink.off("close", onClose);
@@ -69221,23 +71019,23 @@ function drained2(sink) {
 }
 
 // src/pipeline/variant.ts
-async function buildVariant(run, plan, onLine) {
-  const { settings } = run;
+async function buildVariant(run, plan, onLine, script) {
+  const { settings: settings2 } = run;
   const extraFiles = plan?.usesPruneScript ? [
-    { path: PRUNE_SCRIPT_PATH, content: loadPruneScript(), mode: 493 },
+    { path: PRUNE_SCRIPT_PATH, content: script ?? loadPruneScript(), mode: 493 },
     { path: ".slimpy/Dockerfile", content: plan.text }
   ] : plan ? [{ path: ".slimpy/Dockerfile", content: plan.text }] : [];
-  const context = await createContextTar(settings.context, {
-    dockerfile: plan ? ".slimpy/Dockerfile" : settings.file,
+  const context = await createContextTar(settings2.context, {
+    dockerfile: plan ? ".slimpy/Dockerfile" : settings2.file,
     extraFiles,
     builder: run.engine.builder
   });
   return buildImage(run.docker, {
     context: context.stream,
     dockerfile: context.dockerfileInContext,
-    target: plan?.buildTarget !== void 0 ? String(plan.buildTarget) : settings.target,
-    buildArgs: settings.buildArgs,
-    network: settings.network,
+    target: plan?.buildTarget !== void 0 ? String(plan.buildTarget) : settings2.target,
+    buildArgs: settings2.buildArgs,
+    network: settings2.network,
     builder: run.engine.builder,
     labels: slimpyLabels(run.runId),
     onLine: (line) => {
@@ -69252,18 +71050,35 @@ async function buildVariant(run, plan, onLine) {
     throw error;
   });
 }
-async function measureVariant(run, imageId) {
+var COMPRESS_FIRST_BYTES = 32 * 1024 * 1024;
+async function measureVariant(run, imageId, compressUpTo) {
   const measured = await measureImage(run.docker, imageId, {
+    ...measureOptions(run),
+    compressUpTo
+  });
+  logMeasurement(run, measured);
+  return measured;
+}
+async function completeVariant(run, first) {
+  const measured = await completeMeasurement(run.docker, first, measureOptions(run));
+  logMeasurement(run, measured);
+  return measured;
+}
+function measureOptions(run) {
+  return {
     compressed: run.settings.compressed,
     cacheDir: run.settings.cacheDir,
     baseImage: run.baseImage,
-    store: run.engine.store
-  });
+    store: run.engine.store,
+    signal: run.signal
+  };
+}
+function logMeasurement(run, measured) {
   const m = measured.measurement;
+  const read = measured.layers.filter((layer) => layer.exported).length;
   run.hooks.info(
-    `${imageId.slice(0, 19)}: ${m.size} bytes uncompressed` + (m.compressed !== void 0 ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)` : "")
+    `${m.id.slice(0, 19)}: ${m.size} bytes uncompressed` + (m.compressed !== void 0 ? `, ${m.compressed} bytes compressed (${m.compressedFromCache} of ${m.layers.length} layers from cache)` : "") + `; ${read} of ${m.layers.length} layers read from the image export`
   );
-  return measured;
 }
 
 // src/pipeline/culprit.ts
@@ -69277,11 +71092,12 @@ function planFor(run, variant, original) {
     fixes: { rules: variant.fix, findings: original.findings, facts: original.facts }
   });
 }
-function smokeRequest(run, before, after) {
+function smokeRequest(run, before, after, probes = []) {
   return {
     before,
     after,
     command: run.settings.smokeTest,
+    probes,
     timeoutMs: run.settings.smokeTimeoutMs,
     labels: slimpyLabels(run.runId),
     signal: run.signal
@@ -69289,6 +71105,10 @@ function smokeRequest(run, before, after) {
 }
 function culpritCandidates(wanted, active = []) {
   const candidates = [];
+  if (wanted.prune.includes("unused")) {
+    const prune = wanted.prune.filter((c) => c !== "unused");
+    candidates.push({ culprit: "unused", script: { ...wanted, prune } });
+  }
   if (wanted.strip) candidates.push({ culprit: "strip", script: { ...wanted, strip: false } });
   for (const rule of wanted.fix.filter((rule2) => active.includes(rule2))) {
     candidates.push({
@@ -69296,7 +71116,7 @@ function culpritCandidates(wanted, active = []) {
       script: { ...wanted, fix: wanted.fix.filter((r) => r !== rule) }
     });
   }
-  for (const category of wanted.prune) {
+  for (const category of wanted.prune.filter((c) => c !== "unused")) {
     candidates.push({
       culprit: category,
       script: { ...wanted, prune: wanted.prune.filter((c) => c !== category) }
@@ -69305,16 +71125,13 @@ function culpritCandidates(wanted, active = []) {
   return candidates;
 }
 async function findCulprit(run, wanted, original, active) {
+  const restored = await restoreDistributions(run, wanted, original);
+  if (restored) return restored;
   for (const candidate of culpritCandidates(wanted, active)) {
     run.hooks.info(`Trying without ${describeRule(candidate.culprit)}`);
     const log = [];
-    const imageId = await buildCandidate(run, planFor(run, candidate.script, original), log);
-    if (imageId === void 0) continue;
-    const smoke = await runSmoke(run.docker, {
-      ...smokeRequest(run, original.imageId, imageId),
-      runs: 1
-    });
-    if (smoke.after?.passed) {
+    const imageId = await tryVariant(run, candidate.script, original, { log, runs: 1 });
+    if (imageId !== void 0) {
       run.hooks.warning(
         `${describeRule(candidate.culprit)} breaks the smoke test; slimpy delivers the variant without it.`
       );
@@ -69323,9 +71140,47 @@ async function findCulprit(run, wanted, original, active) {
   }
   return void 0;
 }
-async function buildCandidate(run, plan, log) {
+async function restoreDistributions(run, wanted, original) {
+  const { prunable } = original;
+  if (!wanted.prune.includes("unused") || !original.checked || !prunable?.length) return void 0;
+  const logs = /* @__PURE__ */ new Map();
+  const found = await restoreUnused(
+    wanted,
+    prunable,
+    async (script) => {
+      const log = [];
+      const imageId = await tryVariant(run, { ...wanted, ...script }, original, { log, runs: 0 });
+      if (imageId !== void 0) logs.set(imageId, log);
+      return imageId;
+    },
+    (line) => run.hooks.info(line)
+  );
+  if (!found) return void 0;
+  run.hooks.warning(
+    `\`unused\` removal breaks the smoke test without the files of ${found.restored.join(", ")}; slimpy kept them.`
+  );
+  return {
+    culprit: "unused",
+    script: { ...wanted, ...found.script },
+    imageId: found.imageId,
+    log: logs.get(found.imageId) ?? [],
+    restored: found.restored,
+    builds: found.builds
+  };
+}
+async function tryVariant(run, variant, original, how) {
+  const imageId = await buildCandidate(run, planFor(run, variant, original), variant, how.log);
+  if (imageId === void 0) return void 0;
+  const smoke = await runSmoke(run.docker, {
+    ...smokeRequest(run, original.imageId, imageId, original.probes),
+    runs: how.runs,
+    checked: original.checked
+  });
+  return smoke.after?.passed ? imageId : void 0;
+}
+async function buildCandidate(run, plan, script, log) {
   try {
-    return await buildVariant(run, plan, (line) => log.push(line));
+    return await buildVariant(run, plan, (line) => log.push(line), pruneScriptText(script));
   } catch (error) {
     if (!(error instanceof BuildError)) throw error;
     run.hooks.info(`That variant does not build: ${error.reason}`);
@@ -69386,8 +71241,8 @@ function noEnvironment(plan, missing) {
     return `slimpy found no Python environment to prune: the root${missing.length === 1 ? "" : "s"} ${roots2.join(", ")} ${missing.length === 1 ? "is" : "are"} not a directory in the stage copied from`;
   }
   const roots = plan.derived.flatMap((stage) => stage.roots);
-  const where = roots.length > 0 ? `under ${roots.map((root2) => `\`${root2}\``).join(", ")}` : "where the installing RUNs put it";
-  return `slimpy found no Python environment to prune: no site-packages or dist-packages ${where}`;
+  const where2 = roots.length > 0 ? `under ${roots.map((root2) => `\`${root2}\``).join(", ")}` : "where the installing RUNs put it";
+  return `slimpy found no Python environment to prune: no site-packages or dist-packages ${where2}`;
 }
 function allVariantsFailed(exitCode, rules) {
   const how = exitCode === null ? "without an exit code" : `with exit code ${exitCode}`;
@@ -69542,11 +71397,11 @@ var Diff = class {
       return left === right || !!options.ignoreCase && left.toLowerCase() === right.toLowerCase();
     }
   }
-  removeEmpty(array) {
+  removeEmpty(array2) {
     const ret = [];
-    for (let i = 0; i < array.length; i++) {
-      if (array[i]) {
-        ret.push(array[i]);
+    for (let i = 0; i < array2.length; i++) {
+      if (array2[i]) {
+        ret.push(array2[i]);
       }
     }
     return ret;
@@ -69943,49 +71798,1471 @@ function newFileDiff(file, content) {
 }
 
 // src/pipeline/files.ts
-async function writeSlimmedFiles(settings, dockerfileText, plan) {
-  const patch = plan.edits.length === 0 ? "" : slimPatch(settings, dockerfileText, plan);
+async function writeSlimmedFiles(settings2, dockerfileText, plan, script = loadPruneScript()) {
+  const patch = plan.edits.length === 0 ? "" : slimPatch(settings2, dockerfileText, plan, script);
   const files = {
-    dockerfile: path11.join(settings.outputDir, `${path11.basename(settings.file)}.slimpy`),
-    patch: path11.join(settings.outputDir, "slimpy.patch")
+    dockerfile: path11.join(settings2.outputDir, `${path11.basename(settings2.file)}.slimpy`),
+    patch: path11.join(settings2.outputDir, "slimpy.patch")
   };
-  await mkdir4(settings.outputDir, { recursive: true });
+  await mkdir4(settings2.outputDir, { recursive: true });
   await writeFile4(files.dockerfile, plan.text);
   await writeFile4(files.patch, patch);
   return { files, patch };
 }
-function slimPatch(settings, dockerfileText, plan) {
-  const dockerfileRel = workspacePath(settings.workspace, settings.file);
+function slimPatch(settings2, dockerfileText, plan, script) {
+  const dockerfileRel = workspacePath(settings2.workspace, settings2.file);
   const scriptRel = workspacePath(
-    settings.workspace,
-    path11.join(settings.context, PRUNE_SCRIPT_PATH)
+    settings2.workspace,
+    path11.join(settings2.context, PRUNE_SCRIPT_PATH)
   );
-  const script = plan.usesPruneScript ? newFileDiff(scriptRel, loadPruneScript()) : "";
-  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + script;
+  const scriptDiff = plan.usesPruneScript ? newFileDiff(scriptRel, script) : "";
+  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + scriptDiff;
 }
 
-// src/pipeline/slim.ts
-async function slim(run, before, findings2) {
-  const wanted = {
-    strip: run.settings.strip,
-    prune: run.settings.prune,
-    keep: run.settings.keep,
-    fix: run.settings.fix
+// src/slim/manifest.ts
+var MANIFEST_VERSION = 1;
+var ManifestError = class extends Error {
+  constructor(message) {
+    super(`prune manifest: ${message} (was it written by this version of slimpy's prune.sh?)`);
+    this.name = "ManifestError";
+  }
+};
+var STRIP_STATUSES = ["done", "skipped", "disabled"];
+function object(value, where2) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ManifestError(`${where2} is not an object`);
+  }
+  return value;
+}
+function array(value, where2) {
+  if (!Array.isArray(value)) throw new ManifestError(`${where2} is not an array`);
+  return value;
+}
+function string(value, where2) {
+  if (typeof value !== "string") throw new ManifestError(`${where2} is not a string`);
+  return value;
+}
+function count(value, where2) {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw new ManifestError(`${where2} is not a non-negative integer`);
+  }
+  return value;
+}
+function strings(value, where2) {
+  return array(value, where2).map((item, i) => string(item, `${where2}[${i}]`));
+}
+function parseEnvironment(value, where2) {
+  const env = object(value, where2);
+  if (typeof env.venv !== "boolean") throw new ManifestError(`${where2}.venv is not a boolean`);
+  return { path: string(env.path, `${where2}.path`), venv: env.venv };
+}
+function parseStrip(value) {
+  const strip = object(value, "strip");
+  const status = string(strip.status, "strip.status");
+  if (!STRIP_STATUSES.includes(status)) {
+    throw new ManifestError(`strip.status "${status}" is not one of ${STRIP_STATUSES.join(", ")}`);
+  }
+  const result = {
+    status,
+    reason: string(strip.reason, "strip.reason"),
+    files: count(strip.files, "strip.files"),
+    bytesBefore: count(strip.bytesBefore, "strip.bytesBefore"),
+    bytesAfter: count(strip.bytesAfter, "strip.bytesAfter"),
+    restored: strings(strip.restored, "strip.restored"),
+    top: array(strip.top, "strip.top").map((item, i) => {
+      const file = object(item, `strip.top[${i}]`);
+      return {
+        path: string(file.path, `strip.top[${i}].path`),
+        before: count(file.before, `strip.top[${i}].before`),
+        after: count(file.after, `strip.top[${i}].after`)
+      };
+    })
   };
-  const original = originalFacts(run, before, findings2);
-  const plan = planFor(run, wanted, original);
-  for (const line of plan.notes) run.hooks.info(line);
-  const step = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
+  if (result.bytesAfter > result.bytesBefore) {
+    throw new ManifestError("strip.bytesAfter is larger than strip.bytesBefore");
+  }
+  return result;
+}
+function parseCategories(value) {
+  const categories = object(value, "categories");
+  for (const name of Object.keys(categories)) {
+    if (!isPruneCategory(name)) throw new ManifestError(`unknown category "${name}"`);
+  }
+  const result = {};
+  for (const name of KNOWN_CATEGORIES) {
+    const entry = object(categories[name], `categories.${name}`);
+    result[name] = {
+      files: count(entry.files, `categories.${name}.files`),
+      bytes: count(entry.bytes, `categories.${name}.bytes`)
+    };
+  }
+  return result;
+}
+function parseEnabled(value) {
+  return strings(value, "prune").map((name) => {
+    if (!isPruneCategory(name)) throw new ManifestError(`unknown category "${name}" in prune`);
+    return name;
+  });
+}
+function parseException(value, where2) {
+  const entry = object(value, where2);
+  const category = string(entry.category, `${where2}.category`);
+  if (!isPruneCategory(category))
+    throw new ManifestError(`${where2}.category "${category}" is unknown`);
+  return {
+    site: string(entry.site, `${where2}.site`),
+    id: string(entry.id, `${where2}.id`),
+    category,
+    path: string(entry.path, `${where2}.path`),
+    detail: string(entry.detail, `${where2}.detail`)
+  };
+}
+function parseManifest2(json) {
+  let raw;
   try {
-    await saveFiles(run, plan, step);
-    await slimAndTest(run, { before, original }, { plan, variant: wanted }, step);
-    return step;
+    raw = JSON.parse(json);
   } catch (error) {
-    if (error instanceof SmokeBrokenError) error.outcome = step.outcome;
+    throw new ManifestError(
+      `not valid JSON: ${error instanceof Error ? error.message : String(error)}`
+    );
+  }
+  const manifest = object(raw, "the manifest");
+  if (manifest.version !== MANIFEST_VERSION) {
+    throw new ManifestError(
+      `version ${JSON.stringify(manifest.version)} is not ${MANIFEST_VERSION}`
+    );
+  }
+  return {
+    version: MANIFEST_VERSION,
+    roots: strings(manifest.roots, "roots"),
+    environments: array(manifest.environments, "environments").map(
+      (env, i) => parseEnvironment(env, `environments[${i}]`)
+    ),
+    prune: parseEnabled(manifest.prune),
+    strip: parseStrip(manifest.strip),
+    categories: parseCategories(manifest.categories),
+    exceptions: array(manifest.exceptions ?? [], "exceptions").map(
+      (entry, i) => parseException(entry, `exceptions[${i}]`)
+    ),
+    warnings: strings(manifest.warnings, "warnings")
+  };
+}
+
+// src/slim/explain.ts
+var BEGIN = "<<<slimpy-manifest";
+var END = "slimpy-manifest>>>";
+var WRAPPER = [
+  "f=$(mktemp) && m=$(mktemp) || exit 97",
+  'printf "%s" "$1" >"$f"',
+  "shift",
+  'sh "$f" --explain --no-strip --manifest "$m" "$@" >/dev/null 2>&1',
+  `echo '${BEGIN}'`,
+  'cat "$m"',
+  `echo '${END}'`,
+  'rm -f "$f" "$m"'
+].join("\n");
+async function explainExceptions(docker, options) {
+  if (options.environments.length === 0) return { unavailable: "no Python environment found" };
+  const prune = options.prune.length > 0 ? options.prune.join(",") : "none";
+  try {
+    const run = await runContainer(docker, {
+      image: options.image,
+      entrypoint: [
+        "/bin/sh",
+        "-c",
+        WRAPPER,
+        "slimpy-explain",
+        loadPruneScript(),
+        "--prune",
+        prune,
+        ...(options.keep ?? []).flatMap((glob) => ["--keep", glob]),
+        "--",
+        ...options.environments
+      ],
+      timeoutMs: options.timeoutMs,
+      labels: options.labels,
+      maxOutputBytes: 8 * 1024 * 1024,
+      signal: options.signal
+    });
+    return manifestFrom(run.output, run.timedOut);
+  } catch (error) {
+    if (error instanceof ContainerStartError && error.executableMissing) {
+      return { unavailable: "the image has no /bin/sh to run prune.sh --explain in" };
+    }
     throw error;
   }
 }
-function originalFacts(run, before, findings2) {
+function manifestFrom(output, timedOut) {
+  const start = output.indexOf(`${BEGIN}
+`);
+  const end = output.lastIndexOf(END);
+  if (timedOut || start < 0 || end < start) {
+    const why = timedOut ? "it did not finish in time" : "it printed no manifest";
+    return { unavailable: `prune.sh --explain failed in the original image: ${why}` };
+  }
+  try {
+    return { manifest: parseManifest2(output.slice(start + BEGIN.length + 1, end)) };
+  } catch (error) {
+    return { unavailable: error instanceof Error ? error.message : String(error) };
+  }
+}
+function pythonEnvironments(files) {
+  const found = /* @__PURE__ */ new Set();
+  for (const [path15, entry] of files) {
+    if (entry.type !== "dir") continue;
+    const name = path15.slice(path15.lastIndexOf("/") + 1);
+    if (name === "site-packages" || name === "dist-packages") found.add(path15);
+    else if (name.endsWith(".dist-info")) found.add(path15.slice(0, path15.lastIndexOf("/")));
+  }
+  const sites = [...found].sort();
+  return sites.filter((site) => !sites.some((outer) => site.startsWith(`${outer}/`)));
+}
+
+// src/slim/kept.ts
+function keptExceptions(input) {
+  const sites = prunedSites(input);
+  const kept2 = [];
+  for (const group of groupExceptions(input.exceptions)) {
+    const files = sites.get(group.site);
+    if (!files || !input.delivered.includes(group.category)) continue;
+    const patterns = group.category === "packaging" ? [SETUPTOOLS] : group.paths.map(globPattern);
+    const measured = measure(
+      files,
+      (rel) => wouldRemove(group.category, rel) && patterns.some((pattern) => matchesOrUnder(pattern, rel))
+    );
+    if (measured.files === 0) continue;
+    kept2.push({
+      id: group.id,
+      category: group.category,
+      environment: group.site,
+      paths: group.paths,
+      ...measured,
+      ...explanation(group)
+    });
+  }
+  kept2.push(...keptBytecode(input, sites));
+  return kept2.sort((a, b) => b.bytes - a.bytes || a.id.localeCompare(b.id));
+}
+function prunedSites(input) {
+  const sites = /* @__PURE__ */ new Map();
+  for (const [path15, entry] of input.before.entries()) {
+    if (entry.type !== "file") continue;
+    const site = input.environments.find((env) => path15.startsWith(`${env}/`));
+    if (site === void 0) continue;
+    const state = sites.get(site) ?? { files: [], touched: false };
+    sites.set(site, state);
+    const now = input.after.get(path15);
+    if (now?.type === "file" && now.size >= entry.size) {
+      state.files.push({ rel: path15.slice(site.length + 1), size: entry.size });
+    } else {
+      state.touched = true;
+    }
+  }
+  return new Map(
+    [...sites].filter(([, state]) => state.touched).map(([site, state]) => [site, state.files])
+  );
+}
+function groupExceptions(exceptions) {
+  const groups = /* @__PURE__ */ new Map();
+  for (const entry of exceptions) {
+    const part = entry.id === "lazy-stubs" ? entry.path.split("/")[0] ?? "" : "";
+    const key = [entry.site, entry.id, entry.category, part].join("\0");
+    const group = groups.get(key) ?? { ...entry, paths: [], details: [] };
+    groups.set(key, group);
+    if (!group.paths.includes(entry.path)) group.paths.push(entry.path);
+    if (!group.details.includes(entry.detail)) group.details.push(entry.detail);
+  }
+  return [...groups.values()];
+}
+function explanation(group) {
+  const entry = PACKAGE_EXCEPTIONS.find((candidate) => candidate.id === group.id);
+  if (entry)
+    return { reason: `${entry.reason} (${group.details.join(", ")})`, source: entry.source };
+  const detail = group.details.join(", ");
+  switch (group.id) {
+    case "pkg-resources":
+      return {
+        reason: `${detail} imports pkg_resources, which setuptools ships until version 82`,
+        source: DETECTED["pkg-resources"].source
+      };
+    case "nspkg":
+      return {
+        reason: `${detail} names it, and Python reports an error at every start when it is gone`,
+        source: DETECTED.nspkg.source
+      };
+    case "lazy-stubs":
+      return { reason: DETECTED["lazy-stubs"].reason, source: DETECTED["lazy-stubs"].source };
+    default:
+      return { reason: `kept by ${group.id}`, source: "" };
+  }
+}
+function keptBytecode(input, sites) {
+  const choice = input.bytecode;
+  if (!choice || !input.wanted.includes("pycache") || input.delivered.includes("pycache")) {
+    return [];
+  }
+  const reason = `the Dockerfile compiles bytecode on purpose (\`${choice.evidence}\`, line ${choice.line}), choosing start time over bytes`;
+  return [...sites].flatMap(([site, files]) => {
+    const measured = measure(files, (rel) => wouldRemove("pycache", rel));
+    if (measured.files === 0) return [];
+    const paths = ["*/__pycache__", "*.pyc"];
+    return [
+      {
+        id: "bytecode",
+        category: "pycache",
+        environment: site,
+        paths,
+        ...measured,
+        reason,
+        source: DETECTED.bytecode.source
+      }
+    ];
+  });
+}
+function measure(files, wanted) {
+  let count2 = 0;
+  let bytes = 0;
+  for (const file of files) {
+    if (!wanted(file.rel)) continue;
+    count2 += 1;
+    bytes += file.size;
+  }
+  return { files: count2, bytes };
+}
+var SETUPTOOLS = /^(?:setuptools|pkg_resources|_distutils_hack)\/|^setuptools-[^/]*\.dist-info\/|^distutils-precedence\.pth$/;
+function wouldRemove(category, rel) {
+  return pruneCategoryOf(`/site-packages/${rel}`, () => true) === category;
+}
+function globPattern(glob) {
+  let source = "";
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob.charAt(i);
+    if (c === "*") source += ".*";
+    else if (c === "?") source += ".";
+    else if (c === "[") {
+      const end = glob.indexOf("]", i + 2);
+      if (end < 0) source += "\\[";
+      else {
+        const body = glob.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\");
+        source += `[${body}]`;
+        i = end;
+      }
+    } else source += c.replace(/[.+^${}()|\\\]]/g, "\\$&");
+  }
+  return new RegExp(`^${source}$`, "s");
+}
+function matchesOrUnder(pattern, rel) {
+  for (let path15 = rel; path15 !== ""; path15 = path15.includes("/") ? path15.slice(0, path15.lastIndexOf("/")) : "") {
+    if (pattern.test(path15)) return true;
+  }
+  return false;
+}
+function exceptionProbes(exceptions) {
+  const probes = /* @__PURE__ */ new Map();
+  const lazy = /* @__PURE__ */ new Map();
+  for (const entry of exceptions) {
+    const table = PACKAGE_EXCEPTIONS.find((candidate) => candidate.id === entry.id);
+    if (table?.probe) probes.set(table.id, table.probe);
+    const module = moduleOf(entry.detail);
+    if (module === void 0) continue;
+    if (entry.id === "pkg-resources") probes.set(`pkg-resources:${module}`, `import ${module}`);
+    if (entry.id === "lazy-stubs") {
+      const top = module.split(".")[0] ?? module;
+      lazy.set(top, (lazy.get(top) ?? /* @__PURE__ */ new Set()).add(module));
+    }
+  }
+  for (const [top, modules] of lazy) {
+    const names = `[${[...modules].sort().map((name) => `'${name}'`).join(", ")}]`;
+    probes.set(
+      `lazy-stubs:${top}`,
+      `import importlib.util, lazy_loader
+for name in ${names}:
+    lazy_loader.attach_stub(name, importlib.util.find_spec(name).origin)`
+    );
+  }
+  return [...probes].map(([name, code]) => ({ name, code }));
+}
+function moduleOf(rel) {
+  if (!rel.endsWith(".py")) return void 0;
+  const parts2 = rel.slice(0, -3).split("/");
+  if (parts2.at(-1) === "__init__") parts2.pop();
+  return parts2.length > 0 && parts2.every((part) => /^[A-Za-z_]\w*$/.test(part)) ? parts2.join(".") : void 0;
+}
+
+// src/pipeline/packages.ts
+var EXPLAIN_TIMEOUT_MS = 12e4;
+function wantedScript(run) {
+  const { settings: settings2 } = run;
+  const bytecode = settings2.prune.includes("pycache") ? plannedBytecode(run.dockerfileText, {
+    target: settings2.target,
+    buildArgs: settings2.buildArgs,
+    buildKit: run.engine.builder === "buildkit"
+  }) : void 0;
+  const prune = bytecode ? settings2.prune.filter((c) => c !== "pycache") : [...settings2.prune];
+  return { script: { strip: settings2.strip, prune, keep: settings2.keep }, bytecode };
+}
+async function readPackages(run, before, wanted, bytecode) {
+  const environments2 = pythonEnvironments(before.files.entries());
+  const explained = await explainExceptions(run.docker, {
+    image: before.measurement.id,
+    environments: environments2,
+    prune: wanted.prune,
+    keep: wanted.keep,
+    timeoutMs: Math.max(run.settings.smokeTimeoutMs, EXPLAIN_TIMEOUT_MS),
+    labels: slimpyLabels(run.runId),
+    signal: run.signal
+  });
+  if ("unavailable" in explained) {
+    run.hooks.info(
+      `Package exceptions: not listed (${explained.unavailable}); the build still applies them.`
+    );
+    return { bytecode, environments: environments2, exceptions: [], probes: [] };
+  }
+  const exceptions = explained.manifest.exceptions;
+  const probes = exceptionProbes(exceptions);
+  run.hooks.info(
+    `Package exceptions in the original image: ${exceptions.length} path(s); ${probes.length} probe(s) for the smoke test.`
+  );
+  return { bytecode, environments: environments2, exceptions, probes };
+}
+function reportKept(run, result, facts, images) {
+  const kept2 = keptExceptions({
+    exceptions: facts.exceptions,
+    environments: facts.environments,
+    bytecode: facts.bytecode,
+    wanted: run.settings.prune,
+    delivered: result.variant.prune,
+    before: images.before.files,
+    after: images.after.files
+  });
+  if (kept2.length === 0) return;
+  result.exceptions = kept2;
+  for (const exception of kept2) {
+    const note = describeKept(exception);
+    result.notes.push(note);
+    run.hooks.info(note);
+  }
+}
+var WHAT = {
+  tests: "tests",
+  pycache: "bytecode",
+  stubs: "type stubs",
+  sources: "C/C++ sources and headers",
+  "static-libs": "static libraries",
+  packaging: "setuptools",
+  caches: "caches",
+  unused: "files the traced smoke test never opened"
+};
+function describeKept(kept2) {
+  const files = `${formatCount(kept2.files)} file${kept2.files === 1 ? "" : "s"}`;
+  const source = kept2.source ? ` (${kept2.source})` : "";
+  return `Kept ${formatBytes(kept2.bytes)} of ${WHAT[kept2.category]} in ${where(kept2)} (${files}) from the \`${kept2.category}\` rule: ${kept2.reason}${source}.`;
+}
+function where(kept2) {
+  if (kept2.id === "bytecode" || kept2.id === "pkg-resources") {
+    return `\`${environmentName(kept2.environment)}\``;
+  }
+  if (kept2.id === "lazy-stubs") return `\`${kept2.paths[0]?.split("/")[0] ?? ""}\``;
+  const shown = kept2.paths.slice(0, 3).map((path15) => `\`${path15}\``);
+  const more = kept2.paths.length - shown.length;
+  return more > 0 ? `${shown.join(", ")} and ${more} more` : shown.join(", ");
+}
+function environmentName(site) {
+  return site.replace(/\/lib\/python[^/]*\/(?:site|dist)-packages$/, "") || site;
+}
+
+// src/pipeline/settled-findings.ts
+var REMOVED_BY = { "build-toolchain": "toolchain" };
+function settleFindings(findings2, delivery) {
+  return findings2.flatMap((finding) => {
+    const rule = REMOVED_BY[finding.kind];
+    if (rule === void 0) return [finding];
+    const applied = delivery.delivered?.fixes.find((fix) => fix.rule === rule);
+    if (applied !== void 0 && finding.line !== void 0 && applied.lines.includes(finding.line))
+      return [];
+    const why = unfixedReason(rule, delivery);
+    return why === void 0 ? [finding] : [{ ...finding, unfixed: why }];
+  });
+}
+function unfixedReason(rule, delivery) {
+  if (!delivery.rulesOn.includes(rule)) return `the \`${rule}\` fix rule is off (\`fix\` input).`;
+  if (delivery.culprit === rule) {
+    return `the image without it failed the smoke test or the build, so the culprit search delivered the variant without the \`${rule}\` rule.`;
+  }
+  if (delivery.delivered === void 0) {
+    return "no slimmed variant passed the smoke test; the original image is delivered.";
+  }
+  const skipped = delivery.wanted.fixSkipped[rule];
+  return skipped === void 0 ? void 0 : skipped.join(" ");
+}
+
+// src/measure/runtime-probe.ts
+import { readFileSync as readFileSync2 } from "node:fs";
+var PROBE_TIMEOUT_MS = 5 * 6e4;
+var PROBE_OUTPUT_BYTES = 16 * 1024 * 1024;
+var cached2;
+function loadRuntimeProbe() {
+  if (cached2 !== void 0) return cached2;
+  for (const candidate of ["./runtime-needs.py", "./measure/runtime-needs.py"]) {
+    try {
+      cached2 = readFileSync2(new URL(candidate, import.meta.url), "utf8");
+      return cached2;
+    } catch {
+    }
+  }
+  throw new Error(
+    "runtime-needs.py is missing beside the slimpy bundle; reinstall or rebuild slimpy (npm run bundle)."
+  );
+}
+var ProbeError = class extends Error {
+  name = "ProbeError";
+};
+async function runProbe(docker, image, args, options) {
+  const script = loadRuntimeProbe();
+  for (const python of ["python3", "python"]) {
+    try {
+      const run = await runContainer(docker, {
+        image,
+        entrypoint: [python, "-c", script],
+        cmd: [...args],
+        // Root reads every file; capabilities stay dropped and the network off.
+        user: "0:0",
+        timeoutMs: PROBE_TIMEOUT_MS,
+        maxOutputBytes: PROBE_OUTPUT_BYTES,
+        labels: options.labels,
+        signal: options.signal
+      });
+      return probeAnswer(image, run.exitCode, run.output);
+    } catch (error) {
+      if (error instanceof ContainerStartError && error.executableMissing) continue;
+      throw error;
+    }
+  }
+  throw new ProbeError(
+    `${image} has no python3 or python on its PATH to read which libraries its files need`
+  );
+}
+function probeAnswer(image, exitCode, output) {
+  const line = output.split("\n").reverse().find((text) => text.startsWith("{"));
+  if (exitCode !== 0 || line === void 0) {
+    throw new ProbeError(
+      `reading the runtime needs of ${image} failed (exit ${String(exitCode)}): ${output.slice(-1e3)}`
+    );
+  }
+  return JSON.parse(line);
+}
+
+// src/measure/added-paths.ts
+var PACKAGE_STATE = /^\/(?:etc\/alternatives|etc\/ld\.so\.cache$|lib\/apk\/db|var\/lib\/dpkg|var\/lib\/apt|var\/cache\/(?:apt|apk|dnf|yum|debconf|ldconfig)|var\/lib\/(?:rpm|dnf|pam)|var\/log)(?:\/|$)/;
+function isLeftBehind(path15) {
+  return PACKAGE_STATE.test(path15) || leftoverPart(path15) !== void 0 || toolchainPart(path15) !== void 0;
+}
+function addedRoots(layers, fromLayer) {
+  const tree = stageTree(layers, fromLayer);
+  const roots = [];
+  const visit = (node, path15) => {
+    for (const [name, child] of [...node.children].sort(([a], [b]) => a < b ? -1 : 1)) {
+      const childPath = `${path15}/${name}`;
+      if (!child.holdsAdded) continue;
+      const whole = !child.inBase && !child.holdsLeftBehind;
+      if (whole || child.children.size === 0) roots.push(childPath);
+      else visit(child, childPath);
+    }
+  };
+  visit(tree, "");
+  return roots;
+}
+function stageTree(layers, fromLayer) {
+  const base = mergeLayers(layers.slice(0, fromLayer));
+  const final = mergeLayers([...layers]);
+  const root2 = newNode2();
+  for (const path15 of base.keys()) nodeAt(root2, path15, true).inBase = true;
+  const parents = /* @__PURE__ */ new Set();
+  for (const path15 of final.keys()) parents.add(path15.slice(0, path15.lastIndexOf("/")));
+  for (const [path15, entry] of final) {
+    if (entry.layerIndex < fromLayer) continue;
+    if (entry.type === "dir" && (base.has(path15) || parents.has(path15))) continue;
+    nodeAt(root2, path15, false);
+    markAncestors(root2, path15, isLeftBehind(path15) ? "holdsLeftBehind" : "holdsAdded");
+  }
+  return root2;
+}
+function newNode2() {
+  return {
+    children: /* @__PURE__ */ new Map(),
+    inBase: false,
+    holdsLeftBehind: false,
+    holdsAdded: false
+  };
+}
+function nodeAt(root2, path15, inBase) {
+  let node = root2;
+  for (const part of path15.split("/").filter(Boolean)) {
+    let child = node.children.get(part);
+    if (!child) {
+      child = newNode2();
+      node.children.set(part, child);
+    }
+    if (inBase) child.inBase = true;
+    node = child;
+  }
+  return node;
+}
+function markAncestors(root2, path15, flag) {
+  let node = root2;
+  for (const part of path15.split("/").filter(Boolean)) {
+    node = node?.children.get(part);
+    if (node) node[flag] = true;
+  }
+}
+
+// src/measure/toolchain-facts.ts
+var MAX_ROOTS = 4e3;
+async function measureToolchainFacts(docker, input) {
+  const roots = addedRoots(input.layers, input.baseLayerCount);
+  if (roots.length > MAX_ROOTS) {
+    return {
+      skip: `the stage adds files in ${roots.length} places, too many to copy into a final stage one by one`
+    };
+  }
+  const needs = await runProbe(docker, input.image, ["needs", ...roots], input);
+  if (needs.manager === null) {
+    return { skip: "the image has no package manager slimpy knows (dpkg, apk or rpm)" };
+  }
+  const base = await runProbe(docker, input.baseImage, ["packages"], input);
+  const config = (await inspectImage(docker, input.baseImage)).config;
+  const facts = toolchainFacts(needs, needs.manager, base.installed, config);
+  if (facts.manager === "dpkg" && facts.purge.length > 0) await simulatePurge(docker, input, facts);
+  return { facts };
+}
+function toolchainFacts(needs, manager, baseInstalled, base) {
+  const inBase = new Set(baseInstalled);
+  const stagePackages = needs.installed.filter((name) => !inBase.has(name));
+  const stage = new Set(stagePackages);
+  const requested = (needs.requested ?? stagePackages).filter((name) => stage.has(name));
+  const runtime = runtimePackages(needs.needs, stage);
+  const needed = new Set(runtime.map((entry) => entry.name));
+  const buildOnly = stagePackages.filter((name) => isToolchainPackage(name) && !needed.has(name));
+  const asked = new Set(needs.requested ?? []);
+  const shipped = shippedPaths(needs.roots);
+  const facts = {
+    manager,
+    loader: needs.loader,
+    stagePackages,
+    requested,
+    buildOnly,
+    runtime,
+    purge: purgeList(manager, requested, buildOnly, needs.virtuals, needed),
+    keep: runtime.map((entry) => entry.name).filter((name) => !asked.has(name)),
+    virtuals: needs.virtuals,
+    missing: needs.missing,
+    shipped,
+    ldconfig: needs.needs.some(
+      (need) => need.via === "cache" && !need.package && underAny(need.library, shipped)
+    ),
+    base,
+    scanned: needs.scanned
+  };
+  return facts;
+}
+function runtimePackages(needs, stage) {
+  const byPackage = /* @__PURE__ */ new Map();
+  for (const need of needs) {
+    if (!need.package || !stage.has(need.package)) continue;
+    byPackage.set(need.package, [...byPackage.get(need.package) ?? [], need]);
+  }
+  return [...byPackage].sort(([a], [b]) => a < b ? -1 : 1).map(([name, list]) => ({ name, needs: list }));
+}
+function purgeList(manager, requested, buildOnly, virtuals, needed) {
+  const build = new Set(buildOnly);
+  const named = requested.filter((name) => build.has(name));
+  if (manager !== "apk") return named.length > 0 ? named : [...buildOnly];
+  const groups = virtuals.filter((group) => group.depends.some((name) => build.has(name))).filter((group) => group.depends.every((name) => build.has(name) || needed.has(name))).map((group) => group.name);
+  return [...groups, ...named];
+}
+function underAny(path15, roots) {
+  return roots.some((root2) => path15 === root2.path || path15.startsWith(`${root2.path}/`));
+}
+function shippedPaths(roots) {
+  return roots.flatMap((root2) => {
+    if (root2.type === "missing" || root2.unowned === 0) return [];
+    const path15 = {
+      path: root2.path,
+      type: root2.type,
+      uid: root2.uid ?? 0,
+      gid: root2.gid ?? 0,
+      mode: root2.mode ?? 493,
+      ownedFiles: root2.owned
+    };
+    if (root2.target !== void 0) path15.target = root2.target;
+    return [path15];
+  });
+}
+async function simulatePurge(docker, input, facts) {
+  const simulate = async (purge) => {
+    const args = ["simulate", ...facts.keep, "--", ...purge];
+    return (await runProbe(docker, input.image, args, input)).leaving;
+  };
+  const stage = new Set(facts.stagePackages);
+  let leaving = await simulate(facts.purge);
+  const orphans = leaving.filter((name) => !stage.has(name));
+  if (orphans.length > 0) {
+    facts.keep = [...facts.keep, ...orphans];
+    leaving = await simulate(facts.purge);
+  }
+  const gone = new Set(leaving);
+  const stayers = facts.buildOnly.filter((name) => !gone.has(name));
+  if (stayers.length > 0) {
+    const purge = [...facts.purge, ...stayers];
+    const wider = await simulate(purge);
+    const build = new Set(facts.buildOnly);
+    const keptByName = /* @__PURE__ */ new Set([...facts.keep, ...facts.requested.filter((n) => !build.has(n))]);
+    if (!wider.some((name) => keptByName.has(name) || !stage.has(name))) {
+      facts.purge = purge;
+      leaving = wider;
+    }
+  }
+  facts.leaving = leaving;
+}
+
+// src/pipeline/toolchain.ts
+async function measureToolchain(run, before, findings2) {
+  if (!run.settings.fix.includes("toolchain")) return {};
+  if (!findings2.some((finding) => finding.kind === "build-toolchain" && finding.keyword === "RUN"))
+    return {};
+  const baseImage = run.baseImage;
+  if (baseImage === void 0) {
+    return { toolchainUnmeasured: "the shipped stage has no base image to compare it with" };
+  }
+  return run.hooks.group("Measure what the shipped files need at runtime", async () => {
+    try {
+      const result = await measureToolchainFacts(run.docker, {
+        image: before.measurement.id,
+        baseImage,
+        layers: before.layers,
+        baseLayerCount: before.measurement.layers.filter((layer) => layer.base).length,
+        labels: slimpyLabels(run.runId),
+        signal: run.signal
+      });
+      if ("skip" in result) return { toolchainUnmeasured: result.skip };
+      const { facts } = result;
+      run.hooks.info(
+        `${facts.stagePackages.length} packages installed by the stage, ${facts.buildOnly.length} build-only; ${facts.scanned} ELF files no package owns need ${facts.runtime.map((entry) => entry.name).join(", ") || "none of them"}`
+      );
+      return { toolchain: facts };
+    } catch (error) {
+      if (!(error instanceof ProbeError || error instanceof ContainerStartError)) throw error;
+      return { toolchainUnmeasured: error.message };
+    }
+  });
+}
+
+// src/smoke/tracer.ts
+var TRACER_DIR = "/.slimpy-trace";
+var TRACER_PATH = `${TRACER_DIR}/trace.py`;
+var TRACER_SPEC_PATH = `${TRACER_DIR}/spec.json`;
+var TRACER_RESULT_PATH = `${TRACER_DIR}/result.json`;
+function tracerArgv(python) {
+  return [python, "-I", "-S", "-B", TRACER_PATH, TRACER_SPEC_PATH];
+}
+var TRACER_PROGRAM = String.raw`
+"""slimpy's file-access tracer: python3 -I -S -B trace.py SPEC.json (see tracer.ts)."""
+import json
+import os
+import signal
+import struct
+import sys
+import time
+
+PTRACE_TRACEME, PTRACE_CONT = 0, 7
+PTRACE_SETOPTIONS, PTRACE_GET_SYSCALL_INFO = 0x4200, 0x420E
+# TRACEFORK | TRACEVFORK | TRACECLONE | TRACEEXEC | TRACESECCOMP | EXITKILL
+OPTIONS = 0x2 | 0x4 | 0x8 | 0x10 | 0x80 | 0x100000
+EVENT_EXEC, EVENT_SECCOMP = 4, 7
+WALL = 0x40000000
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+RET_ALLOW, RET_TRACE = 0x7FFF0000, 0x7FF00000
+AT_FDCWD, AT_EMPTY_PATH = 0xFFFFFF9C, 0x1000
+OPEN, OPENAT, OPENAT2, EXECVE, EXECVEAT = 1, 2, 3, 4, 5
+# The ABIs a container on this machine can run: audit arch and {system call number: kind}.
+SYSCALLS = {
+    "x86_64": [
+        (0xC000003E, {2: OPEN, 257: OPENAT, 437: OPENAT2, 59: EXECVE, 322: EXECVEAT}),
+        (0x40000003, {5: OPEN, 295: OPENAT, 437: OPENAT2, 11: EXECVE, 358: EXECVEAT}),
+    ],
+    "aarch64": [(0xC00000B7, {56: OPENAT, 437: OPENAT2, 221: EXECVE, 281: EXECVEAT})],
+}
+SKIPPED = ("/proc/", "/sys/", "/dev/")
+INFO_SIZE = 88
+SECCOMP_INFO_SIZE = 84
+
+
+class Unavailable(Exception):
+    """Tracing cannot start here; the command has not run."""
+
+
+def write_result(path, result):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as out:
+        json.dump(result, out)
+    os.rename(temporary, path)
+
+
+def filter_program(machine):
+    """The seccomp filter: RET_TRACE with the call's kind as data for the traced calls, else ALLOW."""
+    blocks = SYSCALLS.get(machine)
+    if not blocks:
+        raise Unavailable("the tracer knows no system call numbers for %s" % machine)
+    code = []
+    for arch, calls in blocks:
+        body = [(0x20, 0, 0, 0)]  # A = seccomp_data.nr
+        for number, kind in sorted(calls.items()):
+            body += [(0x15, 0, 1, number), (0x06, 0, 0, RET_TRACE | kind)]
+        body.append((0x06, 0, 0, RET_ALLOW))
+        code += [(0x20, 0, 0, 4), (0x15, 0, len(body), arch)] + body  # another arch: next block
+    code.append((0x06, 0, 0, RET_ALLOW))
+    return b"".join(struct.pack("HBBI", *insn) for insn in code), len(code)
+
+
+class Tracer(object):
+    def __init__(self, ctypes):
+        self.ctypes = ctypes
+        self.libc = ctypes.CDLL(None, use_errno=True)
+        self.libc.ptrace.restype = ctypes.c_long
+        self.libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+        self.libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+        self.info = ctypes.create_string_buffer(INFO_SIZE)
+        self.info_size = ctypes.c_void_p(INFO_SIZE)
+        self.paths = set()
+        self.memory = {}
+        self.stops = 0
+        self.processes = 0
+
+    def ptrace(self, request, pid, addr, data):
+        return self.libc.ptrace(request, pid, addr, data)
+
+    def error(self, what):
+        number = self.ctypes.get_errno()
+        return "%s failed: %s" % (what, os.strerror(number))
+
+    def child(self, argv, report):
+        """In the forked child: be traced, wait for the tracer, install the filter, exec."""
+        step = "ptrace(PTRACE_TRACEME)"
+        try:
+            if self.ptrace(PTRACE_TRACEME, 0, None, None) != 0:
+                raise OSError(self.ctypes.get_errno(), self.error(step))
+            os.kill(os.getpid(), signal.SIGSTOP)
+            step = "seccomp"
+            program, length = filter_program(os.uname()[4])
+            instructions = self.ctypes.create_string_buffer(program)
+            fprog = struct.pack("HxxxxxxQ", length, self.ctypes.addressof(instructions))
+            header = self.ctypes.create_string_buffer(fprog)
+            if self.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, None, 0, 0) != 0 or \
+                    self.libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, header, 0, 0) != 0:
+                raise OSError(self.ctypes.get_errno(), self.error("installing the seccomp filter"))
+            step = "exec"
+            # Python ignores these; the command gets the defaults any other parent would give it.
+            for name in ("SIGPIPE", "SIGXFSZ"):
+                if hasattr(signal, name):
+                    signal.signal(getattr(signal, name), signal.SIG_DFL)
+            os.execvp(argv[0], argv)
+        except BaseException as error:
+            number = getattr(error, "errno", None) or 0
+            os.write(report, ("%s %d %s" % (step, number, error)).encode("utf-8", "replace"))
+        finally:
+            os._exit(127)
+
+    def start(self, argv):
+        """Forks the traced child; returns its pid and the pipe it reports failures on."""
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_end)
+            self.child(argv, write_end)
+        os.close(write_end)
+        _, status = os.waitpid(pid, WALL)
+        if not os.WIFSTOPPED(status):
+            raise Unavailable("the traced child did not start: %s" % child_report(read_end))
+        if self.ptrace(PTRACE_SETOPTIONS, pid, None, OPTIONS) != 0:
+            message = self.error("ptrace(PTRACE_SETOPTIONS)")
+            os.kill(pid, signal.SIGKILL)
+            raise Unavailable(message)
+        if self.ptrace(PTRACE_GET_SYSCALL_INFO, pid, self.info_size, self.info) < 0:
+            os.kill(pid, signal.SIGKILL)
+            raise Unavailable("the kernel has no PTRACE_GET_SYSCALL_INFO (Linux 5.3 or later is needed)")
+        self.ptrace(PTRACE_CONT, pid, None, None)
+        return pid, read_end
+
+    def run(self, pid):
+        """Serves every traced process's stops until the first one exits; returns its wait status."""
+        seen = set([pid])
+        self.processes += 1
+        while True:
+            try:
+                stopped, status = os.waitpid(-1, WALL)
+            except ChildProcessError:
+                return None
+            if not os.WIFSTOPPED(status):
+                self.forget(stopped)
+                if stopped == pid:
+                    return status
+                continue
+            number = os.WSTOPSIG(status)
+            event = (status >> 16) & 0xFF
+            deliver = 0
+            if number == signal.SIGTRAP and event == EVENT_SECCOMP:
+                self.stops += 1
+                self.on_syscall(stopped)
+            elif number == signal.SIGTRAP and event == EVENT_EXEC:
+                self.on_exec(stopped)
+            elif number == signal.SIGTRAP and event:
+                pass  # fork, vfork, clone: the new process reports its own first stop
+            elif number == signal.SIGSTOP and stopped not in seen:
+                self.processes += 1  # a new process or thread, stopped before its first step
+            else:
+                deliver = number
+            seen.add(stopped)
+            self.ptrace(PTRACE_CONT, stopped, None, deliver)
+
+    def on_syscall(self, tid):
+        if self.ptrace(PTRACE_GET_SYSCALL_INFO, tid, self.info_size, self.info) < SECCOMP_INFO_SIZE:
+            return
+        raw = self.info.raw
+        args = struct.unpack_from("6Q", raw, 32)
+        kind = struct.unpack_from("I", raw, 80)[0]
+        if kind in (OPEN, EXECVE):
+            dirfd, address = AT_FDCWD, args[0]
+        else:
+            dirfd, address = args[0] & 0xFFFFFFFF, args[1]
+        path = self.read_string(tid, address)
+        if path is None:
+            return
+        if not path.startswith(b"/"):
+            if path == b"" and kind == EXECVEAT and args[4] & AT_EMPTY_PATH:
+                path = self.link(tid, "fd/%d" % dirfd)
+            else:
+                base = self.link(tid, "cwd" if dirfd == AT_FDCWD else "fd/%d" % dirfd)
+                path = base + b"/" + path if base else None
+        if path:
+            self.paths.add(path)
+
+    def on_exec(self, tid):
+        """The kernel loaded the program and its dynamic loader without an open: read the maps."""
+        self.forget(tid)
+        try:
+            with open("/proc/%d/maps" % tid, "rb") as maps:
+                for line in maps:
+                    fields = line.split(None, 5)
+                    if len(fields) == 6 and fields[5].startswith(b"/"):
+                        self.paths.add(fields[5].rstrip(b"\n"))
+        except OSError:
+            pass
+        exe = self.link(tid, "exe")
+        if exe:
+            self.paths.add(exe)
+
+    def link(self, tid, name):
+        try:
+            return os.readlink(("/proc/%d/%s" % (tid, name)).encode())
+        except OSError:
+            return None
+
+    def read_string(self, tid, address):
+        """A NUL-terminated string from the tracee, read page by page (a path is < 4096 bytes)."""
+        descriptor = self.memory.get(tid)
+        if descriptor is None:
+            try:
+                descriptor = os.open("/proc/%d/mem" % tid, os.O_RDONLY)
+            except OSError:
+                return None
+            self.memory[tid] = descriptor
+        pieces = []
+        for _ in range(3):
+            try:
+                data = os.pread(descriptor, 4096 - address % 4096, address)
+            except OSError:
+                return None
+            end = data.find(b"\0")
+            if end >= 0:
+                pieces.append(data[:end])
+                return b"".join(pieces)
+            if not data:
+                return None
+            pieces.append(data)
+            address += len(data)
+        return None
+
+    def forget(self, tid):
+        descriptor = self.memory.pop(tid, None)
+        if descriptor is not None:
+            os.close(descriptor)
+
+    def resolved_paths(self):
+        """Each path as the command named it (normalised) and with its symlinks resolved."""
+        result = set()
+        for raw in self.paths:
+            path = os.fsdecode(raw)
+            if path.startswith(SKIPPED):
+                continue
+            result.add(os.path.normpath(path))
+            real = os.path.realpath(path)
+            if not real.startswith(SKIPPED):
+                result.add(real)
+        return sorted(result)
+
+
+def child_report(read_end):
+    try:
+        return os.read(read_end, 4096).decode("utf-8", "replace")
+    finally:
+        os.close(read_end)
+
+
+def metadata_fields(path):
+    fields = {"name": "", "version": ""}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as text:
+            for line in text:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                key = key.strip().lower()
+                if key in fields and not fields[key]:
+                    fields[key] = value.strip()
+    except OSError:
+        pass
+    return fields
+
+
+def record_files(path):
+    """The paths a RECORD lists inside its environment, relative to it."""
+    import csv
+    files = []
+    try:
+        with open(path, encoding="utf-8", errors="surrogateescape", newline="") as record:
+            for row in csv.reader(record):
+                if row and row[0]:
+                    relative = os.path.normpath(row[0])
+                    if not relative.startswith(("..", "/")):
+                        files.append(relative)
+    except (OSError, ValueError):
+        pass
+    return files
+
+
+def distributions(environments):
+    """Every *.dist-info directly in the environments: name, version and RECORD files."""
+    found = []
+    for env in environments:
+        try:
+            names = sorted(os.listdir(env))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".dist-info"):
+                info = os.path.join(env, name)
+                entry = {"env": env, "dir": name, "files": record_files(os.path.join(info, "RECORD"))}
+                entry.update(metadata_fields(os.path.join(info, "METADATA")))
+                found.append(entry)
+    return found
+
+
+def exit_code(status):
+    if status is None:
+        return 127
+    if os.WIFEXITED(status):
+        return os.WEXITSTATUS(status)
+    return 128 + os.WTERMSIG(status)
+
+
+def trace(spec, out, began):
+    if sys.version_info < (3, 4):
+        raise Unavailable("the tracer needs Python 3.4 or later, the image has %s" % sys.version.split()[0])
+    try:
+        import ctypes
+        tracer = Tracer(ctypes)
+    except Exception as error:
+        raise Unavailable("the image's Python cannot load ctypes: %s" % error)
+    for index, argv in enumerate(spec["attempts"]):
+        pid, read_end = tracer.start(argv)
+        write_result(out, {"status": "started", "attempt": index})
+        status = tracer.run(pid)
+        report = child_report(read_end)
+        if report.startswith("exec 2 "):  # ENOENT: not in this image; the next attempt may be
+            continue
+        if report and not report.startswith("exec "):
+            raise Unavailable("the traced child failed before its exec: " + report)
+        code = exit_code(status)
+        write_result(out, {
+            "status": "traced",
+            "attempt": index,
+            "exitCode": code,
+            "paths": tracer.resolved_paths(),
+            "stops": tracer.stops,
+            "processes": tracer.processes,
+            "distributions": distributions(spec.get("environments", [])),
+            "elapsedMs": int((time.time() - began) * 1000),
+        })
+        return code
+    write_result(out, {"status": "missing"})
+    return 127
+
+
+def main():
+    began = time.time()
+    with open(sys.argv[1]) as text:
+        spec = json.load(text)
+    try:
+        return trace(spec, spec["out"], began)
+    except Unavailable as error:
+        write_result(spec["out"], {"status": "unavailable", "reason": str(error)})
+        return 125
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+`;
+
+// src/smoke/trace.ts
+var TRACER_PYTHONS = ["python3", "python"];
+async function runTracedSmoke(docker, options) {
+  const command = smokeCommand(options.command);
+  const runner = new SmokeRunner(docker, options);
+  const traced = await tracedRun(docker, options, command);
+  if ("output" in traced) {
+    const { run: run2 } = runner.smokeRun("before", command, traced.result);
+    if (run2.passed) {
+      const output = { ...traced.output, durationMs: traced.result.durationMs };
+      return { run: run2, attempt: traced.attempt, trace: { status: "traced", output } };
+    }
+  }
+  const { run } = await runner.run(
+    "before",
+    options.before,
+    command,
+    options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2
+  );
+  const reason = "reason" in traced ? traced.reason : run.passed ? `the smoke test failed under the trace (${exitText(traced.result)}) and passed without it` : "the smoke test fails on the original image";
+  return { run, attempt: runner.attempt(options.before), trace: { status: "unavailable", reason } };
+}
+async function tracedRun(docker, options, command) {
+  const spec = {
+    attempts: command.attempts,
+    out: TRACER_RESULT_PATH,
+    environments: options.environments
+  };
+  for (const python of TRACER_PYTHONS) {
+    let result;
+    try {
+      result = await runContainer(docker, {
+        image: options.before,
+        entrypoint: tracerArgv(python),
+        timeoutMs: options.timeoutMs,
+        labels: options.labels,
+        maxOutputBytes: options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES2,
+        signal: options.signal,
+        files: [
+          { path: TRACER_PATH, content: TRACER_PROGRAM },
+          { path: TRACER_SPEC_PATH, content: JSON.stringify(spec) }
+        ],
+        collect: TRACER_RESULT_PATH
+      });
+    } catch (error) {
+      if (error instanceof ContainerStartError && error.executableMissing) continue;
+      throw error;
+    }
+    return readResult(result);
+  }
+  return { reason: "the image has neither python3 nor python on its PATH to run the tracer" };
+}
+function readResult(result) {
+  if (result.collected === void 0) {
+    const tail = result.output.trim().split("\n").slice(-3).join(" / ");
+    return {
+      result,
+      reason: `the tracer did not start (${exitText(result)})${tail ? `: ${tail.slice(-300)}` : ""}`
+    };
+  }
+  let raw;
+  try {
+    raw = JSON.parse(result.collected.toString("utf8"));
+  } catch {
+    return { result, reason: "the tracer wrote a result that is not JSON" };
+  }
+  switch (raw.status) {
+    case "traced":
+      return parseTraced(result, raw);
+    case "unavailable":
+      return { result, reason: String(raw.reason ?? "the tracer could not start") };
+    case "missing":
+      return { result, reason: "none of the smoke command's programs is in the image" };
+    default:
+      return {
+        result,
+        reason: result.timedOut ? "the traced run was killed at the smoke-test timeout" : `the traced run ended before the tracer wrote its result (${exitText(result)})`
+      };
+  }
+}
+function parseTraced(result, raw) {
+  const paths = raw.paths;
+  const distributions = raw.distributions;
+  if (!isStringArray(paths) || !Array.isArray(distributions)) {
+    return { result, reason: "the tracer wrote a result without paths or distributions" };
+  }
+  return {
+    result,
+    attempt: typeof raw.attempt === "number" ? raw.attempt : 0,
+    output: {
+      paths,
+      distributions: distributions.filter(isDistribution),
+      processes: typeof raw.processes === "number" ? raw.processes : 0,
+      stops: typeof raw.stops === "number" ? raw.stops : 0
+    }
+  };
+}
+function isDistribution(value) {
+  const d = value;
+  return typeof d === "object" && d !== null && typeof d.env === "string" && typeof d.dir === "string" && typeof d.name === "string" && typeof d.version === "string" && isStringArray(d.files);
+}
+function isStringArray(value) {
+  return Array.isArray(value) && value.every((item) => typeof item === "string");
+}
+function exitText(result) {
+  if (result.timedOut) return "timed out";
+  return result.exitCode === null ? "killed" : `exit ${result.exitCode}`;
+}
+
+// src/smoke/usage.ts
+var TOP_ROWS = 10;
+var SHARED_LIBRARY = /\.so(\.\d+)*$/;
+var CACHED_BYTECODE = /^(.*)\/__pycache__\/([^/.]+)\.[^/.]+(?:\.opt-\d+)?\.pyc$/;
+function pythonEnvironments2(image) {
+  const found = /* @__PURE__ */ new Set();
+  for (const [path15, entry] of image.files) {
+    if (entry.type !== "file" || entry.layerIndex < image.baseLayers) continue;
+    const parts2 = path15.split("/");
+    for (let i = 1; i < parts2.length - 1; i++) {
+      const part = parts2[i] ?? "";
+      if (part === "site-packages" || part === "dist-packages") {
+        found.add(parts2.slice(0, i + 1).join("/"));
+      } else if (part.endsWith(".dist-info")) {
+        found.add(parts2.slice(0, i).join("/"));
+      }
+    }
+  }
+  return [...found].sort();
+}
+function traceUsage(image, environments2, trace, keepPackages = []) {
+  const files = environmentFiles(image, environments2);
+  const used = usedPaths(trace.paths, files);
+  const packages = packageUsage(trace.distributions, files, used);
+  const report = {
+    status: "traced",
+    environments: [...environments2],
+    environmentFiles: files.size,
+    environmentBytes: sumSizes(files, files.keys()),
+    usedFiles: used.size,
+    usedBytes: sumSizes(files, used),
+    bytecodeBytes: sumSizes(files, [...files.keys()].filter(isBytecode)),
+    usedBytecodeFiles: [...used].filter(isBytecode).length,
+    usedBytecodeBytes: sumSizes(files, [...used].filter(isBytecode)),
+    packages: packages.filter((p) => p.bytes > p.usedBytes).sort((a, b) => b.bytes - b.usedBytes - (a.bytes - a.usedBytes)).slice(0, TOP_ROWS),
+    unusedLibraries: unusedLibraries(files, used),
+    processes: trace.processes,
+    stops: trace.stops,
+    durationMs: trace.durationMs
+  };
+  return {
+    report,
+    kept: keptList(used, environments2),
+    prunable: prunableDistributions(trace.distributions, files, used, keepPackages)
+  };
+}
+function environmentFiles(image, environments2) {
+  const files = /* @__PURE__ */ new Map();
+  for (const [path15, entry] of image.files) {
+    if (entry.type !== "file" || entry.layerIndex < image.baseLayers) continue;
+    if (environments2.some((env) => path15.startsWith(`${env}/`))) files.set(path15, entry.size);
+  }
+  return files;
+}
+function usedPaths(paths, files) {
+  const used = /* @__PURE__ */ new Set();
+  for (const path15 of paths) {
+    if (files.has(path15)) used.add(path15);
+    const cached3 = CACHED_BYTECODE.exec(path15);
+    const source = cached3 ? `${cached3[1]}/${cached3[2]}.py` : void 0;
+    if (source !== void 0 && files.has(source)) used.add(source);
+  }
+  return used;
+}
+function packageUsage(distributions, files, used) {
+  return distributions.map((dist) => {
+    const own = dist.files.map((file) => `${dist.env}/${file}`).filter((path15) => files.has(path15));
+    const usedOwn = own.filter((path15) => used.has(path15));
+    return {
+      name: dist.name || dist.dir.replace(/-[^-]*\.dist-info$/, ""),
+      version: dist.version,
+      files: own.length,
+      bytes: sumSizes(files, own),
+      usedFiles: usedOwn.length,
+      usedBytes: sumSizes(files, usedOwn)
+    };
+  });
+}
+function unusedLibraries(files, used) {
+  return [...files].filter(([path15]) => SHARED_LIBRARY.test(path15) && !used.has(path15)).map(([path15, size]) => ({ path: path15, size })).sort((a, b) => b.size - a.size || (a.path < b.path ? -1 : 1)).slice(0, TOP_ROWS);
+}
+function keptList(used, environments2) {
+  const kept2 = /* @__PURE__ */ new Set();
+  for (const path15 of used) {
+    if (path15.includes("\n")) continue;
+    for (const env of environments2) {
+      if (path15.startsWith(`${env}/`)) kept2.add(path15.slice(env.length + 1));
+    }
+  }
+  return [...kept2].sort();
+}
+function prunableDistributions(distributions, files, used, keepPackages) {
+  const names = /* @__PURE__ */ new Set();
+  for (const dist of distributions) {
+    const name = normalizePackageName(dist.name || dist.dir.replace(/-[^-]*\.dist-info$/, ""));
+    if (keepPackages.includes(name)) continue;
+    const removable = dist.files.some((file) => {
+      const path15 = `${dist.env}/${file}`;
+      return files.has(path15) && !used.has(path15) && isPrunable(file);
+    });
+    if (removable) names.add(name);
+  }
+  return [...names].sort();
+}
+function isPrunable(relativePath) {
+  return !/(^|\/)[^/]+\.(dist|egg)-info\//.test(relativePath) && !relativePath.endsWith(".pth");
+}
+function isBytecode(path15) {
+  return path15.endsWith(".pyc");
+}
+function sumSizes(files, paths) {
+  let total = 0;
+  for (const path15 of paths) total += files.get(path15) ?? 0;
+  return total;
+}
+
+// src/pipeline/trace.ts
+async function checkOriginal(run, before) {
+  const image = {
+    files: before.files,
+    baseLayers: before.measurement.layers.filter((layer) => layer.base).length
+  };
+  const environments2 = pythonEnvironments2(image);
+  const traced = await run.hooks.group(
+    "Smoke test: the original image, traced",
+    () => runTracedSmoke(run.docker, {
+      ...smokeRequest(run, before.measurement.id, void 0),
+      environments: environments2
+    })
+  );
+  const checked = { run: traced.run, attempt: traced.attempt };
+  if (traced.trace.status !== "traced") {
+    run.hooks.info(`The smoke test was not traced: ${traced.trace.reason}`);
+    return { checked, report: untraced(image, environments2, traced.trace.reason) };
+  }
+  const usage = traceUsage(image, environments2, traced.trace.output, run.settings.keepPackages);
+  const r = usage.report;
+  run.hooks.info(
+    `The smoke test used ${formatBytes(r.usedBytes)} of the ${formatBytes(r.environmentBytes)} in ${r.environments.length} Python environment(s) (${r.processes} processes, ${r.stops} traced calls, ${(r.durationMs / 1e3).toFixed(1)} s)`
+  );
+  return { checked, report: r, usage };
+}
+function untraced(image, environments2, reason) {
+  const empty = traceUsage(image, environments2, {
+    paths: [],
+    distributions: [],
+    processes: 0,
+    stops: 0,
+    durationMs: 0
+  }).report;
+  return { ...empty, status: "unavailable", reason, packages: [], unusedLibraries: [] };
+}
+function tracedScript(wanted, original, keepPackages, result) {
+  if (original.usage) return { ...wanted, traced: original.usage.kept, keepPackages };
+  if (!wanted.prune.includes("unused")) return wanted;
+  result.skipped.push(
+    `\`unused\` was not applied: it needs the trace of the smoke test, which could not run (${original.report.reason ?? "no reason given"}).`
+  );
+  return { ...wanted, prune: wanted.prune.filter((category) => category !== "unused") };
+}
+
+// src/pipeline/slim.ts
+function startSmoke(run, originalId, measured) {
+  const runner = new SmokeRunner(run.docker, smokeRequest(run, originalId, void 0));
+  const originalCheck = startStep(
+    run,
+    "Smoke test: the original image, traced",
+    async (background) => checkOriginal(background, await measured),
+    measured
+  );
+  return { runner, originalCheck, cancel: () => originalCheck.cancel() };
+}
+async function slim(run, before, findings2, smoke, complete) {
+  const { script, bytecode } = wantedScript(run);
+  const requested = { ...script, fix: run.settings.fix };
+  const original = await originalFacts(run, before, findings2);
+  let plan = planFor(run, requested, original);
+  const step2 = { outcome: { slim: slimResult(plan, requested) }, files: {} };
+  try {
+    const check = await smoke.originalCheck.join();
+    const checkedRun = smoke.runner.adopt(original.imageId, check.checked);
+    step2.outcome.trace = check.report;
+    step2.outcome.smoke = smoke.runner.report(checkedRun);
+    original.checked = check.checked;
+    original.prunable = check.usage?.prunable;
+    const result = step2.outcome.slim;
+    const wanted = tracedScript(requested, check, run.settings.keepPackages, result);
+    if (wanted.prune.length !== requested.prune.length) {
+      plan = planFor(run, wanted, original);
+      result.notes = plan.notes;
+    }
+    result.variant = variantOf(wanted);
+    for (const line of plan.notes) run.hooks.info(line);
+    await saveFiles(run, plan, step2, wanted);
+    const packages = plan.edits.length === 0 ? { bytecode, environments: [], exceptions: [], probes: [] } : await step(
+      run,
+      "Read the package exceptions",
+      () => readPackages(run, before, wanted, bytecode)
+    );
+    if (checkedRun.passed && smoke.runner.useProbes(packages.probes)) {
+      const probed = await step(
+        run,
+        "Smoke test: original image, package probes",
+        () => smoke.runner.check("before", original.imageId)
+      );
+      original.checked = { run: probed, attempt: smoke.runner.attempt(original.imageId) };
+      step2.outcome.smoke = smoke.runner.report(probed);
+    }
+    const images = {
+      before,
+      original: { ...original, probes: packages.probes },
+      packages,
+      runner: smoke.runner,
+      complete: Promise.resolve(complete)
+    };
+    await slimAndTest(run, images, { plan, variant: wanted }, step2);
+    if (findings2 !== void 0) {
+      step2.outcome.findings = settleFindings(findings2, {
+        rulesOn: wanted.fix,
+        wanted: plan,
+        delivered: step2.delivered,
+        culprit: step2.outcome.slim?.culprit
+      });
+    }
+    return step2;
+  } catch (error) {
+    if (error instanceof SmokeBrokenError) error.outcome = step2.outcome;
+    throw error;
+  }
+}
+async function originalFacts(run, before, findings2) {
   const facts = fixFacts({
     layers: before.layers,
     history: before.history,
@@ -69994,7 +73271,12 @@ function originalFacts(run, before, findings2) {
     target: run.settings.target,
     buildArgs: run.settings.buildArgs
   });
-  return { findings: findings2 ?? [], facts, imageId: before.measurement.id };
+  const toolchain = await measureToolchain(run, before, findings2 ?? []);
+  return {
+    findings: findings2 ?? [],
+    facts: { ...facts, ...toolchain },
+    imageId: before.measurement.id
+  };
 }
 function slimResult(plan, wanted) {
   return {
@@ -70013,49 +73295,108 @@ function slimResult(plan, wanted) {
 function variantOf(variant) {
   return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
-async function saveFiles(run, plan, step) {
-  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
-  step.files = written.files;
-  const result = step.outcome.slim;
+async function saveFiles(run, plan, step2, variant) {
+  const written = await writeSlimmedFiles(
+    run.settings,
+    run.dockerfileText,
+    plan,
+    pruneScriptText(variant)
+  );
+  step2.files = written.files;
+  const result = step2.outcome.slim;
   if (!result) return;
   result.dockerfilePath = written.files.dockerfile;
   result.patchPath = written.files.patch;
   result.patch = written.patch;
 }
-async function slimAndTest(run, images, wanted, step) {
-  const { hooks } = run;
-  const originalId = images.original.imageId;
-  const result = step.outcome.slim;
+async function slimAndTest(run, images, wanted, step2) {
+  const { runner } = images;
+  const result = step2.outcome.slim;
+  step2.delivered = wanted.plan;
+  const before = images.original.checked?.run;
   if (wanted.plan.edits.length === 0) {
     result.unchanged = unchangedReason(wanted.plan, readPruneLog([]), result);
-    step.outcome.smoke = await hooks.group(
-      "Smoke test",
-      () => runSmoke(run.docker, smokeRequest(run, originalId, void 0))
-    );
-    if (!step.outcome.smoke.before.passed) throw brokenBeforeSlimming(step.outcome.smoke.before);
-    return;
   }
-  const buildError = await hooks.group("Build the slimmed image", () => buildWanted(run, wanted));
+  if (!before.passed) throw brokenBeforeSlimming(before);
+  if (wanted.plan.edits.length === 0) return;
+  const slimmed = startSlimmed(run, images, wanted, before);
+  const buildError = await slimmed.build.join();
   const missing = missingRoots(wanted.plan, readPruneLog(wanted.log ?? []));
   if (missing.length > 0) result.missingRoots = missing;
-  const smoke = await hooks.group(
-    "Smoke test: original and slimmed image",
-    () => runSmoke(run.docker, smokeRequest(run, originalId, wanted.imageId))
-  );
-  step.outcome.smoke = smoke;
-  if (!smoke.before.passed) throw brokenBeforeSlimming(smoke.before);
+  const check = await slimmed.check.join();
+  step2.outcome.smoke = runner.report(before, check);
   let delivered = wanted;
-  if (buildError !== void 0 || smoke.after && !smoke.after.passed) {
-    const fallback = await fallBack(run, images, wanted, step, buildError);
-    if (fallback === void 0) return;
-    delivered = fallback;
+  let measured;
+  if (buildError !== void 0 || check && !check.passed) {
+    await slimmed.measure.cancel();
+    delivered = await fallBack(run, images, wanted, step2, buildError);
+    step2.delivered = delivered?.plan;
+  } else {
+    measured = await slimmed.measure.join();
   }
-  await measureDelivered(run, images, delivered, step);
+  if (delivered === void 0) return;
+  await measureDelivered(run, images, delivered, step2, measured);
+  await timeColdStart(run, images, delivered, step2);
+}
+function startSlimmed(run, images, wanted, before) {
+  const { runner } = images;
+  const build = startStep(
+    run,
+    "Build the slimmed image",
+    (background) => buildWanted(background, wanted)
+  );
+  const check = startStep(
+    run,
+    "Smoke test: slimmed image",
+    async (background) => {
+      if (await build.result !== void 0) return void 0;
+      return runner.check("after", wanted.imageId, before, background.signal);
+    },
+    build.result
+  );
+  const measure2 = startStep(
+    run,
+    "Measure the slimmed image",
+    async (background) => {
+      if (await build.result !== void 0) throw new Error("the slimmed image did not build");
+      return measureVariant(background, wanted.imageId);
+    },
+    // After the original's: the layers they share are read and compressed once.
+    Promise.all([build.result, images.complete])
+  );
+  return { build, check, measure: measure2 };
+}
+async function timeColdStart(run, images, delivered, step2) {
+  const smoke = step2.outcome.smoke;
+  const result = step2.outcome.slim;
+  if (!smoke?.after?.passed || !removesBytecode(result.savings)) return;
+  const { runner } = images;
+  const timed = await step(
+    run,
+    "Time cold start: original and slimmed image",
+    () => runner.timeColdStart(smoke.before, smoke.after, DEFAULT_TIMED_RUNS)
+  );
+  step2.outcome.smoke = timed;
+  if (timed.after?.passed !== false) return;
+  const fallback = await fallBack(run, images, delivered, step2, void 0);
+  step2.delivered = fallback?.plan;
+  if (fallback) {
+    await measureDelivered(run, images, fallback, step2, void 0);
+    return;
+  }
+  Object.assign(result, { savings: [], strippedTop: [] });
+  delete result.stillShipped;
+  delete result.stripKept;
 }
 async function buildWanted(run, wanted) {
   const log = [];
   try {
-    wanted.imageId = await buildVariant(run, wanted.plan, (line) => log.push(line));
+    wanted.imageId = await buildVariant(
+      run,
+      wanted.plan,
+      (line) => log.push(line),
+      pruneScriptText(wanted.variant)
+    );
     wanted.log = log;
     return void 0;
   } catch (error) {
@@ -70064,18 +73405,19 @@ async function buildWanted(run, wanted) {
     return error;
   }
 }
-async function fallBack(run, images, wanted, step, buildError) {
-  const result = step.outcome.slim;
+async function fallBack(run, images, wanted, step2, buildError) {
+  const result = step2.outcome.slim;
   const breaks = buildError ? "the build" : "the smoke test";
   if (run.settings.strict) {
-    const output = buildError ? buildError.message : step.outcome.smoke?.after?.output ?? "";
+    const output = buildError ? buildError.message : step2.outcome.smoke?.after?.output ?? "";
     throw new SmokeBrokenError(
       `Slimming breaks ${breaks} and \`strict\` is on. Output in the slimmed image:
 ${output.slice(-2e3)}`
     );
   }
   const active = wanted.plan.fixes.map((fix) => fix.rule);
-  const fallback = await run.hooks.group(
+  const fallback = await step(
+    run,
     `Find what breaks ${breaks}`,
     () => findCulprit(run, wanted.variant, images.original, active)
   );
@@ -70084,44 +73426,61 @@ ${output.slice(-2e3)}`
       "No slimmed variant passes the smoke test; the original image is delivered unchanged."
     );
     const rules = culpritCandidates(wanted.variant, active).map((candidate) => candidate.culprit);
-    result.unchanged = allVariantsFailed(step.outcome.smoke?.after?.exitCode ?? null, rules);
+    result.unchanged = allVariantsFailed(step2.outcome.smoke?.after?.exitCode ?? null, rules);
     result.variant = { strip: false, prune: [], fix: [] };
-    step.outcome.after = images.before.measurement;
+    step2.outcome.after = images.before.measurement;
     return void 0;
   }
-  result.culprit = fallback.culprit;
+  describeFallback(result, fallback, breaks);
   result.variant = variantOf(fallback.script);
-  result.skipped.push(
-    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`
-  );
   const plan = planFor(run, fallback.script, images.original);
-  step.outcome.smoke = await runSmoke(
-    run.docker,
-    smokeRequest(run, images.original.imageId, fallback.imageId)
+  const before = step2.outcome.smoke?.before;
+  const check = await step(
+    run,
+    "Smoke test: the variant delivered",
+    () => images.runner.check("after", fallback.imageId, before)
   );
-  await saveFiles(run, plan, step);
+  step2.outcome.smoke = images.runner.report(before, check);
+  await saveFiles(run, plan, step2, fallback.script);
   result.notes = plan.notes;
   return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
 }
-async function measureDelivered(run, images, delivered, step) {
-  const result = step.outcome.slim;
-  const imageId = delivered.imageId;
-  const after = await run.hooks.group(
-    "Measure the slimmed image",
-    () => measureVariant(run, imageId)
+function describeFallback(result, fallback, breaks) {
+  if (fallback.restored) {
+    result.restored = fallback.restored;
+    result.skipped.push(
+      `\`unused\` removal breaks ${breaks} without the files of ${fallback.restored.join(", ")}: slimpy kept those distributions whole (found in ${fallback.builds ?? 0} builds) and delivered the rest.`
+    );
+    return;
+  }
+  result.culprit = fallback.culprit;
+  result.skipped.push(
+    `${describeRule(fallback.culprit)} breaks ${breaks}; delivered the variant without it.`
   );
-  step.outcome.after = after.measurement;
+}
+async function measureDelivered(run, images, delivered, step2, measured) {
+  const result = step2.outcome.slim;
+  const imageId = delivered.imageId;
+  const after = measured ?? await step(run, "Measure the slimmed image", async () => {
+    await images.complete;
+    return measureVariant(run, imageId);
+  });
+  step2.outcome.after = after.measurement;
   const savings = measureSavings({
     before: images.before,
     after,
     fixes: delivered.plan.fixes,
-    facts: images.original.facts
+    facts: images.original.facts,
+    unused: delivered.variant.prune.includes("unused"),
+    // Bytecode can also go by the planned bytecode edits (packages.ts), outside the prune list.
+    categories: [...delivered.variant.prune, "pycache"]
   });
   result.savings = savings.savings;
   result.strippedTop = savings.strippedTop;
   if (savings.stillShipped.length > 0) result.stillShipped = savings.stillShipped;
-  const kept = stripKeptFromLog(delivered.log ?? [], after.files);
-  if (kept) result.stripKept = kept;
+  const kept2 = stripKeptFromLog(delivered.log ?? [], after.files);
+  if (kept2) result.stripKept = kept2;
+  reportKept(run, result, images.packages, { before: images.before, after });
   result.unchanged = unchangedReason(delivered.plan, readPruneLog(delivered.log ?? []), result);
   logSavings(run, result, images.before.measurement.size - after.measurement.size);
 }
@@ -70150,8 +73509,8 @@ function brokenBeforeSlimming(before) {
 }
 
 // src/pipeline/run.ts
-async function runPipeline(settings, hooks, signal) {
-  const run = await prepare(settings, hooks, signal);
+async function runPipeline(settings2, hooks, signal) {
+  const run = await prepare(settings2, hooks, signal);
   try {
     return await runSteps(run);
   } catch (error) {
@@ -70161,49 +73520,90 @@ async function runPipeline(settings, hooks, signal) {
   }
 }
 async function runSteps(run) {
-  const { settings, hooks } = run;
-  const original = await hooks.group("Build the image", () => buildVariant(run, void 0));
-  const before = await hooks.group("Measure the image", () => measureVariant(run, original));
-  const report = initialReport(run, before);
-  report.findings = await findings(run, before, report.warnings);
-  const files = { report: path12.join(settings.outputDir, "slimpy-report.json") };
-  if (settings.mode !== "slim") return { report, files };
+  const original = await step(run, "Build the image", () => buildVariant(run, void 0));
+  return measureAndSlim(run, original);
+}
+async function measureAndSlim(run, original) {
+  const slimMode = run.settings.mode === "slim";
+  const later = slimMode && run.settings.compressed;
+  const measuring = step(
+    run,
+    "Measure the image",
+    () => measureVariant(run, original, later ? COMPRESS_FIRST_BYTES : void 0)
+  );
+  const smoke = slimMode ? startSmoke(run, original, measuring) : void 0;
   try {
-    const step = await slim(run, before, report.findings);
-    return { report: { ...report, ...step.outcome }, files: { ...files, ...step.files } };
+    return await slimMeasured(run, await measuring, smoke);
   } catch (error) {
-    if (error instanceof SmokeBrokenError)
-      error.partial = { report: { ...report, ...error.outcome }, files };
+    await smoke?.cancel();
     throw error;
   }
 }
+async function slimMeasured(run, first, smoke) {
+  const later = smoke !== void 0 && run.settings.compressed;
+  const report = initialReport(run, first);
+  report.findings = await findings(run, first, report.warnings);
+  const files = { report: path12.join(run.settings.outputDir, "slimpy-report.json") };
+  if (!smoke) return { report: { ...report, timings: run.clock.timings() }, files };
+  const complete = later ? startStep(
+    run,
+    "Measure the image: compressed sizes",
+    (background) => completeVariant(background, first)
+  ) : void 0;
+  try {
+    const slimmed = await slim(run, first, report.findings, smoke, complete?.result ?? first);
+    const result = await completed(run, { ...report, ...slimmed.outcome }, first, complete);
+    return { report: result, files: { ...files, ...slimmed.files } };
+  } catch (error) {
+    if (error instanceof SmokeBrokenError) {
+      const partial = await completed(run, { ...report, ...error.outcome }, first, complete);
+      error.partial = { report: partial, files };
+    } else {
+      await complete?.cancel();
+    }
+    throw error;
+  }
+}
+async function completed(run, report, first, complete) {
+  if (complete) {
+    const before = await complete.join();
+    if (report.after === report.before) report.after = before.measurement;
+    report.before = before.measurement;
+    if (report.findings && first !== before)
+      report.findings = await findingsOf(run, before).catch(() => report.findings);
+  }
+  return { ...report, timings: run.clock.timings() };
+}
 function initialReport(run, before) {
-  const { settings } = run;
+  const { settings: settings2 } = run;
   return {
     version: REPORT_VERSION,
-    mode: settings.mode,
-    dockerfile: workspacePath(settings.workspace, settings.file),
-    target: settings.target,
+    mode: settings2.mode,
+    dockerfile: workspacePath(settings2.workspace, settings2.file),
+    target: settings2.target,
     engine: run.engine,
     before: before.measurement,
     warnings: run.engine.builderReason ? [run.engine.builderReason] : []
   };
 }
 async function findings(run, before, warnings) {
-  return run.hooks.group(
-    "Look for what else makes the image heavy",
-    () => imageFindings(run.docker, before, {
-      dockerfile: run.dockerfileText,
-      target: run.settings.target,
-      buildArgs: run.settings.buildArgs,
-      baseImage: run.baseImage
-    })
-  ).then(wordFindings).catch((error) => {
-    warnings.push(
-      `Findings not computed: ${error instanceof Error ? error.message : String(error)}`
-    );
-    return void 0;
+  return step(run, "Look for what else makes the image heavy", () => findingsOf(run, before)).catch(
+    (error) => {
+      warnings.push(
+        `Findings not computed: ${error instanceof Error ? error.message : String(error)}`
+      );
+      return void 0;
+    }
+  );
+}
+async function findingsOf(run, before) {
+  const facts = await imageFindings(run.docker, before, {
+    dockerfile: run.dockerfileText,
+    target: run.settings.target,
+    buildArgs: run.settings.buildArgs,
+    baseImage: run.baseImage
   });
+  return wordFindings(facts);
 }
 function stoppedBy(run, error) {
   if (run.signal.aborted) return run.signal.reason;
@@ -70212,21 +73612,21 @@ function stoppedBy(run, error) {
 }
 
 // src/session.ts
-async function runSession(settings, host) {
+async function runSession(settings2, host) {
   const history = host.history;
   const restored = history ? await host.hooks.group("Restore the size history", () => restoreHistory(history)) : void 0;
-  const outcome = await pipelineOutcome(settings, host, restored);
-  const result = await concludeRun(settings, outcome, restored);
+  const outcome = await pipelineOutcome(settings2, host, restored);
+  const result = await concludeRun(settings2, outcome, restored);
   host.keepImages?.([result.report.before.id, result.report.after?.id ?? ""].filter(Boolean));
-  if (settings.tag && result.report.after && outcome.broken === void 0)
-    await tagDelivered(settings.tag, result.report.after.id, host.hooks);
+  if (settings2.tag && result.report.after && outcome.broken === void 0)
+    await tagDelivered(settings2.tag, result.report.after.id, host.hooks);
   await host.publish(result);
-  if (history && restored) await recordHistory(history, restored, result.report, settings);
+  if (history && restored) await recordHistory(history, restored, result.report, settings2);
   return result;
 }
-async function pipelineOutcome(settings, host, restored) {
+async function pipelineOutcome(settings2, host, restored) {
   try {
-    return await runPipeline(settings, host.hooks, host.signal);
+    return await runPipeline(settings2, host.hooks, host.signal);
   } catch (error) {
     if (error instanceof SmokeBrokenError && error.partial)
       return { ...error.partial, broken: error.message };
@@ -70234,18 +73634,18 @@ async function pipelineOutcome(settings, host, restored) {
     throw error;
   }
 }
-async function concludeRun(settings, outcome, restored) {
+async function concludeRun(settings2, outcome, restored) {
   const report = { ...outcome.report };
   const delivered = report.after ?? report.before;
-  report.budget = budgetVerdict(settings, delivered.size, delivered.compressed);
-  report.growth = restored ? growthOf(restored, report, settings) : void 0;
-  const published = redactDeep(report, secretBuildArgValues(settings.buildArgs));
+  report.budget = budgetVerdict(settings2, delivered.size, delivered.compressed);
+  report.growth = restored ? growthOf(restored, report, settings2) : void 0;
+  const published = redactDeep(report, secretBuildArgValues(settings2.buildArgs));
   await mkdir5(path13.dirname(outcome.files.report), { recursive: true });
   await writeFile5(outcome.files.report, `${JSON.stringify(published, null, 2)}
 `);
   const failures = [];
   if (outcome.broken !== void 0)
-    failures.push(redactText(outcome.broken, secretBuildArgValues(settings.buildArgs)));
+    failures.push(redactText(outcome.broken, secretBuildArgValues(settings2.buildArgs)));
   if (published.budget?.over) failures.push(budgetFailure(published.budget));
   if (published.growth?.over) failures.push(growthFailure(published.growth));
   return { report: published, files: outcome.files, failures };
@@ -70275,8 +73675,8 @@ ${CLI_USAGE}
     return values.help ? 0 : 2;
   }
   const inputs = flagInputs(command, values);
-  let settings;
-  const cancelled = cancelOnSignals(() => settings?.runId, {
+  let settings2;
+  const cancelled = cancelOnSignals(() => settings2?.runId, {
     info: (line) => process.stderr.write(`${line}
 `),
     warning: (message) => process.stderr.write(`warning: ${message}
@@ -70284,17 +73684,17 @@ ${CLI_USAGE}
   });
   try {
     const out = values.out ?? ".slimpy";
-    settings = readSettings((name) => inputs[name] ?? "", {
+    settings2 = readSettings((name) => inputs[name] ?? "", {
       workspace: process.cwd(),
       outputDir: path14.resolve(out),
       cacheDir: path14.resolve(values["cache-dir"] ?? path14.join(out, "layer-cache")),
       runId: randomUUID().slice(0, 12)
     });
     const hooks = terminalHooks(values.quiet ?? false);
-    const result = await runSession(settings, {
+    const result = await runSession(settings2, {
       hooks,
       // Size history (src/history): a local directory instead of the Actions cache.
-      history: values.history ? cliSizeHistory(values.history, { base: values.base }, settings, hooks) : void 0,
+      history: values.history ? cliSizeHistory(values.history, { base: values.base }, settings2, hooks) : void 0,
       signal: cancelled,
       publish: async (done) => printResult(done, values.json ?? false)
     });
@@ -70302,7 +73702,7 @@ ${CLI_USAGE}
 `);
     return result.failures.length > 0 ? 1 : 0;
   } catch (error) {
-    const secrets = settings ? secretBuildArgValues(settings.buildArgs) : [];
+    const secrets = settings2 ? secretBuildArgValues(settings2.buildArgs) : [];
     process.stderr.write(`slimpy: ${redactText(messageOf3(error), secrets)}
 `);
     if (cancelled.aborted) return new Promise(() => void 0);
@@ -70321,8 +73721,8 @@ function terminalHooks(quiet) {
       if (!quiet) process.stderr.write(`${line}
 `);
     },
-    warning: (message, where) => process.stderr.write(
-      `warning: ${where ? `${where.file}${where.line ? `:${where.line}` : ""}: ` : ""}${message}
+    warning: (message, where2) => process.stderr.write(
+      `warning: ${where2 ? `${where2.file}${where2.line ? `:${where2.line}` : ""}: ` : ""}${message}
 `
     ),
     group: async (title, work) => {

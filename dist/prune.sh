@@ -1,8 +1,8 @@
 #!/bin/sh
 # slimpy prune: makes the Python environments that reach a Docker image smaller.
 #
-#   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE]
-#               [--also-usual] [--] [ROOT...]
+#   sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--dedupe]
+#               [--manifest FILE] [--also-usual] [--explain] [--] [ROOT...]
 #
 # Finds the Python environments under each ROOT (site-packages / dist-packages directories, or the
 # ROOT itself when it holds *.dist-info directly, as `pip install --target` leaves it; a virtual
@@ -15,9 +15,15 @@
 #   static-libs  *.a static libraries
 #   packaging    pip, setuptools and wheel, only inside a virtual environment
 #   caches       pip's caches and .pytest_cache / .mypy_cache / .ruff_cache under the roots
+#   unused       (opt-in, not in all) files of the environments that the traced smoke test never
+#                touched, except *.dist-info, *.pth and the --keep-package distributions
+# The trace comes in this file: lines `#@ PATH` after a `#@slimpy-traced` line at its end, each a
+# path relative to its environment. With a trace, pycache keeps the bytecode the test read.
 # --keep GLOB (a shell pattern matched against absolute paths) protects a path and everything
 # under it from every rule. With no ROOT the usual places are searched. A JSON manifest of what
 # was done goes to --manifest FILE; a short summary goes to stdout, warnings to stderr.
+# Package exceptions (below) keep what some packages read at run time although a rule names it;
+# --explain lists them in the manifest and removes nothing.
 #
 # Runs under dash and busybox ash (Debian slim, Alpine). Only usage errors fail (exit 2): anything
 # else becomes a `slimpy: warning:` line and the rest of the work goes on (exit 0).
@@ -31,27 +37,34 @@
 set -u
 
 ALL_CATEGORIES=tests,pycache,stubs,sources,static-libs,packaging,caches
+KNOWN_CATEGORIES=$ALL_CATEGORIES,unused
 NL='
 '
 TAB=$(printf '\t')
 
-# Packages that compile C/C++/CUDA/Fortran at run time from the headers and sources they ship
-# (torch.compile, triton, cupy, numba.cuda, cffi, cppyy, warp, pyopencl, pycuda, pyximport,
-# numpy.f2py): their sources and static libraries stay.
-JIT_PACKAGES='torch triton cupy cupyx cupy_backends numba pycuda pyopencl cffi cppyy cppyy_backend warp Cython pyximport f2py tvm taichi'
+# Package exceptions, one a line: `ID CATEGORY DISTRIBUTION VERSIONS PATH`. Where a distribution
+# matching DISTRIBUTION (a glob over normalized names) is installed in an environment, in VERSIONS
+# (`-`: any), the CATEGORY rule leaves PATH (a glob relative to the environment) and everything
+# under it alone. slimpy fills this in from src/slim/exceptions.ts when it writes the script.
+PACKAGE_EXCEPTIONS=''
 
 usage() {
   cat <<'EOF'
-usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--manifest FILE] [--] [ROOT...]
+usage: sh prune.sh [--no-strip] [--prune CAT,CAT,...|all|none] [--keep GLOB]... [--dedupe] [--manifest FILE] [--explain] [--] [ROOT...]
 
   --no-strip        do not strip debug symbols from ELF files
   --prune LIST      categories to remove (default: all): tests, pycache, stubs, sources,
-                    static-libs, packaging, caches; `none` removes nothing
+                    static-libs, packaging, caches; `none` removes nothing; `unused` (never
+                    in all) removes what the trace at the end of this file does not list
   --keep GLOB       never remove or strip a path matching GLOB, nor anything under it
                     (matched against absolute paths, e.g. '*/h5py/tests/*'); repeatable
+  --dedupe          make identical files (64 kB or more, same mode and owner) inside the
+                    environments hard links of one another, after stripping
+  --keep-package N  unused never removes files of distribution N; repeatable
   --manifest FILE   write a JSON manifest of what was done to FILE
   --also-usual      search the usual places too, and skip a ROOT that does not exist silently
                     (for roots that are a planner's guess, such as a RUN's install target)
+  --explain         remove and strip nothing: list the package exceptions in the manifest
   ROOT...           directories whose content reaches the final image (default: the usual
                     Python locations, /opt, /app, /srv and user site directories)
 EOF
@@ -171,9 +184,9 @@ has_kept_below() {
 # dist-packages directory: the distribution's own Python packages. They are never removed or
 # stripped (`dpkg --verify` would report them changed); the app's own environments are pruned.
 list_os_owned() {
-  for _ol in /var/lib/dpkg/info/*.list; do
-    [ -f "$_ol" ] && cat -- "$_ol"
-  done
+  # One cat for all the lists: a host or an image with hundreds of packages pays one process.
+  set -- /var/lib/dpkg/info/*.list
+  [ -f "$1" ] && cat -- "$@" 2>/dev/null
   [ -f /lib/apk/db/installed ] &&
     awk -F: '/^F:/ { dir = $2 } /^R:/ { print "/" dir "/" $2 }' /lib/apk/db/installed
   command -v rpm >/dev/null 2>&1 && rpm -qal 2>/dev/null
@@ -226,8 +239,9 @@ remove_paths() {
     if [ ! -e "$_p" ] && [ ! -L "$_p" ]; then continue; fi
     kept "$_p" && continue
     os_owned "$_p" && continue
+    excepted "$_cat" "$_p" && continue
     if [ -d "$_p" ] && [ ! -L "$_p" ]; then
-      if [ "${SLIMPY_KEEP_HERE-}" = 1 ] && has_kept_below "$_p"; then
+      if { [ "${SLIMPY_KEEP_HERE-}" = 1 ] && has_kept_below "$_p"; } || excepted_below "$_cat" "$_p"; then
         # Something under it is kept: remove the rest piece by piece.
         find "$_p" -mindepth 1 -maxdepth 1 -exec $SLIMPY_SH "$SLIMPY_SELF" __rm "$_cat" {} +
         rmdir -- "$_p" 2>/dev/null
@@ -300,17 +314,212 @@ remove_empty_dirs() {
   return 0
 }
 
-# find arguments that match the JIT packages' directories (plain names: safe to split).
-JIT_ARGS=
-for _j in $JIT_PACKAGES; do JIT_ARGS="$JIT_ARGS -o -name $_j"; done
-JIT_ARGS=${JIT_ARGS# -o }
-
 # find over an environment that never enters the metadata directories: *.dist-info backs
 # importlib.metadata and entry points.
 find_in_env() {
   _fe_root=$1
   shift
   find "$_fe_root" \( -name '*.dist-info' -o -name '*.egg-info' \) -prune -o "$@"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Package exceptions: what some packages read at run time although a rule names it, from the
+# table above and from the environment itself. SLIMPY_EXCEPT holds one `CATEGORY<TAB>GLOB` line
+# per exception of the environment being pruned (SLIMPY_SITE); the globs are relative to it.
+
+# Prints `name version` for each distribution installed in site $1, names normalized (PEP 503).
+installed_distributions() {
+  for _id_di in "$1"/*.dist-info; do
+    [ -d "$_id_di" ] || continue
+    _id_b=${_id_di##*/}
+    _id_b=${_id_b%.dist-info}
+    case $_id_b in *-*) printf '%s %s\n' "${_id_b%%-*}" "${_id_b#*-}" ;; *) printf '%s 0\n' "$_id_b" ;; esac
+  done | sed 'h;s/ .*//;y/ABCDEFGHIJKLMNOPQRSTUVWXYZ_./abcdefghijklmnopqrstuvwxyz--/;s/--*/-/g;G;s/\n[^ ]*//'
+}
+
+# The leading digits of $1 without leading zeros (0 when none): one release segment.
+version_number() {
+  _vn=${1%%[!0-9]*}
+  while :; do case $_vn in 0?*) _vn=${_vn#0} ;; *) break ;; esac; done
+  echo "${_vn:-0}"
+}
+
+# Prints -1, 0 or 1 as version $1 is below, equal to or above $2, comparing release segments as
+# numbers (2.10 > 2.9). A local label (+cpu) and what follows the digits of a segment (rc1) are
+# ignored, which is enough for the ranges in the table.
+version_cmp() {
+  _va=${1%%+*} _vb=${2%%+*}
+  while [ -n "$_va$_vb" ]; do
+    _sa=$(version_number "${_va%%.*}") _sb=$(version_number "${_vb%%.*}")
+    case $_va in *.*) _va=${_va#*.} ;; *) _va= ;; esac
+    case $_vb in *.*) _vb=${_vb#*.} ;; *) _vb= ;; esac
+    if [ "$_sa" -lt "$_sb" ]; then echo -1 && return; fi
+    if [ "$_sa" -gt "$_sb" ]; then echo 1 && return; fi
+  done
+  echo 0
+}
+
+# True when version $1 satisfies every clause of $2 (`>=2.2,<2.3`; `-` is any version).
+version_in() {
+  [ "$2" = - ] && return 0
+  _vi_ifs=$IFS
+  IFS=,
+  for _vi_c in $2; do
+    IFS=$_vi_ifs
+    case $_vi_c in
+    '>='*) [ "$(version_cmp "$1" "${_vi_c#>=}")" != -1 ] || return 1 ;;
+    '<='*) [ "$(version_cmp "$1" "${_vi_c#<=}")" != 1 ] || return 1 ;;
+    '=='*) [ "$(version_cmp "$1" "${_vi_c#==}")" = 0 ] || return 1 ;;
+    '!='*) [ "$(version_cmp "$1" "${_vi_c#!=}")" != 0 ] || return 1 ;;
+    '>'*) [ "$(version_cmp "$1" "${_vi_c#>}")" = 1 ] || return 1 ;;
+    '<'*) [ "$(version_cmp "$1" "${_vi_c#<}")" = -1 ] || return 1 ;;
+    esac
+  done
+  IFS=$_vi_ifs
+  return 0
+}
+
+# add_exception CATEGORY GLOB ID DETAIL: keeps GLOB (relative to SLIMPY_SITE) from CATEGORY's
+# rule and records why for the manifest.
+add_exception() {
+  SLIMPY_EXCEPT=$SLIMPY_EXCEPT${SLIMPY_EXCEPT:+$NL}$1$TAB$2
+  json_quote "$SLIMPY_SITE"
+  _ae_site=$J
+  json_quote "$2"
+  _ae_path=$J
+  json_quote "$4"
+  printf '{"site":%s,"id":"%s","category":"%s","path":%s,"detail":%s}\n' \
+    "$_ae_site" "$3" "$1" "$_ae_path" "$J" >>"$SLIMPY_WORK/exceptions"
+  printf 'slimpy: kept %s/%s from %s (%s)\n' "$SLIMPY_SITE" "$2" "$1" "$3" >>"$SLIMPY_WORK/exceptions.txt"
+}
+
+# The table's exceptions whose distribution site $1 holds, in the versions they name.
+table_exceptions() {
+  [ -n "$PACKAGE_EXCEPTIONS" ] || return 0
+  installed_distributions "$1" >"$SLIMPY_WORK/dists"
+  _te_f=$-
+  set -f
+  while read -r _te_id _te_cat _te_dist _te_vers _te_path; do
+    [ -n "$_te_path" ] && category_enabled "$_te_cat" || continue
+    while read -r _te_n _te_v; do
+      # shellcheck disable=SC2254 # DISTRIBUTION is a glob
+      case $_te_n in $_te_dist) ;; *) continue ;; esac
+      version_in "$_te_v" "$_te_vers" || continue
+      add_exception "$_te_cat" "$_te_path" "$_te_id" "$_te_n $_te_v"
+      break
+    done <"$SLIMPY_WORK/dists"
+  done <<EOT
+$PACKAGE_EXCEPTIONS
+EOT
+  case $_te_f in *f*) ;; *) set +f ;; esac
+}
+
+# lazy_loader.attach_stub(__name__, __file__) reads the module's own .pyi when the module is
+# imported (scikit-image, librosa): those stubs stay.
+lazy_stub_exceptions() {
+  category_enabled stubs || return 0
+  find_in_env "$1" -type f -name '*.py' -exec grep -l 'attach_stub(' {} + 2>/dev/null |
+    while IFS= read -r _ls_py; do
+      _ls_rel=${_ls_py#"$1"/}
+      case $_ls_rel in *[][*?\\]*) continue ;; esac # would read as a glob
+      [ -f "${_ls_py%.py}.pyi" ] && printf '%s\n' "$_ls_rel"
+    done >"$SLIMPY_WORK/lazy"
+  while IFS= read -r _ls_rel; do
+    add_exception stubs "${_ls_rel%.py}.pyi" lazy-stubs "$_ls_rel"
+  done <"$SLIMPY_WORK/lazy"
+}
+
+# A *-nspkg.pth file makes site.py import the namespace directories it names at every start,
+# and the interpreter reports an error when one is gone: the tests rule never removes them.
+nspkg_exceptions() {
+  category_enabled tests || return 0
+  for _np_pth in "$1"/*-nspkg.pth; do
+    [ -f "$_np_pth" ] || continue
+    sed -n "s/.*f_locals\\['sitedir'\\], \\*(\\([^)]*\\)).*/\\1/p" "$_np_pth" 2>/dev/null |
+      tr -d "' " | tr ',' '/' | sed 's:/*$::' >"$SLIMPY_WORK/nspkg"
+    while IFS= read -r _np_dir; do
+      case $_np_dir in '' | *[!A-Za-z0-9_/]*) continue ;; esac
+      [ -d "$1/$_np_dir" ] && add_exception tests "$_np_dir" nspkg "${_np_pth##*/}"
+    done <"$SLIMPY_WORK/nspkg"
+  done
+}
+
+# Sets SLIMPY_SITE and SLIMPY_EXCEPT for site $1.
+site_exceptions() {
+  SLIMPY_SITE=$1 SLIMPY_EXCEPT=
+  table_exceptions "$1"
+  lazy_stub_exceptions "$1"
+  nspkg_exceptions "$1"
+  export SLIMPY_SITE SLIMPY_EXCEPT
+}
+
+# True when the exceptions of this environment leave $2, or a directory above it, to the rule of
+# category $1.
+excepted() {
+  [ -n "${SLIMPY_EXCEPT-}" ] || return 1
+  case $2 in "$SLIMPY_SITE"/*) ;; *) return 1 ;; esac
+  _ex_rel=${2#"$SLIMPY_SITE"/} _ex_r=1 _ex_ifs=$IFS _ex_f=$-
+  IFS=$NL
+  set -f
+  for _ex_l in $SLIMPY_EXCEPT; do
+    [ "${_ex_l%%"$TAB"*}" = "$1" ] || continue
+    _ex_pat=${_ex_l#*"$TAB"} _ex_a=$_ex_rel
+    while :; do
+      # shellcheck disable=SC2254 # the paths are globs
+      case $_ex_a in $_ex_pat) _ex_r=0 && break 2 ;; esac
+      case $_ex_a in */*) _ex_a=${_ex_a%/*} ;; *) break ;; esac
+    done
+  done
+  case $_ex_f in *f*) ;; *) set +f ;; esac
+  IFS=$_ex_ifs
+  return "$_ex_r"
+}
+
+# find_unexcepted CATEGORY DIR EXPRESSION...: find_in_env that does not enter the paths the
+# exceptions keep whole from CATEGORY. remove_paths checks every path anyway; this saves listing,
+# say, torch's 9,000 headers one by one.
+find_unexcepted() {
+  _fu_cat=$1 _fu_dir=$2
+  shift 2
+  _fu_n=$# _fu_ifs=$IFS _fu_f=$-
+  IFS=$NL
+  set -f
+  for _fu_l in $SLIMPY_EXCEPT; do
+    [ "${_fu_l%%"$TAB"*}" = "$_fu_cat" ] || continue
+    _fu_path=$SLIMPY_SITE/${_fu_l#*"$TAB"}
+    case $_fu_path in *[][*?\\]*) continue ;; esac # a glob: left to remove_paths
+    set -- "$@" -path "$_fu_path" -prune -o
+  done
+  case $_fu_f in *f*) ;; *) set +f ;; esac
+  IFS=$_fu_ifs
+  # The prune clauses went after the expression: rotate the expression behind them.
+  while [ "$_fu_n" -gt 0 ]; do
+    set -- "$@" "$1"
+    shift
+    _fu_n=$((_fu_n - 1))
+  done
+  find_in_env "$_fu_dir" "$@"
+}
+
+# True when something below directory $2 is left to the rule of category $1: then the rule
+# removes the rest piece by piece. Only an exception whose fixed start lies below $2 can match.
+excepted_below() {
+  [ -n "${SLIMPY_EXCEPT-}" ] || return 1
+  case $2 in "$SLIMPY_SITE"/*) ;; *) return 1 ;; esac
+  _eb_rel=${2#"$SLIMPY_SITE"/} _eb_hit=1 _eb_ifs=$IFS _eb_f=$-
+  IFS=$NL
+  set -f
+  for _eb_l in $SLIMPY_EXCEPT; do
+    [ "${_eb_l%%"$TAB"*}" = "$1" ] || continue
+    _eb_fixed=${_eb_l#*"$TAB"}
+    _eb_fixed=${_eb_fixed%%[][*?]*}
+    case $_eb_fixed/ in "$_eb_rel"/?*) _eb_hit=0 && break ;; esac
+    case $_eb_rel/ in "$_eb_fixed"*) [ "$_eb_fixed" != "${_eb_l#*"$TAB"}" ] && _eb_hit=0 && break ;; esac
+  done
+  case $_eb_f in *f*) ;; *) set +f ;; esac
+  IFS=$_eb_ifs
+  [ "$_eb_hit" = 0 ] || return 1
+  [ -n "$(find "$2" -mindepth 1 -exec $SLIMPY_SH "$SLIMPY_SELF" __anyexcepted "$1" {} + 2>/dev/null)" ]
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -331,11 +540,12 @@ required_by_other() {
   return 1
 }
 
-# Prints a .py file of site $1 (outside setuptools) that imports pkg_resources at module level.
+# Prints a .py file of site $1 (outside setuptools) that imports pkg_resources at module level
+# (`__import__('pkg_resources')` too: old namespace packages declare themselves with it).
 imports_pkg_resources() {
   find "$1" \( -name '*.dist-info' -o -name setuptools -o -name pkg_resources -o -name pip \
     -o -name _distutils_hack \) -prune -o -type f -name '*.py' \
-    -exec grep -lE '^(import|from) pkg_resources' {} + 2>/dev/null | head -n 1
+    -exec grep -lE '^(import[[:space:]]+pkg_resources|from[[:space:]]+pkg_resources[[:space:]]+import|__import__\(.pkg_resources.\))' {} + 2>/dev/null | head -n 1
 }
 
 # remove_distribution SITE VENV DIST_INFO
@@ -383,24 +593,33 @@ remove_distribution() {
   remove_paths packaging "$_di"
 }
 
+# True when distribution $3 of site $1 (in venv $2) stays: another one requires it, or (for
+# setuptools) a module imports the pkg_resources it ships until setuptools 82.
+packaging_kept() {
+  _by=$(required_by_other "$1" "$3")
+  if [ -n "$_by" ]; then
+    warn "packaging: kept $3 in $2: ${_by##*/} requires it"
+    return 0
+  fi
+  [ "$3" = setuptools ] || return 1
+  _by=$(imports_pkg_resources "$1")
+  [ -n "$_by" ] || return 1
+  if [ ! -d "$1/pkg_resources" ]; then
+    warn "packaging: $_by imports pkg_resources, which setuptools 82 and later no longer ship; pin setuptools<82"
+    return 1
+  fi
+  warn "packaging: kept setuptools in $2: $_by imports pkg_resources"
+  add_exception packaging setuptools pkg-resources "${_by#"$1"/}"
+  return 0
+}
+
 prune_packaging() {
   _site=$1 _venv=$2
   for _dist in pip setuptools wheel; do
     for _di in "$_site/$_dist"-[0-9]*.dist-info; do
       [ -d "$_di" ] || continue
-      _by=$(required_by_other "$_site" "$_dist")
-      if [ -n "$_by" ]; then
-        warn "packaging: kept $_dist in $_venv: ${_by##*/} requires it"
-        continue
-      fi
-      if [ "$_dist" = setuptools ]; then
-        _by=$(imports_pkg_resources "$_site")
-        if [ -n "$_by" ]; then
-          warn "packaging: kept setuptools in $_venv: $_by imports pkg_resources"
-          continue
-        fi
-      fi
-      remove_distribution "$_site" "$_venv" "$_di"
+      packaging_kept "$_site" "$_venv" "$_dist" && continue
+      [ "$SLIMPY_EXPLAIN" = 1 ] || remove_distribution "$_site" "$_venv" "$_di"
     done
   done
 }
@@ -435,7 +654,8 @@ prune_site() {
   json_quote "$_site"
   printf '{"path":%s,"venv":%s}\n' "$J" "$_isvenv" >>"$SLIMPY_WORK/environments"
 
-  SLIMPY_KEEP_HERE=0
+  SLIMPY_SITE=$_site SLIMPY_KEEP_HERE=0
+  export SLIMPY_SITE
   if [ -n "$SLIMPY_KEEP" ] && [ -n "$(find "$_site" -exec $SLIMPY_SH "$SLIMPY_SELF" __anykept {} + 2>/dev/null)" ]; then
     SLIMPY_KEEP_HERE=1
   fi
@@ -443,28 +663,37 @@ prune_site() {
   kept "$_site" && return 0
   owned_here "$_site"
 
+  site_exceptions "$_site"
   if category_enabled packaging && [ "$_isvenv" = true ]; then
     prune_packaging "$_site" "$_venv"
   fi
+  [ "$SLIMPY_EXPLAIN" = 1 ] && return 0
   if category_enabled tests; then
     find "$_site" -mindepth 1 -maxdepth 1 -type d ! -name '*.dist-info' ! -name '*.egg-info' \
       ! -name __pycache__ -exec $SLIMPY_SH "$SLIMPY_SELF" __tests {} +
   fi
-  if category_enabled pycache; then
+  if category_enabled pycache && [ -n "$SLIMPY_TRACED" ]; then
+    # Bytecode the traced smoke test read stays: without it every start recompiles it.
+    find_in_env "$_site" -type f -path '*/__pycache__/*' \
+      -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced pycache "$SLIMPY_TRACED" {} +
+    find_in_env "$_site" -type d -name __pycache__ -empty -exec rmdir -- {} + 2>/dev/null
+  elif category_enabled pycache; then
     # Python recompiles on import (a cold-start cost, not an error).
     find_in_env "$_site" -type d -name __pycache__ -prune \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __rm pycache {} +
+  fi
+  if category_enabled pycache; then
     find_in_env "$_site" -type f \( -name '*.pyc' -o -name '*.pyo' \) \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __pyc {} +
   fi
   if category_enabled stubs; then
     # The interpreter never reads .pyi; typeshed copies are read by mypy/jedi, so they stay.
-    find_in_env "$_site" -type d -name typeshed -prune -o -type f -name '*.pyi' \
+    find_unexcepted stubs "$_site" -type d -name typeshed -prune -o -type f -name '*.pyi' \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __rm stubs {} +
   fi
   if category_enabled sources; then
     # Build inputs of extensions that are already compiled; only a compiler reads them.
-    find_in_env "$_site" -type d \( $JIT_ARGS \) -prune -o -type f \( -name '*.c' \
+    find_unexcepted sources "$_site" -type f \( -name '*.c' \
       -o -name '*.cc' -o -name '*.cpp' -o -name '*.cxx' -o -name '*.h' -o -name '*.hpp' \
       -o -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' \) \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __rm sources {} +
@@ -475,9 +704,77 @@ prune_site() {
   fi
   if category_enabled static-libs; then
     # Archives for a linker; nothing loads a .a at run time.
-    find_in_env "$_site" -type d \( $JIT_ARGS \) -prune -o -type f -name '*.a' \
+    find_unexcepted static-libs "$_site" -type f -name '*.a' \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __ar {} +
   fi
+  category_enabled unused && prune_untraced "$_site"
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# unused: what the traced smoke test never touched. Never *.dist-info (importlib.metadata, entry
+# points), *.pth (run at every start) nor the --keep-package distributions, whose RECORD files and
+# top-level directories stay whole.
+
+# __untraced CATEGORY LIST PATH...: removes the paths whose place in $SLIMPY_SITE is not in LIST.
+remove_untraced() {
+  _cat=$1 _list=$2
+  shift 2
+  for _p do
+    case $_p in *"$NL"*) ;; *) printf '%s\n' "${_p#"$SLIMPY_SITE"/}" ;; esac
+  done >"$SLIMPY_WORK/candidates.$$"
+  grep -Fxv -f "$_list" "$SLIMPY_WORK/candidates.$$" >"$SLIMPY_WORK/untraced.$$"
+  set --
+  while IFS= read -r _rel; do set -- "$@" "$SLIMPY_SITE/$_rel"; done <"$SLIMPY_WORK/untraced.$$"
+  rm -f "$SLIMPY_WORK/candidates.$$" "$SLIMPY_WORK/untraced.$$"
+  [ $# -gt 0 ] && remove_paths "$_cat" "$@"
+  return 0
+}
+
+# True when the distribution of dist-info directory name $1 is a --keep-package one.
+package_kept() {
+  [ -n "$SLIMPY_KEEP_PACKAGES" ] || return 1
+  _name=$(printf '%s' "${1%%-*}" | tr 'A-Z' 'a-z' | sed 's/[-_.][-_.]*/-/g')
+  case "$NL$SLIMPY_KEEP_PACKAGES$NL" in *"$NL$_name$NL"*) return 0 ;; esac
+  return 1
+}
+
+prune_untraced() {
+  _site=$1
+  if [ -z "$SLIMPY_TRACED" ]; then
+    warn "unused: no trace of the smoke test in this script; nothing removed as unused"
+    return 0
+  fi
+  _list=$SLIMPY_WORK/protected
+  { cat "$SLIMPY_TRACED" && echo /; } >"$_list"
+  _tops=
+  for _di in "$_site"/*.dist-info; do
+    [ -f "$_di/RECORD" ] && package_kept "${_di##*/}" || continue
+    while IFS= read -r _line || [ -n "$_line" ]; do
+      _rel=${_line%%,*}
+      case $_rel in '' | ../* | /* | \"*) continue ;; esac
+      printf '%s\n' "$_rel" >>"$_list"
+      _top=${_rel%%/*}
+      [ "$_top" != "$_rel" ] && case "$NL$_tops$NL" in *"$NL$_top$NL"*) ;; *) _tops=$_tops$NL$_top ;; esac
+    done <"$_di/RECORD"
+  done
+  set -- -name '*.dist-info' -o -name '*.egg-info'
+  _ifs=$IFS
+  IFS=$NL
+  for _top in $_tops; do set -- "$@" -o -path "$_site/$_top"; done
+  IFS=$_ifs
+  { find "$_site" -type d -empty && echo /; } >"$SLIMPY_WORK/empty.before"
+  SLIMPY_SITE=$_site
+  export SLIMPY_SITE
+  find "$_site" \( "$@" \) -prune -o -type f ! -name '*.pth' \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced unused "$_list" {} +
+  # Directories left empty go too: an empty package directory imports as a namespace package,
+  # and `try: import x` would then find an x that is not there.
+  find "$_site" -mindepth 1 -depth -type d | grep -Fxv -f "$SLIMPY_WORK/empty.before" >"$SLIMPY_WORK/dirs"
+  set --
+  while IFS= read -r _d; do set -- "$@" "$_d"; done <"$SLIMPY_WORK/dirs"
+  [ $# -gt 0 ] && rmdir -- "$@" 2>/dev/null
+  return 0
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -706,6 +1003,64 @@ strip_site() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Duplicates (--dedupe): identical files inside the environments become hard links of one file,
+# so the layer stores their data once (wheels bundle the same libgfortran in numpy.libs and
+# scipy.libs). Only regular files of 64 kB or more with one link, the same size, mode, owner and
+# file system (a link shares all of them), compared byte for byte before linking; never a kept
+# path. Runs after strip, which leaves identical inputs identical.
+
+# __dstat PATH...: "SIZE MODE UID GID DEV LINKS PATH" for each file that may be linked.
+dedupe_stat() {
+  for _f do
+    case $_f in *"$NL"*) continue ;; esac
+    kept "$_f" && continue
+    stat -c '%s %a %u %g %d %h %n' "$_f" 2>/dev/null
+  done
+}
+
+# Links the files of one group (same size, mode, owner, device; one path a line) by content.
+dedupe_group() {
+  printf '%s\n' "$1" | while IFS= read -r _p; do
+    _sum=$(sha256sum "$_p" 2>/dev/null || cksum "$_p" 2>/dev/null) || continue
+    printf '%s %s\n' "${_sum%% *}" "$_p"
+  done | sort | {
+    _orig= _orig_sum=
+    while read -r _sum _p; do
+      if [ "$_sum" = "$_orig_sum" ] && cmp -s "$_orig" "$_p" 2>/dev/null; then
+        _size=$(file_sizes "$_p")
+        # A link beside the copy, then renamed over it: the copy is never missing.
+        if ln "$_orig" "$_p.slimpy-link" 2>/dev/null && mv -f "$_p.slimpy-link" "$_p" 2>/dev/null; then
+          echo "1 $_size" >>"$SLIMPY_WORK/dedupe.records"
+        else
+          rm -f "$_p.slimpy-link"
+          warn "dedupe: could not link $_p to $_orig"
+        fi
+      else
+        _orig=$_p _orig_sum=$_sum
+      fi
+    done
+  }
+}
+
+dedupe_root() {
+  _list=$SLIMPY_WORK/dedupe.list
+  find "$1" -type f -size +63k \( -path '*/site-packages/*' -o -path '*/dist-packages/*' \) \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __dstat {} + 2>/dev/null | sort >"$_list"
+  _key= _group=
+  while read -r _s _m _u _g _d _h _p; do
+    [ "$_h" = 1 ] || continue
+    if [ "$_s $_m $_u $_g $_d" = "$_key" ]; then
+      _group=$_group$NL$_p
+    else
+      case $_group in *"$NL"*) dedupe_group "$_group" ;; esac
+      _key="$_s $_m $_u $_g $_d" _group=$_p
+    fi
+  done <"$_list"
+  case $_group in *"$NL"*) dedupe_group "$_group" ;; esac
+  return 0
+}
+
+# ---------------------------------------------------------------------------------------------
 # binutils: used when there, installed (and removed again) when the stage can, skipped if not.
 
 # Sets SLIMPY_STRIP / SLIMPY_READELF, installing binutils if needed; sets STRIP_REASON on failure.
@@ -821,9 +1176,14 @@ process_root() {
 # Reporting.
 
 sum_category() {
-  if [ -f "$SLIMPY_WORK/cat.$1" ]; then
+  sum_records "$SLIMPY_WORK/cat.$1"
+}
+
+# Sums the "FILES BYTES" lines of file $1; prints "FILES BYTES" (0 0 when there is none).
+sum_records() {
+  if [ -f "$1" ]; then
     _f=0 _b=0
-    while read -r _x _y; do _f=$((_f + _x)) _b=$((_b + _y)); done <"$SLIMPY_WORK/cat.$1"
+    while read -r _x _y; do _f=$((_f + _x)) _b=$((_b + _y)); done <"$1"
     echo "$_f $_b"
   else
     echo '0 0'
@@ -861,7 +1221,7 @@ report() {
   _removed=0
   _ifs=$IFS
   IFS=,
-  for _c in $ALL_CATEGORIES; do
+  for _c in $KNOWN_CATEGORIES; do
     IFS=$_ifs
     _nb=$(sum_category "$_c")
     _cats="$_cats${_cats:+,}\"$_c\":{\"files\":${_nb% *},\"bytes\":${_nb#* }}"
@@ -885,7 +1245,12 @@ report() {
     printf 'slimpy: left %s paths as they were: the OS package manager owns them\n' \
       "$(sort -u "$SLIMPY_WORK/owned.kept" | grep -c .)"
   fi
-  _saved=$((_removed + _strip_before - _strip_after))
+  _dd=$(sum_records "$SLIMPY_WORK/dedupe.records")
+  [ "$DEDUPE" = 1 ] && printf 'slimpy: duplicates   %6s files  %s linked\n' "${_dd% *}" "$(megabytes "${_dd#* }")"
+  [ -f "$SLIMPY_WORK/exceptions.txt" ] && cat "$SLIMPY_WORK/exceptions.txt"
+  _saved=$((_removed + _strip_before - _strip_after + ${_dd#* }))
+  # What this step removed; what leaves the image is measured from its layers afterwards (a file
+  # this RUN deletes that an earlier layer made still ships there). slimpy reads this line.
   printf 'slimpy: %s saved in %s environment(s)\n' "$(megabytes "$_saved")" "$(grep -c . "$SLIMPY_WORK/environments")"
 
   [ -n "$MANIFEST" ] || return 0
@@ -898,6 +1263,8 @@ report() {
     printf '"restored":[%s],\n' "$(json_lines "$SLIMPY_WORK/strip.restored")"
     printf '"top":[%s]},\n' "$(json_lines "$SLIMPY_WORK/strip.top")"
     printf '"categories":{%s},\n' "$_cats"
+    printf '"dedupe":{"files":%s,"bytes":%s},\n' "${_dd% *}" "${_dd#* }"
+    printf '"exceptions":[%s],\n' "$(json_lines "$SLIMPY_WORK/exceptions")"
     printf '"warnings":[%s]}\n' "$(json_lines "$SLIMPY_WORK/warnings")"
   } >"$SLIMPY_WORK/manifest.json"
   if ! cp -- "$SLIMPY_WORK/manifest.json" "$MANIFEST" 2>/dev/null; then
@@ -919,10 +1286,15 @@ parse_categories() {
     IFS=,
     set -f
     for _c in $1; do
-      case ,$ALL_CATEGORIES, in
-      *,"$_c",*) SLIMPY_ENABLED=$SLIMPY_ENABLED${SLIMPY_ENABLED:+,}$_c ;;
-      *) usage_error "unknown prune category '$_c' (known: $ALL_CATEGORIES, or none)" ;;
-      esac
+      if [ "$_c" = all ]; then
+        _c=$ALL_CATEGORIES # all,unused: every category, and unused
+      else
+        case ,$KNOWN_CATEGORIES, in
+        *,"$_c",*) ;;
+        *) usage_error "unknown prune category '$_c' (known: $KNOWN_CATEGORIES, or none)" ;;
+        esac
+      fi
+      SLIMPY_ENABLED=$SLIMPY_ENABLED${SLIMPY_ENABLED:+,}$_c
     done
     set +f
     IFS=$_ifs
@@ -938,9 +1310,11 @@ absolute_dir() {
 
 # The roots stay in main's positional parameters (a list in a variable would split odd names).
 main() {
-  STRIP=1 ALSO_USUAL=0
+  STRIP=1 ALSO_USUAL=0 DEDUPE=0
   SLIMPY_ENABLED=$ALL_CATEGORIES
   SLIMPY_KEEP=
+  SLIMPY_EXPLAIN=0
+  SLIMPY_KEEP_PACKAGES=
   MANIFEST=
   _left=$#
   while [ "$_left" -gt 0 ]; do
@@ -950,7 +1324,9 @@ main() {
     case $_a in
     --no-strip) STRIP=0 ;;
     --also-usual) ALSO_USUAL=1 ;;
-    --prune | --keep | --manifest)
+    --dedupe) DEDUPE=1 ;;
+    --explain) SLIMPY_EXPLAIN=1 ;;
+    --prune | --keep | --keep-package | --manifest)
       [ "$_left" -gt 0 ] || usage_error "$_a needs a value"
       _v=$1
       shift
@@ -962,6 +1338,10 @@ main() {
     --keep=*)
       case ${_a#*=} in *"$NL"*) usage_error '--keep patterns cannot contain newlines' ;; esac
       SLIMPY_KEEP=$SLIMPY_KEEP${SLIMPY_KEEP:+$NL}${_a#*=}
+      ;;
+    --keep-package=*)
+      _v=$(printf '%s' "${_a#*=}" | tr 'A-Z' 'a-z' | sed 's/[-_.][-_.]*/-/g')
+      SLIMPY_KEEP_PACKAGES=$SLIMPY_KEEP_PACKAGES${SLIMPY_KEEP_PACKAGES:+$NL}$_v
       ;;
     --manifest=*) MANIFEST=${_a#*=} ;;
     -h | --help)
@@ -989,6 +1369,7 @@ main() {
   : >"$SLIMPY_WORK/environments"
   : >"$SLIMPY_WORK/roots"
   list_os_owned | grep -F -- '-packages/' >"$SLIMPY_WORK/owned"
+  : >"$SLIMPY_WORK/exceptions"
 
   case $0 in /*) SLIMPY_SELF=$0 ;; *) SLIMPY_SELF=$PWD/$0 ;; esac
   if [ -z "${SLIMPY_SH-}" ]; then
@@ -998,9 +1379,15 @@ main() {
   fi
   SLIMPY_STAT=0
   [ "$(stat -c %s -- "$SLIMPY_SELF" 2>/dev/null)" -ge 0 ] 2>/dev/null && SLIMPY_STAT=1
-  SLIMPY_STRIP='' SLIMPY_READELF='' SLIMPY_KEEP_HERE=0 SLIMPY_OWNED_HERE=0
+  SLIMPY_STRIP='' SLIMPY_READELF='' SLIMPY_KEEP_HERE=0 SLIMPY_OWNED_HERE=0 SLIMPY_SITE='' \
+    SLIMPY_EXCEPT='' SLIMPY_TRACED=''
+  if grep -qx '#@slimpy-traced' "$SLIMPY_SELF" 2>/dev/null; then
+    SLIMPY_TRACED=$SLIMPY_WORK/traced
+    { sed -n 's/^#@ //p' "$SLIMPY_SELF" && echo /; } >"$SLIMPY_TRACED"
+  fi
   export SLIMPY_WORK SLIMPY_SELF SLIMPY_SH SLIMPY_STAT SLIMPY_ENABLED SLIMPY_KEEP SLIMPY_STRIP \
-    SLIMPY_READELF SLIMPY_KEEP_HERE SLIMPY_OWNED_HERE
+    SLIMPY_READELF SLIMPY_KEEP_HERE SLIMPY_OWNED_HERE SLIMPY_EXPLAIN SLIMPY_SITE SLIMPY_EXCEPT \
+    SLIMPY_TRACED SLIMPY_KEEP_PACKAGES
 
   # Roots: the ones given (a missing one is a warning), or the usual places, or (--also-usual)
   # both, the given ones being guesses that may not exist.
@@ -1030,7 +1417,7 @@ main() {
   for _r do process_root prune "$_r"; done
   [ -s "$SLIMPY_WORK/environments" ] || warn "no Python environment (site-packages) found under the roots"
 
-  if category_enabled caches; then
+  if [ "$SLIMPY_EXPLAIN" = 0 ] && category_enabled caches; then
     # Caches only speed up the next install; nothing reads them at run time.
     SLIMPY_KEEP_HERE=0
     [ -n "$SLIMPY_KEEP" ] && SLIMPY_KEEP_HERE=1
@@ -1046,6 +1433,8 @@ main() {
   STRIP_REASON='' PKG_TOOL=''
   if [ "$STRIP" = 0 ]; then
     STRIP_STATUS=disabled STRIP_REASON='--no-strip'
+  elif [ "$SLIMPY_EXPLAIN" = 1 ]; then
+    STRIP=0 STRIP_STATUS=disabled STRIP_REASON='--explain'
   elif [ ! -s "$SLIMPY_WORK/environments" ]; then
     STRIP_STATUS=skipped STRIP_REASON='no Python environment found'
   elif find_strip; then
@@ -1057,6 +1446,9 @@ main() {
     warn "strip skipped: $STRIP_REASON"
   fi
   [ "$STRIP" = 1 ] && remove_binutils
+  if [ "$DEDUPE" = 1 ]; then
+    for _r do dedupe_root "$_r"; done
+  fi
 
   report
   exit 0
@@ -1068,6 +1460,7 @@ step() {
   shift
   case $_step in
   __rm) remove_paths "$@" ;;
+  __untraced) remove_untraced "$@" ;;
   __pyc) remove_loose_bytecode "$@" ;;
   __ar) remove_static_libs "$@" ;;
   __tests) remove_tests_in_packages "$@" ;;
@@ -1075,6 +1468,17 @@ step() {
   __sizes) file_sizes "$@" ;;
   __site) process_sites "$@" ;;
   __strip) strip_paths "$@" ;;
+  __dstat) dedupe_stat "$@" ;;
+  __anyexcepted)
+    _ae_cat=$1
+    shift
+    for _p do
+      if excepted "$_ae_cat" "$_p"; then
+        echo kept
+        break
+      fi
+    done
+    ;;
   __anykept)
     for _p do
       if matches_keep "$_p"; then

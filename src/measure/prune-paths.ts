@@ -41,13 +41,18 @@ export function isVenvPackaging(path: string, isVenv: (root: string) => boolean)
 export function pruneCategoryOf(
   path: string,
   isVenv: (root: string) => boolean,
+  /** Only these categories (a variant's): a tests directory's bytecode is `pycache` without `tests`. */
+  enabled?: ReadonlySet<string>,
 ): PruneCategory | undefined {
-  if (isVenvPackaging(path, isVenv)) return 'packaging';
-  if (/\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path)) return 'tests';
-  if (/\/__pycache__\//.test(path) || /\.py[co]$/.test(path)) return 'pycache';
-  if (path.endsWith('.pyi')) return 'stubs';
-  if (SOURCE_SUFFIXES.some((suffix) => path.endsWith(suffix))) return 'sources';
-  if (path.endsWith('.a')) return 'static-libs';
-  if (/\/\.cache\/pip\/|\/\.(?:pytest|mypy|ruff)_cache\//.test(path)) return 'caches';
+  const on = (category: PruneCategory): boolean => enabled === undefined || enabled.has(category);
+  if (on('packaging') && isVenvPackaging(path, isVenv)) return 'packaging';
+  if (on('tests') && /\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path))
+    return 'tests';
+  if (on('pycache') && (/\/__pycache__\//.test(path) || /\.py[co]$/.test(path))) return 'pycache';
+  if (on('stubs') && path.endsWith('.pyi')) return 'stubs';
+  if (on('sources') && SOURCE_SUFFIXES.some((suffix) => path.endsWith(suffix))) return 'sources';
+  if (on('static-libs') && path.endsWith('.a')) return 'static-libs';
+  if (on('caches') && /\/\.cache\/pip\/|\/\.(?:pytest|mypy|ruff)_cache\//.test(path))
+    return 'caches';
   return undefined;
 }

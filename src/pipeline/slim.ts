@@ -430,6 +430,8 @@ async function measureDelivered(
     fixes: delivered.plan.fixes,
     facts: images.original.facts,
     unused: delivered.variant.prune.includes('unused'),
+    // Bytecode can also go by the planned bytecode edits (packages.ts), outside the prune list.
+    categories: [...delivered.variant.prune, 'pycache'],
   });
   result.savings = savings.savings;
   result.strippedTop = savings.strippedTop;

@@ -28,6 +28,8 @@ export interface SavingsInput {
   facts: FixFacts;
   /** The delivered variant prunes `unused`: what no other rule explains went as unused. */
   unused?: boolean;
+  /** The delivered variant's prune categories; a path goes to the first of them it matches. */
+  categories?: readonly string[];
 }
 
 export interface Savings {
@@ -130,6 +132,7 @@ function attribution(
   const toolchainLayers = layersOfRule(input, 'toolchain');
   const venvs = venvRoots(input.before.files);
   const isVenv = (root: string): boolean => venvs.has(root);
+  const enabled = input.categories ? new Set(input.categories) : undefined;
   return (path, delta) => {
     const was = input.before.files.get(path);
     const now = input.after.files.get(path);
@@ -138,7 +141,7 @@ function attribution(
     if (linkedNow && (now?.type === 'hardlink' || delta < 0)) return 'duplicates';
     if (delta < 0) return 'other';
     const layers = before.get(path)?.layers ?? [];
-    const category = pruneCategoryOf(path, isVenv);
+    const category = pruneCategoryOf(path, isVenv, enabled);
     const leftover = delivered.has('leftovers') && leftoverPart(path) !== undefined;
     // What left the install's and its use's layers outside the Python environments: the
     // toolchain's packages (headers included) and the package database they shrank, not the

@@ -24,6 +24,7 @@ import { gunzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeOwnObjects } from '../../src/engine/images.js';
+import { workspacePath } from '../../src/model/workspace.js';
 import { formatBytes } from '../../src/report/format.js';
 import { commentMarker } from '../../src/report/markdown.js';
 import {
@@ -176,7 +177,11 @@ describe.skipIf(engineMissing())(
       const dir = context('syntax', 'FROM scratch\nCOPY Dockerfile /Dockerfile\nRUNN echo hi\n');
       const run = await action({ context: dir, mode: 'measure', network: 'none' });
       expect(run.code).toBe(1);
-      const file = path.relative(process.cwd(), path.join(dir, 'Dockerfile'));
+      // As the runner's workspace names it (a file outside it keeps its absolute path).
+      const file = workspacePath(process.cwd(), path.join(dir, 'Dockerfile')).replace(
+        /[.*+?^${}()|[\]\\]/g,
+        '\\$&',
+      );
       expect(run.output).toMatch(
         new RegExp(
           `::error file=${file},line=3::The image build failed: .*unknown instruction: RUNN`,

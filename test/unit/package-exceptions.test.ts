@@ -92,10 +92,9 @@ describe('the manifest', () => {
       top: [],
     },
     categories: Object.fromEntries(
-      ['tests', 'pycache', 'stubs', 'sources', 'static-libs', 'packaging', 'caches'].map((c) => [
-        c,
-        { files: 0, bytes: 0 },
-      ]),
+      ['tests', 'pycache', 'stubs', 'sources', 'static-libs', 'packaging', 'caches', 'unused'].map(
+        (c) => [c, { files: 0, bytes: 0 }],
+      ),
     ),
     warnings: [],
   };
