@@ -4,6 +4,8 @@ export const CLI_USAGE = `Usage:
   slimpy measure --context DIR [--file F] [--target T] [--build-arg K=V]... [--network host] [--json]
   slimpy slim    --context DIR [--file F] [--smoke "CMD"] [--smoke-timeout 300s] [--no-strip]
                  [--prune a,b] [--keep GLOB]... [--strict] [--network host] [--json]
+Given image:     [--image NAME|ID] takes an image already in the engine as the original: measure
+                 builds nothing, slim builds only the slimmed variant (from --context/--file)
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
@@ -13,6 +15,7 @@ History:         [--history DIR] records HEAD's size there; [--base REV] [--max-
 export const CLI_OPTIONS = {
   context: { type: 'string' },
   file: { type: 'string', short: 'f' },
+  image: { type: 'string' },
   target: { type: 'string' },
   'build-arg': { type: 'string', multiple: true },
   network: { type: 'string' },
@@ -40,6 +43,7 @@ export const CLI_OPTIONS = {
 export interface FlagValues {
   context?: string;
   file?: string;
+  image?: string;
   target?: string;
   'build-arg'?: string[];
   network?: string;
@@ -65,6 +69,7 @@ export function flagInputs(
   return {
     context: values.context ?? '.',
     file: values.file ?? '',
+    image: values.image ?? '',
     target: values.target ?? '',
     'build-args': (values['build-arg'] ?? []).join('\n'),
     network: values.network ?? '',

@@ -10,6 +10,7 @@ import type { MeasuredImage } from '../measure/sizes.js';
 import { REPORT_VERSION, type ReportFiles, type SlimpyReport } from '../model/report.js';
 import { workspacePath } from '../model/workspace.js';
 import { SmokeBrokenError } from './errors.js';
+import { givenImage } from './given-image.js';
 import type { PipelineHooks } from './hooks.js';
 import { prepare, type RunContext } from './prepare.js';
 import { slim } from './slim.js';
@@ -41,7 +42,10 @@ export async function runPipeline(
 
 async function runSteps(run: RunContext): Promise<PipelineResult> {
   const { settings, hooks } = run;
-  const original = await hooks.group('Build the image', () => buildVariant(run, undefined));
+  const given = settings.image;
+  const original = given
+    ? await hooks.group('Take the given image', () => givenImage(run, given))
+    : await hooks.group('Build the image', () => buildVariant(run, undefined));
   const before = await hooks.group('Measure the image', () => measureVariant(run, original));
   const report = initialReport(run, before);
   report.findings = await findings(run, before, report.warnings);
@@ -65,6 +69,7 @@ function initialReport(run: RunContext, before: MeasuredImage): SlimpyReport {
     mode: settings.mode,
     dockerfile: workspacePath(settings.workspace, settings.file),
     target: settings.target,
+    ...(settings.image ? { image: settings.image } : {}),
     engine: run.engine,
     before: before.measurement,
     warnings: run.engine.builderReason ? [run.engine.builderReason] : [],
