@@ -300,6 +300,7 @@ describe('event fixtures', () => {
     'pull_request.synchronize.fork.json': 'webhook-pull-request-synchronize',
     'push.json': 'webhook-push',
     'workflow_dispatch.json': 'webhook-workflow-dispatch',
+    'workflow_run.completed.fork.json': 'webhook-workflow-run-completed',
   };
 
   it('has a schema for every fixture', () => {
