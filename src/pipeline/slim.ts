@@ -33,7 +33,7 @@ export async function slim(run: RunContext, before: MeasuredImage): Promise<Slim
   for (const line of plan.notes) run.hooks.info(line);
   const step: SlimStep = { outcome: { slim: slimResult(plan, wanted) }, files: {} };
   try {
-    await saveFiles(run, plan, step);
+    await saveFiles(run, wanted, step);
     await slimAndTest(run, before, plan, wanted, step);
     return step;
   } catch (error) {
@@ -57,8 +57,9 @@ function slimResult(plan: SlimPlan, wanted: ScriptSettings): SlimResult {
   };
 }
 
-async function saveFiles(run: RunContext, plan: SlimPlan, step: SlimStep): Promise<void> {
-  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, plan);
+/** The slimmed Dockerfile and the patch of the variant delivered, as a team would commit them. */
+async function saveFiles(run: RunContext, script: ScriptSettings, step: SlimStep): Promise<void> {
+  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, script);
   step.files = written.files;
   const result = step.outcome.slim;
   if (!result) return;
@@ -114,7 +115,7 @@ async function slimAndTest(
     );
     slimmedId = fallback.imageId;
     step.outcome.smoke = await runSmoke(run.docker, smokeRequest(run, originalId, slimmedId));
-    await saveFiles(run, planFor(run, fallback.script), step);
+    await saveFiles(run, fallback.script, step);
   }
   const after = await hooks.group('Measure the slimmed image', () =>
     measureVariant(run, slimmedId),
