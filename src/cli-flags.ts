@@ -10,7 +10,8 @@ Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--o
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
                  [--comment-key KEY] names the image in the history (default: Dockerfile path#target)
-  --json prints the report object (documented in README.md) on stdout; logs go to stderr.`;
+  --json prints the report object (documented in README.md) on stdout; logs go to stderr.
+  -q, --quiet prints only warnings and the result; -h, --help prints this.`;
 
 export const CLI_OPTIONS = {
   context: { type: 'string' },
