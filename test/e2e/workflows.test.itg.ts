@@ -188,6 +188,18 @@ describe.skipIf(engineMissing())('the action in real workflows', () => {
     }
   });
 
+  it('image: one the engine does not have fails, saying how to build it there', async () => {
+    const run = await runAction({
+      context: scratchContext(10),
+      mode: 'measure',
+      image: `slimpy-e2e/absent:${nonce}`,
+    });
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(
+      /::error::The image slimpy-e2e\/absent:\S+ given in `image` \(--image\) is not in this engine\. Build it in an earlier step/,
+    );
+  });
+
   it('image: slim mode builds only the slimmed variant', async () => {
     const context = pythonContext();
     const buildArgs = `PYTHON_IMAGE=${baseImage()}`;
@@ -274,6 +286,14 @@ describe.skipIf(engineMissing())('the action in real workflows', () => {
       expect(posted.code, posted.output.slice(-3000)).toBe(0);
       return { measured, posted };
     }
+
+    it('mode: post-comment anywhere but a workflow_run event fails, saying where it runs', async () => {
+      const run = await runAction({ mode: 'post-comment' }, { event: 'fork', apiUrl: github.url });
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(
+        /::error::`mode: post-comment` posts the comment .* `workflow_run`/,
+      );
+    });
 
     const ours = () =>
       github.comments(OWNER, REPO, PR).filter((c) => c.user.login === 'github-actions[bot]');
