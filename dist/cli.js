@@ -6631,7 +6631,7 @@ var require_crypto = __commonJS({
       MAC_INFO,
       bindingAvailable: !!binding,
       init: (() => {
-        return new Promise(async (resolve6, reject) => {
+        return new Promise(async (resolve7, reject) => {
           try {
             POLY1305_WASM_MODULE = await require_poly1305()();
             POLY1305_RESULT_MALLOC = POLY1305_WASM_MODULE._malloc(16);
@@ -6643,7 +6643,7 @@ var require_crypto = __commonJS({
           } catch (ex) {
             return reject(ex);
           }
-          resolve6();
+          resolve7();
         });
       })(),
       NullCipher,
@@ -7321,10 +7321,10 @@ ${formatted}-----END ${type} KEY-----`;
         if (headers !== void 0) {
           headers = headers.split(/\r\n|\n/g);
           for (let i = 0; i < headers.length; ++i) {
-            const header = headers[i];
-            let sepIdx = header.indexOf(":");
-            if (header.slice(0, sepIdx) === "DEK-Info") {
-              const val = header.slice(sepIdx + 2);
+            const header2 = headers[i];
+            let sepIdx = header2.indexOf(":");
+            if (header2.slice(0, sepIdx) === "DEK-Info") {
+              const val = header2.slice(sepIdx + 2);
               sepIdx = val.indexOf(",");
               if (sepIdx === -1)
                 continue;
@@ -7901,8 +7901,8 @@ var require_agent = __commonJS({
     "use strict";
     var { Socket } = __require("net");
     var { Duplex } = __require("stream");
-    var { resolve: resolve6 } = __require("path");
-    var { readFile: readFile6 } = __require("fs");
+    var { resolve: resolve7 } = __require("path");
+    var { readFile: readFile7 } = __require("fs");
     var { execFile, spawn } = __require("child_process");
     var { isParsedKey, parseKey } = require_keyParser();
     var {
@@ -8037,7 +8037,7 @@ var require_agent = __commonJS({
       const RET_ERR_BINSTDIN = 13;
       const RET_ERR_BINSTDOUT = 14;
       const RET_ERR_BADLEN = 15;
-      const EXEPATH = resolve6(__dirname, "..", "util/pagent.exe");
+      const EXEPATH = resolve7(__dirname, "..", "util/pagent.exe");
       const ERROR = {
         [RET_ERR_BADARGS]: new Error("Invalid pagent.exe arguments"),
         [RET_ERR_UNAVAILABLE]: new Error("Pageant is not running"),
@@ -8120,7 +8120,7 @@ var require_agent = __commonJS({
           cb = once(cb);
           let socketPath = this.socketPath;
           let triedCygpath = false;
-          readFile6(socketPath, function readCygsocket(err, data) {
+          readFile7(socketPath, function readCygsocket(err, data) {
             if (err) {
               if (triedCygpath)
                 return cb(new Error("Invalid cygwin unix socket path"));
@@ -8129,7 +8129,7 @@ var require_agent = __commonJS({
                   return cb(new Error("Invalid cygwin unix socket path"));
                 triedCygpath = true;
                 socketPath = stdout.toString().replace(/[\r\n]/g, "");
-                readFile6(socketPath, readCygsocket);
+                readFile7(socketPath, readCygsocket);
               });
               return;
             }
@@ -12957,7 +12957,7 @@ var require_Protocol = __commonJS({
             const m = RE_IDENT.exec(identRaw);
             if (!m)
               throw new Error("Invalid identification string");
-            const header = {
+            const header2 = {
               greeting: start === op ? "" : full.slice(0, start - op),
               identRaw,
               versions: {
@@ -12968,11 +12968,11 @@ var require_Protocol = __commonJS({
             };
             this._remoteIdentRaw = Buffer.from(identRaw);
             this._debug && this._debug(`Remote ident: ${inspect(identRaw)}`);
-            this._compatFlags = getCompatFlags(header);
+            this._compatFlags = getCompatFlags(header2);
             this._buffer = void 0;
             this._decipher = new NullDecipher(0, onKEXPayload.bind(this, { firstPacket: true }));
             this._parse = parsePacket;
-            this._onHeader(header);
+            this._onHeader(header2);
             if (!this._destruct) {
               return len;
             }
@@ -13022,8 +13022,8 @@ var require_Protocol = __commonJS({
       }
       return handler(this, payload);
     }
-    function getCompatFlags(header) {
-      const software = header.versions.software;
+    function getCompatFlags(header2) {
+      const software = header2.versions.software;
       let flags = 0;
       for (const rule of COMPAT_CHECKS) {
         if (typeof rule[0] === "string") {
@@ -17007,11 +17007,11 @@ var require_client = __commonJS({
             } catch {
             }
           },
-          onHeader: (header) => {
+          onHeader: (header2) => {
             sawHeader = true;
-            this._remoteVer = header.versions.software;
-            if (header.greeting)
-              this.emit("greeting", header.greeting);
+            this._remoteVer = header2.versions.software;
+            if (header2.greeting)
+              this.emit("greeting", header2.greeting);
           },
           onHandshakeComplete: (negotiated) => {
             this.emit("handshake", negotiated);
@@ -19027,21 +19027,21 @@ var require_server = __commonJS({
             } catch {
             }
           },
-          onHeader: (header) => {
+          onHeader: (header2) => {
             this.removeListener("error", onClientPreHeaderError);
             const info = {
               ip: socket.remoteAddress,
               family: socket.remoteFamily,
               port: socket.remotePort,
-              header
+              header: header2
             };
             if (!server.emit("connection", this, info)) {
               proto.disconnect(DISCONNECT_REASON.BY_APPLICATION);
               socket.end();
               return;
             }
-            if (header.greeting)
-              this.emit("greeting", header.greeting);
+            if (header2.greeting)
+              this.emit("greeting", header2.greeting);
           },
           onHandshakeComplete: (negotiated) => {
             if (++exchanges > 1)
@@ -21828,14 +21828,14 @@ var require_async_iterator = __commonJS({
       };
     }
     function readAndResolve(iter) {
-      var resolve6 = iter[kLastResolve];
-      if (resolve6 !== null) {
+      var resolve7 = iter[kLastResolve];
+      if (resolve7 !== null) {
         var data = iter[kStream].read();
         if (data !== null) {
           iter[kLastPromise] = null;
           iter[kLastResolve] = null;
           iter[kLastReject] = null;
-          resolve6(createIterResult(data, false));
+          resolve7(createIterResult(data, false));
         }
       }
     }
@@ -21843,13 +21843,13 @@ var require_async_iterator = __commonJS({
       process.nextTick(readAndResolve, iter);
     }
     function wrapForNext(lastPromise, iter) {
-      return function(resolve6, reject) {
+      return function(resolve7, reject) {
         lastPromise.then(function() {
           if (iter[kEnded]) {
-            resolve6(createIterResult(void 0, true));
+            resolve7(createIterResult(void 0, true));
             return;
           }
-          iter[kHandlePromise](resolve6, reject);
+          iter[kHandlePromise](resolve7, reject);
         }, reject);
       };
     }
@@ -21869,12 +21869,12 @@ var require_async_iterator = __commonJS({
           return Promise.resolve(createIterResult(void 0, true));
         }
         if (this[kStream].destroyed) {
-          return new Promise(function(resolve6, reject) {
+          return new Promise(function(resolve7, reject) {
             process.nextTick(function() {
               if (_this[kError]) {
                 reject(_this[kError]);
               } else {
-                resolve6(createIterResult(void 0, true));
+                resolve7(createIterResult(void 0, true));
               }
             });
           });
@@ -21897,13 +21897,13 @@ var require_async_iterator = __commonJS({
       return this;
     }), _defineProperty(_Object$setPrototypeO, "return", function _return() {
       var _this2 = this;
-      return new Promise(function(resolve6, reject) {
+      return new Promise(function(resolve7, reject) {
         _this2[kStream].destroy(null, function(err) {
           if (err) {
             reject(err);
             return;
           }
-          resolve6(createIterResult(void 0, true));
+          resolve7(createIterResult(void 0, true));
         });
       });
     }), _Object$setPrototypeO), AsyncIteratorPrototype);
@@ -21925,15 +21925,15 @@ var require_async_iterator = __commonJS({
         value: stream._readableState.endEmitted,
         writable: true
       }), _defineProperty(_Object$create, kHandlePromise, {
-        value: function value(resolve6, reject) {
+        value: function value(resolve7, reject) {
           var data = iterator[kStream].read();
           if (data) {
             iterator[kLastPromise] = null;
             iterator[kLastResolve] = null;
             iterator[kLastReject] = null;
-            resolve6(createIterResult(data, false));
+            resolve7(createIterResult(data, false));
           } else {
-            iterator[kLastResolve] = resolve6;
+            iterator[kLastResolve] = resolve7;
             iterator[kLastReject] = reject;
           }
         },
@@ -21952,12 +21952,12 @@ var require_async_iterator = __commonJS({
           iterator[kError] = err;
           return;
         }
-        var resolve6 = iterator[kLastResolve];
-        if (resolve6 !== null) {
+        var resolve7 = iterator[kLastResolve];
+        if (resolve7 !== null) {
           iterator[kLastPromise] = null;
           iterator[kLastResolve] = null;
           iterator[kLastReject] = null;
-          resolve6(createIterResult(void 0, true));
+          resolve7(createIterResult(void 0, true));
         }
         iterator[kEnded] = true;
       });
@@ -21972,7 +21972,7 @@ var require_async_iterator = __commonJS({
 var require_from = __commonJS({
   "node_modules/readable-stream/lib/internal/streams/from.js"(exports, module) {
     "use strict";
-    function asyncGeneratorStep(gen, resolve6, reject, _next, _throw, key, arg) {
+    function asyncGeneratorStep(gen, resolve7, reject, _next, _throw, key, arg) {
       try {
         var info = gen[key](arg);
         var value = info.value;
@@ -21981,7 +21981,7 @@ var require_from = __commonJS({
         return;
       }
       if (info.done) {
-        resolve6(value);
+        resolve7(value);
       } else {
         Promise.resolve(value).then(_next, _throw);
       }
@@ -21989,13 +21989,13 @@ var require_from = __commonJS({
     function _asyncToGenerator(fn) {
       return function() {
         var self2 = this, args = arguments;
-        return new Promise(function(resolve6, reject) {
+        return new Promise(function(resolve7, reject) {
           var gen = fn.apply(self2, args);
           function _next(value) {
-            asyncGeneratorStep(gen, resolve6, reject, _next, _throw, "next", value);
+            asyncGeneratorStep(gen, resolve7, reject, _next, _throw, "next", value);
           }
           function _throw(err) {
-            asyncGeneratorStep(gen, resolve6, reject, _next, _throw, "throw", err);
+            asyncGeneratorStep(gen, resolve7, reject, _next, _throw, "throw", err);
           }
           _next(void 0);
         });
@@ -23955,11 +23955,11 @@ var require_modem = __commonJS({
       return opts;
     };
     var findDefaultUnixSocket = function() {
-      return new Promise(function(resolve6) {
+      return new Promise(function(resolve7) {
         var userDockerSocket = path15.join(os.homedir(), ".docker", "run", "docker.sock");
         fs.access(userDockerSocket, function(err) {
-          if (err) resolve6("/var/run/docker.sock");
-          else resolve6(userDockerSocket);
+          if (err) resolve7("/var/run/docker.sock");
+          else resolve7(userDockerSocket);
         });
       });
     };
@@ -24262,11 +24262,11 @@ var require_modem = __commonJS({
         }
         if (pendingStreamType === null) {
           if (buffer.length >= 8) {
-            var header = bufferSlice(8);
-            var streamType = header.readUInt8(0);
-            var dataLength = header.readUInt32BE(4);
+            var header2 = bufferSlice(8);
+            var streamType = header2.readUInt8(0);
+            var dataLength = header2.readUInt32BE(4);
             if (streamType !== 0 && streamType !== 1 && streamType !== 2) {
-              var remaining = Buffer.concat([header, buffer]);
+              var remaining = Buffer.concat([header2, buffer]);
               stdout.write(remaining);
               buffer = Buffer.from("");
               pendingStreamType = null;
@@ -25340,12 +25340,12 @@ var require_extract = __commonJS({
       s.end();
       return s;
     };
-    var mixinPax = function(header, pax) {
-      if (pax.path) header.name = pax.path;
-      if (pax.linkpath) header.linkname = pax.linkpath;
-      if (pax.size) header.size = parseInt(pax.size, 10);
-      header.pax = pax;
-      return header;
+    var mixinPax = function(header2, pax) {
+      if (pax.path) header2.name = pax.path;
+      if (pax.linkpath) header2.linkname = pax.linkpath;
+      if (pax.size) header2.size = parseInt(pax.size, 10);
+      header2.pax = pax;
+      return header2;
     };
     var Source = function(self2, offset) {
       this._parent = self2;
@@ -25424,59 +25424,59 @@ var require_extract = __commonJS({
       };
       var onheader = function() {
         var offset = self2._offset;
-        var header;
+        var header2;
         try {
-          header = self2._header = headers.decode(b.slice(0, 512), opts.filenameEncoding, opts.allowUnknownFormat);
+          header2 = self2._header = headers.decode(b.slice(0, 512), opts.filenameEncoding, opts.allowUnknownFormat);
         } catch (err) {
           self2.emit("error", err);
         }
         b.consume(512);
-        if (!header) {
+        if (!header2) {
           self2._parse(512, onheader);
           oncontinue();
           return;
         }
-        if (header.type === "gnu-long-path") {
-          self2._parse(header.size, ongnulongpath);
+        if (header2.type === "gnu-long-path") {
+          self2._parse(header2.size, ongnulongpath);
           oncontinue();
           return;
         }
-        if (header.type === "gnu-long-link-path") {
-          self2._parse(header.size, ongnulonglinkpath);
+        if (header2.type === "gnu-long-link-path") {
+          self2._parse(header2.size, ongnulonglinkpath);
           oncontinue();
           return;
         }
-        if (header.type === "pax-global-header") {
-          self2._parse(header.size, onpaxglobalheader);
+        if (header2.type === "pax-global-header") {
+          self2._parse(header2.size, onpaxglobalheader);
           oncontinue();
           return;
         }
-        if (header.type === "pax-header") {
-          self2._parse(header.size, onpaxheader);
+        if (header2.type === "pax-header") {
+          self2._parse(header2.size, onpaxheader);
           oncontinue();
           return;
         }
         if (self2._gnuLongPath) {
-          header.name = self2._gnuLongPath;
+          header2.name = self2._gnuLongPath;
           self2._gnuLongPath = null;
         }
         if (self2._gnuLongLinkPath) {
-          header.linkname = self2._gnuLongLinkPath;
+          header2.linkname = self2._gnuLongLinkPath;
           self2._gnuLongLinkPath = null;
         }
         if (self2._pax) {
-          self2._header = header = mixinPax(header, self2._pax);
+          self2._header = header2 = mixinPax(header2, self2._pax);
           self2._pax = null;
         }
         self2._locked = true;
-        if (!header.size || header.type === "directory") {
+        if (!header2.size || header2.type === "directory") {
           self2._parse(512, onheader);
-          self2.emit("entry", header, emptyStream(self2, offset), onunlock);
+          self2.emit("entry", header2, emptyStream(self2, offset), onunlock);
           return;
         }
         self2._stream = new Source(self2, offset);
-        self2.emit("entry", header, self2._stream, onunlock);
-        self2._parse(header.size, onstreamend);
+        self2.emit("entry", header2, self2._stream, onunlock);
+        self2._parse(header2.size, onstreamend);
         oncontinue();
       };
       this._onheader = onheader;
@@ -25792,7 +25792,7 @@ var require_pack = __commonJS({
       this._stream = null;
     };
     inherits(Pack, Readable2);
-    Pack.prototype.entry = function(header, buffer, callback) {
+    Pack.prototype.entry = function(header2, buffer, callback) {
       if (this._stream) throw new Error("already piping an entry");
       if (this._finalized || this._destroyed) return;
       if (typeof buffer === "function") {
@@ -25801,37 +25801,37 @@ var require_pack = __commonJS({
       }
       if (!callback) callback = noop;
       var self2 = this;
-      if (!header.size || header.type === "symlink") header.size = 0;
-      if (!header.type) header.type = modeToType(header.mode);
-      if (!header.mode) header.mode = header.type === "directory" ? DMODE : FMODE;
-      if (!header.uid) header.uid = 0;
-      if (!header.gid) header.gid = 0;
-      if (!header.mtime) header.mtime = /* @__PURE__ */ new Date();
+      if (!header2.size || header2.type === "symlink") header2.size = 0;
+      if (!header2.type) header2.type = modeToType(header2.mode);
+      if (!header2.mode) header2.mode = header2.type === "directory" ? DMODE : FMODE;
+      if (!header2.uid) header2.uid = 0;
+      if (!header2.gid) header2.gid = 0;
+      if (!header2.mtime) header2.mtime = /* @__PURE__ */ new Date();
       if (typeof buffer === "string") buffer = Buffer.from(buffer);
       if (Buffer.isBuffer(buffer)) {
-        header.size = buffer.length;
-        this._encode(header);
+        header2.size = buffer.length;
+        this._encode(header2);
         var ok = this.push(buffer);
-        overflow(self2, header.size);
+        overflow(self2, header2.size);
         if (ok) process.nextTick(callback);
         else this._drain = callback;
         return new Void();
       }
-      if (header.type === "symlink" && !header.linkname) {
+      if (header2.type === "symlink" && !header2.linkname) {
         var linkSink = new LinkSink();
         eos(linkSink, function(err) {
           if (err) {
             self2.destroy();
             return callback(err);
           }
-          header.linkname = linkSink.linkname;
-          self2._encode(header);
+          header2.linkname = linkSink.linkname;
+          self2._encode(header2);
           callback();
         });
         return linkSink;
       }
-      this._encode(header);
-      if (header.type !== "file" && header.type !== "contiguous-file") {
+      this._encode(header2);
+      if (header2.type !== "file" && header2.type !== "contiguous-file") {
         process.nextTick(callback);
         return new Void();
       }
@@ -25843,11 +25843,11 @@ var require_pack = __commonJS({
           self2.destroy();
           return callback(err);
         }
-        if (sink.written !== header.size) {
+        if (sink.written !== header2.size) {
           self2.destroy();
           return callback(new Error("size mismatch"));
         }
-        overflow(self2, header.size);
+        overflow(self2, header2.size);
         if (self2._finalizing) self2.finalize();
         callback();
       });
@@ -25870,41 +25870,41 @@ var require_pack = __commonJS({
       this.emit("close");
       if (this._stream && this._stream.destroy) this._stream.destroy();
     };
-    Pack.prototype._encode = function(header) {
-      if (!header.pax) {
-        var buf = headers.encode(header);
+    Pack.prototype._encode = function(header2) {
+      if (!header2.pax) {
+        var buf = headers.encode(header2);
         if (buf) {
           this.push(buf);
           return;
         }
       }
-      this._encodePax(header);
+      this._encodePax(header2);
     };
-    Pack.prototype._encodePax = function(header) {
+    Pack.prototype._encodePax = function(header2) {
       var paxHeader = headers.encodePax({
-        name: header.name,
-        linkname: header.linkname,
-        pax: header.pax
+        name: header2.name,
+        linkname: header2.linkname,
+        pax: header2.pax
       });
       var newHeader = {
         name: "PaxHeader",
-        mode: header.mode,
-        uid: header.uid,
-        gid: header.gid,
+        mode: header2.mode,
+        uid: header2.uid,
+        gid: header2.gid,
         size: paxHeader.length,
-        mtime: header.mtime,
+        mtime: header2.mtime,
         type: "pax-header",
-        linkname: header.linkname && "PaxHeader",
-        uname: header.uname,
-        gname: header.gname,
-        devmajor: header.devmajor,
-        devminor: header.devminor
+        linkname: header2.linkname && "PaxHeader",
+        uname: header2.uname,
+        gname: header2.gname,
+        devmajor: header2.devmajor,
+        devminor: header2.devminor
       };
       this.push(headers.encode(newHeader));
       this.push(paxHeader);
       overflow(this, paxHeader.length);
-      newHeader.size = header.size;
-      newHeader.type = header.type;
+      newHeader.size = header2.size;
+      newHeader.type = header2.type;
       this.push(headers.encode(newHeader));
     };
     Pack.prototype._read = function(n) {
@@ -26130,13 +26130,13 @@ var require_tar_fs = __commonJS({
       };
     };
     var strip = function(map, level) {
-      return function(header) {
-        header.name = header.name.split("/").slice(level).join("/");
-        var linkname = header.linkname;
-        if (linkname && (header.type === "link" || path15.isAbsolute(linkname))) {
-          header.linkname = linkname.split("/").slice(level).join("/");
+      return function(header2) {
+        header2.name = header2.name.split("/").slice(level).join("/");
+        var linkname = header2.linkname;
+        if (linkname && (header2.type === "link" || path15.isAbsolute(linkname))) {
+          header2.linkname = linkname.split("/").slice(level).join("/");
         }
-        return map(header);
+        return map(header2);
       };
     };
     exports.pack = function(cwd, opts) {
@@ -26162,11 +26162,11 @@ var require_tar_fs = __commonJS({
         dmode |= parseInt(333, 8);
         fmode |= parseInt(222, 8);
       }
-      var onsymlink = function(filename, header) {
+      var onsymlink = function(filename, header2) {
         xfs.readlink(path15.join(cwd, filename), function(err, linkname) {
           if (err) return pack.destroy(err);
-          header.linkname = normalize2(linkname);
-          pack.entry(header, onnextentry);
+          header2.linkname = normalize2(linkname);
+          pack.entry(header2, onnextentry);
         });
       };
       var onstat = function(err, filename, stat4) {
@@ -26176,7 +26176,7 @@ var require_tar_fs = __commonJS({
           return finish(pack);
         }
         if (stat4.isSocket()) return onnextentry();
-        var header = {
+        var header2 = {
           name: normalize2(filename),
           mode: (stat4.mode | (stat4.isDirectory() ? dmode : fmode)) & umask,
           mtime: stat4.mtime,
@@ -26186,25 +26186,25 @@ var require_tar_fs = __commonJS({
           gid: stat4.gid
         };
         if (stat4.isDirectory()) {
-          header.size = 0;
-          header.type = "directory";
-          header = map(header) || header;
-          return pack.entry(header, onnextentry);
+          header2.size = 0;
+          header2.type = "directory";
+          header2 = map(header2) || header2;
+          return pack.entry(header2, onnextentry);
         }
         if (stat4.isSymbolicLink()) {
-          header.size = 0;
-          header.type = "symlink";
-          header = map(header) || header;
-          return onsymlink(filename, header);
+          header2.size = 0;
+          header2.type = "symlink";
+          header2 = map(header2) || header2;
+          return onsymlink(filename, header2);
         }
-        header = map(header) || header;
+        header2 = map(header2) || header2;
         if (!stat4.isFile()) {
           if (strict) return pack.destroy(new Error("unsupported type for " + filename));
           return onnextentry();
         }
-        var entry = pack.entry(header, onnextentry);
+        var entry = pack.entry(header2, onnextentry);
         if (!entry) return;
-        var rs = mapStream(xfs.createReadStream(path15.join(cwd, filename), { start: 0, end: header.size > 0 ? header.size - 1 : header.size }), header);
+        var rs = mapStream(xfs.createReadStream(path15.join(cwd, filename), { start: 0, end: header2.size > 0 ? header2.size - 1 : header2.size }), header2);
         rs.on("error", function(err2) {
           entry.destroy(err2);
         });
@@ -26256,24 +26256,24 @@ var require_tar_fs = __commonJS({
         if (!top) return cb();
         xfs.utimes(top[0], now, top[1], cb);
       };
-      var utimes = function(name, header, cb) {
+      var utimes = function(name, header2, cb) {
         if (opts.utimes === false) return cb();
-        if (header.type === "directory") return xfs.utimes(name, now, header.mtime, cb);
-        if (header.type === "symlink") return utimesParent(name, cb);
-        xfs.utimes(name, now, header.mtime, function(err) {
+        if (header2.type === "directory") return xfs.utimes(name, now, header2.mtime, cb);
+        if (header2.type === "symlink") return utimesParent(name, cb);
+        xfs.utimes(name, now, header2.mtime, function(err) {
           if (err) return cb(err);
           utimesParent(name, cb);
         });
       };
-      var chperm = function(name, header, cb) {
-        var link = header.type === "symlink";
+      var chperm = function(name, header2, cb) {
+        var link = header2.type === "symlink";
         var chmod = link ? xfs.lchmod : xfs.chmod;
         var chown = link ? xfs.lchown : xfs.chown;
         if (!chmod) return cb();
-        var mode = (header.mode | (header.type === "directory" ? dmode : fmode)) & umask & parseInt(777, 8);
+        var mode = (header2.mode | (header2.type === "directory" ? dmode : fmode)) & umask & parseInt(777, 8);
         if (chown && own) {
-          if (!validId(header.uid) || !validId(header.gid)) return cb(new Error(name + " has an invalid owner"));
-          chown.call(xfs, name, header.uid, header.gid, onchown);
+          if (!validId(header2.uid) || !validId(header2.gid)) return cb(new Error(name + " has an invalid owner"));
+          chown.call(xfs, name, header2.uid, header2.gid, onchown);
         } else {
           onchown(null);
         }
@@ -26283,25 +26283,25 @@ var require_tar_fs = __commonJS({
           chmod.call(xfs, name, mode, cb);
         }
       };
-      extract.on("entry", function(header, stream, next) {
-        header = map(header) || header;
-        header.name = normalize2(header.name);
-        var name = path15.join(cwd, path15.join("/", header.name));
-        if (ignore(name, header)) {
+      extract.on("entry", function(header2, stream, next) {
+        header2 = map(header2) || header2;
+        header2.name = normalize2(header2.name);
+        var name = path15.join(cwd, path15.join("/", header2.name));
+        if (ignore(name, header2)) {
           stream.resume();
           return next();
         }
-        if (!validPath(header.name, DOTDOT_NONE)) {
-          return next(new Error(JSON.stringify(header.name) + " is not a valid path"));
+        if (!validPath(header2.name, DOTDOT_NONE)) {
+          return next(new Error(JSON.stringify(header2.name) + " is not a valid path"));
         }
         var isRoot = path15.join(name, ".") === path15.join(cwd, ".");
         var stat4 = function(err) {
           if (err) return next(err);
           if (isRoot) return next();
-          utimes(name, header, function(err2) {
+          utimes(name, header2, function(err2) {
             if (err2) return next(err2);
             if (win32) return next();
-            chperm(name, header, next);
+            chperm(name, header2, next);
           });
         };
         var ondirectory = function() {
@@ -26312,32 +26312,32 @@ var require_tar_fs = __commonJS({
           });
           function onmkdir(err) {
             if (err) return next(err);
-            stack.push([name, header.mtime]);
+            stack.push([name, header2.mtime]);
             mkdirfix(name, {
               fs: xfs,
               own,
-              uid: header.uid,
-              gid: header.gid
+              uid: header2.uid,
+              gid: header2.gid
             }, stat4);
           }
         };
         var onsymlink = function() {
           if (win32) return next();
-          if (!validPath(header.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
-          var dst = path15.resolve(path15.dirname(name), header.linkname);
+          if (!validPath(header2.linkname, DOTDOT_LEADING)) return next(new Error(name + " is not a valid symlink"));
+          var dst = path15.resolve(path15.dirname(name), header2.linkname);
           if (!inCwd(dst, cwd)) return next(new Error(name + " is not a valid symlink"));
           validateNotSymlink(xfs, dst, path15.resolve(cwd), function(err, valid) {
             if (err) return next(err);
             if (!valid) return next(new Error(name + " is not a valid symlink"));
             xfs.unlink(name, function() {
-              xfs.symlink(header.linkname, name, stat4);
+              xfs.symlink(header2.linkname, name, stat4);
             });
           });
         };
         var onlink = function() {
           if (win32) return next();
-          if (!validPath(header.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
-          var srcpath = path15.join(cwd, path15.join("/", header.linkname));
+          if (!validPath(header2.linkname, DOTDOT_NONE)) return next(new Error(name + " is not a valid hardlink"));
+          var srcpath = path15.join(cwd, path15.join("/", header2.linkname));
           xfs.realpath(srcpath, function(err, dst) {
             if (err || !inCwd(dst, cwd)) return next(new Error(name + " is not a valid hardlink"));
             xfs.unlink(name, function() {
@@ -26359,7 +26359,7 @@ var require_tar_fs = __commonJS({
           function onwrite(err) {
             if (err) return next(err);
             var ws = xfs.createWriteStream(name);
-            var rs = mapStream(stream, header);
+            var rs = mapStream(stream, header2);
             ws.on("error", function(err2) {
               rs.destroy(err2);
             });
@@ -26373,15 +26373,15 @@ var require_tar_fs = __commonJS({
         validate(xfs, dir, path15.join(cwd, "."), function(err, valid) {
           if (err) return next(err);
           if (!valid) return next(new Error(dir + " is not a valid path"));
-          if (header.type === "directory") return ondirectory();
+          if (header2.type === "directory") return ondirectory();
           mkdirfix(dir, {
             fs: xfs,
             own,
-            uid: header.uid,
-            gid: header.gid
+            uid: header2.uid,
+            gid: header2.gid
           }, function(err2) {
             if (err2) return next(err2);
-            switch (header.type) {
+            switch (header2.type) {
               case "file":
                 return onfile();
               case "link":
@@ -26389,7 +26389,7 @@ var require_tar_fs = __commonJS({
               case "symlink":
                 return onsymlink();
             }
-            if (strict) return next(new Error("unsupported type for " + name + " (" + header.type + ")"));
+            if (strict) return next(new Error("unsupported type for " + name + " (" + header2.type + ")"));
             stream.resume();
             next();
           });
@@ -26562,12 +26562,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26592,12 +26592,12 @@ var require_exec = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26621,12 +26621,12 @@ var require_exec = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26691,12 +26691,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26721,12 +26721,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26752,12 +26752,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26781,12 +26781,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26809,12 +26809,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26838,12 +26838,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26869,12 +26869,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26902,12 +26902,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26931,12 +26931,12 @@ var require_container = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26963,12 +26963,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -26993,12 +26993,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27024,12 +27024,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27056,12 +27056,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(new Exec(self2.modem, data.Id));
+            resolve7(new Exec(self2.modem, data.Id));
           });
         });
       } else {
@@ -27089,12 +27089,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27121,12 +27121,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27152,12 +27152,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27183,12 +27183,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27213,12 +27213,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27245,12 +27245,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, stream) {
             if (err) {
               return reject(err);
             }
-            resolve6(stream);
+            resolve7(stream);
           });
         });
       } else {
@@ -27275,12 +27275,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27307,12 +27307,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27338,12 +27338,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27369,12 +27369,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27400,12 +27400,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27432,12 +27432,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27462,12 +27462,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27496,12 +27496,12 @@ var require_container = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27539,12 +27539,12 @@ var require_image = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27568,12 +27568,12 @@ var require_image = __commonJS({
         authconfig: args.opts ? args.opts.authconfig : void 0
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(fopts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27595,12 +27595,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27622,12 +27622,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27659,12 +27659,12 @@ var require_image = __commonJS({
       };
       delete optsf.options.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27691,12 +27691,12 @@ var require_image = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27721,12 +27721,12 @@ var require_image = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27764,12 +27764,12 @@ var require_volume = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27794,12 +27794,12 @@ var require_volume = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27837,12 +27837,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27868,12 +27868,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27898,12 +27898,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27928,12 +27928,12 @@ var require_network = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -27971,12 +27971,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28000,12 +28000,12 @@ var require_service = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28040,12 +28040,12 @@ var require_service = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28071,12 +28071,12 @@ var require_service = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28115,12 +28115,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28144,12 +28144,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28175,12 +28175,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28212,12 +28212,12 @@ var require_plugin = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28240,12 +28240,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28268,12 +28268,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28297,12 +28297,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28327,12 +28327,12 @@ var require_plugin = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28362,12 +28362,12 @@ var require_plugin = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28406,12 +28406,12 @@ var require_secret = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28437,12 +28437,12 @@ var require_secret = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28467,12 +28467,12 @@ var require_secret = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28511,12 +28511,12 @@ var require_config = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28541,12 +28541,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28572,12 +28572,12 @@ var require_config = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28618,12 +28618,12 @@ var require_task = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28650,12 +28650,12 @@ var require_task = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28693,12 +28693,12 @@ var require_node3 = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28725,12 +28725,12 @@ var require_node3 = __commonJS({
         options: opts
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -28754,12 +28754,12 @@ var require_node3 = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -29329,7 +29329,7 @@ var require_call_credentials = __commonJS({
           if (isCurrentOauth2Client(googleCredentials)) {
             getHeaders = googleCredentials.getRequestHeaders(options.service_url);
           } else {
-            getHeaders = new Promise((resolve6, reject) => {
+            getHeaders = new Promise((resolve7, reject) => {
               googleCredentials.getRequestMetadata(options.service_url, (err, headers) => {
                 if (err) {
                   reject(err);
@@ -29339,7 +29339,7 @@ var require_call_credentials = __commonJS({
                   reject(new Error("Headers not set by metadata plugin"));
                   return;
                 }
-                resolve6(headers);
+                resolve7(headers);
               });
             });
           }
@@ -29395,10 +29395,10 @@ var require_call_credentials = __commonJS({
         this.metadataGenerator = metadataGenerator;
       }
       generateMetadata(options) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           this.metadataGenerator(options, (err, metadata) => {
             if (metadata !== void 0) {
-              resolve6(metadata);
+              resolve7(metadata);
             } else {
               reject(err);
             }
@@ -29783,14 +29783,14 @@ var require_channel_credentials = __commonJS({
       }
       connect(socket) {
         const tlsConnectOptions = Object.assign({ socket }, this.connectionOptions);
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           const tlsSocket = (0, tls_1.connect)(tlsConnectOptions, () => {
             var _a;
             if (((_a = this.connectionOptions.rejectUnauthorized) !== null && _a !== void 0 ? _a : true) && !tlsSocket.authorized) {
               reject(tlsSocket.authorizationError);
               return;
             }
-            resolve6({
+            resolve7({
               socket: tlsSocket,
               secure: true
             });
@@ -29909,8 +29909,8 @@ var require_channel_credentials = __commonJS({
         if (this.hasReceivedUpdates()) {
           return Promise.resolve(this.getLatestSecureContext());
         } else {
-          return new Promise((resolve6) => {
-            this.secureContextWatchers.push(resolve6);
+          return new Promise((resolve7) => {
+            this.secureContextWatchers.push(resolve7);
           });
         }
       }
@@ -29943,7 +29943,7 @@ var require_channel_credentials = __commonJS({
         this.callCredentials = callCredentials;
       }
       connect(socket) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           const secureContext = this.parent.getLatestSecureContext();
           if (!secureContext) {
             reject(new Error("Failed to load credentials"));
@@ -29968,7 +29968,7 @@ var require_channel_credentials = __commonJS({
               reject(tlsSocket.authorizationError);
               return;
             }
-            resolve6({
+            resolve7({
               socket: tlsSocket,
               secure: true
             });
@@ -33562,7 +33562,7 @@ var require_aspromise = __commonJS({
       var params = new Array(arguments.length - 1), offset = 0, index = 2, pending = true;
       while (index < arguments.length)
         params[offset++] = arguments[index++];
-      return new Promise(function executor(resolve6, reject) {
+      return new Promise(function executor(resolve7, reject) {
         params[offset] = function callback(err) {
           if (pending) {
             pending = false;
@@ -33572,7 +33572,7 @@ var require_aspromise = __commonJS({
               var params2 = new Array(arguments.length - 1), offset2 = 0;
               while (offset2 < params2.length)
                 params2[offset2++] = arguments[offset2];
-              resolve6.apply(null, params2);
+              resolve7.apply(null, params2);
             }
           }
         };
@@ -36132,7 +36132,7 @@ var require_path = __commonJS({
         return prefix + parts2.join("/");
       }
     );
-    path15.resolve = function resolve6(originPath, includePath, alreadyNormalized) {
+    path15.resolve = function resolve7(originPath, includePath, alreadyNormalized) {
       if (!alreadyNormalized)
         includePath = normalize2(includePath);
       if (isAbsolute2(includePath))
@@ -36489,7 +36489,7 @@ var require_mapfield = __commonJS({
         keepComments ? this.comment : void 0
       ]);
     };
-    MapField.prototype.resolve = function resolve6() {
+    MapField.prototype.resolve = function resolve7() {
       if (this.resolved)
         return this;
       if (types.mapKey[this.keyType] === void 0)
@@ -36566,7 +36566,7 @@ var require_method = __commonJS({
         this.parsedOptions
       ]);
     };
-    Method.prototype.resolve = function resolve6() {
+    Method.prototype.resolve = function resolve7() {
       if (this.resolved)
         return this;
       this.resolvedRequestType = this.parent.lookupType(this.requestType);
@@ -37775,7 +37775,7 @@ var require_util2 = __commonJS({
   "node_modules/protobufjs/src/util.js"(exports, module) {
     "use strict";
     var util = module.exports = require_minimal();
-    var roots = require_roots();
+    var roots2 = require_roots();
     var Type;
     var Enum;
     util.codegen = require_codegen();
@@ -37886,7 +37886,7 @@ var require_util2 = __commonJS({
     };
     Object.defineProperty(util, "decorateRoot", {
       get: function() {
-        return roots["decorated"] || (roots["decorated"] = new (require_root())());
+        return roots2["decorated"] || (roots2["decorated"] = new (require_root())());
       }
     });
   }
@@ -38184,7 +38184,7 @@ var require_field = __commonJS({
         keepComments ? this.comment : void 0
       ]);
     };
-    Field.prototype.resolve = function resolve6() {
+    Field.prototype.resolve = function resolve7() {
       if (this.resolved)
         return this;
       if ((this.typeDefault = types.defaults[this.type]) === void 0) {
@@ -38457,7 +38457,7 @@ var require_object = __commonJS({
       this.parent = null;
       this.resolved = false;
     };
-    ReflectionObject.prototype.resolve = function resolve6() {
+    ReflectionObject.prototype.resolve = function resolve7() {
       if (this.resolved)
         return this;
       if (this.root instanceof Root)
@@ -43429,18 +43429,18 @@ var require_compression_filter = __commonJS({
         this.maxRecvMessageLength = maxRecvMessageLength;
       }
       compressMessage(message) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           zlib.deflate(message, (err, output) => {
             if (err) {
               reject(err);
             } else {
-              resolve6(output);
+              resolve7(output);
             }
           });
         });
       }
       decompressMessage(message) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           let totalLength = 0;
           const messageParts = [];
           const decompresser = zlib.createInflate();
@@ -43462,7 +43462,7 @@ var require_compression_filter = __commonJS({
             }
           });
           decompresser.on("end", () => {
-            resolve6(Buffer.concat(messageParts));
+            resolve7(Buffer.concat(messageParts));
           });
           decompresser.write(message);
           decompresser.end();
@@ -43475,18 +43475,18 @@ var require_compression_filter = __commonJS({
         this.maxRecvMessageLength = maxRecvMessageLength;
       }
       compressMessage(message) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           zlib.gzip(message, (err, output) => {
             if (err) {
               reject(err);
             } else {
-              resolve6(output);
+              resolve7(output);
             }
           });
         });
       }
       decompressMessage(message) {
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           let totalLength = 0;
           const messageParts = [];
           const decompresser = zlib.createGunzip();
@@ -43508,7 +43508,7 @@ var require_compression_filter = __commonJS({
             }
           });
           decompresser.on("end", () => {
-            resolve6(Buffer.concat(messageParts));
+            resolve7(Buffer.concat(messageParts));
           });
           decompresser.write(message);
           decompresser.end();
@@ -44858,7 +44858,7 @@ var require_http_proxy = __commonJS({
       options.headers = headers;
       const proxyAddressString = (0, subchannel_address_1.subchannelAddressToString)(address);
       trace("Using proxy " + proxyAddressString + " to connect to " + options.path);
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve7, reject) => {
         const request = http.request(options);
         request.once("connect", (res, socket, head) => {
           request.removeAllListeners();
@@ -44869,7 +44869,7 @@ var require_http_proxy = __commonJS({
               socket.unshift(head);
             }
             trace("Successfully established a plaintext connection to " + options.path + " through proxy " + proxyAddressString);
-            resolve6(socket);
+            resolve7(socket);
           } else {
             (0, logging_1.log)(constants_1.LogVerbosity.ERROR, "Failed to connect to " + options.path + " through proxy " + proxyAddressString + " with status " + res.statusCode);
             reject();
@@ -45048,8 +45048,8 @@ var require_subchannel_call = __commonJS({
         http2Stream.on("response", (headers, flags) => {
           if (this.traceEnabled) {
             let headersString = "";
-            for (const header of Object.keys(headers)) {
-              headersString += "		" + header + ": " + headers[header] + "\n";
+            for (const header2 of Object.keys(headers)) {
+              headersString += "		" + header2 + ": " + headers[header2] + "\n";
             }
             this.trace("Received server headers:\n" + headersString);
           }
@@ -45271,8 +45271,8 @@ var require_subchannel_call = __commonJS({
         this.callEventTracker.onStreamEnd(true);
         if (this.traceEnabled) {
           let headersString = "";
-          for (const header of Object.keys(headers)) {
-            headersString += "		" + header + ": " + headers[header] + "\n";
+          for (const header2 of Object.keys(headers)) {
+            headersString += "		" + header2 + ": " + headers[header2] + "\n";
           }
           this.trace("Received server trailers:\n" + headersString);
         }
@@ -45857,7 +45857,7 @@ var require_transport = __commonJS({
         if (secureConnectResult.socket.closed) {
           return Promise.reject("Connection closed before starting HTTP/2 handshake");
         }
-        return new Promise((resolve6, reject) => {
+        return new Promise((resolve7, reject) => {
           var _a, _b, _c, _d, _e, _f, _g, _h;
           let remoteName = null;
           let realTarget = this.channelTarget;
@@ -45928,7 +45928,7 @@ var require_transport = __commonJS({
             session.removeAllListeners();
             secureConnectResult.socket.removeListener("close", closeHandler);
             secureConnectResult.socket.removeListener("error", errorHandler);
-            resolve6(new Http2Transport(session, address, options, remoteName));
+            resolve7(new Http2Transport(session, address, options, remoteName));
             this.session = null;
           });
           session.once("close", closeHandler);
@@ -45942,7 +45942,7 @@ var require_transport = __commonJS({
           if (proxiedSocket) {
             return proxiedSocket;
           } else {
-            return new Promise((resolve6, reject) => {
+            return new Promise((resolve7, reject) => {
               const closeCallback = () => {
                 reject(new Error("Socket closed"));
               };
@@ -45952,7 +45952,7 @@ var require_transport = __commonJS({
               const socket = net.connect(address, () => {
                 socket.removeListener("close", closeCallback);
                 socket.removeListener("error", errorCallback);
-                resolve6(socket);
+                resolve7(socket);
               });
               socket.once("close", closeCallback);
               socket.once("error", errorCallback);
@@ -49404,7 +49404,7 @@ var require_server_interceptors = __commonJS({
           } else {
             decompresser = zlib.createGunzip();
           }
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             let totalLength = 0;
             const messageParts = [];
             decompresser.on("error", (error) => {
@@ -49425,7 +49425,7 @@ var require_server_interceptors = __commonJS({
               }
             });
             decompresser.on("end", () => {
-              resolve6(Buffer.concat(messageParts));
+              resolve7(Buffer.concat(messageParts));
             });
             decompresser.write(messageContents);
             decompresser.end();
@@ -50036,10 +50036,10 @@ var require_server2 = __commonJS({
         bindOneAddress(address, boundPortObject) {
           this.trace("Attempting to bind " + (0, subchannel_address_1.subchannelAddressToString)(address));
           const http2Server = this.createHttp2Server(boundPortObject.credentials);
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             const onError = (err) => {
               this.trace("Failed to bind " + (0, subchannel_address_1.subchannelAddressToString)(address) + " with error " + err.message);
-              resolve6({
+              resolve7({
                 port: "port" in address ? address.port : 1,
                 error: err.message
               });
@@ -50067,7 +50067,7 @@ var require_server2 = __commonJS({
               });
               boundPortObject.listeningServers.add(http2Server);
               this.trace("Successfully bound " + (0, subchannel_address_1.subchannelAddressToString)(boundSubchannelAddress));
-              resolve6({
+              resolve7({
                 port: "port" in boundSubchannelAddress ? boundSubchannelAddress.port : 1
               });
               http2Server.removeListener("error", onError);
@@ -50120,7 +50120,7 @@ var require_server2 = __commonJS({
           }
         }
         resolvePort(port) {
-          return new Promise((resolve6, reject) => {
+          return new Promise((resolve7, reject) => {
             let seenResolution = false;
             const resolverListener = (endpointList, attributes, serviceConfig, resolutionNote) => {
               if (seenResolution) {
@@ -50136,7 +50136,7 @@ var require_server2 = __commonJS({
                 reject(new Error(`No addresses resolved for port ${port}`));
                 return true;
               }
-              resolve6(addressList);
+              resolve7(addressList);
               return true;
             };
             const resolver = (0, resolver_1.createResolver)(port, resolverListener, this.options);
@@ -53885,12 +53885,12 @@ var require_docker = __commonJS({
       };
       delete opts.authconfig;
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getContainer(data.Id));
+            resolve7(self2.getContainer(data.Id));
           });
         });
       } else {
@@ -53923,12 +53923,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -53956,12 +53956,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -53992,12 +53992,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54020,12 +54020,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54090,12 +54090,12 @@ var require_docker = __commonJS({
         }
       }
       if (callback === void 0) {
-        return new self2.modem.Promise(function(resolve6, reject) {
+        return new self2.modem.Promise(function(resolve7, reject) {
           dialWithSession(function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54154,12 +54154,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54183,12 +54183,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54213,12 +54213,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54241,12 +54241,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54272,12 +54272,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54300,12 +54300,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54332,12 +54332,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getSecret(data.ID));
+            resolve7(self2.getSecret(data.ID));
           });
         });
       } else {
@@ -54365,12 +54365,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getConfig(data.ID));
+            resolve7(self2.getConfig(data.ID));
           });
         });
       } else {
@@ -54394,12 +54394,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54422,12 +54422,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54452,12 +54452,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getPlugin(args.opts.name));
+            resolve7(self2.getPlugin(args.opts.name));
           });
         });
       } else {
@@ -54481,12 +54481,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54509,12 +54509,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54536,12 +54536,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54564,12 +54564,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54592,12 +54592,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54620,12 +54620,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54651,12 +54651,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getVolume(data.Name));
+            resolve7(self2.getVolume(data.Name));
           });
         });
       } else {
@@ -54688,12 +54688,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getService(data.ID || data.Id));
+            resolve7(self2.getService(data.ID || data.Id));
           });
         });
       } else {
@@ -54718,12 +54718,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54749,12 +54749,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(self2.getNetwork(data.Id));
+            resolve7(self2.getNetwork(data.Id));
           });
         });
       } else {
@@ -54779,12 +54779,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54807,12 +54807,12 @@ var require_docker = __commonJS({
         }
       };
       if (callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54834,12 +54834,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54861,12 +54861,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(opts, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54888,12 +54888,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54915,12 +54915,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -54944,12 +54944,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -55076,7 +55076,7 @@ var require_docker = __commonJS({
       };
       extend(optsc, createOptions);
       var containero;
-      return new this.modem.Promise(function(resolve6, reject) {
+      return new this.modem.Promise(function(resolve7, reject) {
         self2.createContainer(optsc).then(function(container) {
           containero = container;
           return container.attach({
@@ -55109,7 +55109,7 @@ var require_docker = __commonJS({
         }).then(function(data) {
           return containero.wait();
         }).then(function(data) {
-          resolve6([data, containero]);
+          resolve7([data, containero]);
         }).catch(function(err) {
           reject(err);
         });
@@ -55130,12 +55130,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -55159,12 +55159,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -55187,12 +55187,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -55216,12 +55216,12 @@ var require_docker = __commonJS({
         options: args.opts
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -55244,12 +55244,12 @@ var require_docker = __commonJS({
         }
       };
       if (args.callback === void 0) {
-        return new this.modem.Promise(function(resolve6, reject) {
+        return new this.modem.Promise(function(resolve7, reject) {
           self2.modem.dial(optsf, function(err, data) {
             if (err) {
               return reject(err);
             }
-            resolve6(data);
+            resolve7(data);
           });
         });
       } else {
@@ -56516,8 +56516,8 @@ var require_streamx = __commonJS({
             return this;
           },
           next() {
-            return new Promise(function(resolve6, reject) {
-              promiseResolve = resolve6;
+            return new Promise(function(resolve7, reject) {
+              promiseResolve = resolve7;
               promiseReject = reject;
               const data = stream.read();
               if (data !== null) ondata(data);
@@ -56550,11 +56550,11 @@ var require_streamx = __commonJS({
         }
         function destroy(err) {
           stream.destroy(err);
-          return new Promise((resolve6, reject) => {
-            if (stream._duplexState & DESTROYED) return resolve6({ value: void 0, done: true });
+          return new Promise((resolve7, reject) => {
+            if (stream._duplexState & DESTROYED) return resolve7({ value: void 0, done: true });
             stream.once("close", function() {
               if (err) reject(err);
-              else resolve6({ value: void 0, done: true });
+              else resolve7({ value: void 0, done: true });
             });
           });
         }
@@ -56598,8 +56598,8 @@ var require_streamx = __commonJS({
         const writes = pending + (ws._duplexState & WRITE_WRITING ? 1 : 0);
         if (writes === 0) return Promise.resolve(true);
         if (state.drains === null) state.drains = [];
-        return new Promise((resolve6) => {
-          state.drains.push({ writes, resolve: resolve6 });
+        return new Promise((resolve7) => {
+          state.drains.push({ writes, resolve: resolve7 });
         });
       }
       write(data) {
@@ -56704,10 +56704,10 @@ var require_streamx = __commonJS({
       cb(null);
     }
     function pipelinePromise(...streams) {
-      return new Promise((resolve6, reject) => {
+      return new Promise((resolve7, reject) => {
         return pipeline2(...streams, (err) => {
           if (err) return reject(err);
-          resolve6();
+          resolve7();
         });
       });
     }
@@ -57144,9 +57144,9 @@ var require_extract2 = __commonJS({
       }
     };
     var Source = class extends Readable2 {
-      constructor(self2, header, offset) {
+      constructor(self2, header2, offset) {
         super();
-        this.header = header;
+        this.header = header2;
         this.offset = offset;
         this._parent = self2;
       }
@@ -57377,16 +57377,16 @@ var require_extract2 = __commonJS({
           entryCallback = null;
           cb(err);
         }
-        function onnext(resolve6, reject) {
+        function onnext(resolve7, reject) {
           if (error) {
             return reject(error);
           }
           if (entryStream) {
-            resolve6({ value: entryStream, done: false });
+            resolve7({ value: entryStream, done: false });
             entryStream = null;
             return;
           }
-          promiseResolve = resolve6;
+          promiseResolve = resolve7;
           promiseReject = reject;
           consumeCallback(null);
           if (extract._finished && promiseResolve) {
@@ -57394,7 +57394,7 @@ var require_extract2 = __commonJS({
             promiseResolve = promiseReject = null;
           }
         }
-        function onentry(header, stream, callback) {
+        function onentry(header2, stream, callback) {
           entryCallback = callback;
           stream.on("error", noop);
           if (promiseResolve) {
@@ -57414,11 +57414,11 @@ var require_extract2 = __commonJS({
         function destroy(err) {
           extract.destroy(err);
           consumeCallback(err);
-          return new Promise((resolve6, reject) => {
-            if (extract.destroyed) return resolve6({ value: void 0, done: true });
+          return new Promise((resolve7, reject) => {
+            if (extract.destroyed) return resolve7({ value: void 0, done: true });
             extract.once("close", function() {
               if (err) reject(err);
-              else resolve6({ value: void 0, done: true });
+              else resolve7({ value: void 0, done: true });
             });
           });
         }
@@ -57467,14 +57467,14 @@ var require_pack2 = __commonJS({
     var FMODE = 420;
     var END_OF_TAR = b4a.alloc(1024);
     var Sink = class extends Writable2 {
-      constructor(pack, header, callback) {
+      constructor(pack, header2, callback) {
         super({ mapWritable, eagerOpen: true });
         this.written = 0;
-        this.header = header;
+        this.header = header2;
         this._callback = callback;
         this._linkname = null;
-        this._isLinkname = header.type === "symlink" && !header.linkname;
-        this._isVoid = header.type !== "file" && header.type !== "contiguous-file";
+        this._isLinkname = header2.type === "symlink" && !header2.linkname;
+        this._isVoid = header2.type !== "file" && header2.type !== "contiguous-file";
         this._finished = false;
         this._pack = pack;
         this._openCallback = null;
@@ -57561,23 +57561,23 @@ var require_pack2 = __commonJS({
         this._pending = [];
         this._stream = null;
       }
-      entry(header, buffer, callback) {
+      entry(header2, buffer, callback) {
         if (this._finalized || this.destroying) throw new Error("already finalized or destroyed");
         if (typeof buffer === "function") {
           callback = buffer;
           buffer = null;
         }
         if (!callback) callback = noop;
-        if (!header.size || header.type === "symlink") header.size = 0;
-        if (!header.type) header.type = modeToType(header.mode);
-        if (!header.mode) header.mode = header.type === "directory" ? DMODE : FMODE;
-        if (!header.uid) header.uid = 0;
-        if (!header.gid) header.gid = 0;
-        if (!header.mtime) header.mtime = /* @__PURE__ */ new Date();
+        if (!header2.size || header2.type === "symlink") header2.size = 0;
+        if (!header2.type) header2.type = modeToType(header2.mode);
+        if (!header2.mode) header2.mode = header2.type === "directory" ? DMODE : FMODE;
+        if (!header2.uid) header2.uid = 0;
+        if (!header2.gid) header2.gid = 0;
+        if (!header2.mtime) header2.mtime = /* @__PURE__ */ new Date();
         if (typeof buffer === "string") buffer = b4a.from(buffer);
-        const sink = new Sink(this, header, callback);
+        const sink = new Sink(this, header2, callback);
         if (b4a.isBuffer(buffer)) {
-          header.size = buffer.byteLength;
+          header2.size = buffer.byteLength;
           sink.write(buffer);
           sink.end();
           return sink;
@@ -57603,41 +57603,41 @@ var require_pack2 = __commonJS({
         if (this._finalizing) this.finalize();
         if (this._pending.length) this._pending.shift()._continueOpen();
       }
-      _encode(header) {
-        if (!header.pax) {
-          const buf = headers.encode(header);
+      _encode(header2) {
+        if (!header2.pax) {
+          const buf = headers.encode(header2);
           if (buf) {
             this.push(buf);
             return;
           }
         }
-        this._encodePax(header);
+        this._encodePax(header2);
       }
-      _encodePax(header) {
+      _encodePax(header2) {
         const paxHeader = headers.encodePax({
-          name: header.name,
-          linkname: header.linkname,
-          pax: header.pax
+          name: header2.name,
+          linkname: header2.linkname,
+          pax: header2.pax
         });
         const newHeader = {
           name: "PaxHeader",
-          mode: header.mode,
-          uid: header.uid,
-          gid: header.gid,
+          mode: header2.mode,
+          uid: header2.uid,
+          gid: header2.gid,
           size: paxHeader.byteLength,
-          mtime: header.mtime,
+          mtime: header2.mtime,
           type: "pax-header",
-          linkname: header.linkname && "PaxHeader",
-          uname: header.uname,
-          gname: header.gname,
-          devmajor: header.devmajor,
-          devminor: header.devminor
+          linkname: header2.linkname && "PaxHeader",
+          uname: header2.uname,
+          gname: header2.gname,
+          devmajor: header2.devmajor,
+          devminor: header2.devminor
         };
         this.push(headers.encode(newHeader));
         this.push(paxHeader);
         overflow(this, paxHeader.byteLength);
-        newHeader.size = header.size;
-        newHeader.type = header.type;
+        newHeader.size = header2.size;
+        newHeader.type = header2.type;
         this.push(headers.encode(newHeader));
       }
       _doDrain() {
@@ -63724,7 +63724,7 @@ async function removeRunObjects(runId, log) {
   try {
     const docker = connectEngine();
     const first = await removeOwnObjects(docker, runId);
-    await new Promise((resolve6) => setTimeout(resolve6, SECOND_SWEEP_DELAY_MS));
+    await new Promise((resolve7) => setTimeout(resolve7, SECOND_SWEEP_DELAY_MS));
     const second = await removeOwnObjects(docker, runId);
     log.info(
       `Removed ${first.containers + second.containers} container(s) and ${first.images + second.images} image(s) of run ${runId}`
@@ -63927,10 +63927,10 @@ function normalizePackageName(name) {
 // src/model/workspace.ts
 import * as path3 from "node:path";
 function workspacePath(workspace, file) {
-  const relative2 = path3.relative(workspace, path3.resolve(file));
-  if (relative2 === "" || relative2.startsWith("..") || path3.isAbsolute(relative2))
+  const relative3 = path3.relative(workspace, path3.resolve(file));
+  if (relative3 === "" || relative3.startsWith("..") || path3.isAbsolute(relative3))
     return path3.resolve(file);
-  return relative2.split(path3.sep).join("/");
+  return relative3.split(path3.sep).join("/");
 }
 function defaultCommentKey(workspace, file, target) {
   return `${workspacePath(workspace, file)}${target ? `#${target}` : ""}`;
@@ -64048,7 +64048,64 @@ function parseDuration(input, text) {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
   if (!match) throw new InputError(input, `"${text}" is not a duration; write 120s or 5m`);
   const factor = { ms: 1, s: 1e3, m: 6e4 }[match[2] ?? "s"] ?? 1e3;
-  return Math.round(Number(match[1]) * factor);
+  const ms = Math.round(Number(match[1]) * factor);
+  if (ms <= 0) throw new InputError(input, `"${text}" is no time at all; write 120s or 5m`);
+  return ms;
+}
+var DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?)`;
+var COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+var NAME = String.raw`(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*`;
+var TAG = String.raw`[\w][\w.-]{0,127}`;
+var DIGEST = String.raw`[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}`;
+var TAGGED_NAME = new RegExp(`^${NAME}(?::${TAG})?$`);
+var REFERENCE = new RegExp(`^${NAME}(?::${TAG})?(?:@${DIGEST})?$`);
+var IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+function parseTagName(input, text) {
+  const name = text.trim();
+  if (!TAGGED_NAME.test(name) || name.length > 255) {
+    throw new InputError(
+      input,
+      `"${text}" is not an image name to tag with; write it like ghcr.io/acme/app:slim (lowercase repository, tag of letters, digits, '.', '_', '-')`
+    );
+  }
+  return name;
+}
+function parseImageReference(input, text) {
+  const reference = text.trim();
+  if (IMAGE_ID.test(reference) || REFERENCE.test(reference) && reference.length <= 255)
+    return reference;
+  throw new InputError(
+    input,
+    `"${text}" is neither an image name (app:pr-58, ghcr.io/acme/app:tag) nor an image id (sha256:\u2026)`
+  );
+}
+function parseNetwork(input, text) {
+  const network = text.trim();
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) return network;
+  throw new InputError(
+    input,
+    `"${text}" is not a network mode; use default, host, none, or the name of an engine network`
+  );
+}
+function parseKeepGlobs(input, text) {
+  const globs = parseList(text, /\n/);
+  for (const glob of globs) {
+    if (!glob.startsWith("/") && !glob.startsWith("*")) {
+      throw new InputError(
+        input,
+        `"${glob}" never matches: globs are matched against absolute paths in the image; start it with / or * (e.g. */h5py/tests/*)`
+      );
+    }
+  }
+  return globs;
+}
+function parseLogin(input, text) {
+  const login = text.trim();
+  if (/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(login)) return login;
+  throw new InputError(
+    input,
+    `"${text}" is not a GitHub login; write it like octocat or my-app[bot] (a GitHub App's bot)`
+  );
 }
 var DEFAULT_SMOKE_TIMEOUT = "300s";
 function readSettings(read, defaults) {
@@ -64062,20 +64119,24 @@ function readSettings(read, defaults) {
   const prune = parsePrune("prune", read("prune") || "all");
   const file = read("file") ? path4.resolve(defaults.workspace, read("file")) : path4.join(context, "Dockerfile");
   const target = read("target") || void 0;
+  const image = read("image").trim();
+  const tag = read("tag").trim();
+  const commentAuthor = read("comment-author").trim();
   return {
     workspace: defaults.workspace,
     context,
     file,
     target,
+    ...image ? { image: parseImageReference("image", image) } : {},
     buildArgs: parseBuildArgs("build-args", read("build-args")),
-    network: read("network") || "default",
+    network: parseNetwork("network", read("network") || "default"),
     mode: parseChoice("mode", read("mode") || "slim", ["slim", "measure"]),
     smokeTest: read("smoke-test").trim() || "auto",
     smokeTimeoutMs: parseDuration("smoke-timeout", read("smoke-timeout") || DEFAULT_SMOKE_TIMEOUT),
     strip: parseBoolean("strip", read("strip") || "true"),
     prune,
     fix: parseRuleList("fix", read("fix") || "all", FIX_RULES, "fix rule"),
-    keep: parseList(read("keep"), /\n/),
+    keep: parseKeepGlobs("keep", read("keep")),
     keepPackages: parsePackageNames("keep-packages", read("keep-packages")),
     strict: parseBoolean("strict", read("strict") || "false"),
     budget: budgetText ? parseSize("budget", budgetText) : void 0,
@@ -64083,13 +64144,15 @@ function readSettings(read, defaults) {
     maxGrowth: growthText ? parseGrowth("max-growth", growthText) : void 0,
     outputDir: defaults.outputDir,
     cacheDir: defaults.cacheDir,
-    tag: read("tag") || void 0,
+    tag: tag ? parseTagName("tag", tag) : void 0,
     commentKey: read("comment-key").trim() || defaultCommentKey(defaults.workspace, file, target),
     comment: parseChoice("comment", read("comment") || "auto", [
       "auto",
       "always",
-      "never"
+      "never",
+      "artifact"
     ]),
+    ...commentAuthor ? { commentAuthor: parseLogin("comment-author", commentAuthor) } : {},
     compressed: parseBoolean("compressed-size", read("compressed-size") || "true") || budgetMetric === "compressed",
     runId: defaults.runId
   };
@@ -64493,11 +64556,11 @@ function layersOfRule(input, rule) {
   );
 }
 function venvRoots(files) {
-  const roots = /* @__PURE__ */ new Set();
+  const roots2 = /* @__PURE__ */ new Set();
   for (const [path15, entry] of files) {
-    if (entry.type === "file" && path15.endsWith("/pyvenv.cfg")) roots.add(path15.slice(0, -11));
+    if (entry.type === "file" && path15.endsWith("/pyvenv.cfg")) roots2.add(path15.slice(0, -11));
   }
-  return roots;
+  return roots2;
 }
 var EVIDENCE_PATHS = 5;
 function stillShipped(input) {
@@ -64685,6 +64748,7 @@ function renderText(report, files) {
   out.push(
     `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ""}`
   );
+  if (report.image) out.push(`image ${report.image}: given, not built`);
   out.push(
     `engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`
   );
@@ -64840,14 +64904,18 @@ var CLI_USAGE = `Usage:
                  [--prune a,b] [--fix a,b] [--keep GLOB]... [--keep-package NAME]... [--strict]
                  [--network host] [--json]
                  (--prune all,unused also removes what the traced smoke test never opened)
+Given image:     [--image NAME|ID] takes an image already in the engine as the original: measure
+                 builds nothing, slim builds only the slimmed variant (from --context/--file)
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
                  [--comment-key KEY] names the image in the history (default: Dockerfile path#target)
-  --json prints the report object (documented in README.md) on stdout; logs go to stderr.`;
+  --json prints the report object (documented in README.md) on stdout; logs go to stderr.
+  -q, --quiet prints only warnings and the result; -h, --help prints this.`;
 var CLI_OPTIONS = {
   context: { type: "string" },
   file: { type: "string", short: "f" },
+  image: { type: "string" },
   target: { type: "string" },
   "build-arg": { type: "string", multiple: true },
   network: { type: "string" },
@@ -64877,6 +64945,7 @@ function flagInputs(command, values) {
   return {
     context: values.context ?? ".",
     file: values.file ?? "",
+    image: values.image ?? "",
     target: values.target ?? "",
     "build-args": (values["build-arg"] ?? []).join("\n"),
     network: values.network ?? "",
@@ -65224,6 +65293,14 @@ var DockerfileMissingError = class extends Error {
     this.name = "DockerfileMissingError";
   }
 };
+var GivenImageMissingError = class extends Error {
+  constructor(image) {
+    super(
+      `The image ${image} given in \`image\` (--image) is not in this engine. Build it in an earlier step on the engine slimpy uses (DOCKER_HOST): \`docker build -t NAME .\`, or docker/build-push-action with \`load: true\` and the default \`docker\` driver; then pass that NAME.`
+    );
+    this.name = "GivenImageMissingError";
+  }
+};
 var BuildKitRequiredError = class extends Error {
   constructor(uses, why) {
     super(
@@ -65271,8 +65348,8 @@ function absoluteLayerPath(name) {
   const normal = path7.posix.normalize(`/${name}`);
   return normal.length > 1 && normal.endsWith("/") ? normal.slice(0, -1) : normal;
 }
-function describeLayerEntry(header) {
-  const absolute2 = absoluteLayerPath(header.name);
+function describeLayerEntry(header2) {
+  const absolute2 = absoluteLayerPath(header2.name);
   if (absolute2 === "/") return { kind: "skip" };
   const base = path7.posix.basename(absolute2);
   const dir = path7.posix.dirname(absolute2);
@@ -65281,11 +65358,11 @@ function describeLayerEntry(header) {
   if (base.startsWith(WHITEOUT_PREFIX)) {
     return { kind: "whiteout", path: path7.posix.join(dir, base.slice(WHITEOUT_PREFIX.length)) };
   }
-  const mode = header.mode & 4095;
-  switch (header.type) {
+  const mode = header2.mode & 4095;
+  switch (header2.type) {
     case "file":
     case "contiguous-file":
-      return { kind: "entry", entry: { path: absolute2, size: header.size, type: "file", mode } };
+      return { kind: "entry", entry: { path: absolute2, size: header2.size, type: "file", mode } };
     case "directory":
       return { kind: "entry", entry: { path: absolute2, size: 0, type: "dir", mode } };
     case "symlink":
@@ -65296,11 +65373,11 @@ function describeLayerEntry(header) {
           size: 0,
           type: "symlink",
           mode,
-          linkTarget: header.linkname ?? ""
+          linkTarget: header2.linkname ?? ""
         }
       };
     case "link": {
-      const linkTarget = absoluteLayerPath(header.linkname ?? "");
+      const linkTarget = absoluteLayerPath(header2.linkname ?? "");
       return {
         kind: "entry",
         entry: { path: absolute2, size: 0, type: "hardlink", mode, linkTarget }
@@ -65358,10 +65435,10 @@ function isHashed(entry) {
   return entry.type === "file" && entry.size >= HASHED_MIN_BYTES;
 }
 function writable(stream) {
-  return new Promise((resolve6, reject) => {
+  return new Promise((resolve7, reject) => {
     const onDrain = () => {
       stream.off("close", onClose);
-      resolve6();
+      resolve7();
     };
     const onClose = () => {
       stream.off("drain", onDrain);
@@ -65583,7 +65660,7 @@ function hostPlatform() {
 }
 
 // src/dockerfile/variables.ts
-var NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+var NAME2 = /^[A-Za-z_][A-Za-z0-9_]*/;
 function expandVariables(text, lookup2, escapeChar = "\\") {
   return lex(text, lookup2, escapeChar, false);
 }
@@ -65644,7 +65721,7 @@ function dollar(text, at, lookup2, escapeChar, out) {
 }
 function readReference(text, start) {
   if (text.charAt(start) !== "{") {
-    const name = NAME.exec(text.slice(start))?.[0];
+    const name = NAME2.exec(text.slice(start))?.[0];
     return name === void 0 ? void 0 : { name, end: start + name.length };
   }
   const close = closingBrace(text, start);
@@ -65902,7 +65979,7 @@ var DeflatePool = class {
       this.active++;
       return;
     }
-    await new Promise((resolve6) => this.waiting.push(resolve6));
+    await new Promise((resolve7) => this.waiting.push(resolve7));
   }
   release() {
     const next = this.waiting.shift();
@@ -66049,7 +66126,7 @@ import { randomBytes as randomBytes2 } from "node:crypto";
 import { mkdir as mkdir3, readFile as readFile3, rename as rename2, writeFile as writeFile3 } from "node:fs/promises";
 import path8 from "node:path";
 var INDEX_FORMAT = 1;
-var DIGEST = /^sha256:([0-9a-f]{64})$/;
+var DIGEST2 = /^sha256:([0-9a-f]{64})$/;
 var TYPE_CODES = {
   file: "f",
   dir: "d",
@@ -66061,7 +66138,7 @@ var TYPES_BY_CODE = new Map(
   Object.entries(TYPE_CODES).map(([type, code]) => [code, type])
 );
 function recordPath(cacheDir, diffId) {
-  const hex = DIGEST.exec(diffId)?.[1];
+  const hex = DIGEST2.exec(diffId)?.[1];
   return hex === void 0 ? void 0 : path8.join(cacheDir, `${hex}.json`);
 }
 async function readLayerRecords(cacheDir, diffIds) {
@@ -66119,7 +66196,7 @@ function parseRecord(text, diffId) {
   const record = { diffId, tarBytes: stored.tarBytes };
   if (stored.level === GZIP_LEVEL && isCount(stored.compressed) && stored.compressed > 0)
     record.compressed = stored.compressed;
-  if (typeof stored.blob === "string" && DIGEST.test(stored.blob)) record.blob = stored.blob;
+  if (typeof stored.blob === "string" && DIGEST2.test(stored.blob)) record.blob = stored.blob;
   const index = parseIndex(stored.index);
   if (index) record.index = index;
   return record;
@@ -67053,6 +67130,18 @@ function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 
+// src/pipeline/given-image.ts
+async function givenImage(run, image) {
+  try {
+    const facts = await inspectImage(run.docker, image);
+    run.hooks.info(`${image} is ${facts.id.slice(0, 19)}: measured as it is, not built`);
+    return facts.id;
+  } catch (error) {
+    if (error instanceof ImageNotFoundError) throw new GivenImageMissingError(image);
+    throw error;
+  }
+}
+
 // src/pipeline/prepare.ts
 import { readFile as readFile4, stat as stat3 } from "node:fs/promises";
 
@@ -67255,8 +67344,8 @@ function scriptCopyInstruction(scriptPath, owner) {
   const chown = owner === void 0 ? "" : `--chown=${owner} `;
   return `COPY ${chown}${scriptPath} ${SCRIPT_TARGET}`;
 }
-function pruneCommand(scriptArgs, roots) {
-  return ["sh", SCRIPT_TARGET, ...scriptArgs.map(shellQuote), ...roots.map(rootWord)].join(" ");
+function pruneCommand(scriptArgs, roots2) {
+  return ["sh", SCRIPT_TARGET, ...scriptArgs.map(shellQuote), ...roots2.map(rootWord)].join(" ");
 }
 var REMOVE_SCRIPT = `rm -f ${SCRIPT_TARGET}`;
 var SHELL_SAFE = /^[A-Za-z0-9_./:=@%+,-]+$/;
@@ -67497,15 +67586,15 @@ function assessSource(context, source, references) {
       ]
     };
   }
-  const { roots, unresolved } = copyRoots(context, references);
-  const reason = pythonEnvironmentReason(context, source, roots);
+  const { roots: roots2, unresolved } = copyRoots(context, references);
+  const reason = pythonEnvironmentReason(context, source, roots2);
   if (reason === void 0) {
     return { python: false, skipped: [notPythonReason(context, source, lines)] };
   }
   const skipped = unresolved.map(
     (path15) => `COPY source \`${path15}\` from ${stageLabel(stage)} uses a variable slimpy could not resolve, so it is not pruned; pass it as a build arg to include it.`
   );
-  if (roots.length === 0) return { python: true, skipped };
+  if (roots2.length === 0) return { python: true, skipped };
   const chain = stageChain(context.stages, source);
   if (!isPosixShell(shellInForce(chainInstructions(context, chain)))) {
     return {
@@ -67516,9 +67605,9 @@ function assessSource(context, source, references) {
       ]
     };
   }
-  return { python: true, skipped, roots, reason };
+  return { python: true, skipped, roots: roots2, reason };
 }
-function addDerivedStage(context, source, references, { roots, reason }, names, into) {
+function addDerivedStage(context, source, references, { roots: roots2, reason }, names, into) {
   const stage = stageOf(context, source);
   const label = stageLabel(stage);
   const lines = references.map((reference) => lineOf(reference.copy));
@@ -67531,11 +67620,11 @@ function addDerivedStage(context, source, references, { roots, reason }, names, 
   into.edits.push(
     insertion(
       point.offset,
-      derivedStageText(context, point, { sourceName, derivedName, roots, user })
+      derivedStageText(context, point, { sourceName, derivedName, roots: roots2, user })
     ),
     ...references.map((reference) => pointAt(context, reference, derivedName))
   );
-  into.stages.push({ source, sourceName, derivedName, roots, insertBefore, copyLines: lines });
+  into.stages.push({ source, sourceName, derivedName, roots: roots2, insertBefore, copyLines: lines });
   into.notes.push(
     `Added stage \`${derivedName}\` (FROM ${sourceName}) before the stage at line ${stageOf(context, insertBefore).line} and pointed the COPY --from at ${lineList(lines)} to it, because ${label} holds a Python environment (${reason}); ${label} itself is unchanged, so its build cache is reused.`
   );
@@ -67546,23 +67635,23 @@ function addDerivedStage(context, source, references, { roots, reason }, names, 
   }
 }
 function copyRoots(context, references) {
-  const roots = /* @__PURE__ */ new Set();
+  const roots2 = /* @__PURE__ */ new Set();
   const unresolved = [];
   for (const reference of references) {
     const lookup2 = variablesAt(context, reference.copy);
     for (const path15 of reference.paths) {
       const expansion = processWord(path15, lookup2, context.parsed.escapeChar);
       if (expansion.unresolved.length > 0) unresolved.push(path15);
-      else roots.add(rootPath(expansion.value));
+      else roots2.add(rootPath(expansion.value));
     }
   }
-  return { roots: [...roots], unresolved };
+  return { roots: [...roots2], unresolved };
 }
 function rootPath(path15) {
   const normalized = posix.normalize(posix.join("/", path15));
   return normalized.length > 1 ? normalized.replace(/\/$/, "") : normalized;
 }
-function pythonEnvironmentReason(context, source, roots) {
+function pythonEnvironmentReason(context, source, roots2) {
   const chain = stageChain(context.stages, source);
   const runs = chainInstructions(context, chain).flatMap(
     (instruction) => instruction instanceof import_dockerfile_ast7.Run ? [{ line: lineOf(instruction), command: runCommand(instruction, context.parsed.escapeChar) }] : []
@@ -67574,10 +67663,10 @@ function pythonEnvironmentReason(context, source, roots) {
     const what = installsPythonPackages(created.command) ? "installs Python packages with the OS package manager" : "creates a Python environment";
     return `its RUN at line ${created.line} ${what}`;
   }
-  const path15 = roots.find(isPythonEnvironmentPath);
+  const path15 = roots2.find(isPythonEnvironmentPath);
   if (path15 !== void 0) return `the copied path \`${path15}\` is one`;
   const base = stageOf(context, chain[0] ?? source).base;
-  if (isPythonImage(base) && roots.some(containsPythonHome)) return `it builds on \`${base}\``;
+  if (isPythonImage(base) && roots2.some(containsPythonHome)) return `it builds on \`${base}\``;
   return void 0;
 }
 function notPythonReason(context, source, lines) {
@@ -67809,14 +67898,14 @@ function planRun(context, run, before, into, laterInstall) {
     );
     return;
   }
-  const roots = installRoots({
+  const roots2 = installRoots({
     command: runCommand(run, context.parsed.escapeChar),
     lookup: variablesAt(context, run),
     workdir: workdirAt(context, run)
   });
   const narrowed = laterInstall ? narrowedArgs(context.scriptArgs, { without: ["packaging"] }) : context.scriptArgs;
-  const args = roots.length > 0 ? [...narrowed, "--also-usual"] : narrowed;
-  const appended = appendToRun(context.parsed, run, pruneInvocation(context, args, roots));
+  const args = roots2.length > 0 ? [...narrowed, "--also-usual"] : narrowed;
+  const appended = appendToRun(context.parsed, run, pruneInvocation(context, args, roots2));
   if ("skip" in appended) {
     into.skipped.push(
       `The RUN at line ${line} installs Python packages but was not slimmed: ${appended.skip}.`
@@ -67825,7 +67914,7 @@ function planRun(context, run, before, into, laterInstall) {
   }
   into.edits.push(scriptDelivery(context, run, before), ...appended.edits);
   into.runs.push({ line });
-  const where2 = roots.length > 0 ? ` (it also searches ${roots.map((root2) => `\`${root2}\``).join(", ")})` : "";
+  const where2 = roots2.length > 0 ? ` (it also searches ${roots2.map((root2) => `\`${root2}\``).join(", ")})` : "";
   into.notes.push(
     `Appended the prune to the RUN at line ${line}, which installs Python packages: files deleted in a later layer still ship in the earlier one, so the prune runs inside the installing RUN, as that RUN's user${where2}.`
   );
@@ -67835,8 +67924,8 @@ function planRun(context, run, before, into, laterInstall) {
     );
   }
 }
-function pruneInvocation(context, args, roots) {
-  const prune = pruneCommand(args, roots);
+function pruneInvocation(context, args, roots2) {
+  const prune = pruneCommand(args, roots2);
   return context.mounts ? prune : `${prune} && ${REMOVE_SCRIPT}`;
 }
 function scriptDelivery(context, run, before) {
@@ -67876,7 +67965,7 @@ function planRun2(context, creation, plan) {
     );
     return;
   }
-  const roots = creation.environments.map((environment) => venvRoot(environment.sitePackages));
+  const roots2 = creation.environments.map((environment) => venvRoot(environment.sitePackages));
   const args = narrowedArgs(context.scriptArgs, {
     strip: false,
     without: creation.later ? ["packaging"] : []
@@ -67884,9 +67973,9 @@ function planRun2(context, creation, plan) {
   const kept2 = creation.later ? ` pip, setuptools and wheel stay there: the RUN at line ${lineOf(creation.later)} installs with them, so deleting them later would only hide them (create the environment and install into it in one RUN to have them removed).` : "";
   plan.appends.push({
     run: creation.run,
-    command: pruneInvocation(context, args, roots),
+    command: pruneInvocation(context, args, roots2),
     order: "prune",
-    note: `Pruned ${roots.map((root2) => `\`${root2}\``).join(", ")} in the RUN at line ${line}, which creates it: files deleted by a later RUN would still ship in this one's layer.${kept2}`,
+    note: `Pruned ${roots2.map((root2) => `\`${root2}\``).join(", ")} in the RUN at line ${line}, which creates it: files deleted by a later RUN would still ship in this one's layer.${kept2}`,
     what: "creates a Python environment that a later RUN fills",
     with: [scriptDelivery(context, creation.run, creation.before)]
   });
@@ -68094,9 +68183,9 @@ function pathPattern(path15, workdir) {
   return new RegExp(`(?:^|[\\s=:'"(,;])(?:${names})(?=$|[\\s/'":;,)*&|])`);
 }
 function pathAlternatives(path15, workdir) {
-  const relative2 = posix3.relative(workdir, path15);
-  const inside = relative2 !== "" && !relative2.startsWith("..");
-  return inside ? [path15, `./${relative2}`, relative2] : [path15];
+  const relative3 = posix3.relative(workdir, path15);
+  const inside = relative3 !== "" && !relative3.startsWith("..");
+  return inside ? [path15, `./${relative3}`, relative3] : [path15];
 }
 function mountFlag(shape) {
   const from = shape.from === void 0 ? "" : `,from=${shape.from}`;
@@ -68410,8 +68499,8 @@ function copyLines(builder, paths) {
   }
   return lines;
 }
-function copyLine(builder, sources, destination2) {
-  const words2 = [...sources, destination2];
+function copyLine(builder, sources2, destination2) {
+  const words2 = [...sources2, destination2];
   const plain = words2.every((word) => /^[A-Za-z0-9._/+@:=,-]+$/.test(word));
   return plain ? `COPY --from=${builder} ${words2.join(" ")}` : `COPY --from=${builder} ${JSON.stringify(words2)}`;
 }
@@ -69308,7 +69397,7 @@ async function prepare(settings2, hooks, cancel) {
   });
   const docker = connectEngine();
   const engine = await describeEngine(docker, hooks);
-  const needsBuildKit = engine.builder === "classic" ? buildKitOnlyUses(dockerfileText) : [];
+  const needsBuildKit = engine.builder === "classic" && !buildsNothing(settings2) ? buildKitOnlyUses(dockerfileText) : [];
   if (needsBuildKit.length > 0) {
     throw new BuildKitRequiredError(
       describeUses(needsBuildKit),
@@ -69332,7 +69421,11 @@ async function prepare(settings2, hooks, cancel) {
     clock
   };
 }
+function buildsNothing(settings2) {
+  return settings2.image !== void 0 && settings2.mode === "measure";
+}
 async function readUserFiles(settings2) {
+  if (buildsNothing(settings2)) return readFile4(settings2.file, "utf8").catch(() => "");
   const isDirectory = await stat3(settings2.context).then(
     (info) => info.isDirectory(),
     () => false
@@ -69550,10 +69643,10 @@ var MAX_QUEUED_LOG_BYTES = 256 * 1024;
 async function logDrained() {
   for (const stream of [process.stdout, process.stderr]) {
     if (stream.writableLength <= MAX_QUEUED_LOG_BYTES || stream.destroyed) continue;
-    await new Promise((resolve6) => {
+    await new Promise((resolve7) => {
       const done = () => {
         for (const event of ["drain", "close", "error"]) stream.off(event, done);
-        resolve6();
+        resolve7();
       };
       for (const event of ["drain", "close", "error"]) stream.on(event, done);
     });
@@ -69666,14 +69759,14 @@ function environments(files, isVenv) {
   return [...bySite.values()];
 }
 function venvRoots2(layers) {
-  const roots = /* @__PURE__ */ new Set();
+  const roots2 = /* @__PURE__ */ new Set();
   for (const layer of layers) {
     for (const entry of layer.files) {
       if (path9.posix.basename(entry.path) === "pyvenv.cfg")
-        roots.add(path9.posix.dirname(entry.path));
+        roots2.add(path9.posix.dirname(entry.path));
     }
   }
-  return roots;
+  return roots2;
 }
 var DirsWithContent = class {
   dirs = /* @__PURE__ */ new Set();
@@ -70197,7 +70290,7 @@ function engineMessage(error) {
 }
 async function withinMs(promise, ms) {
   let timer;
-  const timeout = new Promise((resolve6) => timer = setTimeout(resolve6, ms));
+  const timeout = new Promise((resolve7) => timer = setTimeout(resolve7, ms));
   try {
     await Promise.race([promise, timeout]);
   } finally {
@@ -70708,9 +70801,9 @@ var MAX_ROUNDS = 4;
 async function searchRestore(candidates, passes) {
   const required = [];
   let pool = [...candidates];
-  let tests = 0;
+  let tests2 = 0;
   const test = (restored) => {
-    tests++;
+    tests2++;
     return passes(restored);
   };
   for (let round = 0; round < MAX_ROUNDS && pool.length > 0; round++) {
@@ -70727,8 +70820,8 @@ async function searchRestore(candidates, passes) {
       }
     }
     required.push(pool[high - 1]);
-    if (highPassed && high === 1) return { restored: required, tests };
-    if (await test(required)) return { restored: required, tests };
+    if (highPassed && high === 1) return { restored: required, tests: tests2 };
+    if (await test(required)) return { restored: required, tests: tests2 };
     if (!highPassed && !await test([...required, ...pool])) return void 0;
     pool = pool.slice(0, high - 1);
   }
@@ -70770,6 +70863,9 @@ var GENERATED_DOCKERFILE = ".slimpy/Dockerfile";
 var GENERATED_MTIME = /* @__PURE__ */ new Date(0);
 var DOCKERIGNORE = ".dockerignore";
 var matcherFor = (patterns) => import_dockerignore.default.default({ ignorecase: false }).add(patterns);
+function ignoredByDockerignore(patterns, relativePath) {
+  return matcherFor(patterns).ignores(relativePath);
+}
 var ContextError = class extends Error {
   name = "ContextError";
 };
@@ -70852,11 +70948,11 @@ async function locateDockerfile(root2, dockerfile, extraPaths) {
   const absolute2 = await realpath(given).catch(() => {
     throw new ContextError(`Dockerfile ${dockerfile} not found (looked at ${given})`);
   });
-  const relative2 = path10.relative(root2, absolute2);
-  const inContext = relative2 !== "" && !relative2.startsWith("..") && !path10.isAbsolute(relative2);
+  const relative3 = path10.relative(root2, absolute2);
+  const inContext = relative3 !== "" && !relative3.startsWith("..") && !path10.isAbsolute(relative3);
   return {
     absolute: absolute2,
-    relative: relative2.split(path10.sep).join("/"),
+    relative: relative3.split(path10.sep).join("/"),
     inContext,
     generated: !inContext
   };
@@ -70965,21 +71061,21 @@ async function packEntry(pack, entry) {
       return addFile(pack, { ...base, type: "file", size: entry.size }, entry.source);
   }
 }
-function addEntry(pack, header, content) {
-  return new Promise((resolve6, reject) => {
-    const settle = (error) => error ? reject(error) : resolve6();
-    if (content) pack.entry(header, content, settle);
-    else pack.entry(header, settle);
+function addEntry(pack, header2, content) {
+  return new Promise((resolve7, reject) => {
+    const settle = (error) => error ? reject(error) : resolve7();
+    if (content) pack.entry(header2, content, settle);
+    else pack.entry(header2, settle);
   });
 }
-async function addFile(pack, header, source) {
+async function addFile(pack, header2, source) {
   let settle = () => void 0;
-  const done = new Promise((resolve6, reject) => {
-    settle = (error) => error ? reject(error) : resolve6();
+  const done = new Promise((resolve7, reject) => {
+    settle = (error) => error ? reject(error) : resolve7();
   });
-  const sink = pack.entry(header, settle);
+  const sink = pack.entry(header2, settle);
   try {
-    await copyFile(source, sink, header);
+    await copyFile(source, sink, header2);
   } catch (error) {
     sink.destroy(error instanceof Error ? error : new Error(String(error)));
     await done.catch(() => void 0);
@@ -70988,8 +71084,8 @@ async function addFile(pack, header, source) {
   sink.end(void 0);
   await done;
 }
-async function copyFile(source, sink, header) {
-  const expected = header.size ?? 0;
+async function copyFile(source, sink, header2) {
+  const expected = header2.size ?? 0;
   let written = 0;
   for await (const chunk of createReadStream(source)) {
     const buffer = chunk;
@@ -70999,15 +71095,15 @@ async function copyFile(source, sink, header) {
   }
   if (written !== expected) {
     throw new ContextError(
-      `${header.name} changed while the build context was being sent (${expected} bytes when listed, ${written} when read); run the build again once nothing writes to the context`
+      `${header2.name} changed while the build context was being sent (${expected} bytes when listed, ${written} when read); run the build again once nothing writes to the context`
     );
   }
 }
 function drained(sink) {
-  return new Promise((resolve6, reject) => {
+  return new Promise((resolve7, reject) => {
     const onDrain = () => {
       sink.off("close", onClose);
-      resolve6();
+      resolve7();
     };
     const onClose = () => {
       sink.off("drain", onDrain);
@@ -71235,13 +71331,13 @@ function nothingToPrune2(plan) {
 }
 function noEnvironment(plan, missing) {
   if (missing.length > 0) {
-    const roots2 = missing.map(
+    const roots3 = missing.map(
       (root2) => `\`${root2.root}\`${root2.lines.length > 0 ? ` (COPY at line ${root2.lines.join(", ")})` : ""}`
     );
-    return `slimpy found no Python environment to prune: the root${missing.length === 1 ? "" : "s"} ${roots2.join(", ")} ${missing.length === 1 ? "is" : "are"} not a directory in the stage copied from`;
+    return `slimpy found no Python environment to prune: the root${missing.length === 1 ? "" : "s"} ${roots3.join(", ")} ${missing.length === 1 ? "is" : "are"} not a directory in the stage copied from`;
   }
-  const roots = plan.derived.flatMap((stage) => stage.roots);
-  const where2 = roots.length > 0 ? `under ${roots.map((root2) => `\`${root2}\``).join(", ")}` : "where the installing RUNs put it";
+  const roots2 = plan.derived.flatMap((stage) => stage.roots);
+  const where2 = roots2.length > 0 ? `under ${roots2.map((root2) => `\`${root2}\``).join(", ")}` : "where the installing RUNs put it";
   return `slimpy found no Python environment to prune: no site-packages or dist-packages ${where2}`;
 }
 function allVariantsFailed(exitCode, rules) {
@@ -71256,7 +71352,8 @@ function lowerFirst(text) {
 }
 
 // src/pipeline/files.ts
-import { mkdir as mkdir4, writeFile as writeFile4 } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { mkdir as mkdir4, readFile as readFile6, writeFile as writeFile4 } from "node:fs/promises";
 import * as path11 from "node:path";
 
 // node_modules/diff/libesm/diff/base.js
@@ -71797,9 +71894,238 @@ function newFileDiff(file, content) {
   ].join("\n");
 }
 
+// src/slim/committed-script.ts
+var DEFAULT_ROOTS = "/usr/local/lib/python3* /usr/lib/python3*/site-packages /usr/lib/python3*/dist-packages /opt /app /srv /home/*/.local/lib/python3* /root/.local/lib/python3*";
+var IN_ENV = `find "$site" \\( -name '*.dist-info' -o -name '*.egg-info' \\) -prune -o`;
+function committedPruneScript(options) {
+  if (!options.strip && options.prune.length === 0) return void 0;
+  const drop = options.keep.length > 0 ? 'sh "$0" __drop' : "rm -rf --";
+  const chosen = (category) => options.prune.includes(category);
+  const lines = [
+    ...header(options),
+    ...options.keep.length > 0 ? keepHelpers(options.keep) : [],
+    ...options.strip ? stripHelpers(options) : [],
+    ...dispatch(options),
+    ...roots(),
+    'sites "$@" | while IFS= read -r site; do',
+    ...options.keep.length > 0 ? ['  kept "$site" && continue'] : [],
+    ...chosen("packaging") ? packaging(drop) : [],
+    ...chosen("tests") ? tests(drop) : [],
+    ...chosen("pycache") ? pycache(drop) : [],
+    ...chosen("stubs") ? [`  ${IN_ENV} -type d -name typeshed -prune -o -type f -name '*.pyi' -exec ${drop} {} +`] : [],
+    ...chosen("sources") ? sources(drop) : [],
+    ...chosen("static-libs") ? staticLibs(drop) : [],
+    "done",
+    ...chosen("caches") ? caches(drop, options.shipsWholeFilesystem) : [],
+    ...options.strip ? stripRun(options.shipsWholeFilesystem) : [],
+    "exit 0"
+  ];
+  return `${lines.join("\n")}
+`;
+}
+function header(options) {
+  const rules = [
+    ...options.strip ? ["strip"] : [],
+    ...options.prune.length > 0 ? [`prune ${options.prune.join(",")}`] : [],
+    ...options.keep.length > 0 ? [`keep ${options.keep.join(" ")}`] : []
+  ];
+  return [
+    "#!/bin/sh",
+    `# Generated by slimpy (${rules.join("; ")}): the rules this image needs, nothing more.`,
+    "# Usage: sh prune.sh [ROOT...]. Regenerate it with slimpy rather than editing it by hand.",
+    "set -u"
+  ];
+}
+function keepHelpers(globs) {
+  const patterns = globs.map(caseGlob).join("|");
+  return [
+    "kept() { # the path or a parent matches a keep glob",
+    `  k=$1 && while [ -n "$k" ]; do for c in "$k" "$k/"; do case $c in ${patterns}) return 0 ;; esac; done; k=\${k%/*}; done; return 1`,
+    "}",
+    "drop() { # removes each path; a directory with something kept below goes piece by piece",
+    "  for d do",
+    '    kept "$d" && continue',
+    '    if [ -d "$d" ] && [ ! -L "$d" ] && [ -n "$(find "$d" -mindepth 1 -exec sh "$0" __kept {} +)" ]; then',
+    '      find "$d" -mindepth 1 -maxdepth 1 -exec sh "$0" __drop {} + && rmdir -- "$d" 2>/dev/null',
+    '    else rm -rf -- "$d"; fi',
+    "  done",
+    "}"
+  ];
+}
+function dispatch(options) {
+  const steps = [
+    ...options.keep.length > 0 ? [
+      '__drop) shift && drop "$@"; exit 0 ;;',
+      '__kept) shift && for p do kept "$p" && echo "$p"; done; exit 0 ;;'
+    ] : [],
+    ...options.strip ? ['__strip) shift && strip_elf "$@"; exit 0 ;;'] : []
+  ];
+  return steps.length > 0 ? ["case ${1-} in", ...steps, "esac"] : [];
+}
+function caseGlob(glob) {
+  return glob.replace(/[^A-Za-z0-9_./*?[\]!-]/g, (char) => `\\${char}`);
+}
+function roots() {
+  return [
+    "# The roots, absolute and free of symlinks; the environments: each site-packages or",
+    "# dist-packages under them, or a root holding distributions itself (pip install --target).",
+    `[ $# -gt 0 ] || set -- ${DEFAULT_ROOTS}`,
+    'n=$# && for r do [ -d "$r" ] && set -- "$@" "$(cd -P -- "$r" && pwd -P)"; done && shift "$n"',
+    "sites() {",
+    "  for r do",
+    `    for d in "$r"/*.dist-info; do [ -d "$d" ] && printf '%s\\n' "$r" && break; done`,
+    '    find "$r" -type d \\( -name site-packages -o -name dist-packages \\) -prune -print',
+    "  done | awk '!seen[$0]++'",
+    "}"
+  ];
+}
+function packaging(drop) {
+  const needed = String.raw`grep -iE "^Requires-Dist: *$n *([;(<>=!~]|\[|\$)" "$site"/*.dist-info/METADATA 2>/dev/null | grep -v 'extra *==' | grep -qvE '/(pip|setuptools|wheel)-[0-9][^/]*/METADATA:'`;
+  return [
+    "  venv=${site%/*/*/*}",
+    '  [ -f "$venv/pyvenv.cfg" ] && for di in "$site"/pip-[0-9]*.dist-info "$site"/setuptools-[0-9]*.dist-info "$site"/wheel-[0-9]*.dist-info; do',
+    '    [ -f "$di/RECORD" ] || continue',
+    "    n=${di##*/} && n=${n%%-[0-9]*}",
+    `    ${needed} && continue`,
+    `    [ "$n" = setuptools ] && [ -n "$(find "$site" \\( -name '*.dist-info' -o -name setuptools -o -name pkg_resources -o -name pip -o -name _distutils_hack \\) -prune -o -type f -name '*.py' -exec grep -lE '^(import|from) pkg_resources' {} + 2>/dev/null | head -n 1)" ] && continue`,
+    '    rec=$(cat "$di/RECORD") # RECORD lists itself: read it before anything goes',
+    `    printf '%s\\n' "$rec" | sed -n 's/^\\([^",][^,]*\\),.*/\\1/p' | while IFS= read -r f; do`,
+    "      b=$site && while :; do case $f in ../*) f=${f#../} b=${b%/*} ;; *) break ;; esac; done",
+    `      case $b/ in "$venv"/*) printf '%s\\0' "$b/$f" ;; esac`,
+    `    done | xargs -0 ${drop.replace("rm -rf --", "rm -f --")}`,
+    `    printf '%s\\n' "$rec" | sed -n 's#^\\([^",/][^,/]*\\)/.*#\\1#p' | sort -u | while IFS= read -r t; do`,
+    "      case $t in ..|*.dist-info) continue ;; esac",
+    `      [ -d "$site/$t" ] && find "$site/$t" -type d -name __pycache__ -prune -exec ${drop} {} + && find "$site/$t" -depth -type d -exec rmdir -- {} + 2>/dev/null`,
+    "    done",
+    `    ${drop} "$di"`,
+    "  done"
+  ];
+}
+function tests(drop) {
+  return [
+    `  ${IN_ENV} -type d \\( -name tests -o -name test \\) -path "$site/*/*" -prune -exec ${drop} {} +`
+  ];
+}
+function pycache(drop) {
+  const one = drop === "rm -rf --" ? "rm -f --" : 'sh "$0" __drop';
+  return [
+    `  ${IN_ENV} -type d -name __pycache__ -prune -exec ${drop} {} +`,
+    "  # A loose .pyc goes only beside its .py: without one it is a module Python imports.",
+    `  ${IN_ENV} -type f \\( -name '*.pyc' -o -name '*.pyo' \\) -exec sh -c 'for f do [ -f "\${f%?}" ] && ${one} "$f"; done; exit 0' "$0" {} +`
+  ];
+}
+function jitPrune() {
+  const list = /^JIT_PACKAGES='([^']*)'/m.exec(loadPruneScript())?.[1]?.trim().split(/\s+/) ?? [];
+  return `-type d \\( ${list.map((name) => `-name ${name}`).join(" -o ")} \\) -prune -o`;
+}
+function sources(drop) {
+  const names = ["c", "cc", "cpp", "cxx", "h", "hpp", "pyx", "pxd", "pxi"].map((suffix) => `-name '*.${suffix}'`).join(" -o ");
+  return [
+    `  ${IN_ENV} ${jitPrune()} -type f \\( ${names} \\) -exec ${drop} {} +`,
+    `  ${IN_ENV} -type d -name include -prune -exec sh -c 'find "$@" -depth -type d -print0 | xargs -0 rmdir -- 2>/dev/null; exit 0' sh {} +`
+  ];
+}
+function staticLibs(drop) {
+  const one = drop === "rm -rf --" ? "rm -f --" : 'sh "$0" __drop';
+  return [
+    `  ${IN_ENV} ${jitPrune()} -type f -name '*.a' -exec sh -c 'for f do case $(head -c 7 "$f") in "!<arch>" | "!<thin>") ${one} "$f" ;; esac; done; exit 0' "$0" {} +`
+  ];
+}
+function caches(drop, wholeFilesystem) {
+  return [
+    ...wholeFilesystem ? [
+      `for d in /root/.cache/pip /home/*/.cache/pip "\${HOME:-/root}/.cache/pip"; do [ -d "$d" ] && ${drop} "$d"; done`
+    ] : [],
+    `for r do find "$r" -type d \\( -name .pytest_cache -o -name .mypy_cache -o -name .ruff_cache \\) -prune -exec ${drop} {} +; done`
+  ];
+}
+function stripHelpers(options) {
+  return [
+    "facts() { # what strip must not change; fails on anything the loader would refuse",
+    '  [ -z "$(readelf -hlSdW "$1" 2>&1 >/dev/null)" ] || return 1',
+    `  readelf -hW "$1" | grep -E '^ *(Class|Data|Type|Machine):'`,
+    '  readelf -lW "$1" | while read -r t o v p fs ms rest; do',
+    '    [ "$t" = LOAD ] || continue',
+    "    a=${rest##* } && [ $((a)) -le 1 ] || [ $((o % a)) -eq $((v % a)) ] || return 1",
+    '    echo "$v $fs $ms $rest"',
+    "  done || return 1",
+    `  readelf -dW "$1" | grep -E '\\((NEEDED|SONAME|RPATH|RUNPATH)\\)' | sed 's/^ *0x[0-9a-fA-F]* *//'`,
+    "}",
+    "strip_elf() { # ELF files by their magic bytes, never by name; a checked copy replaces each",
+    "  for f do",
+    `    [ -w "$f" ] && [ ! -L "$f" ] && [ "$(head -c 4 "$f")" = "$(printf '\\177ELF')" ] || continue`,
+    ...options.keep.length > 0 ? ['    kept "$f" && continue'] : [],
+    "    s=$f.slimpy-strip",
+    '    if facts "$f" >"$s.a" 2>&1; then # bytes past the ELF image (PyInstaller) would be lost',
+    `      e=$(readelf -hW "$f" | awk -F: '/Start of section headers/{o=$2} /Size of section headers/{s=$2} /Number of section headers/{n=$2} END{printf "%.0f", o+s*n}')`,
+    '      if [ $(($(wc -c <"$f"))) -le $((e + 65536)) ] && strip --strip-unneeded -o "$s" -- "$f" 2>"$s.e" && [ ! -s "$s.e" ] &&',
+    '        facts "$s" >"$s.b" 2>&1 && cmp -s "$s.a" "$s.b" && [ $(($(wc -c <"$s"))) -lt $(($(wc -c <"$f"))) ]; then',
+    '        touch -r "$f" "$s" && cat "$s" >"$f" && touch -r "$s" "$f"',
+    "      fi",
+    "    fi",
+    '    rm -f "$s" "$s.e" "$s.a" "$s.b"',
+    "  done",
+    "}"
+  ];
+}
+function stripRun(wholeFilesystem) {
+  const skip = [
+    "py",
+    "pyc",
+    "pyo",
+    "pyi",
+    "pyx",
+    "pxd",
+    "pxi",
+    "h",
+    "hpp",
+    "c",
+    "cc",
+    "cpp",
+    "txt",
+    "md",
+    "rst",
+    "json",
+    "toml",
+    "cfg",
+    "ini",
+    "yaml",
+    "yml",
+    "csv",
+    "html",
+    "js",
+    "css",
+    "svg",
+    "png",
+    "parquet",
+    "pth",
+    "typed",
+    "a"
+  ].map((suffix) => `! -name '*.${suffix}'`).join(" ");
+  return [
+    "undo=",
+    'if [ -n "$(sites "$@")" ] && ! command -v strip >/dev/null 2>&1; then # binutils, for the prune only',
+    "  if command -v apk >/dev/null 2>&1; then apk add -q --no-cache --virtual .slimpy-binutils binutils >/dev/null && undo='apk del -q .slimpy-binutils'",
+    "  elif command -v apt-get >/dev/null 2>&1; then lists=$(ls /var/lib/apt/lists/ 2>/dev/null | grep -c _Packages); dpkg-query -W -f '${Package}\\n' | sort >/tmp/slimpy-pkgs",
+    "    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends binutils >/dev/null && undo=apt",
+    "  fi",
+    "fi",
+    'command -v strip >/dev/null 2>&1 && sites "$@" | while IFS= read -r site; do',
+    `  ${IN_ENV} -type f ! -size 0 ${skip} -exec sh "$0" __strip {} +`,
+    "done",
+    ...wholeFilesystem ? [
+      `[ "$undo" = apt ] && apt-get purge -y -qq $(dpkg-query -W -f '\${Package}\\n' | sort | comm -13 /tmp/slimpy-pkgs -) >/dev/null && apt-get clean && { [ "$lists" -gt 0 ] || rm -rf /var/lib/apt/lists/*; }`,
+      "case $undo in apk*) $undo ;; esac"
+    ] : [],
+    "rm -f /tmp/slimpy-pkgs"
+  ];
+}
+
 // src/pipeline/files.ts
-async function writeSlimmedFiles(settings2, dockerfileText, plan, script = loadPruneScript()) {
-  const patch = plan.edits.length === 0 ? "" : slimPatch(settings2, dockerfileText, plan, script);
+async function writeSlimmedFiles(settings2, dockerfileText, script, built) {
+  const asBuilt = built !== void 0 && needsBuiltRewrite(built.plan, script);
+  const plan = asBuilt ? built.plan : committedPlan(settings2, dockerfileText);
+  const patch = plan.strategy === "none" ? "" : asBuilt ? await builtPatch(settings2, dockerfileText, built) : await slimPatch(settings2, dockerfileText, plan, script);
   const files = {
     dockerfile: path11.join(settings2.outputDir, `${path11.basename(settings2.file)}.slimpy`),
     patch: path11.join(settings2.outputDir, "slimpy.patch")
@@ -71809,14 +72135,61 @@ async function writeSlimmedFiles(settings2, dockerfileText, plan, script = loadP
   await writeFile4(files.patch, patch);
   return { files, patch };
 }
-function slimPatch(settings2, dockerfileText, plan, script) {
-  const dockerfileRel = workspacePath(settings2.workspace, settings2.file);
-  const scriptRel = workspacePath(
-    settings2.workspace,
-    path11.join(settings2.context, PRUNE_SCRIPT_PATH)
-  );
-  const scriptDiff = plan.usesPruneScript ? newFileDiff(scriptRel, script) : "";
-  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + scriptDiff;
+function committedPlan(settings2, dockerfileText) {
+  return planSlim(dockerfileText, {
+    target: settings2.target,
+    buildArgs: settings2.buildArgs,
+    buildKit: buildKitOnlyUses(dockerfileText).length > 0,
+    scriptPath: PRUNE_SCRIPT_PATH,
+    scriptArgs: []
+  });
+}
+async function slimPatch(settings2, dockerfileText, plan, script) {
+  const root2 = repositoryRoot(settings2);
+  const relative3 = (file) => path11.relative(root2, file).split(path11.sep).join("/");
+  const text = committedPruneScript({ ...script, shipsWholeFilesystem: plan.sameRun.length > 0 });
+  const scriptFile = path11.join(settings2.context, PRUNE_SCRIPT_PATH);
+  return [
+    unifiedDiff(dockerfileText, plan.text, relative3(settings2.file)),
+    text === void 0 ? "" : newFileDiff(relative3(scriptFile), text),
+    await dockerignoreDiff(settings2.context, relative3)
+  ].join("");
+}
+function needsBuiltRewrite(plan, script) {
+  return plan.fixes.length > 0 || script.prune.includes("unused");
+}
+async function builtPatch(settings2, dockerfileText, built) {
+  const root2 = repositoryRoot(settings2);
+  const relative3 = (file) => path11.relative(root2, file).split(path11.sep).join("/");
+  const scriptFile = path11.join(settings2.context, PRUNE_SCRIPT_PATH);
+  return [
+    unifiedDiff(dockerfileText, built.plan.text, relative3(settings2.file)),
+    built.plan.usesPruneScript ? newFileDiff(relative3(scriptFile), built.scriptText) : "",
+    await dockerignoreDiff(settings2.context, relative3)
+  ].join("");
+}
+function repositoryRoot(settings2) {
+  for (let dir = path11.dirname(path11.resolve(settings2.file)); ; dir = path11.dirname(dir)) {
+    if (existsSync(path11.join(dir, ".git"))) return dir;
+    if (path11.dirname(dir) === dir) break;
+  }
+  const inside = (dir, file) => !path11.relative(dir, file).startsWith("..");
+  const both = [path11.resolve(settings2.file), path11.resolve(settings2.context)];
+  if (both.every((file) => inside(path11.resolve(settings2.workspace), file)))
+    return path11.resolve(settings2.workspace);
+  let common = path11.dirname(both[0] ?? "/");
+  while (!both.every((file) => inside(common, file))) common = path11.dirname(common);
+  return common;
+}
+async function dockerignoreDiff(context, relative3) {
+  const file = path11.join(context, ".dockerignore");
+  const text = await readFile6(file, "utf8").catch(() => void 0);
+  if (text === void 0 || !ignoredByDockerignore(parseDockerignore(text), PRUNE_SCRIPT_PATH))
+    return "";
+  const updated = `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}# slimpy's prune script is part of the build
+!${PRUNE_SCRIPT_PATH}
+`;
+  return unifiedDiff(text, updated, relative3(file));
 }
 
 // src/slim/manifest.ts
@@ -72359,18 +72732,18 @@ function isLeftBehind(path15) {
 }
 function addedRoots(layers, fromLayer) {
   const tree = stageTree(layers, fromLayer);
-  const roots = [];
+  const roots2 = [];
   const visit = (node, path15) => {
     for (const [name, child] of [...node.children].sort(([a], [b]) => a < b ? -1 : 1)) {
       const childPath = `${path15}/${name}`;
       if (!child.holdsAdded) continue;
       const whole = !child.inBase && !child.holdsLeftBehind;
-      if (whole || child.children.size === 0) roots.push(childPath);
+      if (whole || child.children.size === 0) roots2.push(childPath);
       else visit(child, childPath);
     }
   };
   visit(tree, "");
-  return roots;
+  return roots2;
 }
 function stageTree(layers, fromLayer) {
   const base = mergeLayers(layers.slice(0, fromLayer));
@@ -72419,13 +72792,13 @@ function markAncestors(root2, path15, flag) {
 // src/measure/toolchain-facts.ts
 var MAX_ROOTS = 4e3;
 async function measureToolchainFacts(docker, input) {
-  const roots = addedRoots(input.layers, input.baseLayerCount);
-  if (roots.length > MAX_ROOTS) {
+  const roots2 = addedRoots(input.layers, input.baseLayerCount);
+  if (roots2.length > MAX_ROOTS) {
     return {
-      skip: `the stage adds files in ${roots.length} places, too many to copy into a final stage one by one`
+      skip: `the stage adds files in ${roots2.length} places, too many to copy into a final stage one by one`
     };
   }
-  const needs = await runProbe(docker, input.image, ["needs", ...roots], input);
+  const needs = await runProbe(docker, input.image, ["needs", ...roots2], input);
   if (needs.manager === null) {
     return { skip: "the image has no package manager slimpy knows (dpkg, apk or rpm)" };
   }
@@ -72480,11 +72853,11 @@ function purgeList(manager, requested, buildOnly, virtuals, needed) {
   const groups = virtuals.filter((group) => group.depends.some((name) => build.has(name))).filter((group) => group.depends.every((name) => build.has(name) || needed.has(name))).map((group) => group.name);
   return [...groups, ...named];
 }
-function underAny(path15, roots) {
-  return roots.some((root2) => path15 === root2.path || path15.startsWith(`${root2.path}/`));
+function underAny(path15, roots2) {
+  return roots2.some((root2) => path15 === root2.path || path15.startsWith(`${root2.path}/`));
 }
-function shippedPaths(roots) {
-  return roots.flatMap((root2) => {
+function shippedPaths(roots2) {
+  return roots2.flatMap((root2) => {
     if (root2.type === "missing" || root2.unowned === 0) return [];
     const path15 = {
       path: root2.path,
@@ -73296,12 +73669,10 @@ function variantOf(variant) {
   return { strip: variant.strip, prune: [...variant.prune], fix: [...variant.fix] };
 }
 async function saveFiles(run, plan, step2, variant) {
-  const written = await writeSlimmedFiles(
-    run.settings,
-    run.dockerfileText,
+  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, variant, {
     plan,
-    pruneScriptText(variant)
-  );
+    scriptText: pruneScriptText(variant)
+  });
   step2.files = written.files;
   const result = step2.outcome.slim;
   if (!result) return;
@@ -73520,7 +73891,8 @@ async function runPipeline(settings2, hooks, signal) {
   }
 }
 async function runSteps(run) {
-  const original = await step(run, "Build the image", () => buildVariant(run, void 0));
+  const given = run.settings.image;
+  const original = given ? await step(run, "Take the given image", () => givenImage(run, given)) : await step(run, "Build the image", () => buildVariant(run, void 0));
   return measureAndSlim(run, original);
 }
 async function measureAndSlim(run, original) {
@@ -73581,6 +73953,7 @@ function initialReport(run, before) {
     mode: settings2.mode,
     dockerfile: workspacePath(settings2.workspace, settings2.file),
     target: settings2.target,
+    ...settings2.image ? { image: settings2.image } : {},
     engine: run.engine,
     before: before.measurement,
     warnings: run.engine.builderReason ? [run.engine.builderReason] : []

@@ -25,8 +25,7 @@ if [ ! -s "$rootfs" ]; then
     log "installing debootstrap"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap) >&2
   fi
-  mirror=${DEBIAN_MIRROR:-$( (grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | awk 'NR == 1 {print $2}')}
-  mirror=${mirror:-http://deb.debian.org/debian}
+  mirror=$(bash "$(dirname "$0")/apt-mirror.sh") || exit 1
   root=$(mktemp -d /tmp/slimpy-rootfs.XXXXXX)
   trap 'rm -rf "$root" "$rootfs.tmp"' EXIT
   log "debootstrap bookworm from $mirror into $root (once; the tarball is kept in $cache)"

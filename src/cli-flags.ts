@@ -6,15 +6,19 @@ export const CLI_USAGE = `Usage:
                  [--prune a,b] [--fix a,b] [--keep GLOB]... [--keep-package NAME]... [--strict]
                  [--network host] [--json]
                  (--prune all,unused also removes what the traced smoke test never opened)
+Given image:     [--image NAME|ID] takes an image already in the engine as the original: measure
+                 builds nothing, slim builds only the slimmed variant (from --context/--file)
 Common:          [--budget 450MB] [--budget-metric uncompressed|compressed] [--out DIR]
                  [--cache-dir DIR] [--tag NAME] [--no-compressed] [--quiet]
 History:         [--history DIR] records HEAD's size there; [--base REV] [--max-growth 5%|20MB] compare;
                  [--comment-key KEY] names the image in the history (default: Dockerfile path#target)
-  --json prints the report object (documented in README.md) on stdout; logs go to stderr.`;
+  --json prints the report object (documented in README.md) on stdout; logs go to stderr.
+  -q, --quiet prints only warnings and the result; -h, --help prints this.`;
 
 export const CLI_OPTIONS = {
   context: { type: 'string' },
   file: { type: 'string', short: 'f' },
+  image: { type: 'string' },
   target: { type: 'string' },
   'build-arg': { type: 'string', multiple: true },
   network: { type: 'string' },
@@ -44,6 +48,7 @@ export const CLI_OPTIONS = {
 export interface FlagValues {
   context?: string;
   file?: string;
+  image?: string;
   target?: string;
   'build-arg'?: string[];
   network?: string;
@@ -71,6 +76,7 @@ export function flagInputs(
   return {
     context: values.context ?? '.',
     file: values.file ?? '',
+    image: values.image ?? '',
     target: values.target ?? '',
     'build-args': (values['build-arg'] ?? []).join('\n'),
     network: values.network ?? '',

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { OPT_IN_CATEGORIES, PRUNE_CATEGORIES, type PruneCategory } from './model/categories.js';
 import { FIX_RULES } from './model/fixes.js';
 import { normalizePackageName } from './model/packages.js';
-import type { Growth, Settings } from './model/settings.js';
+import type { Growth, Mode, Settings } from './model/settings.js';
 import { defaultCommentKey } from './model/workspace.js';
 
 export class InputError extends Error {
@@ -160,7 +160,87 @@ export function parseDuration(input: string, text: string): number {
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
   if (!match) throw new InputError(input, `"${text}" is not a duration; write 120s or 5m`);
   const factor = { ms: 1, s: 1000, m: 60_000 }[match[2] ?? 's'] ?? 1000;
-  return Math.round(Number(match[1]) * factor);
+  const ms = Math.round(Number(match[1]) * factor);
+  if (ms <= 0) throw new InputError(input, `"${text}" is no time at all; write 120s or 5m`);
+  return ms;
+}
+
+// Docker's reference grammar (distribution/reference): `[host[:port]/]path[:tag][@digest]`.
+const DOMAIN = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?)`;
+const COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
+const NAME = String.raw`(?:${DOMAIN}/)?${COMPONENT}(?:/${COMPONENT})*`;
+const TAG = String.raw`[\w][\w.-]{0,127}`;
+const DIGEST = String.raw`[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}`;
+const TAGGED_NAME = new RegExp(`^${NAME}(?::${TAG})?$`);
+const REFERENCE = new RegExp(`^${NAME}(?::${TAG})?(?:@${DIGEST})?$`);
+const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
+
+/** A name to tag an image with: `repo[:tag]`, as `docker tag` takes it. */
+export function parseTagName(input: string, text: string): string {
+  const name = text.trim();
+  if (!TAGGED_NAME.test(name) || name.length > 255) {
+    throw new InputError(
+      input,
+      `"${text}" is not an image name to tag with; write it like ghcr.io/acme/app:slim (lowercase repository, tag of letters, digits, '.', '_', '-')`,
+    );
+  }
+  return name;
+}
+
+/** An image in the engine: a reference (`app:pr-58`, `ghcr.io/acme/app@sha256:…`) or an id. */
+export function parseImageReference(input: string, text: string): string {
+  const reference = text.trim();
+  if (IMAGE_ID.test(reference) || (REFERENCE.test(reference) && reference.length <= 255))
+    return reference;
+  throw new InputError(
+    input,
+    `"${text}" is neither an image name (app:pr-58, ghcr.io/acme/app:tag) nor an image id (sha256:…)`,
+  );
+}
+
+/** `default`, `host`, `none`, `bridge`, or the name of a network the engine has. */
+export function parseNetwork(input: string, text: string): string {
+  const network = text.trim();
+  if (/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(network)) return network;
+  throw new InputError(
+    input,
+    `"${text}" is not a network mode; use default, host, none, or the name of an engine network`,
+  );
+}
+
+/** Keep globs are matched against absolute paths in the image: one that cannot match is a mistake. */
+export function parseKeepGlobs(input: string, text: string): string[] {
+  const globs = parseList(text, /\n/);
+  for (const glob of globs) {
+    if (!glob.startsWith('/') && !glob.startsWith('*')) {
+      throw new InputError(
+        input,
+        `"${glob}" never matches: globs are matched against absolute paths in the image; start it with / or * (e.g. */h5py/tests/*)`,
+      );
+    }
+  }
+  return globs;
+}
+
+/** A GitHub login (`octocat`, `github-actions[bot]`, `my-app[bot]`). */
+export function parseLogin(input: string, text: string): string {
+  const login = text.trim();
+  if (/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/.test(login)) return login;
+  throw new InputError(
+    input,
+    `"${text}" is not a GitHub login; write it like octocat or my-app[bot] (a GitHub App's bot)`,
+  );
+}
+
+/** `mode: post-comment` reads only these: no Dockerfile, no engine. */
+export function readPostCommentInputs(read: InputReader): { commentAuthor?: string } {
+  const author = read('comment-author').trim();
+  return author ? { commentAuthor: parseLogin('comment-author', author) } : {};
+}
+
+/** What a run does: the two pipelines, or post the comment a fork's run left as an artifact. */
+export function readMode(read: InputReader): Mode | 'post-comment' {
+  return parseChoice('mode', read('mode') || 'slim', ['slim', 'measure', 'post-comment'] as const);
 }
 
 /** Reads one named input as text ('' when unset): core.getInput for the action, flags for the CLI. */
@@ -185,20 +265,24 @@ export function readSettings(
     ? path.resolve(defaults.workspace, read('file'))
     : path.join(context, 'Dockerfile');
   const target = read('target') || undefined;
+  const image = read('image').trim();
+  const tag = read('tag').trim();
+  const commentAuthor = read('comment-author').trim();
   return {
     workspace: defaults.workspace,
     context,
     file,
     target,
+    ...(image ? { image: parseImageReference('image', image) } : {}),
     buildArgs: parseBuildArgs('build-args', read('build-args')),
-    network: read('network') || 'default',
+    network: parseNetwork('network', read('network') || 'default'),
     mode: parseChoice('mode', read('mode') || 'slim', ['slim', 'measure'] as const),
     smokeTest: read('smoke-test').trim() || 'auto',
     smokeTimeoutMs: parseDuration('smoke-timeout', read('smoke-timeout') || DEFAULT_SMOKE_TIMEOUT),
     strip: parseBoolean('strip', read('strip') || 'true'),
     prune,
     fix: parseRuleList('fix', read('fix') || 'all', FIX_RULES, 'fix rule'),
-    keep: parseList(read('keep'), /\n/),
+    keep: parseKeepGlobs('keep', read('keep')),
     keepPackages: parsePackageNames('keep-packages', read('keep-packages')),
     strict: parseBoolean('strict', read('strict') || 'false'),
     budget: budgetText ? parseSize('budget', budgetText) : undefined,
@@ -206,13 +290,15 @@ export function readSettings(
     maxGrowth: growthText ? parseGrowth('max-growth', growthText) : undefined,
     outputDir: defaults.outputDir,
     cacheDir: defaults.cacheDir,
-    tag: read('tag') || undefined,
+    tag: tag ? parseTagName('tag', tag) : undefined,
     commentKey: read('comment-key').trim() || defaultCommentKey(defaults.workspace, file, target),
     comment: parseChoice('comment', read('comment') || 'auto', [
       'auto',
       'always',
       'never',
+      'artifact',
     ] as const),
+    ...(commentAuthor ? { commentAuthor: parseLogin('comment-author', commentAuthor) } : {}),
     compressed:
       parseBoolean('compressed-size', read('compressed-size') || 'true') ||
       budgetMetric === 'compressed',

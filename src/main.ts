@@ -7,13 +7,13 @@ import { cancelOnSignals } from './cancel.js';
 import { DockerfileError } from './dockerfile/parse.js';
 import { BuildError } from './engine/build.js';
 import { actionsSizeHistory } from './history/actions-cache.js';
-import { readSettings } from './inputs.js';
+import { readMode, readPostCommentInputs, readSettings } from './inputs.js';
 import type { Settings } from './model/settings.js';
 import { workspacePath } from './model/workspace.js';
 import type { PipelineHooks } from './pipeline/hooks.js';
-import { publishToActions } from './report/actions-publish.js';
+import { publishArtifactComments, publishToActions } from './report/actions-publish.js';
 import { redactText, secretBuildArgValues } from './report/redact.js';
-import { readRunnerEvent } from './runner-event.js';
+import { readRunnerEvent, type RunnerEvent } from './runner-event.js';
 import { runSession } from './session.js';
 import { saveRunState } from './state.js';
 
@@ -26,34 +26,47 @@ export async function run(): Promise<void> {
   try {
     const token = core.getInput('github-token');
     if (token) core.setSecret(token);
-    settings = actionSettings();
-    // The runner masks these in its log; the report, comment and history never get them at all.
-    for (const secret of secretBuildArgValues(settings.buildArgs)) core.setSecret(secret);
-    const { runId, comment, commentKey } = settings;
-    saveRunState(runId, []);
+    const read = (name: string): string => core.getInput(name);
     const event = readRunnerEvent();
-    const hooks = actionHooks();
-    const result = await runSession(settings, {
-      hooks,
-      history: actionsSizeHistory(settings, event, hooks),
-      signal: cancelled,
-      keepImages: (ids) => saveRunState(runId, ids),
-      publish: (done) =>
-        publishToActions(done, {
-          comment,
-          commentKey,
-          token,
-          repository: event.repository,
-          pullRequest: event.pullRequest,
-        }),
-    });
-    for (const failure of result.failures) core.setFailed(failure);
+    if (readMode(read) === 'post-comment') {
+      const { repository, workflowRun: run } = event;
+      await publishArtifactComments({ token, repository, run, ...readPostCommentInputs(read) });
+    } else {
+      settings = actionSettings();
+      await runPipelineSession(settings, token, event, cancelled);
+    }
   } catch (error) {
     reportFailure(error, settings);
   }
   // Exit deliberately: retrying HTTP clients and the engine's keep-alive sockets can hold Node open.
   // A cancelled run exits from its signal handler, once this run's objects are removed.
   if (!cancelled.aborted) process.exit(process.exitCode ?? 0);
+}
+
+async function runPipelineSession(
+  settings: Settings,
+  token: string,
+  event: RunnerEvent,
+  signal: AbortSignal,
+): Promise<void> {
+  // The runner masks these in its log; the report, comment and history never get them at all.
+  for (const secret of secretBuildArgValues(settings.buildArgs)) core.setSecret(secret);
+  const { runId, comment, commentKey, commentAuthor } = settings;
+  saveRunState(runId, []);
+  const hooks = actionHooks();
+  const result = await runSession(settings, {
+    hooks,
+    history: actionsSizeHistory(settings, event, hooks),
+    signal,
+    keepImages: (ids) => saveRunState(runId, ids),
+    publish: (done) =>
+      publishToActions(done, {
+        ...{ comment, commentKey, commentAuthor, token },
+        repository: event.repository,
+        pullRequest: event.pullRequest,
+      }),
+  });
+  for (const failure of result.failures) core.setFailed(failure);
 }
 
 function actionSettings(): Settings {

@@ -50,12 +50,6 @@ print_addresses() {
 
 answers() { timeout 10 env DOCKER_HOST="$1" docker version --format '{{.Server.Version}}' >/dev/null 2>&1; }
 
-debian_mirror() {
-  local mirror
-  mirror=${DEBIAN_MIRROR:-$( (grep -rhoE '^(URIs:|deb) +https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null || true) | awk 'NR == 1 {print $2}')}
-  echo "${mirror:-http://deb.debian.org/debian}"
-}
-
 # Downloads and extracts trixie's docker.io + containerd once, under a lock (two engines may
 # start at once). A private sources list, list directory and cache keep the system's apt state as
 # it was.
@@ -71,7 +65,7 @@ fetch() {
   command -v dpkg-deb >/dev/null || die "dpkg-deb is missing: this script needs a Debian-based machine"
   local work mirror keyring
   work=$(mktemp -d "$cache/.fetch.XXXXXX")
-  mirror=$(debian_mirror)
+  mirror=$(bash "$repo/scripts/apt-mirror.sh") || die "no Debian archive to download docker.io from"
   keyring=/usr/share/keyrings/debian-archive-keyring.gpg
   [ -r "$keyring" ] || die "no Debian archive keyring at $keyring (apt-get install debian-archive-keyring)"
   echo "deb [signed-by=$keyring] $mirror trixie main" >"$work/sources.list"

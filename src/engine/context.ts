@@ -61,6 +61,11 @@ const DOCKERIGNORE = '.dockerignore';
 const matcherFor = (patterns: string[]): Ignore =>
   dockerignore.default({ ignorecase: false }).add(patterns);
 
+/** True when `.dockerignore` patterns (parsed) leave `relativePath` out of the build context. */
+export function ignoredByDockerignore(patterns: string[], relativePath: string): boolean {
+  return matcherFor(patterns).ignores(relativePath);
+}
+
 export class ContextError extends Error {
   override name = 'ContextError';
 }

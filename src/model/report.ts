@@ -377,6 +377,11 @@ export interface SlimpyReport {
   /** Dockerfile path relative to the workspace, and target. */
   dockerfile: string;
   target?: string;
+  /**
+   * The image given with the `image` input (its name or id, as given): `before` is that image as
+   * an earlier step built it, measured without building.
+   */
+  image?: string;
   engine: EngineFacts;
   before: ImageMeasurement;
   after?: ImageMeasurement;

@@ -4,7 +4,12 @@ import type { FixRule } from './fixes.js';
 
 export type Mode = 'slim' | 'measure';
 export type BudgetMetric = 'uncompressed' | 'compressed';
-export type CommentMode = 'auto' | 'always' | 'never';
+/**
+ * When the action comments: `auto` on pull_request events, `always`, `never`, or `artifact`: the
+ * comment and the PR number go into a workflow artifact that a `workflow_run` workflow posts
+ * (`mode: post-comment`), for pull requests from forks, whose token cannot comment.
+ */
+export type CommentMode = 'auto' | 'always' | 'never' | 'artifact';
 export type Growth = { kind: 'percent'; value: number } | { kind: 'bytes'; value: number };
 
 /** The settings of one run: what the pipeline needs, already validated. */
@@ -13,6 +18,11 @@ export interface Settings {
   workspace: string;
   context: string;
   file: string;
+  /**
+   * An image already in the engine (name or id) to take as the original instead of building the
+   * Dockerfile: measure mode builds nothing, slim mode builds only the slimmed variant.
+   */
+  image?: string;
   target?: string;
   buildArgs: Record<string, string>;
   network: string;
@@ -39,6 +49,11 @@ export interface Settings {
   commentKey: string;
   /** When the action comments on the pull request. */
   comment: CommentMode;
+  /**
+   * The login whose comments are slimpy's (with the marker); default: the token's own identity
+   * (see src/report/comment-author.ts).
+   */
+  commentAuthor?: string;
   /** Compute compressed sizes (always when the budget metric is compressed). */
   compressed: boolean;
   /** Labels every object this run creates (cleanup finds them by it). */

@@ -20,6 +20,18 @@ export class DockerfileMissingError extends Error {
   }
 }
 
+/** The `image` input names an image the engine does not have. */
+export class GivenImageMissingError extends Error {
+  constructor(image: string) {
+    super(
+      `The image ${image} given in \`image\` (--image) is not in this engine. Build it in an earlier step ` +
+        'on the engine slimpy uses (DOCKER_HOST): `docker build -t NAME .`, or docker/build-push-action ' +
+        'with `load: true` and the default `docker` driver; then pass that NAME.',
+    );
+    this.name = 'GivenImageMissingError';
+  }
+}
+
 /** The Dockerfile needs BuildKit and this engine only gets the classic builder from slimpy. */
 export class BuildKitRequiredError extends Error {
   constructor(uses: string, why: string) {

@@ -1,26 +1,50 @@
-/** What a slim run leaves for the user: the slimmed Dockerfile and a patch to make it permanent. */
-import { mkdir, writeFile } from 'node:fs/promises';
+/**
+ * What a slim run leaves for the user: the slimmed Dockerfile and a patch that makes it
+ * permanent, the way a team would commit it. The patch builds with the builder the original
+ * Dockerfile needs (a COPY brings the script in; RUN --mount only where the Dockerfile already
+ * needs BuildKit), carries the prune script generated for the chosen rules alone
+ * (src/slim/committed-script.ts), and names its files relative to the repository.
+ *
+ * A variant that goes further than the committed script can say (fix rules that edit the
+ * Dockerfile, `unused` with its trace) gets the Dockerfile and the prune script its build used.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { buildKitOnlyUses } from '../dockerfile/buildkit-only.js';
 import { newFileDiff, unifiedDiff } from '../dockerfile/diff.js';
-import type { SlimPlan } from '../dockerfile/plan.js';
+import { planSlim, type SlimPlan } from '../dockerfile/plan.js';
+import { ignoredByDockerignore, parseDockerignore } from '../engine/context.js';
 import type { ReportFiles } from '../model/report.js';
 import type { Settings } from '../model/settings.js';
-import { workspacePath } from '../model/workspace.js';
-import { loadPruneScript, PRUNE_SCRIPT_PATH } from '../slim/script.js';
+import { committedPruneScript } from '../slim/committed-script.js';
+import { PRUNE_SCRIPT_PATH, type ScriptSettings } from '../slim/script.js';
 
 export interface SlimmedFiles {
   files: Required<Pick<ReportFiles, 'dockerfile' | 'patch'>>;
   patch: string;
 }
 
+/** What the slimmed build ran: its plan and its prune script's text. */
+export interface BuiltRewrite {
+  plan: SlimPlan;
+  scriptText: string;
+}
+
 export async function writeSlimmedFiles(
   settings: Settings,
   dockerfileText: string,
-  plan: SlimPlan,
-  /** The prune script the build used (with its trace); default the plain one. */
-  script: string = loadPruneScript(),
+  script: ScriptSettings,
+  built?: BuiltRewrite,
 ): Promise<SlimmedFiles> {
-  const patch = plan.edits.length === 0 ? '' : slimPatch(settings, dockerfileText, plan, script);
+  const asBuilt = built !== undefined && needsBuiltRewrite(built.plan, script);
+  const plan = asBuilt ? built.plan : committedPlan(settings, dockerfileText);
+  const patch =
+    plan.strategy === 'none'
+      ? ''
+      : asBuilt
+        ? await builtPatch(settings, dockerfileText, built)
+        : await slimPatch(settings, dockerfileText, plan, script);
   const files = {
     dockerfile: path.join(settings.outputDir, `${path.basename(settings.file)}.slimpy`),
     patch: path.join(settings.outputDir, 'slimpy.patch'),
@@ -31,18 +55,86 @@ export async function writeSlimmedFiles(
   return { files, patch };
 }
 
-/** `script`: the prune script the build used (with its trace), which the patch adds. */
-function slimPatch(
+/**
+ * The rewrite as committed: the rules are in the generated script, so it takes only roots; the
+ * script comes in by COPY unless the Dockerfile needs BuildKit anyway (the classic builder
+ * refuses RUN --mount).
+ */
+export function committedPlan(settings: Settings, dockerfileText: string): SlimPlan {
+  return planSlim(dockerfileText, {
+    target: settings.target,
+    buildArgs: settings.buildArgs,
+    buildKit: buildKitOnlyUses(dockerfileText).length > 0,
+    scriptPath: PRUNE_SCRIPT_PATH,
+    scriptArgs: [],
+  });
+}
+
+async function slimPatch(
   settings: Settings,
   dockerfileText: string,
   plan: SlimPlan,
-  script: string,
-): string {
-  const dockerfileRel = workspacePath(settings.workspace, settings.file);
-  const scriptRel = workspacePath(
-    settings.workspace,
-    path.join(settings.context, PRUNE_SCRIPT_PATH),
-  );
-  const scriptDiff = plan.usesPruneScript ? newFileDiff(scriptRel, script) : '';
-  return unifiedDiff(dockerfileText, plan.text, dockerfileRel) + scriptDiff;
+  script: ScriptSettings,
+): Promise<string> {
+  const root = repositoryRoot(settings);
+  const relative = (file: string): string => path.relative(root, file).split(path.sep).join('/');
+  const text = committedPruneScript({ ...script, shipsWholeFilesystem: plan.sameRun.length > 0 });
+  const scriptFile = path.join(settings.context, PRUNE_SCRIPT_PATH);
+  return [
+    unifiedDiff(dockerfileText, plan.text, relative(settings.file)),
+    text === undefined ? '' : newFileDiff(relative(scriptFile), text),
+    await dockerignoreDiff(settings.context, relative),
+  ].join('');
+}
+
+/** Fix rules that edit the Dockerfile, or `unused`, are more than the committed script says. */
+function needsBuiltRewrite(plan: SlimPlan, script: ScriptSettings): boolean {
+  return plan.fixes.length > 0 || script.prune.includes('unused');
+}
+
+/** The Dockerfile and the prune script as the slimmed build used them. */
+async function builtPatch(
+  settings: Settings,
+  dockerfileText: string,
+  built: BuiltRewrite,
+): Promise<string> {
+  const root = repositoryRoot(settings);
+  const relative = (file: string): string => path.relative(root, file).split(path.sep).join('/');
+  const scriptFile = path.join(settings.context, PRUNE_SCRIPT_PATH);
+  return [
+    unifiedDiff(dockerfileText, built.plan.text, relative(settings.file)),
+    built.plan.usesPruneScript ? newFileDiff(relative(scriptFile), built.scriptText) : '',
+    await dockerignoreDiff(settings.context, relative),
+  ].join('');
+}
+
+/**
+ * Where `git apply` runs: the git repository holding the Dockerfile; without one, the workspace
+ * when it holds both the Dockerfile and the context, else the closest directory that does.
+ */
+export function repositoryRoot(settings: Pick<Settings, 'workspace' | 'file' | 'context'>): string {
+  for (let dir = path.dirname(path.resolve(settings.file)); ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, '.git'))) return dir;
+    if (path.dirname(dir) === dir) break;
+  }
+  const inside = (dir: string, file: string): boolean => !path.relative(dir, file).startsWith('..');
+  const both = [path.resolve(settings.file), path.resolve(settings.context)];
+  if (both.every((file) => inside(path.resolve(settings.workspace), file)))
+    return path.resolve(settings.workspace);
+  let common = path.dirname(both[0] ?? '/');
+  while (!both.every((file) => inside(common, file))) common = path.dirname(common);
+  return common;
+}
+
+/** A `.dockerignore` that leaves the script out of the context gets an exception for it. */
+async function dockerignoreDiff(
+  context: string,
+  relative: (file: string) => string,
+): Promise<string> {
+  const file = path.join(context, '.dockerignore');
+  const text = await readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined || !ignoredByDockerignore(parseDockerignore(text), PRUNE_SCRIPT_PATH))
+    return '';
+  const updated = `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}# slimpy's prune script is part of the build\n!${PRUNE_SCRIPT_PATH}\n`;
+  return unifiedDiff(text, updated, relative(file));
 }

@@ -45,7 +45,10 @@ export async function prepare(
   });
   const docker = connectEngine();
   const engine = await describeEngine(docker, hooks);
-  const needsBuildKit = engine.builder === 'classic' ? buildKitOnlyUses(dockerfileText) : [];
+  const needsBuildKit =
+    engine.builder === 'classic' && !buildsNothing(settings)
+      ? buildKitOnlyUses(dockerfileText)
+      : [];
   if (needsBuildKit.length > 0) {
     throw new BuildKitRequiredError(
       describeUses(needsBuildKit),
@@ -70,7 +73,14 @@ export async function prepare(
   };
 }
 
+/** Measure mode on a given image: no build at all, so the Dockerfile is only read for findings. */
+export function buildsNothing(settings: Settings): boolean {
+  return settings.image !== undefined && settings.mode === 'measure';
+}
+
 async function readUserFiles(settings: Settings): Promise<string> {
+  // Without a Dockerfile the findings still come, only without the lines that caused them.
+  if (buildsNothing(settings)) return readFile(settings.file, 'utf8').catch(() => '');
   const isDirectory = await stat(settings.context).then(
     (info) => info.isDirectory(),
     () => false,

@@ -19,6 +19,7 @@ import {
 import { workspacePath } from '../model/workspace.js';
 import { wordFindings } from '../report/findings-wording.js';
 import { SmokeBrokenError } from './errors.js';
+import { givenImage } from './given-image.js';
 import type { PipelineHooks } from './hooks.js';
 import { prepare, type RunContext } from './prepare.js';
 import { slim, startSmoke, type SmokeStart } from './slim.js';
@@ -50,7 +51,10 @@ export async function runPipeline(
 }
 
 async function runSteps(run: RunContext): Promise<PipelineResult> {
-  const original = await step(run, 'Build the image', () => buildVariant(run, undefined));
+  const given = run.settings.image;
+  const original = given
+    ? await step(run, 'Take the given image', () => givenImage(run, given))
+    : await step(run, 'Build the image', () => buildVariant(run, undefined));
   return measureAndSlim(run, original);
 }
 
@@ -130,6 +134,7 @@ function initialReport(run: RunContext, before: MeasuredImage): SlimpyReport {
     mode: settings.mode,
     dockerfile: workspacePath(settings.workspace, settings.file),
     target: settings.target,
+    ...(settings.image ? { image: settings.image } : {}),
     engine: run.engine,
     before: before.measurement,
     warnings: run.engine.builderReason ? [run.engine.builderReason] : [],

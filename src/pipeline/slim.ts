@@ -188,12 +188,10 @@ async function saveFiles(
   step: SlimStep,
   variant: Variant,
 ): Promise<void> {
-  const written = await writeSlimmedFiles(
-    run.settings,
-    run.dockerfileText,
+  const written = await writeSlimmedFiles(run.settings, run.dockerfileText, variant, {
     plan,
-    pruneScriptText(variant),
-  );
+    scriptText: pruneScriptText(variant),
+  });
   step.files = written.files;
   const result = step.outcome.slim;
   if (!result) return;

@@ -202,7 +202,7 @@ function truncationNote(shown: number, total: number, what: string): string {
 
 function summarySection(report: SlimpyReport, title: string): string {
   const target = report.target ? ` (target ${inlineCode(report.target)})` : '';
-  const subject = `**${escapeText(title)}**: ${inlineCode(report.dockerfile)}${target}`;
+  const subject = `**${escapeText(title)}**: ${subjectName(report)}${target}`;
   // A run that slimmed nothing says why in the first sentence; the smoke test then stands apart.
   const sentences = report.slim?.unchanged
     ? [`${subject} ${sizeClause(report)}.`, unchangedSmokeSentence(report)].filter(Boolean)
@@ -222,6 +222,12 @@ function summarySection(report: SlimpyReport, title: string): string {
   if (report.growth?.over)
     sentences.push(`**Grew too much**: ${escapeProse(report.growth.message)}`);
   return sentences.join(' ');
+}
+
+/** The Dockerfile, or the image an earlier step built (the `image` input) and its Dockerfile. */
+function subjectName(report: SlimpyReport): string {
+  if (report.image === undefined) return inlineCode(report.dockerfile);
+  return `image ${inlineCode(report.image)} (given, not built; Dockerfile ${inlineCode(report.dockerfile)})`;
 }
 
 function sizeClause(report: SlimpyReport): string {

@@ -9,6 +9,7 @@ export function renderText(report: SlimpyReport, files: ReportFiles): string {
   out.push(
     `slimpy ${report.mode}: ${report.dockerfile}${report.target ? ` (target ${report.target})` : ''}`,
   );
+  if (report.image) out.push(`image ${report.image}: given, not built`);
   out.push(
     `engine ${report.engine.version}, ${report.engine.store} store, ${report.engine.builder} builder`,
   );

@@ -159,6 +159,7 @@ describe.skipIf(engineMissing())('the action, spawned as the runner does', () =>
       'report',
       'over-budget',
       'comment-url',
+      'comment-body',
     ];
     expect(Object.keys(run.outputs).sort()).toEqual(expected.sort());
     const docker = testDocker();

@@ -4,7 +4,7 @@
  * terminal does, against the real engine, a GitHub API fake and an Actions cache fake on loopback.
  * docs/hardening.md lists each situation with the test here that proves it.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import {
   copyFileSync,
@@ -37,6 +37,7 @@ import {
   waitFor,
 } from '../support/action-process.js';
 import { startCacheServiceFake } from '../support/cache-service-fake.js';
+import { startEngineProxy } from '../support/engine-proxy.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
 import { loadGitHubOpenApi, startGitHubFake, type GitHubFake } from '../support/github-fake.js';
 
@@ -111,23 +112,6 @@ function slowContext(seconds: number): { dir: string; nonce: string } {
     `ARG BASE\nFROM \${BASE}\nARG NONCE\nRUN echo "started-$NONCE" && sleep ${seconds} && echo finished\n`,
   );
   return { dir, nonce };
-}
-
-/** The engine's socket behind a proxy this test can kill (engine gone) or freeze (engine hung). */
-async function startSocketProxy(): Promise<{ host: string; process: ChildProcess }> {
-  const socket = path.join(work, `engine-${counter++}.sock`);
-  const target = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(
-    /^unix:\/\//,
-    '',
-  );
-  const proxy = spawn(process.execPath, ['test/support/socket-proxy.mjs', socket, target], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    proxy.stdout.once('data', () => resolve());
-    proxy.once('exit', () => reject(new Error('the socket proxy exited')));
-  });
-  return { host: `unix://${socket}`, process: proxy };
 }
 
 /** sha256 over every file's path, mode and bytes under `dir`. */
@@ -209,7 +193,7 @@ describe.skipIf(engineMissing())(
 
 describe.skipIf(engineMissing())('the engine: gone, hung', () => {
   it('a socket that accepts and never answers: unreachable after SLIMPY_ENGINE_TIMEOUT_MS, no hang', async () => {
-    const proxy = await startSocketProxy();
+    const proxy = await startEngineProxy(work, `engine-${counter++}`);
     proxy.process.kill('SIGUSR1');
     try {
       const run = await action(
@@ -230,7 +214,7 @@ describe.skipIf(engineMissing())('the engine: gone, hung', () => {
     ['stops (its socket closes)', 'SIGKILL', '(aborted)'],
     ['hangs (stops answering)', 'SIGUSR1', '(no answer to a ping within 3 s)'],
   ] as const)('mid-build, the engine %s: a clear error, no hang', async (_what, signal, cause) => {
-    const proxy = await startSocketProxy();
+    const proxy = await startEngineProxy(work, `engine-${counter++}`);
     const { dir, nonce } = slowContext(12);
     const run = startAction(
       {
@@ -517,7 +501,8 @@ describe.skipIf(engineMissing())('GitHub API faults', () => {
       expect(run.summary).toContain('<!-- slimpy:');
       expect(run.outputs['comment-url']).toBe('');
       // One request and three retries with backoff, then it gives up.
-      expect(github.requests.map((r) => r.status)).toEqual([502, 502, 502, 502]);
+      const listing = github.requests.filter((r) => r.operationId === 'issues/list-comments');
+      expect(listing.map((r) => r.status)).toEqual([502, 502, 502, 502]);
     } finally {
       await github.close();
     }

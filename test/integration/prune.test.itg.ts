@@ -7,10 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  createReadStream,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -18,10 +16,6 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
-import type Docker from 'dockerode';
-import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseManifest,
@@ -31,13 +25,17 @@ import {
 } from '../../src/slim/manifest.js';
 import { loadPruneScript } from '../../src/slim/script.js';
 import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+import {
+  buildPruneTestImage,
+  PRUNE_FIXTURES,
+  runInContainer,
+  type ContainerRun,
+} from '../support/prune-container.js';
 
-const LABELS = { 'dev.slimpy.test': 'prune' };
 /** The script as builds run it: with the package exceptions slimpy writes into it. */
 const SCRIPT = join(mkdtempSync(join(tmpdir(), 'slimpy-prune-script-')), 'prune.sh');
 writeFileSync(SCRIPT, loadPruneScript(), { mode: 0o755 });
-const FIXTURES = fileURLToPath(new URL('../fixtures/prune/', import.meta.url));
-const WHEELS = fileURLToPath(new URL('../../examples/pyarrow-duckdb/wheels/', import.meta.url));
+const FIXTURES = PRUNE_FIXTURES;
 const SITE = '/app/.venv/lib/python3.11/site-packages';
 /** Every run writes what the test reads into /tmp/out; P runs the script under test. */
 const PRELUDE = `set -u; mkdir -p /tmp/out; P='sh /slimpy/prune.sh'; M=/slimpy-test/make-env.sh
@@ -62,15 +60,9 @@ interface Probe {
   exists: Record<string, boolean>;
 }
 
-interface RunResult {
-  exitCode: number;
-  logs: string;
-  files: Map<string, string>;
-}
-
 /** The files one run left in /tmp/out. */
 class Outputs {
-  constructor(readonly result: RunResult) {}
+  constructor(readonly result: ContainerRun) {}
 
   text(name: string): string {
     const text = this.result.files.get(name);
@@ -93,108 +85,18 @@ class Outputs {
   }
 }
 
-/** A tar stream of the files, each under its name (dockerode's build and putArchive input). */
-function tarOf(entries: Array<{ name: string; path: string }>): NodeJS.ReadableStream {
-  const pack = tar.pack();
-  void (async () => {
-    for (const { name, path } of entries) {
-      const { size, mode } = statSync(path);
-      await pipeline(createReadStream(path), pack.entry({ name, size, mode }));
-    }
-    pack.finalize();
-  })().catch((error: unknown) =>
-    pack.destroy(error instanceof Error ? error : new Error(String(error))),
-  );
-  return pack as unknown as NodeJS.ReadableStream;
-}
-
-async function readTar(stream: NodeJS.ReadableStream): Promise<Map<string, string>> {
-  const extract = tar.extract();
-  stream.pipe(extract);
-  const files = new Map<string, string>();
-  for await (const entry of extract) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of entry) chunks.push(chunk as Buffer);
-    if (entry.header.type === 'file') {
-      files.set(entry.header.name.replace(/^out\//, ''), Buffer.concat(chunks).toString('utf8'));
-    }
-  }
-  return files;
-}
-
-/** Docker's multiplexed log stream as text (stdout and stderr interleaved). */
-function logText(buffer: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let i = 0; i + 8 <= buffer.length;) {
-    const size = buffer.readUInt32BE(i + 4);
-    parts.push(buffer.subarray(i + 8, i + 8 + size));
-    i += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
-}
-
-async function buildTestImage(docker: Docker, tag: string): Promise<void> {
-  const fixtures = [{ name: 'Dockerfile', path: join(FIXTURES, 'Dockerfile') }];
-  const wheels = readdirSync(WHEELS)
-    .filter((name) => name.endsWith('.whl'))
-    .map((name) => ({ name: `wheels/${name}`, path: join(WHEELS, name) }));
-  expect(wheels.length).toBe(4);
-  const stream = await docker.buildImage(tarOf([...fixtures, ...wheels]), {
-    t: tag,
-    labels: LABELS,
-    buildargs: { BASE_IMAGE: baseImage() },
-    networkmode: 'host', // apt-get install binutils; the engine has no bridge network
-    rm: true,
-    forcerm: true,
-  });
-  const output = await new Promise<Array<{ error?: string; stream?: string }>>((resolve, reject) =>
-    docker.modem.followProgress(stream, (error: Error | null, result: Array<{ error?: string }>) =>
-      error ? reject(error) : resolve(result),
-    ),
-  );
-  const failure = output.find((event) => event.error);
-  if (failure) {
-    throw new Error(
-      `building the prune test image failed: ${failure.error}\n${output.map((e) => e.stream ?? '').join('')}`,
-    );
-  }
-}
-
 /** Runs `sh -c SHELL` in a fresh container of IMAGE with prune.sh at /slimpy/prune.sh. */
 async function runIn(
   image: string,
   shell: string,
   options: { user?: string; network?: 'none' | 'host' } = {},
 ): Promise<Outputs> {
-  const docker = testDocker();
-  const container = await docker.createContainer({
-    Image: image,
-    Cmd: ['sh', '-c', PRELUDE + shell],
-    Labels: LABELS,
-    User: options.user ?? '0',
-    HostConfig: { NetworkMode: options.network ?? 'none' },
-  });
-  try {
-    const fixtures = ['make-env.sh', 'probe.py', 'smoke.py'].map((name) => ({
-      name: `slimpy-test/${name}`,
-      path: join(FIXTURES, name),
-    }));
-    await container.putArchive(tarOf([{ name: 'slimpy/prune.sh', path: SCRIPT }, ...fixtures]), {
-      path: '/',
-    });
-    await container.start();
-    const { StatusCode } = (await container.wait()) as { StatusCode: number };
-    const logs = logText((await container.logs({ stdout: true, stderr: true })) as Buffer);
-    let files = new Map<string, string>();
-    try {
-      files = await readTar(await container.getArchive({ path: '/tmp/out' }));
-    } catch {
-      // no /tmp/out: the Outputs accessors say so, with the logs
-    }
-    return new Outputs({ exitCode: StatusCode, logs, files });
-  } finally {
-    await container.remove({ force: true });
-  }
+  const fixtures = ['make-env.sh', 'probe.py', 'smoke.py'].map((name) => ({
+    name: `slimpy-test/${name}`,
+    path: join(FIXTURES, name),
+  }));
+  const files = [{ name: 'slimpy/prune.sh', path: SCRIPT }, ...fixtures];
+  return new Outputs(await runInContainer(image, PRELUDE + shell, files, options));
 }
 
 function megabytes(bytes: number): string {
@@ -207,7 +109,7 @@ describe.skipIf(missing !== '')('prune.sh in a real container', () => {
   const image = `slimpy-test/prune:${process.pid}`;
 
   beforeAll(async () => {
-    await buildTestImage(testDocker(), image);
+    await buildPruneTestImage(testDocker(), image);
   });
 
   afterAll(async () => {

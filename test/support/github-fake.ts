@@ -18,8 +18,12 @@
  * or unparseable JSON, 422 for a body that breaks the schema (GitHub's "Invalid request").
  *
  * Implemented: issue comments (list with pagination and `Link` headers, get, create, update,
- * delete). Other operations can be added with `handlers`, keyed by operationId. Every issue
- * exists and is a pull request (comment URLs point at `/pull/N`).
+ * delete) and the authenticated user (`GET /user`: the `login` option's profile, or for a
+ * `[bot]` login the 403 GitHub gives an app installation token such as GITHUB_TOKEN) and pull
+ * requests named in the `pulls` option (`GET /repos/o/r/pulls/N`: GitHub's own example pull
+ * request with that number and head commit). Other
+ * operations can be added with `handlers`, keyed by operationId. Every issue exists and is a pull
+ * request (comment URLs point at `/pull/N`).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -120,10 +124,24 @@ export interface GitHubFakeOptions {
   faults?: Fault[];
   /** When set, requests must send `Authorization: token <it>` or `Bearer <it>` (401 otherwise). */
   token?: string;
-  /** The login comments are created as; default `github-actions[bot]`. */
+  /**
+   * The token's identity: the login comments are created as, and `GET /user`'s answer (a 403 for
+   * a `[bot]` login, as for any app installation token); default `github-actions[bot]`.
+   */
   login?: string;
   /** Extra operations, by operationId; they take precedence over the built-in ones. */
   handlers?: Record<string, FakeHandler>;
+  /** Pull requests `pulls/get` knows (any other number is a 404). */
+  pulls?: FakePull[];
+}
+
+export interface FakePull {
+  owner: string;
+  repo: string;
+  number: number;
+  headSha: string;
+  /** `owner/name` of the head repository; a fork's differs from the base. */
+  headRepository?: string;
 }
 
 export interface GitHubFake {
@@ -152,7 +170,7 @@ export function seedComments(
 
 export async function startGitHubFake(options: GitHubFakeOptions = {}): Promise<GitHubFake> {
   const spec = await loadGitHubOpenApi();
-  const state = new FakeState(options);
+  const state = new FakeState(options, spec);
   const server = createServer((request, response) => {
     handle(spec, state, fake, request, response).catch((error: unknown) => {
       state.violations.push({
@@ -456,7 +474,10 @@ class FakeState {
   private pendingSeeds: SeedComment[];
   private apiUrl = '';
 
-  constructor(readonly options: GitHubFakeOptions) {
+  constructor(
+    readonly options: GitHubFakeOptions,
+    readonly spec: GitHubOpenApi,
+  ) {
     this.faults = (options.faults ?? []).map((fault) => ({
       ...fault,
       remaining: fault.times ?? 1,
@@ -904,6 +925,50 @@ function closeServer(server: Server): Promise<void> {
 const MAX_COMMENT_CHARS = 65_536;
 
 const BUILT_IN_HANDLERS: Record<string, FakeHandler> = {
+  'users/get-authenticated': ({ url, fake }) => {
+    const login = stateOf(fake).options.login ?? 'github-actions[bot]';
+    const documentation = 'https://docs.github.com/rest/users/users#get-the-authenticated-user';
+    if (login.endsWith('[bot]'))
+      return errorResponse(403, 'Resource not accessible by integration', documentation);
+    const profile = {
+      ...userObject(login, url.origin),
+      ...{ name: null, company: null, blog: '', location: null, email: null, hireable: null },
+      ...{ bio: null, public_repos: 3, public_gists: 0, followers: 1, following: 0 },
+      created_at: '2020-01-01T00:00:00Z',
+      updated_at: '2024-01-01T00:00:00Z',
+    };
+    return { status: 200, body: profile };
+  },
+  'pulls/get': ({ params, fake }) => {
+    const state = stateOf(fake);
+    const pull = state.options.pulls?.find(
+      (p) => p.owner === params.owner && p.repo === params.repo && p.number === params.pull_number,
+    );
+    if (!pull) return errorResponse(404, 'Not Found', 'https://docs.github.com/rest/pulls/pulls');
+    const example = (state.spec.document.components.examples as Record<string, { value: unknown }>)[
+      'pull-request'
+    ]?.value as { head: { repo: Record<string, unknown> }; base: { repo: unknown } };
+    const copy = structuredClone(example);
+    const headRepository = pull.headRepository ?? `${pull.owner}/${pull.repo}`;
+    return {
+      status: 200,
+      body: {
+        ...copy,
+        // GitHub's example lists a team without the `type` its own schema requires.
+        requested_teams: [],
+        number: pull.number,
+        head: {
+          ...copy.head,
+          sha: pull.headSha,
+          repo: {
+            ...copy.head.repo,
+            full_name: headRepository,
+            fork: headRepository !== `${pull.owner}/${pull.repo}`,
+          },
+        },
+      },
+    };
+  },
   'issues/list-comments': ({ params, url, fake }) => {
     const all = stateOf(fake).issueComments(
       String(params.owner),

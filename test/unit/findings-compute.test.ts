@@ -40,7 +40,7 @@ function scenario(): FindingsInput {
         file('/usr/include/python3.11/Python.h', 1_100_000),
         file('/usr/share/doc/gcc-12/changelog.Debian.gz', 2_200_000),
         file('/var/lib/dpkg/info/gcc-12.list', 1000),
-        file('/var/lib/apt/lists/deb.debian.org_Packages', 20 * MB),
+        file('/var/lib/apt/lists/mirror.example_Packages', 20 * MB),
         file('/usr/lib/x86_64-linux-gnu/libstdc++.so.6', 2_400_000),
         file('/var/lib/dpkg/status', 500_000),
       ],

@@ -52,7 +52,7 @@ describe('toolchainPart', () => {
 describe('leftoverPart', () => {
   it.each([
     [
-      '/var/lib/apt/lists/deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages',
+      '/var/lib/apt/lists/mirror.example_debian_dists_bookworm_main_binary-amd64_Packages',
       'apt-lists',
     ],
     ['/var/cache/apt/archives/make_4.3-4.1_amd64.deb', 'apt-cache'],

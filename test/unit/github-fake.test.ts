@@ -199,8 +199,37 @@ describe('GitHub API fake: requests GitHub would refuse are violations', () => {
 
   it('records an operation it does not implement', async () => {
     const f = await start();
-    expect((await call(f, 'GET', '/repos/acme/millpond/pulls/58')).status).toBe(501);
-    expect(f.violations).toMatchObject([{ kind: 'unimplemented', operationId: 'pulls/get' }]);
+    expect((await call(f, 'GET', '/repos/acme/millpond/pulls/58/files')).status).toBe(501);
+    expect(f.violations).toMatchObject([
+      { kind: 'unimplemented', operationId: 'pulls/list-files' },
+    ]);
+  });
+
+  it('answers GET /user with 403 for an installation token (a [bot] login)', async () => {
+    const f = await start();
+    const refused = await call(f, 'GET', '/user');
+    expect(refused.status).toBe(403);
+    expect(refused.json).toMatchObject({ message: 'Resource not accessible by integration' });
+    expect(f.violations).toEqual([]);
+  });
+
+  it("answers GET /user with the user's profile for a user's token", async () => {
+    const f = await start({ login: 'release-robot' });
+    const answered = await call(f, 'GET', '/user');
+    expect(answered.status).toBe(200);
+    expect(answered.json).toMatchObject({ login: 'release-robot', type: 'User' });
+    expect(f.violations).toEqual([]);
+  });
+
+  it('answers pulls/get for the pull requests it was given, valid to the schema', async () => {
+    const f = await start({
+      pulls: [{ owner: 'acme', repo: 'millpond', number: 58, headSha: 'c'.repeat(40) }],
+    });
+    const pull = await call(f, 'GET', '/repos/acme/millpond/pulls/58');
+    expect(pull.status).toBe(200);
+    expect(pull.json).toMatchObject({ number: 58, head: { sha: 'c'.repeat(40) } });
+    expect((await call(f, 'GET', '/repos/acme/millpond/pulls/59')).status).toBe(404);
+    expect(f.violations).toEqual([]);
   });
 
   it('takes extra operations as handlers, and holds their answers to the schema', async () => {
@@ -271,6 +300,7 @@ describe('event fixtures', () => {
     'pull_request.synchronize.fork.json': 'webhook-pull-request-synchronize',
     'push.json': 'webhook-push',
     'workflow_dispatch.json': 'webhook-workflow-dispatch',
+    'workflow_run.completed.fork.json': 'webhook-workflow-run-completed',
   };
 
   it('has a schema for every fixture', () => {

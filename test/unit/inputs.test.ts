@@ -6,6 +6,8 @@ import {
   parsePackageNames,
   parsePrune,
   parseSize,
+  readMode,
+  readPostCommentInputs,
   readSettings,
 } from '../../src/inputs.js';
 
@@ -127,8 +129,55 @@ describe('settings', () => {
     ['strip', 'maybe', /`strip`: "maybe" is not true or false/],
     ['budget-metric', 'zstd', /`budget-metric`/],
     ['build-args', 'NOVALUE', /"NOVALUE" is not KEY=VALUE/],
+    ['comment', 'alwyas', /`comment`: "alwyas" is not one of auto, always, never, artifact/],
+    ['image', 'My App:latest', /`image`: "My App:latest" is neither an image name/],
+    ['tag', 'Acme/App:slim', /`tag`: "Acme\/App:slim" is not an image name/],
+    ['tag', 'app:a tag', /`tag`/],
+    ['network', 'host bridge', /`network`: "host bridge" is not a network mode/],
+    ['keep', 'site-packages/h5py', /`keep`: "site-packages\/h5py" never matches/],
+    ['smoke-timeout', '0s', /`smoke-timeout`: "0s" is no time at all/],
+    ['smoke-timeout', 'soon', /`smoke-timeout`/],
+    ['comment-author', 'the bot', /`comment-author`: "the bot" is not a GitHub login/],
+    ['max-growth', 'lots', /`max-growth`/],
+    ['budget', '10 parsecs', /`budget`/],
+    ['prune', 'docs', /`prune`/],
+    ['compressed-size', 'perhaps', /`compressed-size`/],
+    ['strict', 'sometimes', /`strict`/],
   ])('rejects %s=%j with a message naming the input', (name, value, message) => {
     expect(() => readSettings((n) => (n === name ? value : ''), defaults)).toThrow(message);
+  });
+
+  it.each([
+    ['image', 'app:pr-58'],
+    ['image', 'ghcr.io/acme/app:1.2.3'],
+    ['image', 'localhost:5000/app@sha256:' + 'a'.repeat(64)],
+    ['image', 'sha256:' + 'b'.repeat(64)],
+    ['image', '0123456789ab'],
+    ['tag', 'ghcr.io/acme/app:slim'],
+    ['tag', 'app'],
+    ['network', 'host'],
+    ['network', 'my_net-1'],
+    ['comment', 'artifact'],
+    ['comment-author', 'my-app[bot]'],
+  ])('accepts %s=%j', (name, value) => {
+    expect(() => readSettings((n) => (n === name ? value : ''), defaults)).not.toThrow();
+  });
+
+  it('reads the given image and the comment author', () => {
+    const inputs: Record<string, string> = {
+      image: ' app:pr-58 ',
+      'comment-author': 'my-app[bot]',
+    };
+    const settings = readSettings((name) => inputs[name] ?? '', defaults);
+    expect(settings).toMatchObject({ image: 'app:pr-58', commentAuthor: 'my-app[bot]' });
+    expect(readSettings(() => '', defaults)).not.toHaveProperty('image');
+  });
+
+  it('reads mode post-comment apart from the pipeline settings', () => {
+    expect(readMode((n) => (n === 'mode' ? 'post-comment' : ''))).toBe('post-comment');
+    expect(readMode(() => '')).toBe('slim');
+    expect(() => readMode((n) => (n === 'mode' ? 'post' : ''))).toThrow(/`mode`: "post"/);
+    expect(readPostCommentInputs(() => '')).toEqual({});
   });
 
   it('keeps = inside build-arg values', () => {

@@ -72,7 +72,13 @@ describe('upsertComment', () => {
     const first = await upsertComment(octokit, { ...where, marker, body: `${marker}\nrun 1` });
     const second = await upsertComment(octokit, { ...where, marker, body: `${marker}\nrun 2` });
 
-    expect(second).toEqual({ url: first.url, id: first.id, action: 'updated' });
+    expect(second).toEqual({
+      url: first.url,
+      id: first.id,
+      action: 'updated',
+      author: bot,
+      lookedFor: bot,
+    });
     expect(writes(fake)).toEqual([
       'POST /repos/acme/millpond/issues/58/comments 201',
       `PATCH /repos/acme/millpond/issues/comments/${first.id} 200`,
@@ -97,7 +103,9 @@ describe('upsertComment', () => {
     expect(comments).toHaveLength(150);
     expect(result).toMatchObject({ action: 'updated', id: comments[120]?.id });
     expect(comments[120]?.body).toBe(`${marker}\nnew report`);
-    const pages = fake.requests.filter((r) => r.method === 'GET').map((r) => r.query.page ?? '1');
+    const pages = fake.requests
+      .filter((r) => r.operationId === 'issues/list-comments')
+      .map((r) => r.query.page ?? '1');
     expect(pages).toEqual(['1', '2']);
     expect(writes(fake)).toEqual([
       `PATCH /repos/acme/millpond/issues/comments/${comments[120]?.id} 200`,
@@ -135,6 +143,56 @@ describe('upsertComment', () => {
       'Comment 3: looks good to me.',
       marker,
     ]);
+  });
+
+  it('leaves a comment someone else started with the marker alone and makes its own', async () => {
+    const { fake, octokit } = await start({
+      comments: seedComments(where, 2, { 1: { body: `${marker}\nnot slimpy`, login: 'octocat' } }),
+    });
+    const result = await upsertComment(octokit, { ...where, marker, body: `${marker}\nmine` });
+
+    expect(result).toMatchObject({ action: 'created', author: bot });
+    const comments = fake.comments('acme', 'millpond', 58);
+    expect(comments.map((c) => [c.user.login, c.body])).toEqual([
+      ['octocat', 'Comment 1: looks good to me.'],
+      ['octocat', `${marker}\nnot slimpy`],
+      [bot, `${marker}\nmine`],
+    ]);
+    expect(writes(fake)).toEqual(['POST /repos/acme/millpond/issues/58/comments 201']);
+  });
+
+  it("a user's token: its comments are found by the login GET /user names", async () => {
+    const { fake, octokit } = await start({
+      login: 'release-robot',
+      comments: seedComments(where, 2, {
+        0: { body: `${marker}\nby the Actions bot`, login: bot },
+        1: { body: `${marker}\nold`, login: 'release-robot' },
+      }),
+    });
+    const result = await upsertComment(octokit, { ...where, marker, body: `${marker}\nnew` });
+
+    const comments = fake.comments('acme', 'millpond', 58);
+    expect(result).toMatchObject({ action: 'updated', id: comments[1]?.id });
+    expect(result.author).toBe('release-robot');
+    expect(comments.map((c) => c.body)).toEqual([
+      `${marker}\nby the Actions bot`,
+      `${marker}\nnew`,
+    ]);
+  });
+
+  it('an author given by the caller is used as it is, with no GET /user', async () => {
+    const { fake, octokit } = await start({
+      comments: seedComments(where, 1, { 0: { body: `${marker}\nold`, login: 'my-app[bot]' } }),
+    });
+    const result = await upsertComment(octokit, {
+      ...where,
+      marker,
+      body: `${marker}\nnew`,
+      author: 'My-App[bot]',
+    });
+
+    expect(result.action).toBe('updated');
+    expect(fake.requests.some((r) => r.operationId === 'users/get-authenticated')).toBe(false);
   });
 
   it('accepts a bare comment key and puts the marker in front of a body without it', async () => {
@@ -205,6 +263,7 @@ describe('upsertComment', () => {
     });
     await upsertComment(octokit, { ...where, marker, body: `${marker}\nx` });
     expect(fake.requests.map((r) => `${r.method} ${r.status}`)).toEqual([
+      'GET 403', // GET /user: an installation token has no user; its comments are the bot's
       'GET 502',
       'GET 200',
       'POST 201',

@@ -1,0 +1,152 @@
+/**
+ * The patch a slim run writes, as a team would commit it, on every shipped example and on the
+ * single-stage shape (the prune inside the installing RUN): it applies to the repository with
+ * `git apply`, names its files from the repository root, adds no file over 100 lines, and builds
+ * with the classic builder (as the original Dockerfile does) into an image that still imports and
+ * whose environment was pruned. That the committed script leaves the same files as the prune
+ * slimpy's own builds run is test/integration/committed-script.test.itg.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildKitOnlyUses } from '../../src/dockerfile/buildkit-only.js';
+import { buildImage } from '../../src/engine/build.js';
+import { createContextTar } from '../../src/engine/context.js';
+import { removeOwnObjects } from '../../src/engine/images.js';
+import { slimpyLabels } from '../../src/engine/labels.js';
+import { readSettings } from '../../src/inputs.js';
+import { writeSlimmedFiles } from '../../src/pipeline/files.js';
+import { runSmoke } from '../../src/smoke/smoke.js';
+import { PRUNE_CATEGORIES } from '../../src/model/categories.js';
+import { baseImage, engineMissing, testDocker } from '../support/engine.js';
+
+const docker = testDocker();
+const runId = `test-patch-${process.pid}`;
+const work = mkdtempSync(path.join(os.tmpdir(), 'slimpy-patch-'));
+const WHEELS = 'examples/pyarrow-duckdb/wheels';
+
+interface Case {
+  name: string;
+  /** The directory copied into the repository at `into`. */
+  from: string;
+  into: string;
+  wheels?: string[];
+  /** Passes in the patched image: its environment was pruned (checked first: an import as root
+   * writes __pycache__), and it still imports. */
+  check: string;
+}
+
+const pruned = (venv: string): string =>
+  `test -z "$(find ${venv} -name __pycache__ -o -name '*.pyi' | head -n 1)"`;
+
+/** Every directory of examples/ with a Dockerfile, and the single-stage shape. */
+const CASES: Case[] = [
+  ...readdirSync('examples')
+    .filter((name) => existsSync(path.join('examples', name, 'Dockerfile')))
+    .map((name) => ({
+      name: `examples/${name}`,
+      from: `examples/${name}`,
+      into: `examples/${name}`,
+      check: `${pruned('/app/.venv')} && python -c "import duckdb, pyarrow, numpy, prometheus_client"`,
+    })),
+  {
+    name: 'one stage: the prune inside the installing RUN',
+    from: 'test/fixtures/slim/single-stage',
+    into: 'services/api',
+    wheels: ['prometheus_client'],
+    // The prune installed binutils for strip and took them out again: the image ships whole.
+    check: `${pruned('/app/.venv')} && ! command -v readelf && /app/.venv/bin/python app.py`,
+  },
+];
+
+/** A git repository holding the case's files, committed. */
+function repository(testCase: Case): string {
+  const repo = path.join(work, testCase.into.replace(/\W+/g, '-'));
+  const context = path.join(repo, testCase.into);
+  mkdirSync(context, { recursive: true });
+  cpSync(testCase.from, context, { recursive: true });
+  for (const name of testCase.wheels ?? []) {
+    const wheel = readdirSync(WHEELS).find((file) => file.startsWith(`${name}-`));
+    if (!wheel) throw new Error(`no ${name} wheel in ${WHEELS}; run scripts/fetch-wheels.sh`);
+    mkdirSync(path.join(context, 'wheels'), { recursive: true });
+    cpSync(path.join(WHEELS, wheel), path.join(context, 'wheels', wheel));
+  }
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], {
+      cwd: repo,
+    });
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-qm', 'the team’s repository');
+  return repo;
+}
+
+afterAll(async () => {
+  rmSync(work, { recursive: true, force: true });
+  if (!engineMissing()) await removeOwnObjects(docker, runId);
+});
+
+describe.skipIf(engineMissing())('the patch a team commits', () => {
+  it.each(CASES)('$name: applies and builds with the classic builder', async (testCase) => {
+    const repo = repository(testCase);
+    const context = path.join(repo, testCase.into);
+    const original = readFileSync(path.join(context, 'Dockerfile'), 'utf8');
+    expect(buildKitOnlyUses(original)).toEqual([]); // the original builds with the classic builder
+    const inputs: Record<string, string> = {
+      context,
+      'build-args': `PYTHON_IMAGE=${baseImage()}`,
+    };
+    const settings = readSettings((name) => inputs[name] ?? '', {
+      workspace: repo,
+      outputDir: path.join(work, 'out', testCase.into),
+      cacheDir: path.join(work, 'layer-cache'),
+      runId,
+    });
+    const script = { strip: true, prune: [...PRUNE_CATEGORIES], keep: [] };
+    const { files, patch } = await writeSlimmedFiles(settings, original, script);
+
+    const touched = [...patch.matchAll(/^diff --git a\/(\S+) b\/\S+$/gm)].map((m) => m[1]);
+    expect(touched).toEqual([`${testCase.into}/Dockerfile`, `${testCase.into}/.slimpy/prune.sh`]);
+    const added = patch.split(/^diff --git /m).filter((part) => part.includes('new file mode'));
+    for (const part of added) {
+      const lines = part.split('\n').filter((l) => l.startsWith('+') && !l.startsWith('+++'));
+      expect(lines.length).toBeLessThanOrEqual(100);
+    }
+    execFileSync('git', ['apply', '--check', files.patch], { cwd: repo });
+    execFileSync('git', ['apply', files.patch], { cwd: repo });
+    const patched = readFileSync(path.join(context, 'Dockerfile'), 'utf8');
+    expect(patched).toBe(readFileSync(files.dockerfile, 'utf8'));
+    expect(buildKitOnlyUses(patched)).toEqual([]);
+
+    const tar = await createContextTar(context, {
+      dockerfile: path.join(context, 'Dockerfile'),
+      builder: 'classic',
+    });
+    const imageId = await buildImage(docker, {
+      context: tar.stream,
+      dockerfile: tar.dockerfileInContext,
+      buildArgs: { PYTHON_IMAGE: baseImage() },
+      network: 'host',
+      builder: 'classic',
+      labels: slimpyLabels(runId),
+    });
+    const smoke = await runSmoke(docker, {
+      before: imageId,
+      command: testCase.check,
+      timeoutMs: 300_000,
+      labels: slimpyLabels(runId),
+      runs: 1,
+    });
+    expect(smoke.before.passed, smoke.before.output).toBe(true);
+  });
+});
