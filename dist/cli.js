@@ -72014,8 +72014,14 @@ function pycache(drop) {
     `  ${IN_ENV} -type f \\( -name '*.pyc' -o -name '*.pyo' \\) -exec sh -c 'for f do [ -f "\${f%?}" ] && ${one} "$f"; done; exit 0' "$0" {} +`
   ];
 }
+function compiledAtRunTime() {
+  const names = PACKAGE_EXCEPTIONS.filter(
+    (exception) => exception.categories.some((category) => category === "sources" || category === "static-libs")
+  ).flatMap((exception) => exception.paths.map((glob) => glob.split("/").pop() ?? ""));
+  return [...new Set(names.filter((name) => name !== "" && !/[*?[\]]/.test(name)))].sort();
+}
 function jitPrune() {
-  const list = /^JIT_PACKAGES='([^']*)'/m.exec(loadPruneScript())?.[1]?.trim().split(/\s+/) ?? [];
+  const list = compiledAtRunTime();
   return `-type d \\( ${list.map((name) => `-name ${name}`).join(" -o ")} \\) -prune -o`;
 }
 function sources(drop) {
@@ -73990,7 +73996,8 @@ async function runSession(settings2, host) {
   const restored = history ? await host.hooks.group("Restore the size history", () => restoreHistory(history)) : void 0;
   const outcome = await pipelineOutcome(settings2, host, restored);
   const result = await concludeRun(settings2, outcome, restored);
-  host.keepImages?.([result.report.before.id, result.report.after?.id ?? ""].filter(Boolean));
+  if (outcome.broken === void 0)
+    host.keepImages?.([result.report.before.id, result.report.after?.id ?? ""].filter(Boolean));
   if (settings2.tag && result.report.after && outcome.broken === void 0)
     await tagDelivered(settings2.tag, result.report.after.id, host.hooks);
   await host.publish(result);

@@ -51,7 +51,9 @@ export async function runSession(settings: Settings, host: SessionHost): Promise
     : undefined;
   const outcome = await pipelineOutcome(settings, host, restored);
   const result = await concludeRun(settings, outcome, restored);
-  host.keepImages?.([result.report.before.id, result.report.after?.id ?? ''].filter(Boolean));
+  // A broken smoke test delivers nothing: the post step removes the run's images.
+  if (outcome.broken === undefined)
+    host.keepImages?.([result.report.before.id, result.report.after?.id ?? ''].filter(Boolean));
   if (settings.tag && result.report.after && outcome.broken === undefined)
     await tagDelivered(settings.tag, result.report.after.id, host.hooks);
   await host.publish(result);

@@ -10,7 +10,8 @@
  * to prune.sh without its snippet here fails that test.
  */
 import type { PruneCategory } from '../model/categories.js';
-import { loadPruneScript, type ScriptSettings } from './script.js';
+import { PACKAGE_EXCEPTIONS } from './exceptions.js';
+import type { ScriptSettings } from './script.js';
 
 export interface CommittedScriptOptions extends ScriptSettings {
   /**
@@ -162,9 +163,19 @@ function pycache(drop: string): string[] {
   ];
 }
 
-/** prune.sh's packages that compile at run time keep their sources and static libraries. */
+/**
+ * The directories prune.sh's package exceptions keep sources and static libraries in (packages
+ * that compile at run time: torch's headers, numba's C helpers): each path's last name, no globs.
+ */
+export function compiledAtRunTime(): string[] {
+  const names = PACKAGE_EXCEPTIONS.filter((exception) =>
+    exception.categories.some((category) => category === 'sources' || category === 'static-libs'),
+  ).flatMap((exception) => exception.paths.map((glob) => glob.split('/').pop() ?? ''));
+  return [...new Set(names.filter((name) => name !== '' && !/[*?[\]]/.test(name)))].sort();
+}
+
 function jitPrune(): string {
-  const list = /^JIT_PACKAGES='([^']*)'/m.exec(loadPruneScript())?.[1]?.trim().split(/\s+/) ?? [];
+  const list = compiledAtRunTime();
   return `-type d \\( ${list.map((name) => `-name ${name}`).join(' -o ')} \\) -prune -o`;
 }
 
