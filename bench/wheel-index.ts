@@ -4,9 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPT = fileURLToPath(new URL('../../scripts/wheel-index.py', import.meta.url));
+/** From bench/ (tests import this file) or from .cache/bench/ (the bundled bench). */
+const SCRIPT = ['../scripts/wheel-index.py', '../../scripts/wheel-index.py']
+  .map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)))
+  .find((file) => existsSync(file)) as string;
 
 export interface WheelIndex {
   /** `http://127.0.0.1:PORT/`: what pip's --find-links takes. */

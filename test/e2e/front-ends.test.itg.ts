@@ -95,7 +95,14 @@ function comparable(report: SlimpyReport): unknown {
     delete run.medianMs;
     delete run.runsMs;
   }
-  if (copy.smoke) delete copy.smoke.coldStartDeltaMs;
+  if (copy.smoke) {
+    delete copy.smoke.coldStartDeltaMs;
+    delete copy.smoke.coldStartSpreadMs;
+  }
+  if (copy.trace) {
+    delete (copy.trace as { durationMs?: number }).durationMs;
+    delete (copy.trace as { stops?: number }).stops;
+  }
   if (copy.slim) {
     copy.slim.dockerfilePath = path.basename(copy.slim.dockerfilePath);
     copy.slim.patchPath = path.basename(copy.slim.patchPath);
