@@ -72150,27 +72150,24 @@ function committedPlan(settings2, dockerfileText) {
     scriptArgs: []
   });
 }
-async function slimPatch(settings2, dockerfileText, plan, script) {
-  const root2 = repositoryRoot(settings2);
-  const relative3 = (file) => path11.relative(root2, file).split(path11.sep).join("/");
+function slimPatch(settings2, dockerfileText, plan, script) {
   const text = committedPruneScript({ ...script, shipsWholeFilesystem: plan.sameRun.length > 0 });
-  const scriptFile = path11.join(settings2.context, PRUNE_SCRIPT_PATH);
-  return [
-    unifiedDiff(dockerfileText, plan.text, relative3(settings2.file)),
-    text === void 0 ? "" : newFileDiff(relative3(scriptFile), text),
-    await dockerignoreDiff(settings2.context, relative3)
-  ].join("");
+  return patchOf(settings2, dockerfileText, plan.text, text);
 }
 function needsBuiltRewrite(plan, script) {
   return plan.fixes.length > 0 || script.prune.includes("unused");
 }
-async function builtPatch(settings2, dockerfileText, built) {
+function builtPatch(settings2, dockerfileText, built) {
+  const script = built.plan.usesPruneScript ? built.scriptText : void 0;
+  return patchOf(settings2, dockerfileText, built.plan.text, script);
+}
+async function patchOf(settings2, dockerfileText, slimmedText, script) {
   const root2 = repositoryRoot(settings2);
   const relative3 = (file) => path11.relative(root2, file).split(path11.sep).join("/");
   const scriptFile = path11.join(settings2.context, PRUNE_SCRIPT_PATH);
   return [
-    unifiedDiff(dockerfileText, built.plan.text, relative3(settings2.file)),
-    built.plan.usesPruneScript ? newFileDiff(relative3(scriptFile), built.scriptText) : "",
+    unifiedDiff(dockerfileText, slimmedText, relative3(settings2.file)),
+    script === void 0 ? "" : newFileDiff(relative3(scriptFile), script),
     await dockerignoreDiff(settings2.context, relative3)
   ].join("");
 }

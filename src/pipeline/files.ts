@@ -70,21 +70,15 @@ export function committedPlan(settings: Settings, dockerfileText: string): SlimP
   });
 }
 
-async function slimPatch(
+/** The committed rewrite: the plan for the committed script, and that script. */
+function slimPatch(
   settings: Settings,
   dockerfileText: string,
   plan: SlimPlan,
   script: ScriptSettings,
 ): Promise<string> {
-  const root = repositoryRoot(settings);
-  const relative = (file: string): string => path.relative(root, file).split(path.sep).join('/');
   const text = committedPruneScript({ ...script, shipsWholeFilesystem: plan.sameRun.length > 0 });
-  const scriptFile = path.join(settings.context, PRUNE_SCRIPT_PATH);
-  return [
-    unifiedDiff(dockerfileText, plan.text, relative(settings.file)),
-    text === undefined ? '' : newFileDiff(relative(scriptFile), text),
-    await dockerignoreDiff(settings.context, relative),
-  ].join('');
+  return patchOf(settings, dockerfileText, plan.text, text);
 }
 
 /** Fix rules that edit the Dockerfile, or `unused`, are more than the committed script says. */
@@ -93,17 +87,28 @@ function needsBuiltRewrite(plan: SlimPlan, script: ScriptSettings): boolean {
 }
 
 /** The Dockerfile and the prune script as the slimmed build used them. */
-async function builtPatch(
+function builtPatch(
   settings: Settings,
   dockerfileText: string,
   built: BuiltRewrite,
+): Promise<string> {
+  const script = built.plan.usesPruneScript ? built.scriptText : undefined;
+  return patchOf(settings, dockerfileText, built.plan.text, script);
+}
+
+/** The Dockerfile's diff, the script as a new file, a `.dockerignore` exception: from the root. */
+async function patchOf(
+  settings: Settings,
+  dockerfileText: string,
+  slimmedText: string,
+  script: string | undefined,
 ): Promise<string> {
   const root = repositoryRoot(settings);
   const relative = (file: string): string => path.relative(root, file).split(path.sep).join('/');
   const scriptFile = path.join(settings.context, PRUNE_SCRIPT_PATH);
   return [
-    unifiedDiff(dockerfileText, built.plan.text, relative(settings.file)),
-    built.plan.usesPruneScript ? newFileDiff(relative(scriptFile), built.scriptText) : '',
+    unifiedDiff(dockerfileText, slimmedText, relative(settings.file)),
+    script === undefined ? '' : newFileDiff(relative(scriptFile), script),
     await dockerignoreDiff(settings.context, relative),
   ].join('');
 }
