@@ -67130,6 +67130,39 @@ function plural2(count2, noun) {
   return `${count2} ${noun}${count2 === 1 ? "" : "s"}`;
 }
 
+// src/pipeline/settled-findings.ts
+var REMOVED_BY = { "build-toolchain": "toolchain" };
+function settleFindings(findings2, delivery) {
+  return findings2.flatMap((finding) => {
+    const rule = REMOVED_BY[finding.kind];
+    if (rule === void 0) return [finding];
+    const applied = delivery.delivered?.fixes.find((fix) => fix.rule === rule);
+    if (applied !== void 0 && finding.line !== void 0 && applied.lines.includes(finding.line))
+      return [];
+    const why = unfixedReason(rule, delivery);
+    return why === void 0 ? [finding] : [{ ...finding, unfixed: why }];
+  });
+}
+function unfixedReason(rule, delivery) {
+  if (!delivery.rulesOn.includes(rule)) return `the \`${rule}\` fix rule is off (\`fix\` input).`;
+  if (delivery.culprit === rule) {
+    return `the image without it failed the smoke test or the build, so the culprit search delivered the variant without the \`${rule}\` rule.`;
+  }
+  if (delivery.delivered === void 0) {
+    return "no slimmed variant passed the smoke test; the original image is delivered.";
+  }
+  const skipped = delivery.wanted.fixSkipped[rule];
+  return skipped === void 0 ? void 0 : skipped.join(" ");
+}
+function asSettled(fresh, settled2) {
+  const same = (a, b) => a.kind === b.kind && a.line === b.line && a.title === b.title;
+  return fresh.flatMap((finding) => {
+    const kept2 = settled2.find((other) => same(other, finding));
+    if (!kept2) return [];
+    return kept2.unfixed === void 0 ? [finding] : [{ ...finding, unfixed: kept2.unfixed }];
+  });
+}
+
 // src/pipeline/given-image.ts
 async function givenImage(run, image) {
   try {
@@ -67968,7 +68001,8 @@ function planRun2(context, creation, plan) {
   const roots2 = creation.environments.map((environment) => venvRoot(environment.sitePackages));
   const args = narrowedArgs(context.scriptArgs, {
     strip: false,
-    without: creation.later ? ["packaging"] : []
+    // `unused` would take pip too: the later RUN installs with it.
+    without: creation.later ? ["packaging", "unused"] : []
   });
   const kept2 = creation.later ? ` pip, setuptools and wheel stay there: the RUN at line ${lineOf(creation.later)} installs with them, so deleting them later would only hide them (create the environment and install into it in one RUN to have them removed).` : "";
   plan.appends.push({
@@ -72647,31 +72681,6 @@ function environmentName(site) {
   return site.replace(/\/lib\/python[^/]*\/(?:site|dist)-packages$/, "") || site;
 }
 
-// src/pipeline/settled-findings.ts
-var REMOVED_BY = { "build-toolchain": "toolchain" };
-function settleFindings(findings2, delivery) {
-  return findings2.flatMap((finding) => {
-    const rule = REMOVED_BY[finding.kind];
-    if (rule === void 0) return [finding];
-    const applied = delivery.delivered?.fixes.find((fix) => fix.rule === rule);
-    if (applied !== void 0 && finding.line !== void 0 && applied.lines.includes(finding.line))
-      return [];
-    const why = unfixedReason(rule, delivery);
-    return why === void 0 ? [finding] : [{ ...finding, unfixed: why }];
-  });
-}
-function unfixedReason(rule, delivery) {
-  if (!delivery.rulesOn.includes(rule)) return `the \`${rule}\` fix rule is off (\`fix\` input).`;
-  if (delivery.culprit === rule) {
-    return `the image without it failed the smoke test or the build, so the culprit search delivered the variant without the \`${rule}\` rule.`;
-  }
-  if (delivery.delivered === void 0) {
-    return "no slimmed variant passed the smoke test; the original image is delivered.";
-  }
-  const skipped = delivery.wanted.fixSkipped[rule];
-  return skipped === void 0 ? void 0 : skipped.join(" ");
-}
-
 // src/measure/runtime-probe.ts
 import { readFileSync as readFileSync2 } from "node:fs";
 var PROBE_TIMEOUT_MS = 5 * 6e4;
@@ -73944,8 +73953,11 @@ async function completed(run, report, first, complete) {
     const before = await complete.join();
     if (report.after === report.before) report.after = before.measurement;
     report.before = before.measurement;
-    if (report.findings && first !== before)
-      report.findings = await findingsOf(run, before).catch(() => report.findings);
+    const settled2 = report.findings;
+    if (settled2 && first !== before) {
+      const fresh = await findingsOf(run, before).catch(() => void 0);
+      if (fresh) report.findings = asSettled(fresh, settled2);
+    }
   }
   return { ...report, timings: run.clock.timings() };
 }

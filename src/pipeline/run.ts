@@ -19,6 +19,7 @@ import {
 import { workspacePath } from '../model/workspace.js';
 import { wordFindings } from '../report/findings-wording.js';
 import { SmokeBrokenError } from './errors.js';
+import { asSettled } from './settled-findings.js';
 import { givenImage } from './given-image.js';
 import type { PipelineHooks } from './hooks.js';
 import { prepare, type RunContext } from './prepare.js';
@@ -121,8 +122,11 @@ async function completed(
     const before = await complete.join();
     if (report.after === report.before) report.after = before.measurement;
     report.before = before.measurement;
-    if (report.findings && first !== before)
-      report.findings = await findingsOf(run, before).catch(() => report.findings);
+    const settled = report.findings;
+    if (settled && first !== before) {
+      const fresh = await findingsOf(run, before).catch(() => undefined);
+      if (fresh) report.findings = asSettled(fresh, settled);
+    }
   }
   return { ...report, timings: run.clock.timings() };
 }

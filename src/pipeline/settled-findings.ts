@@ -44,3 +44,17 @@ function unfixedReason(rule: FixRule, delivery: SlimDelivery): string | undefine
   const skipped = delivery.wanted.fixSkipped[rule];
   return skipped === undefined ? undefined : skipped.join(' ');
 }
+
+/**
+ * Findings worked out again with every compressed size, as slim mode settled them: those it left
+ * out (a fix rule removed them) stay out, and those it kept keep the reason they were not fixed.
+ */
+export function asSettled(fresh: readonly Finding[], settled: readonly Finding[]): Finding[] {
+  const same = (a: Finding, b: Finding): boolean =>
+    a.kind === b.kind && a.line === b.line && a.title === b.title;
+  return fresh.flatMap((finding) => {
+    const kept = settled.find((other) => same(other, finding));
+    if (!kept) return [];
+    return kept.unfixed === undefined ? [finding] : [{ ...finding, unfixed: kept.unfixed }];
+  });
+}

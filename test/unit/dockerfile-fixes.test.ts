@@ -354,6 +354,16 @@ describe('earlier-layers', () => {
     );
   });
 
+  test('with `unused` the RUN that creates the environment keeps pip for the RUN that installs', () => {
+    const result = plan(text, [layerFacts(2, { environments: [venv] })], {
+      rules: ['earlier-layers'],
+      scriptArgs: ['--prune', 'tests,pycache,packaging,unused'],
+    });
+    expect(result.text.split('\n')[1]).toMatch(
+      /python3 -m venv \/app\/.venv && sh \/tmp\/slimpy-prune.sh --no-strip --prune tests,pycache \/app\/.venv$/,
+    );
+  });
+
   test('on the classic builder the script is copied in before the RUN and removed after', () => {
     const result = plan(text, [layerFacts(2, { environments: [venv] })], {
       rules: ['earlier-layers'],

@@ -12,7 +12,7 @@ import { historyBytes } from '../../src/measure/findings/origins.js';
 import { probeAnswer, ProbeError } from '../../src/measure/runtime-probe.js';
 import { toolchainFacts, type NeedsAnswer } from '../../src/measure/toolchain-facts.js';
 import type { LayerContent } from '../../src/measure/layers.js';
-import { settleFindings } from '../../src/pipeline/settled-findings.js';
+import { asSettled, settleFindings } from '../../src/pipeline/settled-findings.js';
 import { measureSavings, type SavingsInput } from '../../src/slim/savings.js';
 import { dir, file, layer, symlink } from '../fixtures/findings/layers.js';
 import { layerFacts } from '../support/fix-facts.js';
@@ -327,6 +327,38 @@ describe('the savings row', () => {
     expect(result.savings).toEqual([
       { category: 'toolchain', files: 3, bytes: 3240 },
       { category: 'tests', files: 1, bytes: 10 },
+    ]);
+  });
+});
+
+describe('findings worked out again with every compressed size', () => {
+  const toolchain = testFinding({
+    kind: 'build-toolchain',
+    title: 'Build toolchain (gcc-12, +3 more)',
+    bytes: 200e6,
+    instruction: 'RUN',
+    fix: 'move it',
+    line: 8,
+  });
+  const leftovers = testFinding({
+    kind: 'package-leftovers',
+    title: 'apt lists',
+    bytes: 40e6,
+    instruction: 'RUN',
+    fix: 'clean',
+    line: 8,
+  });
+
+  it('leave out what slim mode left out, and keep the reason a kept one was not fixed', () => {
+    const fresh = [
+      { ...toolchain, compressedBytes: 70e6 },
+      { ...leftovers, compressedBytes: 9e6 },
+    ];
+    expect(asSettled(fresh, [leftovers])).toEqual([fresh[1]]);
+    const unfixed = { ...toolchain, unfixed: 'the `toolchain` fix rule is off (`fix` input).' };
+    expect(asSettled(fresh, [unfixed, leftovers])).toEqual([
+      { ...fresh[0], unfixed: unfixed.unfixed },
+      fresh[1],
     ]);
   });
 });

@@ -57,7 +57,8 @@ function planRun(context: PlanContext, creation: Creation, plan: FixRulePlan): v
   // A new environment has no ELF files to strip; installing binutils for nothing costs a download.
   const args = narrowedArgs(context.scriptArgs, {
     strip: false,
-    without: creation.later ? ['packaging'] : [],
+    // `unused` would take pip too: the later RUN installs with it.
+    without: creation.later ? ['packaging', 'unused'] : [],
   });
   const kept = creation.later
     ? ` pip, setuptools and wheel stay there: the RUN at line ${lineOf(creation.later)} installs with them, so deleting them later would only hide them (create the environment and install into it in one RUN to have them removed).`
