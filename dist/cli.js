@@ -71933,10 +71933,25 @@ var DEFAULT_ROOTS = "/usr/local/lib/python3* /usr/lib/python3*/site-packages /us
 var IN_ENV = `find "$site" \\( -name '*.dist-info' -o -name '*.egg-info' \\) -prune -o`;
 function committedPruneScript(options) {
   if (!options.strip && options.prune.length === 0) return void 0;
+  return scriptText(
+    { ...options, keep: [...options.keep, ...exceptionGlobs(options.prune)] },
+    options
+  );
+}
+function exceptionGlobs(prune) {
+  return PACKAGE_EXCEPTIONS.filter(
+    (exception) => exception.categories.some(
+      (category) => (category === "tests" || category === "stubs") && prune.includes(category)
+    )
+  ).flatMap(
+    (exception) => exception.paths.flatMap((p) => [`*/site-packages/${p}`, `*/dist-packages/${p}`])
+  );
+}
+function scriptText(options, shown) {
   const drop = options.keep.length > 0 ? 'sh "$0" __drop' : "rm -rf --";
   const chosen = (category) => options.prune.includes(category);
   const lines = [
-    ...header(options),
+    ...header(shown),
     ...options.keep.length > 0 ? keepHelpers(options.keep) : [],
     ...options.strip ? stripHelpers(options) : [],
     ...dispatch(options),

@@ -32,10 +32,33 @@ const IN_ENV = `find "$site" \\( -name '*.dist-info' -o -name '*.egg-info' \\) -
 /** The script, or undefined when the settings choose no rule at all. */
 export function committedPruneScript(options: CommittedScriptOptions): string | undefined {
   if (!options.strip && options.prune.length === 0) return undefined;
+  return scriptText(
+    { ...options, keep: [...options.keep, ...exceptionGlobs(options.prune)] },
+    options,
+  );
+}
+
+/**
+ * The package exceptions that hold back `tests` or `stubs` (numpy's `_natype.py`, astropy's test
+ * helpers) as keep globs: the committed script keeps them whatever the version (prune.sh checks
+ * it). Exceptions found by reading the files (lazy-loader stubs) are prune.sh's alone.
+ */
+function exceptionGlobs(prune: readonly string[]): string[] {
+  return PACKAGE_EXCEPTIONS.filter((exception) =>
+    exception.categories.some(
+      (category) => (category === 'tests' || category === 'stubs') && prune.includes(category),
+    ),
+  ).flatMap((exception) =>
+    exception.paths.flatMap((p) => [`*/site-packages/${p}`, `*/dist-packages/${p}`]),
+  );
+}
+
+/** `shown`: the settings as the user chose them, for the header. */
+function scriptText(options: CommittedScriptOptions, shown: CommittedScriptOptions): string {
   const drop = options.keep.length > 0 ? 'sh "$0" __drop' : 'rm -rf --';
   const chosen = (category: PruneCategory): boolean => options.prune.includes(category);
   const lines = [
-    ...header(options),
+    ...header(shown),
     ...(options.keep.length > 0 ? keepHelpers(options.keep) : []),
     ...(options.strip ? stripHelpers(options) : []),
     ...dispatch(options),
