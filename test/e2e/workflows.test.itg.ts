@@ -129,7 +129,9 @@ function pythonContext(): string {
       'FROM ${PYTHON_IMAGE} AS builder',
       'COPY wheels/ /tmp/wheels/',
       `RUN echo ${nonce} >/tmp/nonce && mkdir -p /opt/site-packages && cd /opt/site-packages \\`,
-      ' && python3 -m zipfile -e /tmp/wheels/prometheus_client-*.whl . && python3 -m compileall -q .',
+      // A tests directory for the prune to take (bytecode compiled on purpose would be kept).
+      ' && python3 -m zipfile -e /tmp/wheels/prometheus_client-*.whl . && mkdir prometheus_client/tests \\',
+      ' && head -c 200000 /dev/zero >prometheus_client/tests/test_data.py',
       'FROM ${PYTHON_IMAGE}',
       'COPY --from=builder /opt/site-packages /opt/site-packages',
       'ENV PYTHONPATH=/opt/site-packages',
