@@ -192,7 +192,8 @@ describe.skipIf(engineMissing())('fix rules on the real engine', () => {
     expect(layerOf(report.before.layers, 'COPY wheels/')).toBeDefined();
     expect(layerOf(after.layers, 'COPY wheels/')).toBeUndefined();
     expect(saved(report, 'install-inputs')).toBeGreaterThanOrEqual(0.99 * inputs);
-    await shell(after.id, 'test ! -e /tmp/wheels');
+    // An older BuildKit (Docker 20.10) leaves the mount point behind, empty.
+    await shell(after.id, 'test -z "$(ls -A /tmp/wheels 2>/dev/null)"');
 
     // earlier-layers: the venv's RUN layer itself is smaller; pip stays there, and says why.
     const venvBefore = layerOf(report.before.layers, 'python3 -m venv')!.size;
