@@ -210,25 +210,18 @@ async function benchWithIndex(
   },
 ): Promise<ExampleResults> {
   const { progress, choice, results, wantsBytes } = context;
-  const timing = await measureTime(engine, {
+  const timingOptions = {
     example,
     pythonImage: context.pythonImage,
     buildArgs: context.buildArgs,
     workspace: process.cwd(),
     workDir: path.join(WORK_DIR, example.name),
     progress,
-  });
+  };
+  const timing = await measureTime(engine, timingOptions);
   if (choice.figures.has('time')) results.time = timing.time;
   if (wantsBytes) {
     progress('slimpy pipeline, prune all,unused');
-    const timingOptions = {
-      example,
-      pythonImage: context.pythonImage,
-      buildArgs: context.buildArgs,
-      workspace: process.cwd(),
-      workDir: path.join(WORK_DIR, example.name),
-      progress,
-    };
     const unused = await unusedPipeline(engine, timingOptions, timing);
     progress(`  ${unused.timing.seconds.toFixed(1)} s`);
     results.bytes = await measureBytes(engine, {
