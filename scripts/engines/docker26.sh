@@ -43,7 +43,12 @@ paths() {
 # What tests need to reach the engine and, beside it, its containerd (`ctr` checks the store's own
 # figures); DOCKER_HOST last, so `export "$(... | tail -1)"` keeps working.
 print_addresses() {
-  echo "SLIMPY_CTR=$binaries/usr/bin/ctr"
+  # The ctr beside the containerd that runs (an engine started from another checkout keeps its
+  # binaries there), else this checkout's.
+  local ctr=$binaries/usr/bin/ctr exe
+  exe=$(readlink "/proc/$(cat "$run/containerd.pid" 2>/dev/null)/exe" 2>/dev/null || true)
+  [ -n "$exe" ] && [ -x "$(dirname "$exe")/ctr" ] && ctr=$(dirname "$exe")/ctr
+  echo "SLIMPY_CTR=$ctr"
   echo "SLIMPY_CONTAINERD_ADDRESS=$ctr_socket"
   echo "DOCKER_HOST=$host"
 }
