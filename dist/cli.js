@@ -73932,14 +73932,13 @@ async function measureAndSlim(run, original) {
   );
   const smoke = slimMode ? startSmoke(run, original, measuring) : void 0;
   try {
-    return await slimMeasured(run, await measuring, smoke);
+    return await slimMeasured(run, await measuring, smoke, later);
   } catch (error) {
     await smoke?.cancel();
     throw error;
   }
 }
-async function slimMeasured(run, first, smoke) {
-  const later = smoke !== void 0 && run.settings.compressed;
+async function slimMeasured(run, first, smoke, later) {
   const report = initialReport(run, first);
   report.findings = await findings(run, first, report.warnings);
   const files = { report: path12.join(run.settings.outputDir, "slimpy-report.json") };

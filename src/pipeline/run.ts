@@ -70,7 +70,7 @@ async function measureAndSlim(run: RunContext, original: string): Promise<Pipeli
   // findings and the fix rules' facts are worked out.
   const smoke = slimMode ? startSmoke(run, original, measuring) : undefined;
   try {
-    return await slimMeasured(run, await measuring, smoke);
+    return await slimMeasured(run, await measuring, smoke, later);
   } catch (error) {
     await smoke?.cancel();
     throw error;
@@ -81,8 +81,9 @@ async function slimMeasured(
   run: RunContext,
   first: MeasuredImage,
   smoke: SmokeStart | undefined,
+  /** The original's compressed sizes are still to come (measureAndSlim left big layers out). */
+  later: boolean,
 ): Promise<PipelineResult> {
-  const later = smoke !== undefined && run.settings.compressed;
   const report = initialReport(run, first);
   report.findings = await findings(run, first, report.warnings);
   const files: ReportFiles = { report: path.join(run.settings.outputDir, 'slimpy-report.json') };
