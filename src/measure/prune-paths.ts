@@ -1,7 +1,8 @@
 /**
  * Which prune category removes a path, judged the way prune.sh removes them and in the script's
- * own order (packaging, tests, pycache, stubs, sources, static-libs, caches), so a file is counted
- * where the script's log counts it: a `__pycache__` inside a `tests` directory went with `tests`.
+ * own order (packaging, pycache, tests, stubs, sources, static-libs, caches), so a file is counted
+ * where the script's log counts it: a `__pycache__` inside a `tests` directory is bytecode, gone
+ * before its directory.
  */
 import type { PruneCategory } from '../model/categories.js';
 
@@ -41,14 +42,14 @@ export function isVenvPackaging(path: string, isVenv: (root: string) => boolean)
 export function pruneCategoryOf(
   path: string,
   isVenv: (root: string) => boolean,
-  /** Only these categories (a variant's): a tests directory's bytecode is `pycache` without `tests`. */
+  /** Only these categories (a variant's). */
   enabled?: ReadonlySet<string>,
 ): PruneCategory | undefined {
   const on = (category: PruneCategory): boolean => enabled === undefined || enabled.has(category);
   if (on('packaging') && isVenvPackaging(path, isVenv)) return 'packaging';
+  if (on('pycache') && (/\/__pycache__\//.test(path) || /\.py[co]$/.test(path))) return 'pycache';
   if (on('tests') && /\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path))
     return 'tests';
-  if (on('pycache') && (/\/__pycache__\//.test(path) || /\.py[co]$/.test(path))) return 'pycache';
   if (on('stubs') && path.endsWith('.pyi')) return 'stubs';
   if (on('sources') && SOURCE_SUFFIXES.some((suffix) => path.endsWith(suffix))) return 'sources';
   if (on('static-libs') && path.endsWith('.a')) return 'static-libs';

@@ -66,8 +66,8 @@ function scriptText(options: CommittedScriptOptions, shown: CommittedScriptOptio
     'sites "$@" | while IFS= read -r site; do',
     ...(options.keep.length > 0 ? ['  kept "$site" && continue'] : []),
     ...(chosen('packaging') ? packaging(drop) : []),
-    ...(chosen('tests') ? tests(drop) : []),
     ...(chosen('pycache') ? pycache(drop) : []),
+    ...(chosen('tests') ? tests(drop) : []),
     ...(chosen('stubs')
       ? [`  ${IN_ENV} -type d -name typeshed -prune -o -type f -name '*.pyi' -exec ${drop} {} +`]
       : []),

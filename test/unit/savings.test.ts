@@ -16,8 +16,8 @@ describe('which prune category removes a path, in prune.sh order', () => {
   it.each([
     [`${sp}/pyarrow/tests/test_io.py`, 'tests'],
     [`${sp}/numpy/_core/tests/data/x.csv`, 'tests'],
-    // The script removes tests directories before bytecode: their __pycache__ went with them.
-    [`${sp}/pyarrow/tests/__pycache__/test_io.cpython-311.pyc`, 'tests'],
+    // The script removes bytecode before tests directories: theirs counts as bytecode.
+    [`${sp}/pyarrow/tests/__pycache__/test_io.cpython-311.pyc`, 'pycache'],
     [`${sp}/numpy/__pycache__/version.cpython-311.pyc`, 'pycache'],
     [`${sp}/pyarrow/lib.pyi`, 'stubs'],
     [`${sp}/pyarrow/include/arrow/api.h`, 'sources'],
