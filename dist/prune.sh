@@ -668,10 +668,6 @@ prune_site() {
     prune_packaging "$_site" "$_venv"
   fi
   [ "$SLIMPY_EXPLAIN" = 1 ] && return 0
-  if category_enabled tests; then
-    find "$_site" -mindepth 1 -maxdepth 1 -type d ! -name '*.dist-info' ! -name '*.egg-info' \
-      ! -name __pycache__ -exec $SLIMPY_SH "$SLIMPY_SELF" __tests {} +
-  fi
   if category_enabled pycache && [ -n "$SLIMPY_TRACED" ]; then
     # Bytecode the traced smoke test read stays: without it every start recompiles it.
     find_in_env "$_site" -type f -path '*/__pycache__/*' \
@@ -685,6 +681,10 @@ prune_site() {
   if category_enabled pycache; then
     find_in_env "$_site" -type f \( -name '*.pyc' -o -name '*.pyo' \) \
       -exec $SLIMPY_SH "$SLIMPY_SELF" __pyc {} +
+  fi
+  if category_enabled tests; then
+    find "$_site" -mindepth 1 -maxdepth 1 -type d ! -name '*.dist-info' ! -name '*.egg-info' \
+      ! -name __pycache__ -exec $SLIMPY_SH "$SLIMPY_SELF" __tests {} +
   fi
   if category_enabled stubs; then
     # The interpreter never reads .pyi; typeshed copies are read by mypy/jedi, so they stay.

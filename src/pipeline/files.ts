@@ -5,15 +5,18 @@
  * needs BuildKit), carries the prune script generated for the chosen rules alone
  * (src/slim/committed-script.ts), and names its files relative to the repository.
  *
- * A variant that goes further than the committed script can say (fix rules that edit the
- * Dockerfile, `unused` with its trace) gets the Dockerfile and the prune script its build used.
+ * Fix rules go into the patch as the build planned them, for the builder the original needs: on
+ * the classic builder the rules that need BuildKit (`install-inputs`' RUN --mount) stay findings,
+ * and the RUNs that prune fewer rules (`earlier-layers`) or link duplicates (`duplicates`) say so
+ * to the committed script. A variant that goes further than the committed script can say
+ * (`unused`, with its trace's list) gets the Dockerfile and the prune script its build used.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { buildKitOnlyUses } from '../dockerfile/buildkit-only.js';
 import { newFileDiff, unifiedDiff } from '../dockerfile/diff.js';
-import { planSlim, type SlimPlan } from '../dockerfile/plan.js';
+import { planSlim, type FixOptions, type SlimPlan } from '../dockerfile/plan.js';
 import { ignoredByDockerignore, parseDockerignore } from '../engine/context.js';
 import type { ReportFiles } from '../model/report.js';
 import type { Settings } from '../model/settings.js';
@@ -25,10 +28,11 @@ export interface SlimmedFiles {
   patch: string;
 }
 
-/** What the slimmed build ran: its plan and its prune script's text. */
+/** What the slimmed build ran: its plan, its prune script's text, the fix rules it planned. */
 export interface BuiltRewrite {
   plan: SlimPlan;
   scriptText: string;
+  fixes?: FixOptions;
 }
 
 export async function writeSlimmedFiles(
@@ -37,8 +41,9 @@ export async function writeSlimmedFiles(
   script: ScriptSettings,
   built?: BuiltRewrite,
 ): Promise<SlimmedFiles> {
-  const asBuilt = built !== undefined && needsBuiltRewrite(built.plan, script);
-  const plan = asBuilt ? built.plan : committedPlan(settings, dockerfileText);
+  const asBuilt = built !== undefined && needsBuiltRewrite(script);
+  const fixes = built?.plan.fixes.length ? built.fixes : undefined;
+  const plan = asBuilt ? built.plan : committedPlan(settings, dockerfileText, script, fixes);
   const patch =
     plan.strategy === 'none'
       ? ''
@@ -56,17 +61,24 @@ export async function writeSlimmedFiles(
 }
 
 /**
- * The rewrite as committed: the rules are in the generated script, so it takes only roots; the
- * script comes in by COPY unless the Dockerfile needs BuildKit anyway (the classic builder
- * refuses RUN --mount).
+ * The rewrite as committed: the rules are in the generated script, so it takes only roots (and,
+ * with fix rules, the rules by name, which a RUN of `earlier-layers` narrows); the script comes in
+ * by COPY unless the Dockerfile needs BuildKit anyway (the classic builder refuses RUN --mount).
  */
-export function committedPlan(settings: Settings, dockerfileText: string): SlimPlan {
+export function committedPlan(
+  settings: Settings,
+  dockerfileText: string,
+  script: ScriptSettings,
+  fixes?: FixOptions,
+): SlimPlan {
+  const named = ['--prune', script.prune.length > 0 ? script.prune.join(',') : 'none'];
   return planSlim(dockerfileText, {
     target: settings.target,
     buildArgs: settings.buildArgs,
     buildKit: buildKitOnlyUses(dockerfileText).length > 0,
     scriptPath: PRUNE_SCRIPT_PATH,
-    scriptArgs: [],
+    scriptArgs: fixes ? [...(script.strip ? [] : ['--no-strip']), ...named] : [],
+    ...(fixes ? { fixes } : {}),
   });
 }
 
@@ -77,13 +89,17 @@ function slimPatch(
   plan: SlimPlan,
   script: ScriptSettings,
 ): Promise<string> {
-  const text = committedPruneScript({ ...script, shipsWholeFilesystem: plan.sameRun.length > 0 });
+  const text = committedPruneScript({
+    ...script,
+    shipsWholeFilesystem: plan.sameRun.length > 0,
+    dedupe: plan.fixes.some((outcome) => outcome.rule === 'duplicates'),
+  });
   return patchOf(settings, dockerfileText, plan.text, text);
 }
 
-/** Fix rules that edit the Dockerfile, or `unused`, are more than the committed script says. */
-function needsBuiltRewrite(plan: SlimPlan, script: ScriptSettings): boolean {
-  return plan.fixes.length > 0 || script.prune.includes('unused');
+/** `unused` (the trace's list of files) is more than the committed script says. */
+function needsBuiltRewrite(script: ScriptSettings): boolean {
+  return script.prune.includes('unused');
 }
 
 /** The Dockerfile and the prune script as the slimmed build used them. */

@@ -104,7 +104,7 @@ export async function slim(
     }
     result.variant = variantOf(wanted);
     for (const line of plan.notes) run.hooks.info(line);
-    await saveFiles(run, plan, step, wanted);
+    await saveFiles(run, plan, step, wanted, original);
     const packages: PackageFacts =
       plan.edits.length === 0
         ? { bytecode, environments: [], exceptions: [], probes: [] }
@@ -187,10 +187,12 @@ async function saveFiles(
   plan: SlimPlan,
   step: SlimStep,
   variant: Variant,
+  original: Pick<OriginalImage, 'findings' | 'facts'>,
 ): Promise<void> {
   const written = await writeSlimmedFiles(run.settings, run.dockerfileText, variant, {
     plan,
     scriptText: pruneScriptText(variant),
+    fixes: { rules: variant.fix, findings: original.findings, facts: original.facts },
   });
   step.files = written.files;
   const result = step.outcome.slim;
@@ -385,7 +387,7 @@ async function fallBack(
     images.runner.check('after', fallback.imageId, before),
   );
   step.outcome.smoke = images.runner.report(before, check);
-  await saveFiles(run, plan, step, fallback.script);
+  await saveFiles(run, plan, step, fallback.script, images.original);
   result.notes = plan.notes;
   return { plan, variant: fallback.script, imageId: fallback.imageId, log: fallback.log };
 }

@@ -26,11 +26,12 @@ const SETUP = `set -eu
 mkdir -p /tmp/out /w/venv/lib/python3.11/site-packages
 elf=$(find /app/.venv -name '*.so*' -type f -size +100k | head -n 1)
 sh /slimpy-test/make-env.sh /w/env --venv --elf "$elf"
+cp "$elf" /w/env/lib/python3.11/site-packages/pkg/libtwin.so # a duplicate --dedupe links
 cp /app/.venv/pyvenv.cfg /w/venv/ && cp -a /app/.venv/bin /w/venv/bin
 cd ${SITE} && cp -a pip pip-*.dist-info setuptools setuptools-*.dist-info pkg_resources \\
   _distutils_hack distutils-precedence.pth prometheus_client prometheus_client-*.dist-info \\
   /w/venv/lib/python3.11/site-packages/
-list() { (cd "$1" && find . -printf '%y %s %p\\n' | LC_ALL=C sort); }
+list() { (cd "$1" && find . -printf '%y %s %n %p\\n' | LC_ALL=C sort); }
 set +e
 `;
 
@@ -39,6 +40,8 @@ interface Variant {
   strip: boolean;
   prune: PruneCategory[];
   keep: string[];
+  /** `--dedupe` (the `duplicates` fix) to both scripts. */
+  dedupe?: boolean;
 }
 
 const VARIANTS: Variant[] = [
@@ -50,6 +53,13 @@ const VARIANTS: Variant[] = [
     keep: ['*/keepme/*', '*/pkg/tests/data/*', `*/q"uote's*`, '*/prometheus_client/*'],
   },
   { name: 'two categories, no strip', strip: false, prune: ['pycache', 'tests'], keep: [] },
+  {
+    name: 'every rule, duplicates linked',
+    strip: true,
+    prune: [...PRUNE_CATEGORIES],
+    keep: [],
+    dedupe: true,
+  },
 ];
 
 function pruneArgs(variant: Variant): string {
@@ -59,6 +69,7 @@ function pruneArgs(variant: Variant): string {
     '--prune',
     variant.prune.join(','),
     ...variant.keep.flatMap((glob) => ['--keep', quote(glob)]),
+    ...(variant.dedupe ? ['--dedupe'] : []),
   ].join(' ');
 }
 
@@ -69,7 +80,7 @@ function variantRun(variant: Variant, index: number): string {
 mkdir -p ${v} /tmp/out/${index}
 for d in env venv; do cp -a /w/$d ${v}/a-$d && cp -a /w/$d ${v}/b-$d; done
 sh /slimpy/prune.sh ${pruneArgs(variant)} ${v}/a-env ${v}/a-venv >/tmp/out/${index}/prune.out 2>&1
-sh /slimpy/committed-${index}.sh ${v}/b-env ${v}/b-venv >/tmp/out/${index}/committed.out 2>&1
+sh /slimpy/committed-${index}.sh ${variant.dedupe ? '--dedupe ' : ''}${v}/b-env ${v}/b-venv >/tmp/out/${index}/committed.out 2>&1
 echo $? >/tmp/out/${index}/rc
 for d in env venv; do
   list /w/$d >/tmp/out/${index}/$d.before; list ${v}/a-$d >/tmp/out/${index}/$d.a; list ${v}/b-$d >/tmp/out/${index}/$d.b
@@ -120,6 +131,11 @@ describe.skipIf(engineMissing() !== '')('the committed prune script', () => {
         expect(byPrune.length, env).toBeLessThan(before.length);
         expect(file(`${env}.b`).split('\n'), env).toEqual(byPrune);
       }
+      // With --dedupe the twins are one file with two links; without, two files.
+      const links = VARIANTS[index]?.dedupe ? '2' : '1';
+      expect(file('env.b')).toMatch(
+        new RegExp(`^f \\d+ ${links} \\./lib/python3\\.11/site-packages/pkg/libtwin\\.so$`, 'm'),
+      );
     },
   );
 });

@@ -4,6 +4,9 @@
  * test/integration/committed-script.test.itg.ts.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PRUNE_CATEGORIES } from '../../src/model/categories.js';
 import { committedPruneScript, compiledAtRunTime } from '../../src/slim/committed-script.js';
@@ -25,6 +28,7 @@ describe('committedPruneScript', () => {
     const script = committedPruneScript({
       ...every,
       keep: ['*/h5py/tests/*', '/opt/venv/lib/python3.11/site-packages/scipy/*', '*/a b/*'],
+      dedupe: true,
     })!;
     expect(script.split('\n').length - 1).toBeLessThanOrEqual(100);
     expect(syntaxErrors(script)).toBe('');
@@ -70,5 +74,51 @@ describe('committedPruneScript', () => {
     const script = committedPruneScript({ ...every, keep: ['*/$(touch pwned)/it`s [ab]*'] })!;
     expect(script).toContain('*/\\$\\(touch\\ pwned\\)/it\\`s\\ [ab]*');
     expect(syntaxErrors(script)).toBe('');
+  });
+
+  it('runs fewer of its rules when a RUN names them (--no-strip, --prune), as prune.sh does', () => {
+    const script = committedPruneScript({ ...every, shipsWholeFilesystem: false })!;
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'slimpy-committed-'));
+    try {
+      const venv = path.join(dir, 'venv');
+      const site = path.join(venv, 'lib/python3.11/site-packages');
+      const files = {
+        'pyvenv.cfg': 'home = /usr/bin\n',
+        [`${site}/pip/__init__.py`]: '',
+        [`${site}/pip-24.0.dist-info/RECORD`]: 'pip/__init__.py,,\npip-24.0.dist-info/RECORD,,\n',
+        [`${site}/pkg/__init__.py`]: '',
+        [`${site}/pkg/__pycache__/__init__.cpython-311.pyc`]: 'x',
+        [`${site}/pkg/tests/test_x.py`]: '',
+        [`${site}/pkg/mod.pyi`]: '',
+      };
+      for (const [name, text] of Object.entries(files)) {
+        const file = path.isAbsolute(name) ? name : path.join(venv, name);
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, text);
+      }
+      writeFileSync(path.join(dir, 'prune.sh'), script);
+      const run = spawnSync(
+        'sh',
+        [path.join(dir, 'prune.sh'), '--no-strip', '--prune', 'pycache,stubs', venv],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(run.status, run.stderr).toBe(0);
+      expect(existsSync(`${site}/pkg/__pycache__`)).toBe(false);
+      expect(existsSync(`${site}/pkg/mod.pyi`)).toBe(false);
+      // Not named: they stay (pip for a later RUN's install).
+      expect(existsSync(`${site}/pkg/tests/test_x.py`)).toBe(true);
+      expect(existsSync(`${site}/pip/__init__.py`)).toBe(true);
+      const all = spawnSync('sh', [path.join(dir, 'prune.sh'), '--no-strip', venv], {
+        encoding: 'utf8',
+      });
+      expect(all.status, all.stderr).toBe(0);
+      expect(existsSync(`${site}/pkg/tests`)).toBe(false);
+      expect(existsSync(`${site}/pip`)).toBe(false);
+      expect(existsSync(`${site}/pkg/__init__.py`)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

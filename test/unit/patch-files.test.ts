@@ -8,7 +8,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { planSlim, type FixOptions } from '../../src/dockerfile/plan.js';
 import { readSettings } from '../../src/inputs.js';
+import type { PruneCategory } from '../../src/model/categories.js';
+import type { LayerFacts } from '../../src/model/fixes.js';
+import type { Finding } from '../../src/model/report.js';
 import { repositoryRoot, writeSlimmedFiles } from '../../src/pipeline/files.js';
 
 const DOCKERFILE = [
@@ -89,5 +93,149 @@ describe('the committed patch', () => {
     expect(patch).toMatch(/^\+!\.slimpy\/prune\.sh$/m);
     const kept = project({ 'ctx/Dockerfile': DOCKERFILE, 'ctx/.dockerignore': 'tests/\n' });
     expect(touched((await patchFor(kept, 'ctx')).patch)).not.toContain('.dockerignore');
+  });
+
+  describe('with fix rules', () => {
+    // One stage: apt without cleanup, a venv created by one RUN and filled by a later one.
+    const SINGLE = [
+      'FROM python:3.11-slim',
+      'RUN apt-get update && apt-get install -y --no-install-recommends curl',
+      'RUN python3 -m venv /app/.venv',
+      'RUN /app/.venv/bin/pip install numpy',
+      '',
+    ].join('\n');
+    const layer = (line: number, more: Partial<LayerFacts>): LayerFacts => ({
+      index: line,
+      line,
+      bytes: 0,
+      leftovers: [],
+      copied: [],
+      occupied: [],
+      environments: [],
+      ...more,
+    });
+    const fixes = (rules: FixOptions['rules']): FixOptions => ({
+      rules,
+      findings: [],
+      facts: {
+        layers: [
+          layer(2, {
+            leftovers: [{ kind: 'apt-lists', dir: '/var/lib/apt/lists', files: 40, bytes: 45e6 }],
+          }),
+          layer(3, {
+            environments: [
+              {
+                sitePackages: '/app/.venv/lib/python3.11/site-packages',
+                venv: true,
+                bytes: 25e6,
+                packagingBytes: 12e6,
+              },
+            ],
+          }),
+        ],
+      },
+    });
+    const duplicateFinding = {
+      kind: 'duplicate-files',
+      severity: 'info',
+      title: 'identical files',
+      bytes: 2e6,
+      line: 4,
+      paths: ['/app/.venv/lib/python3.11/site-packages/numpy.libs/libgfortran.so'],
+      duplicate: {
+        path: '/app/.venv/lib/python3.11/site-packages/numpy.libs/libgfortran.so',
+        original: '/app/.venv/lib/python3.11/site-packages/scipy.libs/libgfortran.so',
+      },
+    } as unknown as Finding;
+    const all: PruneCategory[] = [
+      'tests',
+      'pycache',
+      'stubs',
+      'sources',
+      'static-libs',
+      'packaging',
+      'caches',
+    ];
+
+    /** The patch for the plan a BuildKit build ran with these rules. */
+    async function patchWithFixes(rules: FixOptions['rules'], options = fixes(rules)) {
+      const dir = project({ 'ctx/Dockerfile': SINGLE });
+      const settings = readSettings((name) => (name === 'context' ? path.join(dir, 'ctx') : ''), {
+        workspace: dir,
+        outputDir: path.join(dir, 'out'),
+        cacheDir: path.join(dir, 'cache'),
+        runId: 'r',
+      });
+      const built = planSlim(SINGLE, {
+        buildKit: true,
+        scriptPath: '.slimpy/prune.sh',
+        scriptArgs: ['--prune', all.join(',')],
+        fixes: options,
+      });
+      const variant = { strip: true, prune: all, keep: [] };
+      const written = await writeSlimmedFiles(settings, SINGLE, variant, {
+        plan: built,
+        scriptText: '#!/bin/sh\n# the whole prune.sh\n',
+        fixes: options,
+      });
+      return {
+        built,
+        patch: written.patch,
+        dockerfile: readFileSync(written.files.dockerfile, 'utf8'),
+      };
+    }
+
+    it('carries them for the classic builder, with the short script and the rules named per RUN', async () => {
+      const { built, patch, dockerfile } = await patchWithFixes(['leftovers', 'earlier-layers']);
+      expect(built.text).toContain('--mount=type=bind'); // the build itself used BuildKit
+      expect(dockerfile).not.toContain('--mount');
+      expect(dockerfile).toContain(
+        'apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*',
+      );
+      // The RUN that creates the venv prunes it without strip and keeps pip for the next RUN.
+      expect(dockerfile).toContain(
+        'RUN python3 -m venv /app/.venv && sh /tmp/slimpy-prune.sh --no-strip --prune tests,pycache,stubs,sources,static-libs,caches /app/.venv && rm -f /tmp/slimpy-prune.sh',
+      );
+      expect(dockerfile).toMatch(
+        /pip install numpy && sh \/tmp\/slimpy-prune\.sh --prune tests,pycache,stubs,sources,static-libs,packaging,caches && rm -f/,
+      );
+      const script = patch.split(/^diff --git /m).find((part) => part.includes('new file mode'))!;
+      expect(script).toContain('+# Generated by slimpy');
+      expect(script).not.toContain('the whole prune.sh');
+    });
+
+    it('links duplicates with the short script too, where the RUN says --dedupe', async () => {
+      const options = fixes(['duplicates']);
+      options.findings = [duplicateFinding];
+      const { patch, dockerfile } = await patchWithFixes(['duplicates'], options);
+      expect(dockerfile).toMatch(/sh \/tmp\/slimpy-prune\.sh --prune \S+ --dedupe && rm -f/);
+      expect(patch).toContain('+dedupe() {');
+      expect(patch).not.toContain('the whole prune.sh');
+    });
+
+    it("keeps the build's own rewrite with `unused`, which needs the trace's list", async () => {
+      const dir = project({ 'ctx/Dockerfile': SINGLE });
+      const settings = readSettings((name) => (name === 'context' ? path.join(dir, 'ctx') : ''), {
+        workspace: dir,
+        outputDir: path.join(dir, 'out'),
+        cacheDir: path.join(dir, 'cache'),
+        runId: 'r',
+      });
+      const built = planSlim(SINGLE, {
+        buildKit: true,
+        scriptPath: '.slimpy/prune.sh',
+        scriptArgs: ['--prune', 'all,unused'],
+      });
+      const written = await writeSlimmedFiles(
+        settings,
+        SINGLE,
+        { strip: true, prune: [...all, 'unused'], keep: [] },
+        {
+          plan: built,
+          scriptText: '#!/bin/sh\n# the whole prune.sh\n',
+        },
+      );
+      expect(written.patch).toContain('the whole prune.sh');
+    });
   });
 });
