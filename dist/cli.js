@@ -70129,6 +70129,18 @@ var DEFAULT_MEMORY_BYTES = 2 * GiB;
 var DEFAULT_PIDS_LIMIT = 512;
 var DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 var OUTPUT_DRAIN_MS = 5e3;
+var ImageRemovedError = class extends Error {
+  constructor(image, detail) {
+    super(
+      `Image ${image} is no longer on the engine (${detail}): something removed it while slimpy was using it, e.g. another cleanup on the same engine (\`docker image prune\`, \`docker rmi\`, a script removing images by label). Keep such cleanups off this engine while slimpy runs, and run it again.`
+    );
+    this.image = image;
+    this.detail = detail;
+    this.name = "ImageRemovedError";
+  }
+  image;
+  detail;
+};
 var ContainerStartError = class extends Error {
   /** @param detail the engine's own message */
   constructor(image, executable, detail) {
@@ -70213,7 +70225,7 @@ function containerCreateOptions(options) {
 }
 async function runContainer(docker, options) {
   options.signal?.throwIfAborted();
-  const container = await docker.createContainer(containerCreateOptions(options));
+  const container = await createContainer(docker, options);
   let failed = true;
   try {
     await putContainerFiles(container, options.files ?? []);
@@ -70224,6 +70236,15 @@ async function runContainer(docker, options) {
     return run;
   } finally {
     await removeContainer(container, failed);
+  }
+}
+async function createContainer(docker, options) {
+  try {
+    return await docker.createContainer(containerCreateOptions(options));
+  } catch (error) {
+    if (error.statusCode === 404)
+      throw new ImageRemovedError(options.image, engineMessage(error));
+    throw error;
   }
 }
 async function runCreated(docker, container, options) {

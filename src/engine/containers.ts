@@ -56,6 +56,25 @@ export interface ContainerRun {
   collected?: Buffer;
 }
 
+/**
+ * The image is not on the engine when its container is created: slimpy built or measured it
+ * earlier in the run, so something else removed it meanwhile (the engine's raw answer, `(HTTP code
+ * 404) no such container - No such image`, names neither the image's part in the run nor a cause).
+ */
+export class ImageRemovedError extends Error {
+  constructor(
+    readonly image: string,
+    readonly detail: string,
+  ) {
+    super(
+      `Image ${image} is no longer on the engine (${detail}): something removed it while slimpy was ` +
+        'using it, e.g. another cleanup on the same engine (`docker image prune`, `docker rmi`, a ' +
+        'script removing images by label). Keep such cleanups off this engine while slimpy runs, and run it again.',
+    );
+    this.name = 'ImageRemovedError';
+  }
+}
+
 /** The engine created the container but could not start its process (e.g. no such executable). */
 export class ContainerStartError extends Error {
   /** True when the command's executable (or the shell) does not exist in the image. */
@@ -161,7 +180,7 @@ export async function runContainer(
   options: RunContainerOptions,
 ): Promise<ContainerRun> {
   options.signal?.throwIfAborted();
-  const container = await docker.createContainer(containerCreateOptions(options));
+  const container = await createContainer(docker, options);
   let failed = true;
   try {
     await putContainerFiles(container, options.files ?? []);
@@ -172,6 +191,20 @@ export async function runContainer(
     return run;
   } finally {
     await removeContainer(container, failed);
+  }
+}
+
+async function createContainer(
+  docker: Dockerode,
+  options: RunContainerOptions,
+): Promise<Dockerode.Container> {
+  try {
+    return await docker.createContainer(containerCreateOptions(options));
+  } catch (error) {
+    // Container create answers 404 for one thing only: the image is not there.
+    if ((error as { statusCode?: number }).statusCode === 404)
+      throw new ImageRemovedError(options.image, engineMessage(error));
+    throw error;
   }
 }
 

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../src/engine/build.js';
+import { ImageRemovedError, runContainer } from '../../src/engine/containers.js';
 import { createContextTar } from '../../src/engine/context.js';
 import { removeOwnObjects } from '../../src/engine/images.js';
 import { slimpyLabels } from '../../src/engine/labels.js';
@@ -151,5 +152,29 @@ describe.skipIf(engineMissing())('cleanup on a shared engine', () => {
     }
     await docker.getContainer(made.nobody.container).remove({ force: true });
     await docker.getImage(made.nobody.image).remove({ force: true });
+  });
+});
+
+describe.skipIf(engineMissing())('an image removed from under the run', () => {
+  it('says the image was removed, and by whom it can have been, instead of a bare 404', async () => {
+    // An image of this run that something else removes mid-run (a cleanup, `docker image prune`).
+    const labels = slimpyLabels(runs.mine);
+    const source = await docker.createContainer({
+      Image: baseImage(),
+      Cmd: ['true'],
+      Labels: labels,
+    });
+    const { Id: gone } = (await source.commit({ comment: 'removed before use' })) as { Id: string };
+    await source.remove({ force: true });
+    await docker.getImage(gone).remove({ force: true });
+    const error = await runContainer(docker, {
+      image: gone,
+      entrypoint: ['true'],
+      timeoutMs: 60_000,
+      labels,
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ImageRemovedError);
+    expect((error as Error).message).toContain(gone);
+    expect((error as Error).message).toMatch(/removed it while slimpy was using it/);
   });
 });
