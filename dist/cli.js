@@ -64446,8 +64446,8 @@ function isVenvPackaging(path15, isVenv) {
 }
 function pruneCategoryOf(path15, isVenv, enabled) {
   const on = (category) => enabled === void 0 || enabled.has(category);
-  if (on("packaging") && isVenvPackaging(path15, isVenv)) return "packaging";
   if (on("pycache") && (/\/__pycache__\//.test(path15) || /\.py[co]$/.test(path15))) return "pycache";
+  if (on("packaging") && isVenvPackaging(path15, isVenv)) return "packaging";
   if (on("tests") && /\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path15))
     return "tests";
   if (on("stubs") && path15.endsWith(".pyi")) return "stubs";
@@ -71981,8 +71981,8 @@ function scriptText(options, shown) {
     ...roots(),
     'sites "$@" | while IFS= read -r site; do',
     ...options.keep.length > 0 ? ['  kept "$site" && continue'] : [],
-    ...chosen("packaging") ? packaging(drop) : [],
     ...chosen("pycache") ? pycache(drop) : [],
+    ...chosen("packaging") ? packaging(drop) : [],
     ...chosen("tests") ? tests(drop) : [],
     ...chosen("stubs") ? [
       `  on stubs && ${IN_ENV} -type d -name typeshed -prune -o -type f -name '*.pyi' -exec ${drop} {} +`

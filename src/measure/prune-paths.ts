@@ -1,8 +1,8 @@
 /**
  * Which prune category removes a path, judged the way prune.sh removes them and in the script's
- * own order (packaging, pycache, tests, stubs, sources, static-libs, caches), so a file is counted
- * where the script's log counts it: a `__pycache__` inside a `tests` directory is bytecode, gone
- * before its directory.
+ * own order (pycache, packaging, tests, stubs, sources, static-libs, caches), so a file is counted
+ * where the script's log counts it: bytecode in pip or in a `tests` directory is bytecode, gone
+ * before its package or directory.
  */
 import type { PruneCategory } from '../model/categories.js';
 
@@ -46,8 +46,8 @@ export function pruneCategoryOf(
   enabled?: ReadonlySet<string>,
 ): PruneCategory | undefined {
   const on = (category: PruneCategory): boolean => enabled === undefined || enabled.has(category);
-  if (on('packaging') && isVenvPackaging(path, isVenv)) return 'packaging';
   if (on('pycache') && (/\/__pycache__\//.test(path) || /\.py[co]$/.test(path))) return 'pycache';
+  if (on('packaging') && isVenvPackaging(path, isVenv)) return 'packaging';
   if (on('tests') && /\/(?:site|dist)-packages\/[^/]+\/(?:.+\/)?tests?\//.test(path))
     return 'tests';
   if (on('stubs') && path.endsWith('.pyi')) return 'stubs';

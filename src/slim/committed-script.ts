@@ -69,8 +69,8 @@ function scriptText(options: CommittedScriptOptions, shown: CommittedScriptOptio
     ...roots(),
     'sites "$@" | while IFS= read -r site; do',
     ...(options.keep.length > 0 ? ['  kept "$site" && continue'] : []),
-    ...(chosen('packaging') ? packaging(drop) : []),
     ...(chosen('pycache') ? pycache(drop) : []),
+    ...(chosen('packaging') ? packaging(drop) : []),
     ...(chosen('tests') ? tests(drop) : []),
     ...(chosen('stubs')
       ? [

@@ -644,6 +644,25 @@ process_sites() {
   done
 }
 
+# Bytecode of one environment: with a trace, what the smoke test read stays.
+prune_bytecode() {
+  _site=$1
+  category_enabled pycache || return 0
+  if [ -n "$SLIMPY_TRACED" ]; then
+    # Bytecode the traced smoke test read stays: without it every start recompiles it.
+    find_in_env "$_site" -type f -path '*/__pycache__/*' \
+      -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced pycache "$SLIMPY_TRACED" {} +
+    find_in_env "$_site" -type d -name __pycache__ -empty -exec rmdir -- {} + 2>/dev/null
+  else
+    # Python recompiles on import (a cold-start cost, not an error).
+    find_in_env "$_site" -type d -name __pycache__ -prune \
+      -exec $SLIMPY_SH "$SLIMPY_SELF" __rm pycache {} +
+  fi
+  find_in_env "$_site" -type f \( -name '*.pyc' -o -name '*.pyo' \) \
+    -exec $SLIMPY_SH "$SLIMPY_SELF" __pyc {} +
+  return 0
+}
+
 prune_site() {
   _site=$1
   _venv=${_site%/*}
@@ -664,24 +683,12 @@ prune_site() {
   owned_here "$_site"
 
   site_exceptions "$_site"
+  # Bytecode first: the pycache row counts all of it, pip's and that in tests directories too.
+  [ "$SLIMPY_EXPLAIN" = 1 ] || prune_bytecode "$_site"
   if category_enabled packaging && [ "$_isvenv" = true ]; then
     prune_packaging "$_site" "$_venv"
   fi
   [ "$SLIMPY_EXPLAIN" = 1 ] && return 0
-  if category_enabled pycache && [ -n "$SLIMPY_TRACED" ]; then
-    # Bytecode the traced smoke test read stays: without it every start recompiles it.
-    find_in_env "$_site" -type f -path '*/__pycache__/*' \
-      -exec $SLIMPY_SH "$SLIMPY_SELF" __untraced pycache "$SLIMPY_TRACED" {} +
-    find_in_env "$_site" -type d -name __pycache__ -empty -exec rmdir -- {} + 2>/dev/null
-  elif category_enabled pycache; then
-    # Python recompiles on import (a cold-start cost, not an error).
-    find_in_env "$_site" -type d -name __pycache__ -prune \
-      -exec $SLIMPY_SH "$SLIMPY_SELF" __rm pycache {} +
-  fi
-  if category_enabled pycache; then
-    find_in_env "$_site" -type f \( -name '*.pyc' -o -name '*.pyo' \) \
-      -exec $SLIMPY_SH "$SLIMPY_SELF" __pyc {} +
-  fi
   if category_enabled tests; then
     find "$_site" -mindepth 1 -maxdepth 1 -type d ! -name '*.dist-info' ! -name '*.egg-info' \
       ! -name __pycache__ -exec $SLIMPY_SH "$SLIMPY_SELF" __tests {} +

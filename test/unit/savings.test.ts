@@ -24,7 +24,8 @@ describe('which prune category removes a path, in prune.sh order', () => {
     [`${sp}/pyarrow/lib.pyx`, 'sources'],
     [`${sp}/pyarrow/libarrow.a`, 'static-libs'],
     [`${sp}/pip/__init__.py`, 'packaging'],
-    [`${sp}/pip/__pycache__/__init__.cpython-311.pyc`, 'packaging'],
+    // Bytecode goes first, pip's too.
+    [`${sp}/pip/__pycache__/__init__.cpython-311.pyc`, 'pycache'],
     [`${sp}/pip-24.0.dist-info/RECORD`, 'packaging'],
     [`${venv}/bin/pip3`, 'packaging'],
     ['/root/.cache/pip/http/x', 'caches'],
