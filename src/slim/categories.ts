@@ -7,7 +7,7 @@ export const CATEGORY_DESCRIPTIONS: Record<PruneCategory, string> = {
   tests:
     'package directories named exactly `tests` or `test` (never `*test*`: numpy.testing is imported at runtime)',
   pycache:
-    '`__pycache__` directories and `*.pyc` / `*.pyo` files (Python recompiles on import; costs cold-start time)',
+    '`__pycache__` directories and `*.pyc` / `*.pyo` files, but the bytecode the traced smoke test read (the rest Python recompiles on import)',
   stubs:
     '`*.pyi` type stubs (read by type checkers; the few that lazy_loader reads at import time stay)',
   sources:
