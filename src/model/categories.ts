@@ -17,7 +17,7 @@ export const PRUNE_CATEGORIES = [
  */
 export const OPT_IN_CATEGORIES = ['unused'] as const;
 
-/** Every category prune.sh knows, in the order it applies them. */
+/** Every category prune.sh knows (it applies them in its own order: src/measure/prune-paths.ts). */
 export const KNOWN_CATEGORIES = [...PRUNE_CATEGORIES, ...OPT_IN_CATEGORIES] as const;
 
 export type PruneCategory = (typeof KNOWN_CATEGORIES)[number];

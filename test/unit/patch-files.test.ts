@@ -10,10 +10,10 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planSlim, type FixOptions } from '../../src/dockerfile/plan.js';
 import { readSettings } from '../../src/inputs.js';
-import type { PruneCategory } from '../../src/model/categories.js';
-import type { LayerFacts } from '../../src/model/fixes.js';
+import { PRUNE_CATEGORIES, type PruneCategory } from '../../src/model/categories.js';
 import type { Finding } from '../../src/model/report.js';
 import { repositoryRoot, writeSlimmedFiles } from '../../src/pipeline/files.js';
+import { layerFacts } from '../support/fix-facts.js';
 
 const DOCKERFILE = [
   'FROM python:3.11-slim AS builder',
@@ -35,13 +35,18 @@ function project(files: Record<string, string>, gitRoot?: string): string {
   return dir;
 }
 
-async function patchFor(dir: string, context: string, workspace = process.cwd()) {
-  const settings = readSettings((name) => (name === 'context' ? path.join(dir, context) : ''), {
+/** Settings for a project in `dir` whose context is `context` (relative to `dir`). */
+function settingsIn(dir: string, context: string, workspace: string) {
+  return readSettings((name) => (name === 'context' ? path.join(dir, context) : ''), {
     workspace,
     outputDir: path.join(dir, 'out'),
     cacheDir: path.join(dir, 'cache'),
     runId: 'r',
   });
+}
+
+async function patchFor(dir: string, context: string, workspace = process.cwd()) {
+  const settings = settingsIn(dir, context, workspace);
   const written = await writeSlimmedFiles(settings, DOCKERFILE, {
     ...script,
     prune: [...script.prune],
@@ -104,25 +109,15 @@ describe('the committed patch', () => {
       'RUN /app/.venv/bin/pip install numpy',
       '',
     ].join('\n');
-    const layer = (line: number, more: Partial<LayerFacts>): LayerFacts => ({
-      index: line,
-      line,
-      bytes: 0,
-      leftovers: [],
-      copied: [],
-      occupied: [],
-      environments: [],
-      ...more,
-    });
     const fixes = (rules: FixOptions['rules']): FixOptions => ({
       rules,
       findings: [],
       facts: {
         layers: [
-          layer(2, {
+          layerFacts(2, {
             leftovers: [{ kind: 'apt-lists', dir: '/var/lib/apt/lists', files: 40, bytes: 45e6 }],
           }),
-          layer(3, {
+          layerFacts(3, {
             environments: [
               {
                 sitePackages: '/app/.venv/lib/python3.11/site-packages',
@@ -147,25 +142,12 @@ describe('the committed patch', () => {
         original: '/app/.venv/lib/python3.11/site-packages/scipy.libs/libgfortran.so',
       },
     } as unknown as Finding;
-    const all: PruneCategory[] = [
-      'tests',
-      'pycache',
-      'stubs',
-      'sources',
-      'static-libs',
-      'packaging',
-      'caches',
-    ];
+    const all: PruneCategory[] = [...PRUNE_CATEGORIES];
 
     /** The patch for the plan a BuildKit build ran with these rules. */
     async function patchWithFixes(rules: FixOptions['rules'], options = fixes(rules)) {
       const dir = project({ 'ctx/Dockerfile': SINGLE });
-      const settings = readSettings((name) => (name === 'context' ? path.join(dir, 'ctx') : ''), {
-        workspace: dir,
-        outputDir: path.join(dir, 'out'),
-        cacheDir: path.join(dir, 'cache'),
-        runId: 'r',
-      });
+      const settings = settingsIn(dir, 'ctx', dir);
       const built = planSlim(SINGLE, {
         buildKit: true,
         scriptPath: '.slimpy/prune.sh',
@@ -215,12 +197,7 @@ describe('the committed patch', () => {
 
     it("keeps the build's own rewrite with `unused`, which needs the trace's list", async () => {
       const dir = project({ 'ctx/Dockerfile': SINGLE });
-      const settings = readSettings((name) => (name === 'context' ? path.join(dir, 'ctx') : ''), {
-        workspace: dir,
-        outputDir: path.join(dir, 'out'),
-        cacheDir: path.join(dir, 'cache'),
-        runId: 'r',
-      });
+      const settings = settingsIn(dir, 'ctx', dir);
       const built = planSlim(SINGLE, {
         buildKit: true,
         scriptPath: '.slimpy/prune.sh',
