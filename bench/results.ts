@@ -216,4 +216,14 @@ export interface ToolchainResults {
   /** The smoke test in the delivered image. */
   smokeAfter: SmokeOutcome;
   pipelineSeconds: number;
+  /**
+   * The default report's trace against the strace lower bound in the same environments: used
+   * bytes without bytecode (the strace run imports from sources), and the bound's bytes there.
+   */
+  trace?: {
+    usedBytes: number;
+    environmentBytes: number;
+    usedSourceBytes: number;
+    boundBytes: number;
+  };
 }

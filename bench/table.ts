@@ -231,6 +231,13 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 }
 
+/** How far `value` is from `reference`, signed, in percent of the reference. */
+function percentApart(value: number, reference: number): string {
+  if (reference === 0) return '–';
+  const percent = ((value - reference) / reference) * 100;
+  return `${percent >= 0 ? '+' : '−'}${Math.abs(percent).toFixed(2)} %`;
+}
+
 function renderToolchain(t: ToolchainResults): string[] {
   return [
     `### toolchain (\`${t.example}\`)`,
@@ -244,6 +251,12 @@ function renderToolchain(t: ToolchainResults): string[] {
     '',
     ...t.notes.map((note) => `- ${cell(note)}`),
     `- The toolchain finding ${t.findingStays ? 'stays in' : 'is gone from'} the delivered image's report.`,
+    ...(t.trace
+      ? [
+          `- Trace: the smoke test used ${mb(t.trace.usedBytes)} of ${mb(t.trace.environmentBytes)} in the Python environments; ` +
+            `without bytecode ${mb(t.trace.usedSourceBytes)} vs ${mb(t.trace.boundBytes)} by strace (${percentApart(t.trace.usedSourceBytes, t.trace.boundBytes)}).`,
+        ]
+      : []),
     '',
   ];
 }

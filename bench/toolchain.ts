@@ -13,6 +13,8 @@ import { imageFindings } from '../src/measure/findings.js';
 import { measureImage } from '../src/measure/sizes.js';
 import { runSession } from '../src/session.js';
 import { freshBase, type BenchEngine } from './engine.js';
+import type { SlimpyReport } from '../src/model/report.js';
+import { measureLowerBound } from './lower-bound.js';
 import type { ToolchainResults } from './results.js';
 import { loggingHooks } from './timing.js';
 
@@ -48,6 +50,7 @@ export async function benchToolchain(
   const measured = await toolchainFindingBytes(engine, report.before.id, base);
   const removed = report.slim?.savings.find((row) => row.category === 'toolchain')?.bytes ?? 0;
   const after = report.smoke?.after;
+  const trace = await traceAgainstBound(engine, report, base);
   return {
     example: TOOLCHAIN_EXAMPLE.context,
     smoke: TOOLCHAIN_EXAMPLE.smoke,
@@ -64,6 +67,33 @@ export async function benchToolchain(
       ? { passed: after.passed, exitCode: after.exitCode, outputTail: after.output.slice(-300) }
       : { passed: false, exitCode: null },
     pipelineSeconds: seconds,
+    ...(trace ? { trace } : {}),
+  };
+}
+
+/** The report's trace figure against the strace lower bound of the same smoke test. */
+async function traceAgainstBound(
+  engine: BenchEngine,
+  report: SlimpyReport,
+  base: string,
+): Promise<ToolchainResults['trace']> {
+  const trace = report.trace;
+  if (trace?.status !== 'traced' || !report.after) return undefined;
+  const measure = (id: string) =>
+    measureImage(engine.docker, id, { compressed: false, baseImage: base });
+  const [original, slimmed] = [await measure(report.before.id), await measure(report.after.id)];
+  const bound = await measureLowerBound(
+    engine,
+    TOOLCHAIN_EXAMPLE.smoke,
+    original,
+    slimmed,
+    trace.environments,
+  );
+  return {
+    usedBytes: trace.usedBytes,
+    environmentBytes: trace.environmentBytes,
+    usedSourceBytes: trace.usedBytes - trace.usedBytecodeBytes,
+    boundBytes: bound.environmentBytes ?? 0,
   };
 }
 
