@@ -14,6 +14,7 @@ import type {
   TraceFigures,
   Variant,
 } from './results.js';
+import { formatBytes } from '../src/report/format.js';
 
 export function renderResults(results: BenchResults): string {
   return [
@@ -253,8 +254,8 @@ function renderToolchain(t: ToolchainResults): string[] {
     `- The toolchain finding ${t.findingStays ? 'stays in' : 'is gone from'} the delivered image's report.`,
     ...(t.trace
       ? [
-          `- Trace: the smoke test used ${mb(t.trace.usedBytes)} of ${mb(t.trace.environmentBytes)} in the Python environments; ` +
-            `without bytecode ${mb(t.trace.usedSourceBytes)} vs ${mb(t.trace.boundBytes)} by strace (${percentApart(t.trace.usedSourceBytes, t.trace.boundBytes)}).`,
+          `- Trace: the smoke test used ${formatBytes(t.trace.usedBytes)} of ${formatBytes(t.trace.environmentBytes)} in the Python environments; ` +
+            `without bytecode ${formatBytes(t.trace.usedSourceBytes)} vs ${formatBytes(t.trace.boundBytes)} by strace (${percentApart(t.trace.usedSourceBytes, t.trace.boundBytes)}).`,
         ]
       : []),
     '',
