@@ -232,13 +232,6 @@ function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 }
 
-/** How far `value` is from `reference`, signed, in percent of the reference. */
-function percentApart(value: number, reference: number): string {
-  if (reference === 0) return '–';
-  const percent = ((value - reference) / reference) * 100;
-  return `${percent >= 0 ? '+' : '−'}${Math.abs(percent).toFixed(2)} %`;
-}
-
 function renderToolchain(t: ToolchainResults): string[] {
   return [
     `### toolchain (\`${t.example}\`)`,
@@ -255,7 +248,7 @@ function renderToolchain(t: ToolchainResults): string[] {
     ...(t.trace
       ? [
           `- Trace: the smoke test used ${formatBytes(t.trace.usedBytes)} of ${formatBytes(t.trace.environmentBytes)} in the Python environments; ` +
-            `without bytecode ${formatBytes(t.trace.usedSourceBytes)} vs ${formatBytes(t.trace.boundBytes)} by strace (${percentApart(t.trace.usedSourceBytes, t.trace.boundBytes)}).`,
+            `without bytecode ${formatBytes(t.trace.usedSourceBytes)} vs ${formatBytes(t.trace.boundBytes)} by strace (${t.trace.boundBytes > 0 ? signedPercent(((t.trace.usedSourceBytes - t.trace.boundBytes) / t.trace.boundBytes) * 100, 2) : '–'}).`,
         ]
       : []),
     '',

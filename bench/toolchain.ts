@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readSettings } from '../src/inputs.js';
 import { imageFindings } from '../src/measure/findings.js';
-import { measureImage } from '../src/measure/sizes.js';
+import { measureImage, type MeasuredImage } from '../src/measure/sizes.js';
 import { runSession } from '../src/session.js';
 import { freshBase, type BenchEngine } from './engine.js';
 import type { SlimpyReport } from '../src/model/report.js';
@@ -47,10 +47,14 @@ export async function benchToolchain(
   const { report } = await runSession(settings, { hooks, publish: async () => undefined });
   const seconds = (performance.now() - started) / 1000;
   // The report leaves out a finding the rule removed: measure the original's findings again.
-  const measured = await toolchainFindingBytes(engine, report.before.id, base);
+  const original = await measureImage(engine.docker, report.before.id, {
+    compressed: false,
+    baseImage: base,
+  });
+  const measured = await toolchainFindingBytes(engine, original, base);
   const removed = report.slim?.savings.find((row) => row.category === 'toolchain')?.bytes ?? 0;
   const after = report.smoke?.after;
-  const trace = await traceAgainstBound(engine, report, base);
+  const trace = await traceAgainstBound(engine, report, original, base);
   return {
     example: TOOLCHAIN_EXAMPLE.context,
     smoke: TOOLCHAIN_EXAMPLE.smoke,
@@ -75,13 +79,15 @@ export async function benchToolchain(
 async function traceAgainstBound(
   engine: BenchEngine,
   report: SlimpyReport,
+  original: MeasuredImage,
   base: string,
 ): Promise<ToolchainResults['trace']> {
   const trace = report.trace;
   if (trace?.status !== 'traced' || !report.after) return undefined;
-  const measure = (id: string) =>
-    measureImage(engine.docker, id, { compressed: false, baseImage: base });
-  const [original, slimmed] = [await measure(report.before.id), await measure(report.after.id)];
+  const slimmed = await measureImage(engine.docker, report.after.id, {
+    compressed: false,
+    baseImage: base,
+  });
   const bound = await measureLowerBound(
     engine,
     TOOLCHAIN_EXAMPLE.smoke,
@@ -100,10 +106,9 @@ async function traceAgainstBound(
 /** The bytes the findings report for the build toolchain in an image of the example. */
 async function toolchainFindingBytes(
   engine: BenchEngine,
-  image: string,
+  measured: MeasuredImage,
   base: string,
 ): Promise<number> {
-  const measured = await measureImage(engine.docker, image, { compressed: false, baseImage: base });
   const findings = await imageFindings(engine.docker, measured, {
     dockerfile: readFileSync(path.join(TOOLCHAIN_EXAMPLE.context, 'Dockerfile'), 'utf8'),
     buildArgs: { PYTHON_IMAGE: base },

@@ -72228,13 +72228,13 @@ async function writeSlimmedFiles(settings2, dockerfileText, script, built) {
   return { files, patch };
 }
 function committedPlan(settings2, dockerfileText, script, fixes) {
-  const named = ["--prune", script.prune.length > 0 ? script.prune.join(",") : "none"];
   return planSlim(dockerfileText, {
     target: settings2.target,
     buildArgs: settings2.buildArgs,
     buildKit: buildKitOnlyUses(dockerfileText).length > 0,
     scriptPath: PRUNE_SCRIPT_PATH,
-    scriptArgs: fixes ? [...script.strip ? [] : ["--no-strip"], ...named] : [],
+    // The keep globs are written into the committed script; it takes no --keep.
+    scriptArgs: fixes ? pruneScriptArgs({ ...script, keep: [] }) : [],
     ...fixes ? { fixes } : {}
   });
 }

@@ -21,7 +21,7 @@ import { ignoredByDockerignore, parseDockerignore } from '../engine/context.js';
 import type { ReportFiles } from '../model/report.js';
 import type { Settings } from '../model/settings.js';
 import { committedPruneScript } from '../slim/committed-script.js';
-import { PRUNE_SCRIPT_PATH, type ScriptSettings } from '../slim/script.js';
+import { PRUNE_SCRIPT_PATH, pruneScriptArgs, type ScriptSettings } from '../slim/script.js';
 
 export interface SlimmedFiles {
   files: Required<Pick<ReportFiles, 'dockerfile' | 'patch'>>;
@@ -71,13 +71,13 @@ export function committedPlan(
   script: ScriptSettings,
   fixes?: FixOptions,
 ): SlimPlan {
-  const named = ['--prune', script.prune.length > 0 ? script.prune.join(',') : 'none'];
   return planSlim(dockerfileText, {
     target: settings.target,
     buildArgs: settings.buildArgs,
     buildKit: buildKitOnlyUses(dockerfileText).length > 0,
     scriptPath: PRUNE_SCRIPT_PATH,
-    scriptArgs: fixes ? [...(script.strip ? [] : ['--no-strip']), ...named] : [],
+    // The keep globs are written into the committed script; it takes no --keep.
+    scriptArgs: fixes ? pruneScriptArgs({ ...script, keep: [] }) : [],
     ...(fixes ? { fixes } : {}),
   });
 }
